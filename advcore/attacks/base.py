@@ -1,0 +1,225 @@
+"""The one gradient-attack loop, compiled once per model, and the result type.
+
+FGSM, BIM, PGD and MI-FGSM are all instances of the same iteration
+(Madry et al. 2018, "Towards Deep Learning Models Resistant to Adversarial
+Attacks", Sec. 2; Dong et al. 2018 for the momentum term):
+
+    g_t     = grad_x objective(x_t)                      (cross-entropy on logits)
+    m_t     = decay * m_{t-1} + g_t / ||g_t||_1          (decay 0: plain gradient)
+    x_{t+1} = clip_[0,1](x + project_eps(x_t + alpha * dir_norm(m_t) - x))
+
+with an optional random start inside the ball. The objective is the
+cross-entropy of the true label (untargeted, ascended) or minus the
+cross-entropy of the target (targeted). Per example, the loop returns the
+strongest iterate seen: a successful one over an unsuccessful one, then the
+higher objective. ``eps``, ``alpha``, ``steps``, ``decay``, the labels and the
+seed are tensors, so changing any of them never retraces; only the norm and
+whether a per-step trace is recorded are Python-level switches.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from . import norms as N
+
+
+@dataclass
+class Trace:
+    """Per-step record of an iterative attack; arrays are (steps + 1, n), row 0 = start point.
+
+    loss: cross-entropy of the true class (nats); true_prob: softmax probability
+    of the true class; pred: predicted class.
+    """
+
+    loss: np.ndarray
+    true_prob: np.ndarray
+    pred: np.ndarray
+
+
+@dataclass
+class AttackResult:
+    """What every attack returns.
+
+    x_adv: adversarial images, float32 (N, H, W, C) in [0, 1];
+    clean_logits / adv_logits: float32 (N, classes);
+    trace: per-step record when asked for (iterative attacks), else None;
+    info: attack-specific extras (e.g. queries used).
+    """
+
+    x_adv: np.ndarray
+    clean_logits: np.ndarray
+    adv_logits: np.ndarray
+    attack: str
+    params: dict
+    trace: Trace | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def clean_pred(self) -> np.ndarray:
+        return self.clean_logits.argmax(axis=1)
+
+    @property
+    def adv_pred(self) -> np.ndarray:
+        return self.adv_logits.argmax(axis=1)
+
+
+class _Compiled:
+    """The compiled attack loop of one model, plus a count of how often it was traced."""
+
+    def __init__(self, model):
+        self.traces = 0
+        model_ref = weakref.ref(model)
+
+        def loop(x, labels, true_y, sign, eps, alpha, steps, decay, rand_init, seed, norm, record):
+            self.traces += 1  # Python side effect: runs only while tracing
+            net = model_ref()
+
+            def evaluate(x_adv):
+                with tf.GradientTape() as tape:
+                    tape.watch(x_adv)
+                    logits = net(x_adv, training=False)
+                    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+                    objective = sign * ce
+                grad = tape.gradient(objective, x_adv)
+                return logits, objective, grad
+
+            def success_of(logits):
+                pred = tf.argmax(logits, axis=1, output_type=labels.dtype)
+                return tf.where(sign > 0, pred != labels, pred == labels)
+
+            shape = tf.shape(x)
+            delta = N.random_start(shape, eps, norm, seed) * rand_init
+            x_adv = x + N.clip_to_image(x, N.project(delta, eps, norm))
+            momentum = tf.zeros_like(x)
+            best_x = x_adv
+            best_obj = tf.fill([shape[0]], -np.inf)
+            best_ok = tf.zeros([shape[0]], tf.bool)
+            trace = [tf.TensorArray(tf.float32, size=steps + 1), tf.TensorArray(tf.float32, size=steps + 1),
+                     tf.TensorArray(labels.dtype, size=steps + 1)]
+
+            def keep_best(i, x_adv, logits, objective, best_x, best_obj, best_ok, trace):
+                ok = success_of(logits)
+                better = (ok & ~best_ok) | ((ok == best_ok) & (objective > best_obj))
+                best_x = tf.where(better[:, None, None, None], x_adv, best_x)
+                best_obj = tf.where(better, objective, best_obj)
+                best_ok = best_ok | ok
+                if record:
+                    probs = tf.nn.softmax(logits)
+                    true_prob = tf.gather(probs, true_y, axis=1, batch_dims=1)
+                    true_ce = -tf.math.log(tf.maximum(true_prob, 1e-30))
+                    pred = tf.argmax(logits, axis=1, output_type=labels.dtype)
+                    trace = [trace[0].write(i, true_ce), trace[1].write(i, true_prob), trace[2].write(i, pred)]
+                return best_x, best_obj, best_ok, trace
+
+            def body(i, x_adv, momentum, best_x, best_obj, best_ok, trace):
+                logits, objective, grad = evaluate(x_adv)
+                best_x, best_obj, best_ok, trace = keep_best(
+                    i, x_adv, logits, objective, best_x, best_obj, best_ok, trace)
+                l1 = tf.reduce_sum(tf.abs(grad), axis=[1, 2, 3], keepdims=True) + 1e-12
+                momentum = decay * momentum + grad / l1
+                delta = x_adv + alpha * N.step_direction(momentum, norm) - x
+                x_adv = x + N.clip_to_image(x, N.project(delta, eps, norm))
+                return i + 1, x_adv, momentum, best_x, best_obj, best_ok, trace
+
+            _, x_adv, _, best_x, best_obj, best_ok, trace = tf.while_loop(
+                lambda i, *_: i < steps, body,
+                (tf.constant(0), x_adv, momentum, best_x, best_obj, best_ok, trace))
+            logits, objective, _ = evaluate(x_adv)
+            best_x, best_obj, best_ok, trace = keep_best(
+                steps, x_adv, logits, objective, best_x, best_obj, best_ok, trace)
+            stacked = tuple(t.stack() for t in trace) if record else ()
+            return best_x, best_obj, best_ok, stacked
+
+        self.loop = tf.function(loop, reduce_retracing=True)
+
+
+_compiled: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_compiled_lock = threading.Lock()
+
+
+def compiled_for(model) -> _Compiled:
+    """The compiled loop of ``model`` (built on first use, kept while the model lives)."""
+    with _compiled_lock:
+        if model not in _compiled:
+            _compiled[model] = _Compiled(model)
+        return _compiled[model]
+
+
+def logits_of(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Logits of ``model`` on ``x`` by direct calls (never ``model.predict``)."""
+    out = [np.asarray(model(tf.convert_to_tensor(x[i:i + batch_size]), training=False))
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def as_inputs(x, y, target):
+    """Validate and convert images, labels and an optional target to tensors."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"images must be (N, H, W, C); got shape {x.shape}")
+    if not np.isfinite(x).all() or x.min(initial=0) < 0 or x.max(initial=0) > 1:
+        raise ValueError("images must be finite and inside [0, 1]")
+    y = np.asarray(y, dtype=np.int32).reshape(-1)
+    if len(y) != len(x):
+        raise ValueError(f"{len(x)} images but {len(y)} labels")
+    if target is not None:
+        target = np.broadcast_to(np.asarray(target, dtype=np.int32).reshape(-1), y.shape).copy()
+        if np.any(target == y):
+            raise ValueError("a targeted attack needs a target class different from the true class")
+    return x, y, target
+
+
+def check_eps(eps: float) -> float:
+    """Epsilon must be a finite number in [0, 1] (pixel units)."""
+    eps = float(eps)
+    if not np.isfinite(eps) or eps < 0 or eps > 1:
+        raise ValueError(f"eps must be a number in [0, 1] (pixel units), got {eps}")
+    return eps
+
+
+def gradient_attack(model, x, y, *, name: str, params: dict, eps: float, norm: str = "linf",
+                    steps: int = 10, step_size: float | None = None, decay: float = 0.0,
+                    random_start: bool = False, restarts: int = 1, target=None, seed: int = 0,
+                    trace: bool = False) -> AttackResult:
+    """Run the shared loop; restarts keep the strongest result per example.
+
+    eps and step_size are in pixel units; step_size None means 2.5 * eps / steps
+    (Madry et al. 2018). ``target`` (int class per example) makes it targeted.
+    """
+    norm = N.check_norm(norm)
+    eps = check_eps(eps)
+    steps, restarts = int(steps), int(restarts)
+    if steps < 1 or restarts < 1:
+        raise ValueError("steps and restarts must be at least 1")
+    x, y, target = as_inputs(x, y, target)
+    alpha = 2.5 * eps / steps if step_size is None else float(step_size)
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"step size must be a non-negative number, got {alpha}")
+    labels = y if target is None else target
+    sign = 1.0 if target is None else -1.0
+    fn = compiled_for(model)
+    xt, lt, yt = tf.constant(x), tf.constant(labels), tf.constant(y)
+    best_x = best_obj = best_ok = traced = None
+    for restart in range(restarts):
+        out_x, out_obj, out_ok, rec = fn.loop(
+            xt, lt, yt, tf.constant(sign), tf.constant(eps, tf.float32), tf.constant(alpha, tf.float32),
+            tf.constant(steps), tf.constant(float(decay)), tf.constant(1.0 if random_start else 0.0),
+            tf.constant([seed, restart], tf.int32), norm, bool(trace))
+        out_x, out_obj, out_ok = out_x.numpy(), out_obj.numpy(), out_ok.numpy()
+        if best_x is None:
+            best_x, best_obj, best_ok = out_x, out_obj, out_ok
+            traced = rec
+        else:
+            better = (out_ok & ~best_ok) | ((out_ok == best_ok) & (out_obj > best_obj))
+            best_x[better], best_obj[better] = out_x[better], out_obj[better]
+            best_ok |= out_ok
+    clean = logits_of(model, x)
+    adv = logits_of(model, best_x)
+    rec_trace = Trace(*(t.numpy() for t in traced)) if trace else None
+    return AttackResult(best_x, clean, adv, name, dict(params, eps=eps, norm=norm), rec_trace)

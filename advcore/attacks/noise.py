@@ -1,0 +1,31 @@
+"""Random noise of the same budget: the control that shows direction matters.
+
+linf: every pixel moved by +/- eps with a random sign; l2: a random Gaussian
+direction scaled to norm eps. Clipped to [0, 1] like every attack. A model
+that noise fools as often as PGD is a sign of a broken evaluation (Carlini
+et al. 2019, "On Evaluating Adversarial Robustness", Sec. 5).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from . import norms as N
+from .base import AttackResult, as_inputs, check_eps, logits_of
+from .registry import EPS, NORM, SEED, AttackSpec, register
+
+
+def noise(model, x, y, *, eps: float, norm: str = "linf", seed: int = 0) -> AttackResult:
+    """Random perturbation on the eps-sphere (no gradient); eps in pixel units."""
+    norm, eps = N.check_norm(norm), check_eps(eps)
+    x, y, _ = as_inputs(x, y, None)
+    xt = tf.constant(x)
+    delta = N.random_surface(tf.shape(xt), tf.constant(eps), norm, tf.constant([seed, 0]))
+    x_adv = (xt + N.clip_to_image(xt, delta)).numpy()
+    return AttackResult(np.asarray(x_adv, np.float32), logits_of(model, x), logits_of(model, x_adv),
+                        "noise", {"eps": eps, "norm": norm, "seed": seed})
+
+
+register(AttackSpec(
+    "noise", "Random noise (control)", "control", ("linf", "l2"), (EPS, NORM, SEED),
+    "Carlini et al. 2019, On Evaluating Adversarial Robustness (random-noise baseline)", noise,
+    iterative=False, targeted=False, summary="the same budget in a random direction: barely moves a prediction"))

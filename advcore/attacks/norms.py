@@ -1,0 +1,77 @@
+"""Norm-specific maths shared by every gradient attack: random start, step, projection.
+
+Following Foolbox's gradient-descent base (Rauber et al. 2017/2020): the attack
+loop is written once and a norm only supplies these three operations. All
+functions work on batches (N, H, W, C) and take ``eps``/``alpha`` as scalar
+float32 tensors in pixel units ([0, 1] scale).
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+NORMS = ("linf", "l2")
+_TINY = 1e-12
+
+
+def _flat_norm(v: tf.Tensor) -> tf.Tensor:
+    """Per-example L2 norm, shaped (N, 1, 1, 1) for broadcasting."""
+    return tf.sqrt(tf.reduce_sum(tf.square(v), axis=[1, 2, 3], keepdims=True) + _TINY)
+
+
+def random_start(shape: tf.Tensor, eps: tf.Tensor, norm: str, seed: tf.Tensor) -> tf.Tensor:
+    """A random perturbation inside the eps-ball (stateless, so deterministic per seed).
+
+    linf: uniform in [-eps, eps] per pixel. l2: uniform in the L2 ball (direction
+    from a Gaussian, radius eps * u^(1/d)).
+    """
+    if norm == "linf":
+        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0) * eps
+    direction = tf.random.stateless_normal(shape, seed)
+    direction = direction / _flat_norm(direction)
+    dims = tf.cast(tf.reduce_prod(shape[1:]), tf.float32)
+    radius = tf.random.stateless_uniform(tf.stack([shape[0], 1, 1, 1]), seed + 1) ** (1.0 / dims)
+    return direction * radius * eps
+
+
+def random_surface(shape: tf.Tensor, eps: tf.Tensor, norm: str, seed: tf.Tensor) -> tf.Tensor:
+    """A random perturbation on the eps-sphere: the full budget in a random direction.
+
+    linf: +/-eps per pixel (uniform sign noise). l2: a Gaussian direction scaled to norm eps.
+    """
+    if norm == "linf":
+        signs = tf.sign(tf.random.stateless_uniform(shape, seed, -1.0, 1.0))
+        return signs * eps
+    direction = tf.random.stateless_normal(shape, seed)
+    return direction / _flat_norm(direction) * eps
+
+
+def step_direction(grad: tf.Tensor, norm: str) -> tf.Tensor:
+    """Steepest-ascent direction of unit size in the norm: sign(g) for linf, g/||g||_2 for l2."""
+    if norm == "linf":
+        return tf.sign(grad)
+    return grad / _flat_norm(grad)
+
+
+def project(delta: tf.Tensor, eps: tf.Tensor, norm: str) -> tf.Tensor:
+    """Project a perturbation onto the eps-ball of the norm."""
+    if norm == "linf":
+        return tf.clip_by_value(delta, -eps, eps)
+    factor = tf.minimum(1.0, eps / _flat_norm(delta))
+    return delta * factor
+
+
+def clip_to_image(x: tf.Tensor, delta: tf.Tensor) -> tf.Tensor:
+    """Return the perturbation that keeps x + delta inside [0, 1].
+
+    Clipping the image after projecting only shrinks the perturbation in every
+    coordinate, so it stays in the eps-ball of either norm.
+    """
+    return tf.clip_by_value(x + delta, 0.0, 1.0) - x
+
+
+def check_norm(norm: str) -> str:
+    """Validate a norm name (ValueError with the choices)."""
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose one of: {', '.join(NORMS)}")
+    return norm

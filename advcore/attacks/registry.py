@@ -1,0 +1,142 @@
+"""The one description of every attack: name, family, norms, parameters, paper.
+
+The CLI and the dashboard build their controls from ``ATTACKS``; nothing else
+lists the attacks. ``run`` validates parameters against the description (ranges
+bound heavy requests, so one person cannot hold a shared server).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import AdvcoreError
+
+MAX_STEPS = 1000
+MAX_RESTARTS = 20
+
+
+@dataclass(frozen=True)
+class Param:
+    """One attack parameter: kind is 'float', 'int', 'bool' or 'choice'; unit is for people."""
+
+    name: str
+    kind: str
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    unit: str = ""
+    help: str = ""
+    choices: tuple = ()
+
+    def check(self, value: Any) -> Any:
+        """Convert and range-check a value; AdvcoreError with a readable message if bad."""
+        if value is None and self.default is None:
+            return None
+        try:
+            if self.kind == "bool":
+                if isinstance(value, str):
+                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError
+                    return value.lower() in ("true", "1", "yes")
+                return bool(value)
+            if self.kind == "choice":
+                if value not in self.choices:
+                    raise ValueError
+                return value
+            number = float(value)
+            if self.kind == "int":
+                if not math.isfinite(number) or number != int(number):
+                    raise ValueError
+                number = int(number)
+        except (TypeError, ValueError):
+            raise AdvcoreError(f"{self.name}: {value!r} is not a valid {self.describe()}") from None
+        if not math.isfinite(number) or (self.low is not None and number < self.low) or (
+                self.high is not None and number > self.high):
+            raise AdvcoreError(f"{self.name} must be in [{self.low}, {self.high}]"
+                               f"{' ' + self.unit if self.unit else ''}, got {value}")
+        return number
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return "choice of " + "|".join(map(str, self.choices))
+        if self.kind == "bool":
+            return "true/false"
+        return f"{self.kind} in [{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """Registry entry: ``fn(model, x, y, **params) -> AttackResult``."""
+
+    name: str
+    title: str
+    family: str
+    norms: tuple[str, ...]
+    params: tuple[Param, ...]
+    paper: str
+    fn: Callable = field(repr=False, compare=False)
+    iterative: bool = True
+    targeted: bool = True
+    summary: str = ""
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+
+ATTACKS: dict[str, AttackSpec] = {}
+
+
+def register(spec: AttackSpec) -> AttackSpec:
+    ATTACKS[spec.name] = spec
+    return spec
+
+
+def get(name: str) -> AttackSpec:
+    if name not in ATTACKS:
+        raise AdvcoreError(f"unknown attack {name!r}; choose one of: {', '.join(ATTACKS)}")
+    return ATTACKS[name]
+
+
+def validate(name: str, params: dict) -> dict:
+    """Fill defaults and check every parameter of attack ``name``; unknown names are refused."""
+    spec = get(name)
+    known = {p.name for p in spec.params}
+    unknown = set(params) - known - {"target"}
+    if unknown:
+        raise AdvcoreError(f"{name} has no parameter(s) {', '.join(sorted(unknown))}; "
+                           f"it takes: {', '.join(sorted(known))}")
+    checked = {p.name: p.check(params.get(p.name, p.default)) for p in spec.params}
+    if "target" in params and params["target"] is not None:
+        if not spec.targeted:
+            raise AdvcoreError(f"{name} has no targeted mode")
+        checked["target"] = params["target"]
+    return checked
+
+
+def run(name: str, model, x, y, **params):
+    """Validate ``params`` against the registry, then run the attack."""
+    checked = validate(name, params)
+    try:
+        return get(name).fn(model, x, y, **checked)
+    except ValueError as exc:
+        raise AdvcoreError(str(exc)) from None
+
+
+# Parameters shared by several attacks (one definition each).
+EPS = Param("eps", "float", 0.1, 0.0, 1.0, "pixel units ([0,1] scale)",
+            "perturbation budget: the largest allowed norm of x_adv - x")
+NORM = Param("norm", "choice", "linf", unit="", help="norm of the budget", choices=("linf", "l2"))
+STEPS = Param("steps", "int", 20, 1, MAX_STEPS, "iterations", "number of gradient steps")
+STEP_SIZE = Param("step_size", "float", None, 0.0, 10.0, "pixel units per step",
+                  "step length alpha; empty = 2.5 * eps / steps (Madry et al. 2018)")
+RESTARTS = Param("restarts", "int", 1, 1, MAX_RESTARTS, "runs",
+                 "random restarts; the strongest result per example is kept")
+RANDOM_START = Param("random_start", "bool", True, help="start from a uniform point in the eps-ball")
+SEED = Param("seed", "int", 0, 0, 2**31 - 1, "", "random seed (same seed, same result)")
+DECAY = Param("decay", "float", 1.0, 0.0, 10.0, "", "momentum decay factor mu (Dong et al. 2018)")
+TRACE = Param("trace", "bool", False, help="record loss, true-class probability and prediction per step")

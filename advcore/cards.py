@@ -1,0 +1,136 @@
+"""Model cards: measured on the test set by the training command, never written by hand.
+
+A card records the recipe, the data source and its sha256, training time and
+hardware, the weights' sha256, and results: clean accuracy and robust accuracy
+under PGD-40 at the data set's reference eps on the full test set (with the exact
+command that reproduces each number), and for robust models the stronger checks
+of Carlini et al. 2019: PGD-100 with 5 restarts, FGSM, random noise and an eps
+sweep with its sanity flags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__, data, evaluate, zoo
+from .train import TrainConfig, TrainState, hardware
+
+# Reference budgets per data set (pixel units) and the eps where any model should fall to ~0.
+REFERENCE_EPS = {"mnist": (0.1, 0.3), "fashion": (0.1,), "cifar10": (2 / 255, 8 / 255)}
+LARGE_EPS = {"mnist": 0.5, "fashion": 0.5, "cifar10": 32 / 255}
+
+
+def pgd_step(dataset: str, eps: float) -> float:
+    """Card convention for PGD-40: step 0.01 on MNIST, eps/4 otherwise."""
+    return 0.01 if dataset == "mnist" else eps / 4
+
+
+def evaluate_command(model_id: str, dataset: str, attack: str, params: dict, n: int) -> str:
+    """The CLI line that reproduces one card figure."""
+    flags = " ".join(f"--{k.replace('_', '-')} {v:.6g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+                     for k, v in params.items())
+    return f"python -m advcore evaluate --dataset {dataset} --model {model_id} --attack {attack} {flags} --n {n} --json"
+
+
+def _measure(model, model_id, split, attack, params, n) -> dict:
+    summary = evaluate.evaluate(model, split, attack, params, n)
+    return {"attack": attack, **params, "n": summary["n"], "clean_accuracy": summary["clean_accuracy"],
+            "robust_accuracy": summary["robust_accuracy"], "attack_success_rate": summary["attack_success_rate"],
+            "seconds": summary["seconds"],
+            "command": evaluate_command(model_id, split.name, attack, params, summary["n"])}
+
+
+def measure(model, model_id: str, dataset: str, robust_eps: float | None, eval_n: int = 10_000,
+            extra_n: int = 1000, log=print) -> dict:
+    """All card results for one model (robust_eps None for a standard model)."""
+    split = data.load(dataset, "test")
+    eps_list = (robust_eps,) if robust_eps else REFERENCE_EPS[dataset]
+    results = {"test_set": split.source, "full_test_set": split.full, "robust": []}
+    for eps in eps_list:
+        params = {"eps": eps, "norm": "linf", "steps": 40, "step_size": pgd_step(dataset, eps),
+                  "restarts": 1, "seed": 0}
+        entry = _measure(model, model_id, split, "pgd", params, eval_n)
+        log(f"  PGD-40 eps {eps:.4g}: {entry['robust_accuracy']:.2%} on {entry['n']} ({entry['seconds']:.0f} s)")
+        results["robust"].append(entry)
+    results["clean_accuracy"] = results["robust"][0]["clean_accuracy"]
+    if robust_eps:
+        strong = {"eps": robust_eps, "norm": "linf", "steps": 100, "step_size": pgd_step(dataset, robust_eps),
+                  "restarts": 5, "seed": 0}
+        for attack, params in (("pgd", strong), ("fgsm", {"eps": robust_eps, "norm": "linf"})):
+            entry = _measure(model, model_id, split, attack, params, extra_n)
+            log(f"  {attack} {params}: {entry['robust_accuracy']:.2%} on {entry['n']}")
+            results["robust"].append(entry)
+        results["sanity"] = sanity(model, model_id, split, robust_eps, extra_n)
+        log(f"  sanity: {[f['check'] + (' ok' if f['ok'] else ' FAILED') for f in results['sanity']['flags']]}")
+    return results
+
+
+def sanity(model, model_id: str, split, eps: float, n: int) -> dict:
+    """Eps sweep (PGD-40) up to the large eps, FGSM and noise at ``eps``, and the flags over them."""
+    large = LARGE_EPS[split.name]
+    grid = sorted({0.0, eps / 2, eps, (eps + large) / 2, large})
+    pgd = {"norm": "linf", "steps": 40, "seed": 0}
+    models = {model_id: model}
+    table = pd.concat([evaluate.sweep(models, split, "pgd", grid, pgd, n),
+                       evaluate.sweep(models, split, "fgsm", [eps], {"norm": "linf"}, n),
+                       evaluate.sweep(models, split, "noise", [eps], {"norm": "linf"}, n)], ignore_index=True)
+    flags = evaluate.sanity_checks(table, large_eps=large)
+    flags.append(evaluate.gradient_check(model, split.x[:200], split.y[:200]))
+    return {"n": int(table["n"].iloc[0]),
+            "table": table[["attack", "eps", "robust_accuracy"]].round(4).to_dict("records"),
+            "flags": [f.as_dict() for f in flags]}
+
+
+def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, command: str, log=print) -> dict:
+    """Measure ``model`` and assemble its card."""
+    started = time.perf_counter()
+    results = measure(model, cfg.model_id, cfg.dataset, cfg.eps if cfg.recipe != "standard" else None,
+                      cfg.eval_n, cfg.extra_n, log)
+    recipe = {k: v for k, v in asdict(cfg).items() if k not in ("model_id", "dataset", "architecture", "eval_n",
+                                                                "extra_n")}
+    recipe.update(loss={"standard": "cross-entropy", "pgd-at": "cross-entropy on PGD examples",
+                        "fgsm-rs": "cross-entropy on FGSM-RS examples",
+                        "trades": f"TRADES: CE + {cfg.beta} * KL"}[cfg.recipe],
+                  training_attack=None if cfg.recipe == "standard" else {
+                      "pgd-at": f"PGD-{cfg.steps} linf, random start", "fgsm-rs": "FGSM, uniform random start",
+                      "trades": f"PGD-{cfg.steps} on KL"}[cfg.recipe],
+                  step_size_used=cfg.alpha, optimizer="Adam")
+    return {
+        "id": cfg.model_id,
+        "dataset": cfg.dataset,
+        "architecture": cfg.architecture,
+        "parameters": int(model.count_params()),
+        "recipe": recipe,
+        "data": data.source_fingerprint(cfg.dataset),
+        "training": {"seconds": round(state.seconds, 1), "epochs_completed": len(state.history),
+                     "hardware": hardware(), "history": state.history, "stopped": state.stopped,
+                     "command": command},
+        "weights_file": weights.name,
+        "weights_sha256": data.sha256_file(weights),
+        "results": results,
+        "measured_seconds": round(time.perf_counter() - started, 1),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "advcore_version": __version__,
+    }
+
+
+def headline(card: dict) -> dict:
+    """The few numbers a table of models shows: clean accuracy and PGD-40 at each reference eps."""
+    res = card.get("results", {})
+    row = {"id": card["id"], "dataset": card.get("dataset"), "recipe": card.get("recipe", {}).get("recipe"),
+           "train_eps": card.get("recipe", {}).get("eps"), "clean": res.get("clean_accuracy")}
+    for entry in res.get("robust", []):
+        label = f"{entry['attack']}-{entry.get('steps', 1)}x{entry.get('restarts', 1)} @{entry['eps'] * 255:.3g}/255"
+        row[label] = entry["robust_accuracy"]
+    row["train_minutes"] = round(card.get("training", {}).get("seconds", 0) / 60, 1)
+    row["shipped"] = card.get("shipped", True)
+    return row
+
+
+def write(card: dict, folder: Path) -> Path:
+    return zoo.write_card(folder, card)

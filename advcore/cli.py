@@ -1,0 +1,291 @@
+"""`python -m advcore`: zoo, attack, evaluate, sweep and train from the command line.
+
+Attack flags are generated from the attack registry. Bad input gives one line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _attack_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per registry parameter (union over attacks); values are checked by the registry."""
+    from .attacks import ATTACKS
+    seen = {}
+    for spec in ATTACKS.values():
+        for p in spec.params:
+            seen.setdefault(p.name, p)
+    for name, p in seen.items():
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=f"param_{name}", default=None, metavar=p.kind.upper(),
+                            help=f"{p.help} ({p.describe()}{', ' + p.unit if p.unit else ''}; "
+                                 f"default {p.default})")
+    parser.add_argument("--target", type=str, default=None, help="target class (targeted attack)")
+
+
+def _attack_params(args) -> dict:
+    params = {k[len("param_"):]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
+    if args.target is not None:
+        params["target"] = _int(args.target, "target")
+    return params
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        from .errors import AdvcoreError
+        raise AdvcoreError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _model_for(dataset: str, model_id: str):
+    from . import zoo
+    from .errors import AdvcoreError
+    entry = zoo.card(model_id)
+    if entry["dataset"] != dataset:
+        raise AdvcoreError(f"model {model_id} is for {entry['dataset']}, not {dataset}")
+    return zoo.load(model_id)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+    return tqdm(total=total, unit="img", disable=not enabled, file=sys.stderr, leave=False)
+
+
+def _check_target(split, params: dict) -> None:
+    from .errors import AdvcoreError
+    target = params.get("target")
+    if target is not None and not 0 <= target < len(split.class_names):
+        raise AdvcoreError(f"target must be a class in [0, {len(split.class_names) - 1}], got {target}")
+
+
+def cmd_zoo(args) -> int:
+    from . import cards, zoo
+    entries = zoo.list_cards(args.dataset)
+    if args.json:
+        print(json.dumps(entries if args.full else [cards.headline(c) for c in entries], indent=2))
+        return 0
+    if not entries:
+        print("no models found in", zoo.models_dir(), "or", zoo.user_models_dir())
+    for entry in entries:
+        row = cards.headline(entry)
+        figures = ", ".join(f"{k} {v:.1%}" for k, v in row.items() if k.startswith(("pgd", "fgsm")) and v is not None)
+        print(f"{row['id']:<18} {row['dataset']:<8} {row['recipe'] or '':<9} clean {row['clean'] or 0:.2%}  "
+              f"{figures}  ({row['train_minutes']} min training{'' if row['shipped'] else ', user model'})")
+    return 0
+
+
+def cmd_attack(args) -> int:
+    from . import attacks, data, metrics
+    from .errors import AdvcoreError
+    split = data.load(args.dataset, "test")
+    index = _int(args.index, "index")
+    if not 0 <= index < len(split):
+        raise AdvcoreError(f"index must be in [0, {len(split) - 1}] for {args.dataset} ({split.source})")
+    params = _attack_params(args)
+    _check_target(split, params)
+    if params.get("target") is not None:
+        params["target"] = [params["target"]]
+    model = _model_for(args.dataset, args.model)
+    x, y = split.x[index:index + 1], split.y[index:index + 1]
+    result = attacks.run(args.attack, model, x, y, **params)
+    norms = {k: float(v[0]) for k, v in metrics.perturbation_norms(x, result.x_adv).items()}
+    shift = {k: v[0].item() for k, v in metrics.prediction_shift(result.clean_logits, result.adv_logits, y).items()}
+    out = {"dataset": args.dataset, "model": args.model, "index": index, "label": int(y[0]),
+           "attack": args.attack, "params": result.params, **norms,
+           "psnr": float(metrics.psnr(x, result.x_adv)[0]), **shift,
+           "clean_label": split.class_names[shift["clean_class"]], "adv_label": split.class_names[shift["adv_class"]]}
+    if args.out:
+        from PIL import Image
+        pixels = (result.x_adv[0] * 255).round().astype("uint8")
+        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(args.out)
+        out["saved"] = str(args.out)
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print(f"true {split.class_names[y[0]]}: clean -> {out['clean_label']} ({out['clean_confidence']:.1%}), "
+              f"adversarial -> {out['adv_label']} ({out['adv_confidence']:.1%}); "
+              f"linf {out['linf_255']:.1f}/255, l2 {out['l2']:.3f}, psnr {out['psnr']:.1f} dB")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from . import data, evaluate
+    split = data.load(args.dataset, "test")
+    params = _attack_params(args)
+    _check_target(split, params)
+    n = evaluate.check_n(args.n, len(split))
+    model = _model_for(args.dataset, args.model)
+    with _progress(n, not args.json and not args.quiet) as bar:
+        summary = evaluate.evaluate(model, split, args.attack, params, n, progress=bar.update)
+    summary.update(dataset=args.dataset, model=args.model, attack=args.attack,
+                   params=dict(params), full_test_set=split.full)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{args.model} under {args.attack} {params}: clean {summary['clean_accuracy']:.2%}, "
+              f"robust {summary['robust_accuracy']:.2%}, success {summary['attack_success_rate']:.2%} "
+              f"on {summary['n']} images in {summary['seconds']:.1f} s")
+    return 0
+
+
+def _eps_list(text: str) -> list[float]:
+    from .attacks.base import check_eps
+    from .errors import AdvcoreError
+    try:
+        return [check_eps(float(v)) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise AdvcoreError(f"--eps: {exc}") from None
+
+
+def cmd_sweep(args) -> int:
+    from . import data, evaluate
+    split = data.load(args.dataset, "test")
+    params = _attack_params(args)
+    params.pop("eps", None)
+    eps_values = _eps_list(args.eps_list)
+    n = evaluate.check_n(args.n, len(split))
+    models = {m: _model_for(args.dataset, m) for m in args.models.split(",") if m}
+    with _progress(n * len(eps_values) * len(models), not args.json and not args.quiet) as bar:
+        table = evaluate.sweep(models, split, args.attack, eps_values, params, n, progress=bar.update)
+    flags = [f.as_dict() for f in evaluate.sanity_checks(table)]
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.json:
+        print(json.dumps({"rows": table.to_dict("records"), "flags": flags}, indent=2))
+    else:
+        print(table[["model", "attack", "eps", "eps_255", "clean_accuracy", "robust_accuracy",
+                     "attack_success_rate", "mean_l2", "seconds"]].to_string(index=False))
+        for flag in flags:
+            print(("ok   " if flag["ok"] else "FLAG ") + flag["message"])
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import cards, zoo
+    from .train import TrainConfig, train
+    cfg = TrainConfig(model_id=args.id, dataset=args.dataset, architecture=args.arch, recipe=args.recipe,
+                      eps=args.train_eps, steps=args.train_steps, step_size=args.train_step_size, beta=args.beta,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+                      lr_drop_epochs=args.lr_drop_epochs, seed=args.train_seed, n_train=args.n_train,
+                      strategy=args.strategy, eval_n=args.eval_n, extra_n=args.extra_n).check()
+    out = Path(args.out) if args.out else zoo.models_dir()
+    model, state = train(cfg, out, resume=args.resume, show_progress=not args.quiet)
+    print(f"trained {cfg.model_id} in {state.seconds / 60:.1f} min; measuring on the test set", file=sys.stderr)
+    command = "python -m advcore " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    card = cards.build_card(model, cfg, state, out / f"{cfg.model_id}.keras", command,
+                            log=lambda m: print(m, file=sys.stderr))
+    path = cards.write(card, out)
+    print(json.dumps(cards.headline(card)) if args.json else f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import data, zoo
+    from .attacks import ATTACKS
+    from .train import RECIPES
+    parser = argparse.ArgumentParser(prog="python -m advcore", description="Adversarial attacks and robustness.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p, needs_model=True):
+        p.add_argument("--dataset", required=True, choices=list(data.DATASETS))
+        if needs_model:
+            p.add_argument("--model", required=True, help="model id (see `zoo`)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("zoo", help="list models and their cards")
+    p.add_argument("--dataset", choices=list(data.DATASETS), default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--full", action="store_true", help="with --json: whole cards")
+    p.set_defaults(func=cmd_zoo)
+
+    p = sub.add_parser("attack", help="attack one test image")
+    common(p)
+    p.add_argument("--index", required=True, help="test image index")
+    p.add_argument("--attack", required=True, choices=list(ATTACKS))
+    p.add_argument("--out", default=None, help="save the adversarial image as PNG")
+    _attack_flags(p)
+    p.set_defaults(func=cmd_attack)
+
+    p = sub.add_parser("evaluate", help="robust accuracy over N test images")
+    common(p)
+    p.add_argument("--attack", required=True, choices=list(ATTACKS))
+    p.add_argument("--n", default=1000, help="number of test images (first N)")
+    _attack_flags(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("sweep", help="accuracy against eps for several models")
+    common(p, needs_model=False)
+    p.add_argument("--models", required=True, help="comma-separated model ids")
+    p.add_argument("--attack", required=True, choices=list(ATTACKS))
+    p.add_argument("--n", default=500)
+    p.add_argument("--csv", default=None, help="write the table as CSV")
+    _attack_flags(p)
+    for action in p._actions:  # sweep takes a list of eps
+        if action.dest == "param_eps":
+            action.dest, action.help = "eps_list", "comma-separated eps values in pixel units, e.g. 0,0.1,0.2,0.3"
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("train", help="train a model and write its card")
+    p.add_argument("--id", required=True)
+    p.add_argument("--dataset", required=True, choices=list(data.DATASETS))
+    p.add_argument("--arch", required=True, choices=list(zoo.ARCHITECTURES))
+    p.add_argument("--recipe", default="standard", choices=RECIPES)
+    p.add_argument("--eps", dest="train_eps", type=float, default=0.0, help="training budget (pixel units)")
+    p.add_argument("--steps", dest="train_steps", type=int, default=10, help="inner attack steps")
+    p.add_argument("--step-size", dest="train_step_size", type=float, default=None)
+    p.add_argument("--beta", type=float, default=6.0, help="TRADES beta")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", default="constant", choices=("constant", "cyclic", "drop"))
+    p.add_argument("--lr-drop-epochs", type=int, default=0)
+    p.add_argument("--seed", dest="train_seed", type=int, default=0)
+    p.add_argument("--n-train", type=int, default=0, help="use only this many training images (0 = all)")
+    p.add_argument("--strategy", default="default", choices=("default", "mirrored"))
+    p.add_argument("--eval-n", type=int, default=10_000, help="test images for the card's PGD-40 figures")
+    p.add_argument("--extra-n", type=int, default=1000, help="test images for the stronger checks")
+    p.add_argument("--out", default=None, help="folder for <id>.keras and <id>.json (default models/)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train, argv=None)
+    return parser
+
+
+def _reject_non_finite(argv: list[str]) -> None:
+    for value in argv:
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if not math.isfinite(number):
+            from .errors import AdvcoreError
+            raise AdvcoreError(f"{value!r} is not a finite number")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import AdvcoreError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        args.argv = argv
+    try:
+        _reject_non_finite(argv)
+        return args.func(args)
+    except AdvcoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,227 @@
+"""Data sets: registry, loading, and the offline fallback sample.
+
+Every split is returned as float32 images in [0, 1], channels-last (N, H, W, C),
+with int64 labels. Sources, in order:
+
+1. ``<file>.npz`` (the ``keras.datasets`` layout: ``x_train``, ``y_train``,
+   ``x_test``, ``y_test``, uint8) in the folder named by ``ADVCORE_DATA_DIR``;
+2. ``keras.datasets`` (downloads once into ``~/.keras/datasets``), unless
+   ``ADVCORE_OFFLINE=1``;
+3. a small class-balanced sample of test images shipped in ``advcore/samples``
+   (``Split.full`` is False, and the UI says so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+DATA_DIR_ENV = "ADVCORE_DATA_DIR"
+OFFLINE_ENV = "ADVCORE_OFFLINE"
+SAMPLES_DIR = Path(__file__).parent / "samples"
+SAMPLE_PER_CLASS = 30
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Static description of a data set: its shape, classes and where it comes from."""
+
+    name: str
+    title: str
+    shape: tuple[int, int, int]
+    class_names: tuple[str, ...]
+    files: tuple[str, ...]  # candidate file names in ADVCORE_DATA_DIR, first found wins
+    keras_name: str  # module under keras.datasets
+    note: str = ""
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo(
+        "mnist", "MNIST digits", (28, 28, 1), tuple(str(i) for i in range(10)),
+        ("mnist.npz",), "mnist",
+    ),
+    "fashion": DatasetInfo(
+        "fashion", "Fashion-MNIST", (28, 28, 1),
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        ("fashion_mnist.npz",), "fashion_mnist",
+    ),
+    "cifar10": DatasetInfo(
+        "cifar10", "CIFAR-10", (32, 32, 3),
+        ("airplane", "automobile", "bird", "cat", "deer",
+         "dog", "frog", "horse", "ship", "truck"),
+        ("cifar10.npz", "cifar10_jpeg.npz"), "cifar10",
+        note="cifar10_jpeg.npz is a JPEG (quality ~75) re-encoding of CIFAR-10: lossy.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a data set.
+
+    x: float32 (N, H, W, C) in [0, 1]; y: int64 (N,); ``full`` is False when only
+    the shipped sample was available; ``source`` says where the pixels came from.
+    """
+
+    name: str
+    split: str
+    x: np.ndarray
+    y: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+    full: bool
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def info(name: str) -> DatasetInfo:
+    """Registry entry for ``name``; a clear error for an unknown name."""
+    if name not in DATASETS:
+        raise DataError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def to_float(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """uint8 (N, H, W[, C]) -> float32 (N, H, W, C) in [0, 1], checking the shape."""
+    if images.dtype != np.uint8:
+        raise DataError(f"expected uint8 pixels, got {images.dtype}")
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[1:] != shape:
+        raise DataError(f"expected images of shape {shape}, got {images.shape[1:]}")
+    return images.astype(np.float32) / np.float32(255.0)
+
+
+def _arrays_from_npz(path: Path, split: str, ds: DatasetInfo) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            wanted = {f"x_{split}", f"y_{split}"}
+            if not wanted <= keys:
+                raise DataError(
+                    f"{path}: missing arrays {sorted(wanted - keys)}; expected the "
+                    "keras.datasets layout x_train, y_train, x_test, y_test (uint8)"
+                )
+            x, y = archive[f"x_{split}"], archive[f"y_{split}"]
+    except DataError:
+        raise
+    except Exception as exc:  # zip/npy errors come in many types
+        raise DataError(f"{path}: not a readable .npz archive ({exc.__class__.__name__}: {exc})") from exc
+    y = np.asarray(y).reshape(-1).astype(np.int64)
+    if len(x) != len(y):
+        raise DataError(f"{path}: {len(x)} images but {len(y)} labels in the {split} split")
+    return to_float(np.asarray(x), ds.shape), y
+
+
+def _from_data_dir(ds: DatasetInfo, split: str) -> Split | None:
+    folder = os.environ.get(DATA_DIR_ENV)
+    if not folder:
+        return None
+    for filename in ds.files:
+        path = Path(folder) / filename
+        if path.is_file():
+            x, y = _arrays_from_npz(path, split, ds)
+            return Split(ds.name, split, x, y, ds.class_names, f"file {path}", True)
+    return None
+
+
+def _from_keras(ds: DatasetInfo, split: str) -> Split | None:
+    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        return None
+    try:
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, ds.keras_name).load_data()
+    except Exception:  # offline, blocked, or a partial download: fall back to the sample
+        return None
+    x, y = (x_train, y_train) if split == "train" else (x_test, y_test)
+    y = np.asarray(y).reshape(-1).astype(np.int64)
+    return Split(ds.name, split, to_float(x, ds.shape), y, ds.class_names,
+                 f"keras.datasets.{ds.keras_name}", True)
+
+
+def sample_path(name: str) -> Path:
+    """Path of the shipped sample of ``name``'s test images."""
+    return SAMPLES_DIR / f"{name}.npz"
+
+
+def _from_sample(ds: DatasetInfo) -> Split:
+    path = sample_path(ds.name)
+    if not path.is_file():
+        raise DataError(f"{path}: the shipped sample of {ds.name} is missing; reinstall advcore")
+    x, y = _arrays_from_npz(path, "test", ds)
+    return Split(ds.name, "test", x, y, ds.class_names, f"shipped sample {path.name} ({len(y)} images)", False)
+
+
+_cache: dict[tuple[str, str], Split] = {}
+_lock = threading.Lock()
+
+
+def load(name: str, split: str = "test") -> Split:
+    """Load one split of a data set (cached per process).
+
+    ``split`` is ``"train"`` or ``"test"``. The shipped sample only has test
+    images, so ``load(name, "train")`` raises DataError when no full source exists.
+    """
+    ds = info(name)
+    if split not in ("train", "test"):
+        raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+    key = (name, split)
+    with _lock:
+        if key not in _cache:
+            loaded = _from_data_dir(ds, split) or _from_keras(ds, split)
+            if loaded is None:
+                if split == "train":
+                    raise DataError(
+                        f"no training data for {name}: set {DATA_DIR_ENV} to a folder with "
+                        f"{' or '.join(ds.files)}, or allow the keras.datasets download"
+                    )
+                loaded = _from_sample(ds)
+            _cache[key] = loaded
+        return _cache[key]
+
+
+def source_fingerprint(name: str) -> dict:
+    """Where ``name``'s training data comes from, with the file's sha256 when it is a file."""
+    ds = info(name)
+    folder = os.environ.get(DATA_DIR_ENV)
+    for filename in ds.files if folder else ():
+        path = Path(folder) / filename
+        if path.is_file():
+            return {"source": filename, "sha256": sha256_file(path), "note": ds.note}
+    return {"source": f"keras.datasets.{ds.keras_name}", "sha256": None, "note": ds.note}
+
+
+def make_sample(name: str, per_class: int = SAMPLE_PER_CLASS, seed: int = 0) -> Path:
+    """Write the class-balanced test sample shipped with the package (maintainers only)."""
+    ds = info(name)
+    full = load(name, "test")
+    if not full.full:
+        raise DataError("making the sample needs the full test set")
+    rng = np.random.default_rng(seed)
+    picks = np.concatenate([
+        rng.choice(np.flatnonzero(full.y == c), per_class, replace=False) for c in range(len(ds.class_names))
+    ])
+    picks.sort()
+    pixels = np.round(full.x[picks] * 255).astype(np.uint8)
+    path = sample_path(name)
+    np.savez_compressed(path, x_test=pixels, y_test=full.y[picks].astype(np.uint8))
+    return path

@@ -1,0 +1,156 @@
+"""Batched robustness evaluation, epsilon sweeps, and sanity checks on the results.
+
+The sanity checks follow Carlini et al. 2019, "On Evaluating Adversarial
+Robustness" (Sec. 5), and Croce & Hein 2020 (AutoAttack): each returns a flag a
+student can read, so a weak evaluation is not mistaken for a robust model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import attacks, metrics
+from .errors import AdvcoreError
+
+MAX_EVAL_IMAGES = 10_000
+DEFAULT_BATCH = 500
+
+
+def attack_batched(model, x, y, attack: str, params: dict, batch_size: int = DEFAULT_BATCH,
+                   progress: Callable[[int], None] | None = None):
+    """Run an attack over (x, y) in batches; returns (x_adv, clean_logits, adv_logits)."""
+    parts = []
+    for start in range(0, len(x), batch_size):
+        stop = min(start + batch_size, len(x))
+        batch_params = dict(params)
+        if batch_params.get("target") is not None:
+            batch_params["target"] = np.broadcast_to(params["target"], (len(x),))[start:stop]
+        result = attacks.run(attack, model, x[start:stop], y[start:stop], **batch_params)
+        parts.append((result.x_adv, result.clean_logits, result.adv_logits))
+        if progress:
+            progress(stop - start)
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def evaluate(model, split, attack: str, params: dict, n: int = 1000, batch_size: int = DEFAULT_BATCH,
+             progress: Callable[[int], None] | None = None) -> dict:
+    """Robust accuracy and friends of ``model`` under ``attack`` on the first ``n`` images of ``split``."""
+    n = check_n(n, len(split))
+    x, y = split.x[:n], split.y[:n]
+    started = time.perf_counter()
+    x_adv, clean, adv = attack_batched(model, x, y, attack, params, batch_size, progress)
+    summary = metrics.summarise(x, x_adv, clean, adv, y, params.get("target"))
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def check_n(n, available: int) -> int:
+    """Number of images: an int in [1, MAX_EVAL_IMAGES], capped to what the split holds."""
+    try:
+        n = int(n)
+    except (TypeError, ValueError):
+        raise AdvcoreError(f"n must be a whole number, got {n!r}") from None
+    if n < 1 or n > MAX_EVAL_IMAGES:
+        raise AdvcoreError(f"n must be in [1, {MAX_EVAL_IMAGES}], got {n}")
+    return min(n, available)
+
+
+def sweep(models: dict, split, attack: str, eps_values, params: dict | None = None, n: int = 1000,
+          batch_size: int = DEFAULT_BATCH, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Accuracy against eps for several models: one row per (model, eps).
+
+    models: {id: model}; eps_values in pixel units. Columns: model, attack, eps,
+    eps_255, n, clean_accuracy, robust_accuracy, attack_success_rate, mean_l2,
+    mean_linf, max_linf, mean_kl, mean_attack_strength, mean_defence_effect, seconds.
+    """
+    params = dict(params or {})
+    rows = []
+    for model_id, model in models.items():
+        for eps in eps_values:
+            summary = evaluate(model, split, attack, dict(params, eps=float(eps)), n, batch_size, progress)
+            rows.append({"model": model_id, "attack": attack, "eps": float(eps), "eps_255": float(eps) * 255,
+                         **summary})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One sanity check: ok False means the evaluation looks unreliable for the reason given."""
+
+    check: str
+    ok: bool
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"check": self.check, "ok": self.ok, "message": self.message}
+
+
+TOLERANCE = 0.02  # accuracy points of slack for the sampling noise of a few hundred images
+
+
+def sanity_checks(table: pd.DataFrame, large_eps: float | None = None) -> list[Flag]:
+    """Flags over a sweep table (rows as returned by ``sweep``, possibly several attacks).
+
+    - accuracy must not rise as eps grows (per model and attack);
+    - at ``large_eps`` (e.g. 0.5 on MNIST, 32/255 on CIFAR-10) accuracy should be near 0;
+    - an iterative attack must not be weaker than FGSM at the same eps;
+    - random noise must not be stronger than a gradient attack at the same eps.
+    """
+    flags = []
+    for (model_id, attack), rows in table.groupby(["model", "attack"], sort=False):
+        rows = rows.sort_values("eps")
+        acc = rows["robust_accuracy"].to_numpy()
+        rising = np.flatnonzero(np.diff(acc) > TOLERANCE)
+        flags.append(Flag(
+            f"monotone:{model_id}:{attack}", rising.size == 0,
+            "accuracy falls (or stays) as eps grows" if rising.size == 0 else
+            f"accuracy rose from eps {rows['eps'].iloc[rising[0]]:.4g} to {rows['eps'].iloc[rising[0] + 1]:.4g}: "
+            "a stronger budget must never help the model, so the attack is not converging (gradient masking?)"))
+        if large_eps is not None and attack != "noise":
+            big = rows[np.isclose(rows["eps"], large_eps)]
+            if len(big):
+                value = float(big["robust_accuracy"].iloc[0])
+                flags.append(Flag(
+                    f"large-eps:{model_id}:{attack}", value <= 0.1,
+                    f"at eps {large_eps:.4g} accuracy is {value:.1%}" + (
+                        "" if value <= 0.1 else ": with so large a budget any image can be changed into "
+                        "another class, so a high accuracy means the attack is failing, not the model winning")))
+    by_attack = {a: t.set_index(["model", "eps"])["robust_accuracy"] for a, t in table.groupby("attack")}
+    for strong in [a for a in by_attack if a not in ("fgsm", "noise")]:
+        for weak, label in (("fgsm", "single-step FGSM"), ("noise", "random noise")):
+            if weak not in by_attack:
+                continue
+            joined = pd.concat([by_attack[strong], by_attack[weak]], axis=1, keys=["strong", "weak"]).dropna()
+            worse = joined[joined["strong"] > joined["weak"] + TOLERANCE]
+            flags.append(Flag(
+                f"{strong}-vs-{weak}", worse.empty,
+                f"{strong} is at least as strong as {label}" if worse.empty else
+                f"{strong} leaves accuracy {worse['strong'].iloc[0]:.1%} but {label} only "
+                f"{worse['weak'].iloc[0]:.1%} (model {worse.index[0][0]}, eps {worse.index[0][1]:.4g}): "
+                "an iterative gradient attack should never lose to " + label))
+    return flags
+
+
+def gradient_check(model, x: np.ndarray, y: np.ndarray) -> Flag:
+    """Flag models whose input gradients vanish on many points, or whose outputs look like
+    probabilities (rows summing to 1, all in [0, 1]) rather than logits."""
+    import tensorflow as tf
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        logits = model(xt, training=False)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y, tf.int32), logits=logits)
+    grad = tape.gradient(loss, xt).numpy().reshape(len(x), -1)
+    out = np.asarray(logits)
+    zero = float((np.abs(grad).max(axis=1) == 0).mean())
+    probs = bool(np.all(out >= 0) and np.all(out <= 1) and np.allclose(out.sum(axis=1), 1, atol=1e-3))
+    ok = zero < 0.1 and not probs
+    message = (f"{zero:.0%} of points have an all-zero input gradient"
+               + ("; the outputs look like probabilities, not logits (softmax in the model masks gradients)"
+                  if probs else ""))
+    return Flag("gradients", ok, message)

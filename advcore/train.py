@@ -1,0 +1,326 @@
+"""Training recipes: standard, PGD-AT, FGSM-RS and TRADES, with atomic per-epoch checkpoints.
+
+- standard: cross-entropy on clean images (random flips and 4-pixel crops on CIFAR-10).
+- pgd-at: Madry et al. 2018, "Towards Deep Learning Models Resistant to Adversarial
+  Attacks": cross-entropy on PGD examples (random start, K steps of 2.5*eps/K).
+- fgsm-rs: Wong, Rice & Kolter 2020, "Fast is better than free": FGSM from a uniform
+  random start with step 1.25*eps, a cyclic learning rate, and their guard against
+  catastrophic overfitting: after each epoch PGD accuracy on held-out training images
+  is measured, and if it collapses the previous epoch's weights are restored and
+  training stops.
+- trades: Zhang et al. 2019, "Theoretically Principled Trade-off between Robustness
+  and Accuracy": CE(f(x), y) + beta * KL(f(x) || f(x')), x' maximising the KL.
+
+Each epoch ends with a checkpoint (weights, optimizer state, history) written to a
+temporary file and renamed, so an interrupted run resumes (``resume=True``) from the
+last complete epoch and a half-written checkpoint is never read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from . import data, zoo
+from .attacks import norms as N
+from .errors import AdvcoreError
+
+RECIPES = ("standard", "pgd-at", "fgsm-rs", "trades")
+HOLDOUT = 1024  # training images kept out of training, for the per-epoch robustness check
+COLLAPSE_DROP = 0.2  # fgsm-rs guard: roll back when held-out PGD accuracy falls this much
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (recorded in the card as the recipe).
+
+    eps, step_size: pixel units; steps: inner attack steps (pgd-at, trades);
+    beta: TRADES weight; lr_schedule: 'constant', 'cyclic' (one cycle up to lr and
+    back to 0, Smith 2017) or 'drop' (lr/10 for the last ``lr_drop_epochs``);
+    n_train: use only this many training images (0 = all).
+    """
+
+    model_id: str
+    dataset: str
+    architecture: str
+    recipe: str = "standard"
+    eps: float = 0.0
+    steps: int = 10
+    step_size: float | None = None
+    beta: float = 6.0
+    epochs: int = 1
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_schedule: str = "constant"
+    lr_drop_epochs: int = 0
+    seed: int = 0
+    augment: bool | None = None
+    n_train: int = 0
+    strategy: str = "default"
+    eval_n: int = 10_000
+    extra_n: int = 1000
+
+    def check(self) -> "TrainConfig":
+        zoo.check_id(self.model_id)
+        data.info(self.dataset)
+        if self.architecture not in zoo.ARCHITECTURES:
+            raise AdvcoreError(f"unknown architecture {self.architecture!r}; "
+                               f"choose one of: {', '.join(zoo.ARCHITECTURES)}")
+        if self.recipe not in RECIPES:
+            raise AdvcoreError(f"unknown recipe {self.recipe!r}; choose one of: {', '.join(RECIPES)}")
+        if not (math.isfinite(self.eps) and 0 <= self.eps <= 1):
+            raise AdvcoreError(f"eps must be in [0, 1], got {self.eps}")
+        if self.recipe != "standard" and self.eps <= 0:
+            raise AdvcoreError(f"recipe {self.recipe} needs eps > 0")
+        if self.lr_schedule not in ("constant", "cyclic", "drop"):
+            raise AdvcoreError("lr_schedule must be constant, cyclic or drop")
+        if not (1 <= self.epochs <= 200 and 1 <= self.batch_size <= 4096 and 1 <= self.steps <= 100):
+            raise AdvcoreError("epochs must be in [1, 200], batch_size in [1, 4096], steps in [1, 100]")
+        return self
+
+    @property
+    def alpha(self) -> float:
+        if self.recipe == "fgsm-rs":
+            return 1.25 * self.eps if self.step_size is None else self.step_size
+        return 2.5 * self.eps / self.steps if self.step_size is None else self.step_size
+
+    @property
+    def use_augment(self) -> bool:
+        return self.dataset == "cifar10" if self.augment is None else self.augment
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint restores besides the weights."""
+
+    epoch: int = 0  # completed epochs
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+    stopped: str = ""
+
+
+def checkpoint_dir() -> Path:
+    return Path(os.environ.get("ADVCORE_CHECKPOINTS") or Path.home() / ".advcore" / "checkpoints")
+
+
+def _strategy(name: str):
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    raise AdvcoreError("strategy must be 'default' or 'mirrored'")
+
+
+def inner_max(model, x, objective, eps, alpha, steps, start):
+    """Linf inner maximisation shared by the adversarial recipes: ``steps`` signed-gradient
+    steps of ``alpha`` on ``objective(logits)`` from ``x + start``, projected and clipped."""
+    delta = N.clip_to_image(x, N.project(start, eps, "linf"))
+    for _ in tf.range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(delta)
+            value = tf.reduce_sum(objective(model(x + delta, training=False)))
+        grad = tape.gradient(value, delta)
+        delta = N.clip_to_image(x, N.project(delta + alpha * tf.sign(grad), eps, "linf"))
+    return tf.stop_gradient(x + delta)
+
+
+def _kl(p_logits, q_logits):
+    p = tf.nn.softmax(p_logits)
+    return tf.reduce_sum(p * (tf.nn.log_softmax(p_logits) - tf.nn.log_softmax(q_logits)), axis=1)
+
+
+def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch: int):
+    eps, alpha = tf.constant(cfg.eps, tf.float32), tf.constant(cfg.alpha, tf.float32)
+    ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+
+    def replica_step(x, y, seed):
+        if cfg.recipe == "standard":
+            x_train = x
+        elif cfg.recipe in ("pgd-at", "fgsm-rs"):
+            start = N.random_start(tf.shape(x), eps, "linf", seed)
+            steps = 1 if cfg.recipe == "fgsm-rs" else cfg.steps
+            x_train = inner_max(model, x, lambda logits: ce(y, logits), eps, alpha, steps, start)
+        else:  # trades: maximise KL from the clean prediction, start 0.001 * N(0, 1)
+            clean = tf.stop_gradient(model(x, training=False))
+            start = 0.001 * tf.random.stateless_normal(tf.shape(x), seed)
+            x_train = inner_max(model, x, lambda logits: _kl(clean, logits), eps, alpha, cfg.steps, start)
+        with tf.GradientTape() as tape:
+            logits = model(x_train, training=True)
+            if cfg.recipe == "trades":
+                clean_logits = model(x, training=True)
+                per_example = ce(y, clean_logits) + cfg.beta * _kl(clean_logits, logits)
+            else:
+                per_example = ce(y, logits)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        correct = tf.reduce_sum(tf.cast(tf.argmax(logits, 1, output_type=tf.int32) == y, tf.float32))
+        return loss, correct
+
+    @tf.function
+    def step(x, y, seed):
+        loss, correct = strategy.run(replica_step, args=(x, y, seed))
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, correct, axis=None))
+
+    return step
+
+
+def _augment(x, y):
+    x = tf.image.random_flip_left_right(x)
+    x = tf.image.resize_with_crop_or_pad(x, 40, 40)
+    x = tf.image.random_crop(x, tf.shape(x) - tf.constant([0, 8, 8, 0]))
+    return x, y
+
+
+def _dataset(x, y, cfg: TrainConfig, epoch: int):
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    ds = ds.shuffle(len(x), seed=cfg.seed * 1000 + epoch, reshuffle_each_iteration=False)
+    ds = ds.batch(cfg.batch_size, drop_remainder=True)
+    if cfg.use_augment:
+        ds = ds.map(_augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _learning_rate(cfg: TrainConfig, progress: float) -> float:
+    """Learning rate at ``progress`` in [0, 1) of the whole run."""
+    if cfg.lr_schedule == "cyclic":
+        return cfg.lr * (progress / 0.4 if progress < 0.4 else max(0.0, (1 - progress) / 0.6))
+    if cfg.lr_schedule == "drop" and progress >= 1 - cfg.lr_drop_epochs / cfg.epochs:
+        return cfg.lr / 10
+    return cfg.lr
+
+
+def _save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, state: TrainState) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"w{i}": v for i, v in enumerate(model.get_weights())}
+    arrays.update({f"o{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
+    meta = json.dumps({"config": asdict(cfg), "state": asdict(state)})
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, meta=np.array(meta), **arrays)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, model, optimizer, cfg: TrainConfig) -> TrainState:
+    with np.load(path, allow_pickle=False) as saved:
+        meta = json.loads(str(saved["meta"]))
+        for key in ("dataset", "architecture", "recipe", "eps", "epochs", "batch_size", "seed"):
+            if meta["config"][key] != getattr(cfg, key):
+                raise AdvcoreError(f"{path}: checkpoint was made with {key}={meta['config'][key]!r}, "
+                                   f"this run has {getattr(cfg, key)!r}; start without --resume")
+        model.set_weights([saved[f"w{i}"] for i in range(len(model.get_weights()))])
+        optimizer.build(model.trainable_variables)
+        for i, variable in enumerate(optimizer.variables):
+            variable.assign(saved[f"o{i}"])
+    return TrainState(**meta["state"])
+
+
+def _holdout_accuracy(model, x, y, cfg: TrainConfig) -> tuple[float, float]:
+    """Clean and PGD-10 accuracy on the held-out training images (the fgsm-rs guard's signal)."""
+    from . import attacks, metrics
+    if cfg.recipe == "standard":
+        from .attacks.base import logits_of
+        return metrics.accuracy(logits_of(model, x), y), float("nan")
+    result = attacks.run("pgd", model, x, y, eps=cfg.eps, steps=10, seed=cfg.seed)
+    return metrics.accuracy(result.clean_logits, y), metrics.accuracy(result.adv_logits, y)
+
+
+def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callable[[dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, show_progress: bool = True) -> tuple[object, TrainState]:
+    """Train ``cfg.model_id`` and save ``out_dir/<id>.keras``; returns (model, state).
+
+    report(event) gets {'kind': 'batch'|'epoch', ...} for live charts; should_stop()
+    is polled every batch (a stop ends training early, keeping what was learned).
+    """
+    cfg.check()
+    train_split = data.load(cfg.dataset, "train")
+    x, y = train_split.x, train_split.y
+    if cfg.n_train:
+        x, y = x[:cfg.n_train + HOLDOUT], y[:cfg.n_train + HOLDOUT]
+    x_hold, y_hold, x, y = x[-HOLDOUT:], y[-HOLDOUT:], x[:-HOLDOUT], y[:-HOLDOUT]
+    strategy = _strategy(cfg.strategy)
+    with strategy.scope():
+        model = zoo.build(cfg.architecture, cfg.dataset, cfg.seed)
+        optimizer = tf.keras.optimizers.Adam(cfg.lr)
+        optimizer.build(model.trainable_variables)
+    ckpt = checkpoint_dir() / cfg.model_id / "last.npz"
+    state = _load_checkpoint(ckpt, model, optimizer, cfg) if resume and ckpt.is_file() else TrainState()
+    global_batch = cfg.batch_size
+    step = _make_train_step(model, optimizer, cfg, strategy, global_batch)
+    batches = len(x) // cfg.batch_size
+    previous_weights = model.get_weights()
+    best_hold = -1.0
+    for epoch in range(state.epoch, cfg.epochs):
+        started = time.perf_counter()
+        dist = strategy.experimental_distribute_dataset(_dataset(x, y, cfg, epoch))
+        total_loss = total_correct = seen = 0.0
+        bar = _progress_bar(batches, f"epoch {epoch + 1}/{cfg.epochs}", show_progress)
+        for b, (xb, yb) in enumerate(dist):
+            optimizer.learning_rate.assign(_learning_rate(cfg, (epoch + b / batches) / cfg.epochs))
+            loss, correct = step(xb, yb, tf.constant([cfg.seed, epoch * batches + b], tf.int32))
+            total_loss += float(loss) * global_batch
+            total_correct += float(correct)
+            seen += global_batch
+            logs = {"loss": total_loss / seen, "train_accuracy": total_correct / seen}
+            bar.update(1)
+            bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs['train_accuracy']:.3f}")
+            if report:
+                report({"kind": "batch", "epoch": epoch, "batch": b, "batches": batches, **logs})
+            if should_stop and should_stop():
+                state.stopped = f"stopped by request in epoch {epoch + 1}"
+                break
+        bar.close()
+        clean_hold, adv_hold = _holdout_accuracy(model, x_hold, y_hold, cfg)
+        state.seconds += time.perf_counter() - started
+        record = {"epoch": epoch + 1, "loss": total_loss / max(seen, 1),
+                  "train_accuracy": total_correct / max(seen, 1), "holdout_clean_accuracy": clean_hold,
+                  "holdout_pgd10_accuracy": adv_hold, "lr": float(optimizer.learning_rate.numpy()),
+                  "seconds": round(time.perf_counter() - started, 1)}
+        if cfg.recipe == "fgsm-rs" and best_hold >= 0 and adv_hold < best_hold - COLLAPSE_DROP:
+            model.set_weights(previous_weights)
+            state.stopped = (f"catastrophic overfitting in epoch {epoch + 1}: held-out PGD-10 accuracy fell "
+                             f"from {best_hold:.1%} to {adv_hold:.1%}; rolled back to epoch {epoch}")
+            record["rolled_back"] = True
+        state.history.append(record)
+        if show_progress:
+            print(json.dumps(record), flush=True)
+        if report:
+            report({"kind": "epoch", **record})
+        if record.get("rolled_back") or state.stopped:
+            break
+        best_hold = max(best_hold, adv_hold if not math.isnan(adv_hold) else clean_hold)
+        previous_weights = model.get_weights()
+        state.epoch = epoch + 1
+        _save_checkpoint(ckpt, model, optimizer, cfg, state)
+    save_model(model, out_dir, cfg.model_id)
+    return model, state
+
+
+def save_model(model, out_dir: Path, model_id: str) -> Path:
+    """Save ``<out_dir>/<id>.keras`` atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{zoo.check_id(model_id)}.keras"
+    tmp = out_dir / f".{model_id}.partial.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def hardware() -> str:
+    gpus = tf.config.list_physical_devices("GPU")
+    return (f"{len(gpus)} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores, {platform.machine()})") + \
+        f", TensorFlow {tf.__version__}"
+
+
+def _progress_bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True)

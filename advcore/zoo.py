@@ -1,0 +1,218 @@
+"""Model zoo: architectures, the registry of model ids and their cards, safe checked loading.
+
+A model is ``<dir>/<id>.keras`` plus its card ``<dir>/<id>.json`` (written by
+``python -m advcore train``, never by hand). Shipped models live in ``models/``
+(or ``ADVCORE_MODELS_DIR``); models trained from the dashboard live in the
+user folder (``ADVCORE_USER_MODELS``) and can never overwrite a shipped id.
+``load`` checks the weights' sha256 against the card, deserialises with Keras'
+safe mode (no Lambda layers or pickled code), and keeps one copy per process.
+All models take float32 (N, H, W, C) images in [0, 1] and return logits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+from . import data
+from .errors import ModelError
+
+MODELS_DIR_ENV = "ADVCORE_MODELS_DIR"
+USER_MODELS_ENV = "ADVCORE_USER_MODELS"
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get(MODELS_DIR_ENV) or Path(__file__).resolve().parent.parent / "models")
+
+
+def user_models_dir() -> Path:
+    return Path(os.environ.get(USER_MODELS_ENV) or Path.home() / ".advcore" / "user-models")
+
+
+# --- architectures -----------------------------------------------------------------
+
+def _cnn_small(shape, classes):
+    """Wong, Rice & Kolter 2020's MNIST net: conv16(4,s2)-conv32(4,s2)-fc100 (~166k params)."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input(shape),
+        layers.Conv2D(16, 4, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(32, 4, strides=2, padding="same", activation="relu"),
+        layers.Flatten(),
+        layers.Dense(100, activation="relu"),
+        layers.Dense(classes),
+    ])
+
+
+def _cnn_mnist(shape, classes):
+    """conv32-conv32-pool-conv64-conv64-pool-fc200 (~272k params); a smaller Madry et al. 2018 net."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input(shape),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(200, activation="relu"),
+        layers.Dense(classes),
+    ])
+
+
+def _cnn_cifar(shape, classes):
+    """VGG-style BatchNorm CNN: 2x conv32, 2x conv64, 2x conv128, global pool (~290k params)."""
+    import keras
+    from keras import layers
+    blocks = [keras.Input(shape)]
+    for width in (32, 64, 128):
+        for _ in range(2):
+            blocks += [layers.Conv2D(width, 3, padding="same", use_bias=False),
+                       layers.BatchNormalization(), layers.ReLU()]
+        blocks.append(layers.MaxPooling2D())
+    blocks += [layers.GlobalAveragePooling2D(), layers.Dense(classes)]
+    return keras.Sequential(blocks)
+
+
+def _cnn_tiny(shape, classes):
+    """conv8(3,s2)-fc32: trains in seconds; for tests and quick demos."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input(shape),
+        layers.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+        layers.Flatten(),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(classes),
+    ])
+
+
+ARCHITECTURES = {"cnn-small": _cnn_small, "cnn-mnist": _cnn_mnist, "cnn-cifar": _cnn_cifar, "cnn-tiny": _cnn_tiny}
+
+
+def build(architecture: str, dataset: str, seed: int = 0):
+    """A fresh, untrained logits model of ``architecture`` for ``dataset``'s image shape."""
+    import keras
+    if architecture not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {architecture!r}; choose one of: {', '.join(ARCHITECTURES)}")
+    info = data.info(dataset)
+    keras.utils.set_random_seed(seed)
+    return ARCHITECTURES[architecture](info.shape, len(info.class_names))
+
+
+# --- registry and cards --------------------------------------------------------------
+
+def check_id(model_id: str) -> str:
+    """Model ids are short lower-case names; anything else (paths, dots) is refused."""
+    if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
+        raise ModelError(f"invalid model id {model_id!r}: use 1-64 of a-z, 0-9, '-' and '_'")
+    return model_id
+
+
+def _card_path(model_id: str) -> tuple[Path, bool]:
+    check_id(model_id)
+    shipped = models_dir() / f"{model_id}.json"
+    if shipped.is_file():
+        return shipped, True
+    user = user_models_dir() / f"{model_id}.json"
+    if user.is_file():
+        return user, False
+    raise ModelError(f"unknown model {model_id!r}; `python -m advcore zoo` lists the models")
+
+
+def card(model_id: str) -> dict:
+    """The model card of ``model_id`` (with ``shipped`` added: False for user models)."""
+    path, shipped = _card_path(model_id)
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable model card ({exc})") from None
+    if not isinstance(content, dict) or content.get("id") != model_id:
+        raise ModelError(f"{path}: the card does not describe model {model_id!r}")
+    return dict(content, shipped=shipped)
+
+
+def list_cards(dataset: str | None = None) -> list[dict]:
+    """Every model's card (shipped first, then user models), optionally of one data set."""
+    cards, seen = [], set()
+    for folder in (models_dir(), user_models_dir()):
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+            model_id = path.stem
+            if model_id in seen or not ID_PATTERN.match(model_id):
+                continue
+            try:
+                entry = card(model_id)
+            except ModelError:
+                continue
+            seen.add(model_id)
+            if dataset is None or entry.get("dataset") == dataset:
+                cards.append(entry)
+    return cards
+
+
+def list_ids(dataset: str | None = None) -> list[str]:
+    return [entry["id"] for entry in list_cards(dataset)]
+
+
+def write_card(folder: Path, content: dict) -> Path:
+    """Write a card atomically (temp file, then rename)."""
+    path = folder / f"{check_id(content['id'])}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+# --- loading -------------------------------------------------------------------------
+
+_loaded: dict[str, object] = {}
+_load_lock = threading.Lock()
+
+
+def load(model_id: str):
+    """Load a model once per process: sha256-checked against its card, Keras safe mode, warmed up."""
+    with _load_lock:
+        if model_id in _loaded:
+            return _loaded[model_id]
+        entry = card(model_id)
+        folder = models_dir() if entry["shipped"] else user_models_dir()
+        path = folder / f"{model_id}.keras"
+        if not path.is_file():
+            raise ModelError(f"{path}: weights file missing for model {model_id!r}")
+        digest = data.sha256_file(path)
+        if digest != entry.get("weights_sha256"):
+            raise ModelError(f"{path}: sha256 {digest[:12]}... does not match its card "
+                             f"({str(entry.get('weights_sha256'))[:12]}...); refusing to load")
+        model = _deserialise(path)
+        shape = data.info(entry["dataset"]).shape
+        if tuple(model.input_shape[1:]) != shape:
+            raise ModelError(f"{path}: expects input {model.input_shape[1:]}, data set has {shape}")
+        import numpy as np
+        model(np.zeros((1, *shape), np.float32), training=False)  # warm up
+        _loaded[model_id] = model
+        return model
+
+
+def _deserialise(path: Path):
+    import keras
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # keras raises many types for bad archives and unsafe layers
+        reason = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__
+        raise ModelError(f"{path}: cannot load safely ({reason})") from None
+
+
+def forget(model_id: str | None = None) -> None:
+    """Drop cached models (all, or one) so the next ``load`` reads the file again."""
+    with _load_lock:
+        if model_id is None:
+            _loaded.clear()
+        else:
+            _loaded.pop(model_id, None)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Re-create the shipped model zoo (weights + cards in models/). Each line is the exact
+# command recorded in that model's card. Needs the training data (ADVCORE_DATA_DIR or
+# a keras.datasets download). CPU times on a 2-core machine are in each card.
+set -euo pipefail
+only="${1:-}"
+run() { if [ -z "$only" ] || [ "$only" = "$3" ]; then python -m advcore "$@" --quiet; fi; }
+run train --id mnist-standard --dataset mnist --arch cnn-mnist --recipe standard --epochs 3 --lr-schedule drop --lr-drop-epochs 1
+run train --id mnist-pgd --dataset mnist --arch cnn-mnist --recipe pgd-at --eps 0.3 --steps 10 --epochs 5 --lr-schedule drop --lr-drop-epochs 2
+run train --id mnist-fast --dataset mnist --arch cnn-small --recipe fgsm-rs --eps 0.3 --step-size 0.375 --epochs 10 --lr 5e-3 --lr-schedule cyclic
+run train --id fashion-standard --dataset fashion --arch cnn-mnist --recipe standard --epochs 8 --lr-schedule drop --lr-drop-epochs 2
+run train --id fashion-pgd --dataset fashion --arch cnn-mnist --recipe pgd-at --eps 0.1 --steps 10 --epochs 4 --lr-schedule drop --lr-drop-epochs 1
+run train --id cifar10-standard --dataset cifar10 --arch cnn-cifar --recipe standard --epochs 10 --lr 2e-3 --lr-schedule drop --lr-drop-epochs 3 --extra-n 500
+run train --id cifar10-fast --dataset cifar10 --arch cnn-cifar --recipe fgsm-rs --eps 0.0313725 --epochs 6 --lr 5e-3 --lr-schedule cyclic --extra-n 500
