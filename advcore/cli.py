@@ -32,9 +32,18 @@ def _attack_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _attack_params(args) -> dict:
+    """The attack flags that were given, checked against the registry before any work starts."""
+    from . import attacks
+    from .attacks.base import check_eps
     params = {k[len("param_"):]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
     if args.target is not None:
         params["target"] = _int(args.target, "target")
+    checked = attacks.validate(args.attack, dict(params, eps=params.get("eps", 0.0)))
+    try:
+        check_eps(checked["eps"], checked.get("norm", "linf"))
+    except ValueError as exc:
+        from .errors import AdvcoreError
+        raise AdvcoreError(str(exc)) from None
     return params
 
 

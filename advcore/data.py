@@ -139,7 +139,7 @@ def _from_data_dir(ds: DatasetInfo, split: str) -> Split | None:
         path = Path(folder) / filename
         if path.is_file():
             x, y = _arrays_from_npz(path, split, ds)
-            return Split(ds.name, split, x, y, ds.class_names, f"file {path}", True)
+            return Split(ds.name, split, x, y, ds.class_names, f"file {path.name} in ${DATA_DIR_ENV}", True)
     return None
 
 

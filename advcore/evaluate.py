@@ -8,8 +8,8 @@ student can read, so a weak evaluation is not mistaken for a robust model.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -23,9 +23,9 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -69,7 +69,7 @@ class TrainConfig:
     eval_n: int = 10_000
     extra_n: int = 1000
 
-    def check(self) -> "TrainConfig":
+    def check(self) -> TrainConfig:
         zoo.check_id(self.model_id)
         data.info(self.dataset)
         if self.architecture not in zoo.ARCHITECTURES:
@@ -283,7 +283,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
         state.seconds += time.perf_counter() - started
         record = {"epoch": epoch + 1, "loss": total_loss / max(seen, 1),
                   "train_accuracy": total_correct / max(seen, 1), "holdout_clean_accuracy": clean_hold,
-                  "holdout_pgd10_accuracy": adv_hold, "lr": float(optimizer.learning_rate.numpy()),
+                  "holdout_pgd10_accuracy": None if math.isnan(adv_hold) else adv_hold,
+                  "lr": float(optimizer.learning_rate.numpy()),
                   "seconds": round(time.perf_counter() - started, 1)}
         if cfg.recipe == "fgsm-rs" and best_hold >= 0 and adv_hold < best_hold - COLLAPSE_DROP:
             model.set_weights(previous_weights)
@@ -297,7 +298,7 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
             report({"kind": "epoch", **record})
         if record.get("rolled_back") or state.stopped:
             break
-        best_hold = max(best_hold, adv_hold if not math.isnan(adv_hold) else clean_hold)
+        best_hold = max(best_hold, clean_hold if math.isnan(adv_hold) else adv_hold)
         previous_weights = model.get_weights()
         state.epoch = epoch + 1
         _save_checkpoint(ckpt, model, optimizer, cfg, state)

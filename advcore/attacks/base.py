@@ -139,7 +139,7 @@ class _Compiled:
         self.loop = tf.function(loop, reduce_retracing=True)
 
 
-_compiled: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _compiled_lock = threading.Lock()
 
 
@@ -175,11 +175,14 @@ def as_inputs(x, y, target):
     return x, y, target
 
 
-def check_eps(eps: float) -> float:
-    """Epsilon must be a finite number in [0, 1] (pixel units)."""
+MAX_EPS = {"linf": 1.0, "l2": 64.0}
+
+
+def check_eps(eps: float, norm: str = "linf") -> float:
+    """Epsilon must be finite, >= 0, and at most 1 for linf (64 for l2), in pixel units."""
     eps = float(eps)
-    if not np.isfinite(eps) or eps < 0 or eps > 1:
-        raise ValueError(f"eps must be a number in [0, 1] (pixel units), got {eps}")
+    if not np.isfinite(eps) or eps < 0 or eps > MAX_EPS[norm]:
+        raise ValueError(f"eps must be a number in [0, {MAX_EPS[norm]:g}] for {norm} (pixel units), got {eps}")
     return eps
 
 
@@ -193,7 +196,7 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps: float, norm: s
     (Madry et al. 2018). ``target`` (int class per example) makes it targeted.
     """
     norm = N.check_norm(norm)
-    eps = check_eps(eps)
+    eps = check_eps(eps, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 1 or restarts < 1:
         raise ValueError("steps and restarts must be at least 1")

@@ -16,7 +16,8 @@ from .registry import EPS, NORM, SEED, AttackSpec, register
 
 def noise(model, x, y, *, eps: float, norm: str = "linf", seed: int = 0) -> AttackResult:
     """Random perturbation on the eps-sphere (no gradient); eps in pixel units."""
-    norm, eps = N.check_norm(norm), check_eps(eps)
+    norm = N.check_norm(norm)
+    eps = check_eps(eps, norm)
     x, y, _ = as_inputs(x, y, None)
     xt = tf.constant(x)
     delta = N.random_surface(tf.shape(xt), tf.constant(eps), norm, tf.constant([seed, 0]))

@@ -8,8 +8,9 @@ bound heavy requests, so one person cannot hold a shared server).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import AdvcoreError
 
@@ -128,8 +129,10 @@ def run(name: str, model, x, y, **params):
 
 
 # Parameters shared by several attacks (one definition each).
-EPS = Param("eps", "float", 0.1, 0.0, 1.0, "pixel units ([0,1] scale)",
-            "perturbation budget: the largest allowed norm of x_adv - x")
+EPS = Param("eps", "float", 0.1, 0.0, 64.0, "pixel units ([0,1] scale)",
+            "perturbation budget: the largest allowed norm of x_adv - x (at most 1 for linf)")
+# Slider ranges people find useful, per norm (pixel units).
+EPS_UI_MAX = {"linf": 0.5, "l2": 8.0}
 NORM = Param("norm", "choice", "linf", unit="", help="norm of the budget", choices=("linf", "l2"))
 STEPS = Param("steps", "int", 20, 1, MAX_STEPS, "iterations", "number of gradient steps")
 STEP_SIZE = Param("step_size", "float", None, 0.0, 10.0, "pixel units per step",

@@ -1,0 +1,63 @@
+"""Shared fixtures: data from ADVCORE_DATA_DIR (../shared/data by default), a tiny model
+trained in seconds, and private folders for user models and checkpoints."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ADVCORE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["ADVCORE_OFFLINE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def private_dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("advcore")
+    os.environ["ADVCORE_USER_MODELS"] = str(base / "user-models")
+    os.environ["ADVCORE_CHECKPOINTS"] = str(base / "checkpoints")
+    return base
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    from advcore import data
+    split = data.load("mnist", "test")
+    assert split.full, "tests need the full MNIST test set: set ADVCORE_DATA_DIR"
+    return split
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(private_dirs):
+    """A folder holding one small standard MNIST model ('tiny-mnist', ~97% clean) and its card."""
+    from advcore import cards, train
+    folder = private_dirs / "zoo"
+    cfg = train.TrainConfig("tiny-mnist", "mnist", "cnn-tiny", epochs=2, n_train=20000, eval_n=500, extra_n=200)
+    model, state = train.train(cfg, folder, show_progress=False)
+    card = cards.build_card(model, cfg, state, folder / "tiny-mnist.keras", "test fixture", log=lambda m: None)
+    cards.write(card, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_zoo):
+    import keras
+    return keras.saving.load_model(tiny_zoo / "tiny-mnist.keras", compile=False)
+
+
+@pytest.fixture(scope="session")
+def batch(mnist_test):
+    """The first 500 MNIST test images and labels."""
+    return mnist_test.x[:500], mnist_test.y[:500]
+
+
+def accuracy(model, x, y):
+    from advcore.attacks.base import logits_of
+    return float((logits_of(model, x).argmax(1) == y).mean())
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

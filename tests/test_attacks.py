@@ -1,0 +1,154 @@
+"""Attack properties over random inputs, and strength on a trained model."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from advcore import attacks, metrics
+from advcore.attacks.base import logits_of
+from advcore.errors import AdvcoreError
+
+from .conftest import accuracy
+
+ALL = sorted(attacks.ATTACKS)
+SLACK = 1e-6
+
+
+def norm_of(x, x_adv, norm):
+    return metrics.perturbation_norms(x, x_adv)["linf" if norm == "linf" else "l2"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(ALL), norm=st.sampled_from(["linf", "l2"]), eps=st.floats(0, 1) | st.floats(1, 30),
+       n=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_perturbation_stays_in_ball_and_image_in_range(tiny_model, name, norm, eps, n, seed):
+    eps = min(eps, 1.0) if norm == "linf" else eps
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, n)
+    extra = {"steps": 3} if "steps" in attacks.ATTACKS[name].defaults() else {}
+    result = attacks.run(name, tiny_model, x, y, eps=eps, norm=norm, **extra)
+    assert result.x_adv.shape == x.shape and result.x_adv.dtype == np.float32
+    assert result.x_adv.min() >= 0 and result.x_adv.max() <= 1
+    assert np.all(norm_of(x, result.x_adv, norm) <= eps + SLACK)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_eps_zero_changes_nothing(tiny_model, batch, name, norm):
+    x, y = batch[0][:20], batch[1][:20]
+    result = attacks.run(name, tiny_model, x, y, eps=0.0, norm=norm)
+    np.testing.assert_array_equal(result.x_adv, x)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_result(tiny_model, batch, name):
+    x, y = batch[0][:16], batch[1][:16]
+    params = {"eps": 0.2, "seed": 7} if "seed" in attacks.ATTACKS[name].defaults() else {"eps": 0.2}
+    first = attacks.run(name, tiny_model, x, y, **params).x_adv
+    second = attacks.run(name, tiny_model, x, y, **params).x_adv
+    np.testing.assert_array_equal(first, second)
+
+
+def test_changing_eps_step_and_target_does_not_retrace(tiny_model, batch):
+    x, y = batch[0][:1], batch[1][:1]
+    compiled = attacks.compiled_for(tiny_model)
+    attacks.run("pgd", tiny_model, x, y, eps=0.1, steps=20)
+    attacks.run("pgd", tiny_model, x, y, eps=0.1, steps=20, target=[(y[0] + 1) % 10])
+    before = compiled.traces
+    for eps in (0.05, 0.1, 0.2, 0.3):
+        attacks.run("pgd", tiny_model, x, y, eps=eps, steps=20, step_size=eps / 5)
+        attacks.run("pgd", tiny_model, x, y, eps=eps, steps=10, target=[(y[0] + 2) % 10])
+        attacks.run("bim", tiny_model, x, y, eps=eps, steps=7)
+        attacks.run("mifgsm", tiny_model, x, y, eps=eps, decay=0.5)
+        attacks.run("fgsm", tiny_model, x, y, eps=eps)
+    assert compiled.traces == before
+
+
+def test_accuracy_falls_monotonically_with_eps(tiny_model, batch):
+    x, y = batch
+    values = [accuracy(tiny_model, attacks.run("pgd", tiny_model, x, y, eps=e, steps=20).x_adv, y)
+              for e in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)]
+    assert values[0] > 0.9
+    assert all(b <= a + 0.005 for a, b in zip(values, values[1:])), values
+    assert values[-1] < 0.05, values
+
+
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.5)])
+def test_iterative_attacks_at_least_as_strong_as_fgsm(tiny_model, batch, norm, eps):
+    x, y = batch
+    fgsm = accuracy(tiny_model, attacks.run("fgsm", tiny_model, x, y, eps=eps, norm=norm).x_adv, y)
+    for name in ("pgd", "bim", "mifgsm"):
+        acc = accuracy(tiny_model, attacks.run(name, tiny_model, x, y, eps=eps, norm=norm, steps=20).x_adv, y)
+        assert acc <= fgsm + 0.01, (name, acc, fgsm)
+
+
+def test_pgd_at_eps_03_breaks_a_standard_model(tiny_model, batch):
+    x, y = batch
+    assert accuracy(tiny_model, attacks.run("pgd", tiny_model, x, y, eps=0.3, steps=40).x_adv, y) < 0.05
+
+
+def test_restarts_never_weaker(tiny_model, batch):
+    x, y = batch
+    one = attacks.run("pgd", tiny_model, x, y, eps=0.05, steps=10, restarts=1)
+    three = attacks.run("pgd", tiny_model, x, y, eps=0.05, steps=10, restarts=3)
+    ok_one = one.adv_pred != y
+    ok_three = three.adv_pred != y
+    assert np.all(ok_three[ok_one])  # an example broken by restart 0 stays broken
+
+
+@pytest.mark.parametrize("name", ["fgsm", "bim", "pgd", "mifgsm"])
+def test_targeted_attacks_hit_their_target(tiny_model, batch, name):
+    x, y = batch[0][:200], batch[1][:200]
+    target = (y + 1) % 10
+    result = attacks.run(name, tiny_model, x, y, eps=0.3, target=target, **({} if name == "fgsm" else {"steps": 30}))
+    hit = float((result.adv_pred == target).mean())
+    assert hit > (0.3 if name == "fgsm" else 0.8), hit
+
+
+def test_random_noise_barely_moves_accuracy(tiny_model, batch):
+    x, y = batch
+    clean = accuracy(tiny_model, x, y)
+    noisy = accuracy(tiny_model, attacks.run("noise", tiny_model, x, y, eps=0.1).x_adv, y)
+    pgd = accuracy(tiny_model, attacks.run("pgd", tiny_model, x, y, eps=0.1, steps=20).x_adv, y)
+    assert clean - noisy < 0.05 and pgd < noisy - 0.3, (clean, noisy, pgd)
+
+
+def test_trace_records_every_step(tiny_model, batch):
+    x, y = batch[0][:3], batch[1][:3]
+    result = attacks.run("pgd", tiny_model, x, y, eps=0.3, steps=12, trace=True)
+    assert result.trace.loss.shape == (13, 3) and result.trace.pred.shape == (13, 3)
+    assert np.all((result.trace.true_prob >= 0) & (result.trace.true_prob <= 1))
+    assert result.trace.loss[-1].mean() > result.trace.loss[0].mean()
+
+
+def test_results_carry_clean_and_adversarial_logits(tiny_model, batch):
+    x, y = batch[0][:10], batch[1][:10]
+    result = attacks.run("pgd", tiny_model, x, y, eps=0.1)
+    np.testing.assert_allclose(result.clean_logits, logits_of(tiny_model, x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result.adv_logits, logits_of(tiny_model, result.x_adv), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"eps": -0.1}, "eps"), ({"eps": float("nan")}, "eps"), ({"eps": 1.5}, "eps"), ({"eps": 70, "norm": "l2"}, "eps"),
+    ({"eps": 0.1, "steps": 0}, "steps"), ({"eps": 0.1, "steps": 10**9}, "steps"),
+    ({"eps": 0.1, "norm": "l3"}, "norm"), ({"eps": 0.1, "bogus": 1}, "bogus"),
+    ({"eps": 0.1, "restarts": "many"}, "restarts"),
+])
+def test_bad_parameters_are_refused_clearly(tiny_model, batch, params, message):
+    with pytest.raises(AdvcoreError, match=message):
+        attacks.run("pgd", tiny_model, batch[0][:2], batch[1][:2], **params)
+
+
+def test_target_equal_to_true_class_is_refused(tiny_model, batch):
+    with pytest.raises(AdvcoreError, match="different from the true class"):
+        attacks.run("pgd", tiny_model, batch[0][:2], batch[1][:2], eps=0.1, target=batch[1][:2])
+
+
+def test_registry_describes_every_parameter():
+    for spec in attacks.ATTACKS.values():
+        assert spec.paper and spec.norms and spec.title
+        assert spec.params[0].name == "eps"
+        for p in spec.params:
+            assert p.kind in ("float", "int", "bool", "choice") and p.help

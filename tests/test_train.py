@@ -1,0 +1,66 @@
+"""Training: atomic checkpoints and resume after an interruption."""
+
+import numpy as np
+import pytest
+
+from advcore import train
+from advcore.errors import AdvcoreError
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _cfg(**kw):
+    base = dict(model_id="resume-test", dataset="mnist", architecture="cnn-tiny", epochs=2, n_train=2048,
+                batch_size=128)
+    base.update(kw)
+    return train.TrainConfig(**base)
+
+
+def test_interrupted_training_resumes_from_last_epoch(private_dirs, tmp_path):
+    def die_in_second_epoch(event):
+        if event["kind"] == "batch" and event["epoch"] == 1 and event["batch"] == 3:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train.train(_cfg(), tmp_path, report=die_in_second_epoch, show_progress=False)
+    ckpt = train.checkpoint_dir() / "resume-test" / "last.npz"
+    assert ckpt.is_file() and not list(ckpt.parent.glob("*.tmp*"))
+    # a half-written checkpoint next to it is never read
+    (ckpt.parent / "last.npz.tmp.npz").write_bytes(b"garbage")
+    epochs_seen = []
+    model, state = train.train(_cfg(), tmp_path, resume=True, show_progress=False,
+                               report=lambda e: epochs_seen.append(e["epoch"]) if e["kind"] == "epoch" else None)
+    assert epochs_seen == [2]  # only the second epoch ran again
+    assert [h["epoch"] for h in state.history] == [1, 2]
+    assert (tmp_path / "resume-test.keras").is_file()
+
+
+def test_resume_refuses_a_checkpoint_of_another_recipe(private_dirs, tmp_path):
+    train.train(_cfg(model_id="other-test", epochs=1), tmp_path, show_progress=False)
+    with pytest.raises(AdvcoreError, match="checkpoint was made with"):
+        train.train(_cfg(model_id="other-test", epochs=1, recipe="pgd-at", eps=0.3), tmp_path, resume=True,
+                    show_progress=False)
+
+
+@pytest.mark.parametrize("recipe", ["pgd-at", "fgsm-rs", "trades"])
+def test_adversarial_recipes_run_and_report(private_dirs, tmp_path, recipe):
+    events = []
+    model, state = train.train(_cfg(model_id=f"r-{recipe}", epochs=1, recipe=recipe, eps=0.1, steps=3),
+                               tmp_path, report=events.append, show_progress=False)
+    assert state.history[0]["holdout_pgd10_accuracy"] >= 0
+    assert np.isfinite(state.history[0]["loss"]) and any(e["kind"] == "batch" for e in events)
+
+
+def test_stop_request_keeps_the_model(private_dirs, tmp_path):
+    model, state = train.train(_cfg(model_id="stop-test"), tmp_path, should_stop=lambda: True, show_progress=False)
+    assert "stopped" in state.stopped and (tmp_path / "stop-test.keras").is_file()
+
+
+@pytest.mark.parametrize("kw,msg", [({"recipe": "magic"}, "recipe"), ({"eps": float("nan")}, "eps"),
+                                    ({"recipe": "pgd-at", "eps": 0.0}, "eps > 0"), ({"epochs": 10**6}, "epochs"),
+                                    ({"model_id": "../x"}, "invalid model id")])
+def test_bad_configs_are_refused(kw, msg):
+    with pytest.raises(AdvcoreError, match=msg):
+        _cfg(**kw).check()
