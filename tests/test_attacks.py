@@ -152,3 +152,17 @@ def test_registry_describes_every_parameter():
         assert spec.params[0].name == "eps"
         for p in spec.params:
             assert p.kind in ("float", "int", "bool", "choice") and p.help
+
+
+@pytest.mark.parametrize("name", ["pgd", "fgsm", "noise"])
+def test_per_example_eps_matches_separate_runs(tiny_model, batch, name):
+    x, y = batch[0][:4], batch[1][:4]
+    eps = np.array([0.0, 0.05, 0.1, 0.3], np.float32)
+    extra = {"random_start": False} if name == "pgd" else {}  # random starts are drawn per batch
+    together = attacks.run(name, tiny_model, x, y, eps=eps, **extra)
+    norms = metrics.perturbation_norms(x, together.x_adv)["linf"]
+    assert np.all(norms <= eps + SLACK) and norms[0] == 0
+    for i, e in enumerate(eps):
+        alone = attacks.run(name, tiny_model, x[i:i + 1], y[i:i + 1], eps=float(e), **extra)
+        if name != "noise":  # noise draws its signs for the whole batch at once
+            np.testing.assert_allclose(alone.x_adv[0], together.x_adv[i], atol=1e-5)

@@ -186,24 +186,37 @@ def check_eps(eps: float, norm: str = "linf") -> float:
     return eps
 
 
-def gradient_attack(model, x, y, *, name: str, params: dict, eps: float, norm: str = "linf",
+def per_example(value, n: int) -> np.ndarray:
+    """A scalar or (n,) array as a float32 (n, 1, 1, 1) array (per-example eps / step size)."""
+    return np.broadcast_to(np.asarray(value, np.float32).reshape(-1), (n,)).reshape(n, 1, 1, 1).copy()
+
+
+def eps_param(eps):
+    """How an eps (scalar or per-example array) is recorded in a result's params."""
+    return float(eps) if np.ndim(eps) == 0 else [float(e) for e in np.ravel(eps)]
+
+
+def gradient_attack(model, x, y, *, name: str, params: dict, eps, norm: str = "linf",
                     steps: int = 10, step_size: float | None = None, decay: float = 0.0,
                     random_start: bool = False, restarts: int = 1, target=None, seed: int = 0,
                     trace: bool = False) -> AttackResult:
     """Run the shared loop; restarts keep the strongest result per example.
 
-    eps and step_size are in pixel units; step_size None means 2.5 * eps / steps
-    (Madry et al. 2018). ``target`` (int class per example) makes it targeted.
+    eps (a number, or one per example) and step_size are in pixel units; step_size
+    None means 2.5 * eps / steps (Madry et al. 2018). ``target`` (int class per
+    example) makes the attack targeted.
     """
     norm = N.check_norm(norm)
-    eps = check_eps(eps, norm)
+    for value in np.ravel(eps):
+        check_eps(value, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 1 or restarts < 1:
         raise ValueError("steps and restarts must be at least 1")
     x, y, target = as_inputs(x, y, target)
-    alpha = 2.5 * eps / steps if step_size is None else float(step_size)
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"step size must be a non-negative number, got {alpha}")
+    eps_t = per_example(eps, len(x))
+    alpha = 2.5 * eps_t / steps if step_size is None else per_example(step_size, len(x))
+    if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
+        raise ValueError(f"step size must be a non-negative number, got {step_size}")
     labels = y if target is None else target
     sign = 1.0 if target is None else -1.0
     fn = compiled_for(model)
@@ -211,7 +224,7 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps: float, norm: s
     best_x = best_obj = best_ok = traced = None
     for restart in range(restarts):
         out_x, out_obj, out_ok, rec = fn.loop(
-            xt, lt, yt, tf.constant(sign), tf.constant(eps, tf.float32), tf.constant(alpha, tf.float32),
+            xt, lt, yt, tf.constant(sign), tf.constant(eps_t), tf.constant(alpha),
             tf.constant(steps), tf.constant(float(decay)), tf.constant(1.0 if random_start else 0.0),
             tf.constant([seed, restart], tf.int32), norm, bool(trace))
         out_x, out_obj, out_ok = out_x.numpy(), out_obj.numpy(), out_ok.numpy()
@@ -225,4 +238,4 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps: float, norm: s
     clean = logits_of(model, x)
     adv = logits_of(model, best_x)
     rec_trace = Trace(*(t.numpy() for t in traced)) if trace else None
-    return AttackResult(best_x, clean, adv, name, dict(params, eps=eps, norm=norm), rec_trace)
+    return AttackResult(best_x, clean, adv, name, dict(params, eps=eps_param(eps), norm=norm), rec_trace)

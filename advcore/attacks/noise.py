@@ -10,20 +10,21 @@ import numpy as np
 import tensorflow as tf
 
 from . import norms as N
-from .base import AttackResult, as_inputs, check_eps, logits_of
+from .base import AttackResult, as_inputs, check_eps, eps_param, logits_of, per_example
 from .registry import EPS, NORM, SEED, AttackSpec, register
 
 
 def noise(model, x, y, *, eps: float, norm: str = "linf", seed: int = 0) -> AttackResult:
     """Random perturbation on the eps-sphere (no gradient); eps in pixel units."""
     norm = N.check_norm(norm)
-    eps = check_eps(eps, norm)
+    for value in np.ravel(eps):
+        check_eps(value, norm)
     x, y, _ = as_inputs(x, y, None)
     xt = tf.constant(x)
-    delta = N.random_surface(tf.shape(xt), tf.constant(eps), norm, tf.constant([seed, 0]))
+    delta = N.random_surface(tf.shape(xt), tf.constant(per_example(eps, len(x))), norm, tf.constant([seed, 0]))
     x_adv = (xt + N.clip_to_image(xt, delta)).numpy()
     return AttackResult(np.asarray(x_adv, np.float32), logits_of(model, x), logits_of(model, x_adv),
-                        "noise", {"eps": eps, "norm": norm, "seed": seed})
+                        "noise", {"eps": eps_param(eps), "norm": norm, "seed": seed})
 
 
 register(AttackSpec(

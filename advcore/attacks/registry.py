@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import AdvcoreError
 
 MAX_STEPS = 1000
@@ -30,11 +32,14 @@ class Param:
     unit: str = ""
     help: str = ""
     choices: tuple = ()
+    per_example: bool = False  # may also be given as one value per example (eps)
 
     def check(self, value: Any) -> Any:
         """Convert and range-check a value; AdvcoreError with a readable message if bad."""
         if value is None and self.default is None:
             return None
+        if self.per_example and np.ndim(value) > 0:
+            return np.asarray([self.check(v) for v in np.ravel(value)], np.float32)
         try:
             if self.kind == "bool":
                 if isinstance(value, str):
@@ -130,7 +135,8 @@ def run(name: str, model, x, y, **params):
 
 # Parameters shared by several attacks (one definition each).
 EPS = Param("eps", "float", 0.1, 0.0, 64.0, "pixel units ([0,1] scale)",
-            "perturbation budget: the largest allowed norm of x_adv - x (at most 1 for linf)")
+            "perturbation budget: the largest allowed norm of x_adv - x (at most 1 for linf)",
+            per_example=True)
 # Slider ranges people find useful, per norm (pixel units).
 EPS_UI_MAX = {"linf": 0.5, "l2": 8.0}
 NORM = Param("norm", "choice", "linf", unit="", help="norm of the budget", choices=("linf", "l2"))
