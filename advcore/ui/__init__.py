@@ -1,0 +1,1 @@
+"""Shared Streamlit pieces of the AdvLab dashboard (the only part of advcore that imports streamlit)."""

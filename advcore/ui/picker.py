@@ -1,0 +1,98 @@
+"""Choosing the data set, model and image for the Explore page.
+
+The image comes from the test set (by index, by class, at random, or among the
+images the model gets right), from the drawing canvas, or from an upload; all
+end as a ``Picked`` with a float32 (1, H, W, C) image, its label and a stable key
+for caching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from advcore import data, images
+
+from . import canvas, resources
+
+SOURCES = ("Test image by index", "By class", "Random", "Only images the model gets right", "Draw", "Upload")
+
+
+@dataclass(frozen=True)
+class Picked:
+    x: np.ndarray
+    label: int
+    key: str  # cache key: "test:<index>" or "px:<sha1 of the pixels>"
+    description: str
+    index: int | None = None
+
+
+def _pixels_key(x: np.ndarray) -> str:
+    return "px:" + hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
+
+
+def _from_test(split: data.Split, index: int, how: str) -> Picked:
+    return Picked(split.x[index:index + 1], int(split.y[index]), f"test:{index}",
+                  f"test image {index} ({how})", index)
+
+
+def pick_image(dataset: str, model_id: str, url_index: int | None) -> Picked | None:
+    """Widgets for the image source; returns the picked image or None (with a message shown)."""
+    split = resources.test_split(dataset)
+    names = split.class_names
+    n = len(split)
+    if "image_index" not in st.session_state or st.session_state.get("image_dataset") != dataset:
+        st.session_state.image_index = min(max(url_index or 0, 0), n - 1)
+        st.session_state.image_dataset = dataset
+    if url_index is not None and not 0 <= url_index < n:
+        st.warning(f"The image in the link ({url_index}) is outside 0-{n - 1}; showing {st.session_state.image_index}.")
+    sources = SOURCES if data.info(dataset).shape[-1] == 1 else tuple(s for s in SOURCES if s != "Draw")
+    source = st.radio("Image", sources, key="image_source", horizontal=False)
+    if source == "Test image by index":
+        index = int(st.number_input(f"index (0-{n - 1})", 0, n - 1, key="image_index"))
+        return _from_test(split, index, names[split.y[index]])
+    if source == "By class":
+        cls = st.selectbox("class", range(len(names)), format_func=lambda c: f"{c}: {names[c]}", key="image_class")
+        members = np.flatnonzero(split.y == cls)
+        k = int(st.number_input(f"which one (0-{len(members) - 1})", 0, len(members) - 1, 0, key="image_class_k"))
+        return _from_test(split, int(members[k]), names[cls])
+    if source == "Random":
+        if st.button("New random image", key="image_random") or "image_random_index" not in st.session_state:
+            st.session_state.image_random_index = int(np.random.default_rng().integers(n))
+        index = min(st.session_state.image_random_index, n - 1)
+        return _from_test(split, index, "random")
+    if source == "Only images the model gets right":
+        correct = np.flatnonzero(resources.correct_mask(model_id, dataset))
+        if not len(correct):
+            st.warning("This model gets no test image right.")
+            return None
+        k = int(st.number_input(f"which one (0-{len(correct) - 1})", 0, len(correct) - 1, 0, key="image_correct_k"))
+        return _from_test(split, int(correct[k]), "correctly classified")
+    return _from_user(dataset, names, source)
+
+
+def _from_user(dataset: str, names, source: str) -> Picked | None:
+    shape = data.info(dataset).shape
+    try:
+        if source == "Draw":
+            st.caption("Draw with the mouse (or a finger); the drawing is centred like MNIST digits.")
+            pixels = canvas.draw("draw_canvas", shape[0])
+            if pixels is None:
+                st.info("Draw something on the canvas to attack it.")
+                return None
+            x = images.from_drawing(pixels, shape)
+        else:
+            upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="image_upload")
+            if upload is None:
+                st.info("Upload an image; it is converted to the data set's size and colours.")
+                return None
+            x = images.from_bytes(upload.getvalue(), shape, invert_light_background=shape[-1] == 1)
+    except images.ImageError as exc:
+        st.error(f"This image cannot be used: {exc}.")
+        return None
+    label = st.selectbox("What is it? (the true class)", range(len(names)), format_func=lambda c: f"{c}: {names[c]}",
+                         key=f"user_label_{source}")
+    return Picked(x, int(label), _pixels_key(x), "your drawing" if source == "Draw" else "your upload")

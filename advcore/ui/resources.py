@@ -1,0 +1,77 @@
+"""Process-wide resources for the dashboard: models, test sets, compiled attacks.
+
+Models and data live once per server process (``st.cache_resource``); each model is
+warmed up at load, including a first compiled attack so the first slider move is
+fast. After loading, the garbage collector's view of TensorFlow's object graph is
+frozen (``gc.freeze``): Streamlit's post-run collection over it otherwise costs
+hundreds of milliseconds a rerun.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import numpy as np
+import streamlit as st
+
+from advcore import attacks, data, zoo
+from advcore.attacks.base import logits_of
+from advcore.errors import AdvcoreError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@st.cache_resource(show_spinner="Loading the test set...")
+def test_split(name: str) -> data.Split:
+    return data.load(name, "test")
+
+
+@st.cache_resource(show_spinner="Loading the model and compiling its attacks...", max_entries=32)
+def model(model_id: str):
+    """A warmed-up model (raises AdvcoreError if it cannot be loaded safely)."""
+    net = zoo.load(model_id)
+    shape = data.info(zoo.card(model_id)["dataset"]).shape
+    x = np.zeros((1, *shape), np.float32)
+    for norm in ("linf", "l2"):
+        attacks.run("pgd", net, x, [0], eps=0.01, steps=1, norm=norm, trace=True)
+        attacks.run("pgd", net, x, [0], eps=0.01, steps=1, norm=norm)
+    gc.freeze()
+    return net
+
+
+def try_model(model_id: str):
+    """(model, None) or (None, message) when the model cannot be used."""
+    try:
+        return model(model_id), None
+    except AdvcoreError as exc:
+        return None, str(exc)
+
+
+@st.cache_resource(show_spinner="Checking which test images the model gets right...", max_entries=32)
+def correct_mask(model_id: str, dataset: str) -> np.ndarray:
+    split = test_split(dataset)
+    return logits_of(model(model_id), split.x).argmax(axis=1) == split.y
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def cards(dataset: str | None = None) -> list[dict]:
+    """Zoo cards (refreshed every few seconds so user-trained models appear)."""
+    return zoo.list_cards(dataset)
+
+
+def device_summary() -> str:
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    where = f"GPU ({len(gpus)})" if gpus else "CPU"
+    return f"{where} · TensorFlow {tf.__version__}"
+
+
+def enable_gpu_memory_growth() -> None:
+    """Let several processes share a GPU: allocate memory as needed, not all at start."""
+    import tensorflow as tf
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # already initialised
