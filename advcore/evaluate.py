@@ -78,6 +78,29 @@ def sweep(models: dict, split, attack: str, eps_values, params: dict | None = No
     return pd.DataFrame(rows)
 
 
+def sweep_attacks(models: dict, split, attack_names, eps_values, params: dict | None = None, n: int = 1000,
+                  batch_size: int = DEFAULT_BATCH, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """``sweep`` for several attacks (e.g. FGSM against PGD); each takes the params it accepts."""
+    tables = [sweep(models, split, name, eps_values, attacks.accepted(name, dict(params or {})), n, batch_size,
+                    progress) for name in attack_names]
+    return pd.concat(tables, ignore_index=True)
+
+
+def transfer_matrix(models: dict, split, attack: str, params: dict, n: int = 500,
+                    progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Accuracy of each target model (columns) on adversarial examples crafted on each
+    source model (rows), over the first ``n`` test images. The diagonal is white-box."""
+    n = check_n(n, len(split))
+    x, y = split.x[:n], split.y[:n]
+    from .attacks.base import logits_of
+    matrix = pd.DataFrame(index=list(models), columns=list(models), dtype=float)
+    for source, source_model in models.items():
+        x_adv, _, _ = attack_batched(source_model, x, y, attack, params, progress=progress)
+        for target, target_model in models.items():
+            matrix.loc[source, target] = metrics.accuracy(logits_of(target_model, x_adv), y)
+    return matrix
+
+
 @dataclass(frozen=True)
 class Flag:
     """One sanity check: ok False means the evaluation looks unreliable for the reason given."""

@@ -137,8 +137,10 @@ def training_curves(history: list[dict], height: int = 300) -> go.Figure:
 
 def transfer_heatmap(matrix: pd.DataFrame, height: int = 360) -> go.Figure:
     """Accuracy of target models (columns) on adversarial examples crafted on source models (rows)."""
-    fig = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index), zmin=0, zmax=1,
-                               colorscale="Viridis", text=np.round(matrix.to_numpy(), 3), texttemplate="%{text:.1%}",
-                               hovertemplate="crafted on %{y}<br>evaluated on %{x}<br>accuracy %{z:.1%}<extra></extra>"))
+    values = matrix.to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=values, x=list(matrix.columns), y=list(matrix.index), zmin=0, zmax=1, colorscale="Viridis",
+        text=np.round(values, 3), texttemplate="%{text:.1%}",
+        hovertemplate="crafted on %{y}<br>evaluated on %{x}<br>accuracy %{z:.1%}<extra></extra>"))
     fig.update_layout(height=height, xaxis_title="evaluated on", yaxis_title="crafted on", **_LAYOUT)
     return fig

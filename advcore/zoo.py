@@ -140,7 +140,8 @@ def card(model_id: str) -> dict:
 
 
 def list_cards(dataset: str | None = None) -> list[dict]:
-    """Every model's card (shipped first, then user models), optionally of one data set."""
+    """Every model's card, optionally of one data set: shipped before user models, then by
+    data set, standard models first (the Explore page opens on the standard model)."""
     cards, seen = [], set()
     for folder in (models_dir(), user_models_dir()):
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
@@ -154,6 +155,8 @@ def list_cards(dataset: str | None = None) -> list[dict]:
             seen.add(model_id)
             if dataset is None or entry.get("dataset") == dataset:
                 cards.append(entry)
+    cards.sort(key=lambda c: (not c["shipped"], str(c.get("dataset")),
+                              c.get("recipe", {}).get("recipe") != "standard", c["id"]))
     return cards
 
 

@@ -1,3 +1,79 @@
+"""Sweep: attack strength vs. defence effect over many test images. Layout only."""
+
+import numpy as np
 import streamlit as st
 
-st.title("sweep")
+from advcore import attacks, cards, data, evaluate, viz
+from advcore.attacks.registry import EPS_UI_MAX
+from advcore.ui import limits, resources, store
+
+st.title("Sweep: attack strength vs. defence effect")
+st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "
+           "trained models. A robust model's curve stays up; a standard model's falls to 0.")
+
+with st.form("sweep_form"):
+    c1, c2, c3 = st.columns(3)
+    dataset = c1.selectbox("Data set", list(data.DATASETS), key="sweep_dataset",
+                           format_func=lambda d: data.DATASETS[d].title)
+    ids = [c["id"] for c in resources.cards(dataset)]
+    chosen = c1.multiselect("Models", ids, default=ids, key=f"sweep_models_{dataset}")
+    names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=["fgsm", "pgd"], key="sweep_attacks",
+                           format_func=lambda a: attacks.ATTACKS[a].title)
+    norm = c2.radio("Norm", ["linf", "l2"], horizontal=True, key="sweep_norm")
+    steps = c2.number_input("Steps (iterative attacks)", 1, limits.MAX_STEPS, 20, key="sweep_steps")
+    default_max = cards.LARGE_EPS[dataset] if norm == "linf" else 4.0
+    eps_max = c3.number_input("Largest eps (pixel units)", 0.001, EPS_UI_MAX[norm], default_max, format="%.4f",
+                              key=f"sweep_eps_max_{dataset}_{norm}")
+    points = c3.slider("Eps values", 2, limits.MAX_SWEEP_POINTS, 9, key="sweep_points")
+    n = c3.slider("Test images", 10, limits.MAX_SWEEP_IMAGES, min(500, limits.MAX_SWEEP_IMAGES), step=10,
+                  key="sweep_n")
+    submitted = st.form_submit_button("Run sweep", type="primary")
+
+eps_values = [round(float(e), 6) for e in np.linspace(0.0, eps_max, points)]
+request = store.ResultStore.key(dataset=dataset, models=chosen, attacks=names, norm=norm, steps=steps,
+                                eps=eps_values, n=n)
+results = store.results()
+table = results.get(request)
+if table is None and submitted:
+    if not chosen or not names:
+        st.warning("Choose at least one model and one attack.")
+        st.stop()
+    split = resources.test_split(dataset)
+    models = {}
+    for model_id in chosen:
+        model, error = resources.try_model(model_id)
+        if error:
+            st.error(f"Skipping {model_id}: {error}")
+        else:
+            models[model_id] = model
+    if not models:
+        st.stop()
+    n_used = min(n, len(split))
+    progress = store.Progress(n_used * len(models) * len(names) * len(eps_values), "attacking images")
+    table = evaluate.sweep_attacks(models, split, names, eps_values, {"norm": norm, "steps": int(steps)}, n_used,
+                                   progress=progress)
+    progress.close()
+    results.put(request, table)
+if table is None:
+    st.info("Choose the models, attacks and budget, then press **Run sweep**. Results are kept, so a "
+            "second view of the same sweep is instant.")
+    st.stop()
+
+split = resources.test_split(dataset)
+if not split.full:
+    st.warning(f"Only the shipped sample of {len(split)} images is available: numbers are rough.")
+chart, flags_col = st.columns([3, 1])
+with chart:
+    st.plotly_chart(viz.sweep_chart(table), key="sweep_accuracy")
+with flags_col:
+    st.subheader("Sanity checks")
+    large = cards.LARGE_EPS[dataset] if norm == "linf" else None
+    for flag in evaluate.sanity_checks(table, large_eps=large):
+        (st.success if flag.ok else st.error)(flag.message, icon="✅" if flag.ok else "🚩")
+left, right = st.columns(2)
+left.plotly_chart(viz.sweep_chart(table, "attack_success_rate", "attack success rate (over correct points)"),
+                  key="sweep_success")
+right.plotly_chart(viz.sweep_chart(table, "mean_l2", "mean L2 of the perturbation"), key="sweep_l2")
+st.dataframe(table, hide_index=True, key="sweep_table")
+st.download_button("Download the table (CSV)", table.to_csv(index=False), file_name=f"sweep-{dataset}.csv",
+                   mime="text/csv", key="sweep_csv")

@@ -6,6 +6,7 @@ Every attack is ``fn(model, x, y, *, eps, ...) -> AttackResult``; see
 
 from . import bim, fgsm, mifgsm, noise, pgd  # noqa: F401  (registers the attacks)
 from .base import AttackResult, Trace, compiled_for
-from .registry import ATTACKS, AttackSpec, Param, get, run, validate
+from .registry import ATTACKS, AttackSpec, Param, accepted, get, run, validate
 
-__all__ = ["ATTACKS", "AttackResult", "AttackSpec", "Param", "Trace", "compiled_for", "get", "run", "validate"]
+__all__ = ["ATTACKS", "accepted", "AttackResult", "AttackSpec", "Param", "Trace", "compiled_for", "get", "run",
+           "validate"]

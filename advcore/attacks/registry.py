@@ -124,6 +124,12 @@ def validate(name: str, params: dict) -> dict:
     return checked
 
 
+def accepted(name: str, params: dict) -> dict:
+    """The subset of ``params`` that attack ``name`` takes (for running several attacks alike)."""
+    names = {p.name for p in get(name).params} | ({"target"} if get(name).targeted else set())
+    return {k: v for k, v in params.items() if k in names}
+
+
 def run(name: str, model, x, y, **params):
     """Validate ``params`` against the registry, then run the attack."""
     checked = validate(name, params)

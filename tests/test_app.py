@@ -1,0 +1,178 @@
+"""AppTest: every page renders, the eps slider moves the result, bad uploads and hostile
+links give messages, not exceptions. Uses the shipped models in models/."""
+
+import io
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 180
+
+
+def start(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def set_eps(at, eps):
+    slider = at.select_slider(key="eps_linf")
+    slider.set_value(min(slider.options_values, key=lambda o: abs(o - eps)) if hasattr(slider, "options_values")
+                     else round(round(eps * 255) / 255, 6)).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_explore_opens_on_an_attacked_mnist_image():
+    at = start()
+    assert at.selectbox(key="dataset").value == "mnist"
+    assert at.selectbox(key="model_mnist").value == "mnist-standard"
+    assert metric(at, "clean prediction").startswith("7")
+    assert len(at.get("plotly_chart")) >= 3
+
+
+def test_moving_eps_changes_the_adversarial_result():
+    at = start()
+    set_eps(at, 0.0)
+    assert metric(at, "L∞ of the change") == "0.0000"
+    before = metric(at, "adversarial prediction")
+    set_eps(at, 0.3)
+    after = metric(at, "adversarial prediction")
+    assert float(metric(at, "L∞ of the change")) == pytest.approx(round(0.3 * 255) / 255, abs=1e-3)
+    assert before.startswith("7") and not after.startswith("7"), (before, after)
+    assert at.query_params["eps"] == [f"{round(0.3 * 255) / 255:.4f}"] or at.query_params["eps"] == \
+        f"{round(0.3 * 255) / 255:.4f}"
+
+
+def test_a_link_opens_exactly_that_example():
+    at = start({"dataset": "mnist", "model": "mnist-standard", "image": "3", "attack": "fgsm", "eps": "0.2"})
+    assert at.number_input(key="image_index").value == 3
+    assert at.selectbox(key="attack").value == "fgsm"
+    assert at.select_slider(key="eps_linf").value == pytest.approx(round(0.2 * 255) / 255, abs=1e-6)
+    assert not at.warning
+
+
+@pytest.mark.parametrize("query,expected", [
+    ({"dataset": "../../etc/passwd"}, "unknown data set"),
+    ({"model": "../../etc/passwd"}, "not available"),
+    ({"eps": "nan"}, "not a number"),
+    ({"eps": "1e9"}, "outside"),
+    ({"image": "-5"}, "outside"),
+    ({"image": "<script>alert(1)</script>"}, "not a number"),
+    ({"attack": "rm -rf"}, "unknown attack"),
+])
+def test_hostile_links_give_a_message(query, expected):
+    at = start(query)
+    assert any(expected in w.value for w in at.warning), [w.value for w in at.warning]
+    assert metric(at, "clean prediction")  # the page still works
+
+
+def _png(mode="L", size=(28, 28)):
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3 if mode == "RGB" else 1), np.uint8)
+    Image.fromarray(pixels.squeeze()).convert(mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content,expected", [
+    (b"", "empty"), (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "not an image"),
+    (_png(size=(100, 100))[:5000], "damaged"),
+])
+def test_bad_upload_gives_a_message_not_an_exception(content, expected):
+    at = start()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.file_uploader(key="image_upload").set_value(("digit.png", content, "image/png")).run()
+    assert not at.exception
+    assert any(expected in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_good_upload_is_attacked():
+    at = start()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.file_uploader(key="image_upload").set_value(("photo.png", _png("RGB", (300, 200)), "image/png")).run()
+    assert not at.exception and not at.error
+    assert metric(at, "adversarial prediction")
+
+
+def test_every_model_button_and_other_sources():
+    at = start()
+    at.button(key="every_model").click().run()
+    assert not at.exception
+    for source in ("By class", "Random", "Only images the model gets right"):
+        at.radio(key="image_source").set_value(source).run()
+        assert not at.exception and metric(at, "clean prediction")
+
+
+def test_sweep_page_runs_and_flags():
+    at = start()
+    at.switch_page("pages/sweep.py").run()
+    assert not at.exception
+    at.multiselect(key="sweep_models_mnist").set_value(["mnist-standard"])
+    at.slider(key="sweep_n").set_value(50)
+    at.slider(key="sweep_points").set_value(3)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 3
+    assert at.success or at.error  # sanity flags shown
+    started = time.perf_counter()
+    at.run()  # the same sweep again comes from the store
+    assert time.perf_counter() - started < 5 and len(at.get("plotly_chart")) == 3
+
+
+def test_models_page_lists_cards_and_transfer_matrix():
+    at = start()
+    at.switch_page("pages/models.py").run()
+    assert not at.exception
+    assert len(at.dataframe) >= 1
+    at.slider(key="transfer_n").set_value(20)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.get("plotly_chart")
+
+
+def test_train_page_trains_a_user_model(private_dirs, monkeypatch):
+    at = start()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    at.selectbox(key="train_arch").set_value("cnn-tiny")
+    at.slider(key="train_n").set_value(2000)
+    at.text_input(key="train_name").set_value("class demo")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    for _ in range(120):
+        time.sleep(1)
+        at.run()
+        if any("in the zoo" in s.value for s in at.success) or at.error:
+            break
+    assert any("user-class-demo" in s.value for s in at.success), [e.value for e in at.error]
+    from advcore import zoo
+    assert (zoo.user_models_dir() / "user-class-demo.json").is_file()
+    assert not (zoo.models_dir() / "user-class-demo.json").exists()
+
+
+def test_train_page_refuses_a_name_without_letters():
+    at = start()
+    at.switch_page("pages/train.py").run()
+    at.text_input(key="train_name").set_value("../..")
+    at.button[0].click().run()
+    assert not at.exception and any("name" in e.value for e in at.error)
+
+
+def test_drawing_canvas_values_become_an_input():
+    from advcore import images
+    stroke = np.zeros((28, 28))
+    stroke[2:12, 3:6] = 255
+    x = images.from_drawing(stroke.ravel().tolist(), (28, 28, 1))
+    ys, xs = np.nonzero(x[0, ..., 0] > 0.1)
+    assert x.shape == (1, 28, 28, 1) and abs(ys.mean() - 14) < 2 and abs(xs.mean() - 14) < 2
