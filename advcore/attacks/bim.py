@@ -22,4 +22,4 @@ def bim(model, x, y, *, eps: float, norm: str = "linf", steps: int = 20, step_si
 register(AttackSpec(
     "bim", "BIM / I-FGSM", "gradient", ("linf", "l2"), (EPS, NORM, STEPS, STEP_SIZE, TRACE),
     "Kurakin et al. 2016, Adversarial Examples in the Physical World", bim,
-    summary="iterated FGSM from the clean image, projected into the eps-ball"))
+    order=20, summary="iterated FGSM from the clean image, projected into the eps-ball"))

@@ -23,4 +23,4 @@ def fgsm(model, x, y, *, eps: float, norm: str = "linf", target=None, trace: boo
 register(AttackSpec(
     "fgsm", "FGSM / FGM", "gradient", ("linf", "l2"), (EPS, NORM, TRACE),
     "Goodfellow et al. 2015, Explaining and Harnessing Adversarial Examples", fgsm,
-    iterative=False, summary="one step of size eps along the gradient's sign (linf) or direction (l2)"))
+    iterative=False, order=10, summary="one step of size eps along the gradient's sign (linf) or direction (l2)"))

@@ -23,4 +23,4 @@ def mifgsm(model, x, y, *, eps: float, norm: str = "linf", steps: int = 20, step
 register(AttackSpec(
     "mifgsm", "MI-FGSM", "gradient", ("linf", "l2"), (EPS, NORM, STEPS, STEP_SIZE, DECAY, TRACE),
     "Dong et al. 2018, Boosting Adversarial Attacks with Momentum", mifgsm,
-    summary="iterated FGSM with momentum on the normalised gradient"))
+    order=30, summary="iterated FGSM with momentum on the normalised gradient"))

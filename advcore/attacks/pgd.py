@@ -29,4 +29,4 @@ register(AttackSpec(
     "pgd", "PGD", "gradient", ("linf", "l2"),
     (EPS, NORM, STEPS, STEP_SIZE, RESTARTS, RANDOM_START, SEED, TRACE),
     "Madry et al. 2018, Towards Deep Learning Models Resistant to Adversarial Attacks", pgd,
-    summary="iterated steps from a random start in the eps-ball; the strongest restart wins"))
+    order=5, summary="iterated steps from a random start in the eps-ball; the strongest restart wins"))

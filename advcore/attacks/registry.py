@@ -86,6 +86,7 @@ class AttackSpec:
     iterative: bool = True
     targeted: bool = True
     summary: str = ""
+    order: int = 50  # position in menus (lower first)
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -98,7 +99,11 @@ ATTACKS: dict[str, AttackSpec] = {}
 
 
 def register(spec: AttackSpec) -> AttackSpec:
+    """Add an attack; ATTACKS stays sorted by ``order`` so menus list them sensibly."""
     ATTACKS[spec.name] = spec
+    ordered = sorted(ATTACKS.values(), key=lambda s: (s.order, s.name))
+    ATTACKS.clear()
+    ATTACKS.update((s.name, s) for s in ordered)
     return spec
 
 

@@ -25,7 +25,7 @@ URL_KEYS = ("dataset", "model", "image", "attack", "eps")
 def eps_grid(norm: str) -> list[float]:
     """Slider positions: k/255 for linf (k = 0..128), 0.05 steps for l2."""
     if norm == "linf":
-        return [round(k / 255, 6) for k in range(int(EPS_UI_MAX["linf"] * 255) + 1)]
+        return [round(k / 255, 6) for k in range(math.ceil(EPS_UI_MAX["linf"] * 255) + 1)]
     return [round(k * 0.05, 4) for k in range(int(EPS_UI_MAX["l2"] / 0.05) + 1)]
 
 

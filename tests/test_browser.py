@@ -1,0 +1,57 @@
+"""End to end in headless Chromium: the real server, the slider moved with the keyboard."""
+
+import json
+import os
+import statistics
+import time
+
+import pytest
+
+from .browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
+from .conftest import ROOT
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+
+if not chromium_available():
+    if os.environ.get("ADVCORE_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("ADVCORE_REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
+    pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped",
+                allow_module_level=True)
+
+
+def test_slider_moves_the_attack_in_the_browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    with streamlit_server() as (url, _), browser_page() as page:
+        page.goto(url)
+        page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=120_000)
+        first_draw = time.perf_counter() - started
+        page.wait_for_timeout(1500)  # let the first render settle
+        page.screenshot(path=str(ARTIFACTS / "explore-eps-0.1.png"), full_page=True)
+        thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+        thumb.focus()
+        start_pred = metric_value(page, "adversarial prediction")
+        latencies = []
+        for _ in range(12):  # one grey level more per key press; wait for the new result each time
+            old = metric_value(page, "L∞ of the change")
+            page.keyboard.press("ArrowRight")
+            _, waited = wait_for_change(page, "L∞ of the change", old)
+            latencies.append(waited)
+        old = metric_value(page, "L∞ of the change")
+        page.keyboard.press("End")  # eps 0.5: every standard-model prediction flips
+        wait_for_change(page, "L∞ of the change", old)
+        page.wait_for_timeout(500)
+        new_pred = metric_value(page, "adversarial prediction")
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "explore-eps-0.5.png"), full_page=True)
+        for name in ("sweep", "models", "train"):
+            page.goto(f"{url}/{name}")
+            page.wait_for_selector("h1", timeout=60_000)
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert start_pred.startswith("7") and not new_pred.startswith("7"), (start_pred, new_pred)
+    report = {"first_attacked_image_s": round(first_draw, 2), "slider_latency_ms": [round(v * 1000) for v in latencies],
+              "slider_latency_median_ms": round(statistics.median(latencies) * 1000)}
+    (ARTIFACTS / "browser-timing.json").write_text(json.dumps(report, indent=2))
+    print(report)
