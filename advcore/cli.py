@@ -113,9 +113,8 @@ def cmd_attack(args) -> int:
            "psnr": float(metrics.psnr(x, result.x_adv)[0]), **shift,
            "clean_label": split.class_names[shift["clean_class"]], "adv_label": split.class_names[shift["adv_class"]]}
     if args.out:
-        from PIL import Image
-        pixels = (result.x_adv[0] * 255).round().astype("uint8")
-        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(args.out)
+        from .images import to_png
+        Path(args.out).write_bytes(to_png(result.x_adv[0]))
         out["saved"] = str(args.out)
     if args.json:
         print(json.dumps(out, indent=2, default=str))

@@ -47,7 +47,9 @@ def from_bytes(content: bytes, shape: tuple[int, int, int], invert_light_backgro
             image.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"the image has too many pixels; the limit is {MAX_PIXELS:,} pixels") from None
+    except UnidentifiedImageError:
         raise ImageError("this is not an image we can read (PNG or JPEG expected)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError(f"the image is damaged or truncated ({exc.__class__.__name__})") from None

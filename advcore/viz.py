@@ -77,13 +77,12 @@ def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 260) -> 
     return fig
 
 
-def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, current: float,
-              flip_eps: float | None, height: int = 260) -> go.Figure:
-    """True-class and top-other-class probability of one image against eps."""
+def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,
+              height: int = 260) -> go.Figure:
+    """True-class and top-other-class probability of one image against eps (with the flip point)."""
     fig = go.Figure()
     fig.add_scatter(x=eps, y=true_prob, name="true class", line_color=CLEAN, mode="lines+markers")
     fig.add_scatter(x=eps, y=other_prob, name="top other class", line_color=ADV, mode="lines+markers")
-    fig.add_vline(x=current, line_dash="dot", annotation_text="eps now")
     if flip_eps is not None:
         fig.add_vline(x=flip_eps, line_color=ADV, annotation_text=f"flips at {flip_eps:.3f}",
                       annotation_position="bottom right")

@@ -14,10 +14,12 @@ def analyse(model_id: str, image_key: str, _x: np.ndarray, label: int, attack: s
     return live.analyse(resources.model(model_id), _x, label, attack, json.loads(params_json))
 
 
-@st.cache_data(max_entries=1024, show_spinner="Searching the smallest eps that flips this image...")
+@st.cache_resource(max_entries=1024, show_spinner="Searching the smallest eps that flips this image...")
 def curve(model_id: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
-          eps_max: float) -> dict:
-    return live.eps_curve(resources.model(model_id), _x, label, attack, json.loads(params_json), eps_max)
+          eps_max: float) -> tuple[dict, object]:
+    """The eps curve and its figure (built once: it does not depend on the slider)."""
+    c = live.eps_curve(resources.model(model_id), _x, label, attack, json.loads(params_json), eps_max)
+    return c, viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"])
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
@@ -118,12 +120,12 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
     eps_max = controls.eps_grid(norm)[-1]
     curve_params = json.dumps({k: v for k, v in params.items() if k != "eps"}, sort_keys=True)
     with st.expander("Smallest eps that flips this image, and the probability curve", expanded=True):
-        c = curve(model_id, picked.key, picked.x, picked.label, attack, curve_params, eps_max)
+        c, figure = curve(model_id, picked.key, picked.x, picked.label, attack, curve_params, eps_max)
         if c["flip_eps"] is None:
             st.write(f"{spec.title} does not flip this image for any eps up to {controls.eps_label(eps_max, norm)}.")
         else:
             st.write(f"{spec.title} flips this image from eps ≈ **{controls.eps_label(c['flip_eps'], norm)}**.")
-        st.plotly_chart(viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], eps, c["flip_eps"]), key="curve")
+        st.plotly_chart(figure, key="curve")
     if st.button("Run this attack on every model of this data set", key="every_model"):
         every_model_row(dataset, picked, attack, params_json, names)
     numbers = {"dataset": dataset, "model": model_id, "image": picked.description, "label": picked.label,

@@ -30,4 +30,5 @@ def noise(model, x, y, *, eps: float, norm: str = "linf", seed: int = 0) -> Atta
 register(AttackSpec(
     "noise", "Random noise (control)", "control", ("linf", "l2"), (EPS, NORM, SEED),
     "Carlini et al. 2019, On Evaluating Adversarial Robustness (random-noise baseline)", noise,
-    iterative=False, targeted=False, order=90, summary="the same budget in a random direction: barely moves a prediction"))
+    iterative=False, targeted=False, order=90,
+    summary="the same budget in a random direction: barely moves a prediction"))
