@@ -64,6 +64,13 @@ def test_changing_eps_step_and_target_does_not_retrace(tiny_model, batch):
         attacks.run("mifgsm", tiny_model, x, y, eps=eps, decay=0.5)
         attacks.run("fgsm", tiny_model, x, y, eps=eps)
     assert compiled.traces == before
+    from advcore.attacks import apgd
+    attacks.run("apgd-ce", tiny_model, x, y, eps=0.1, steps=20)
+    apgd_traces = apgd._compiled_for(tiny_model).traces
+    for eps in (0.05, 0.2):
+        attacks.run("apgd-ce", tiny_model, x, y, eps=eps, steps=20)
+        attacks.run("apgd-ce", tiny_model, x, y, eps=eps, steps=30)
+    assert apgd._compiled_for(tiny_model).traces == apgd_traces
 
 
 def test_accuracy_falls_monotonically_with_eps(tiny_model, batch):
@@ -79,7 +86,7 @@ def test_accuracy_falls_monotonically_with_eps(tiny_model, batch):
 def test_iterative_attacks_at_least_as_strong_as_fgsm(tiny_model, batch, norm, eps):
     x, y = batch
     fgsm = accuracy(tiny_model, attacks.run("fgsm", tiny_model, x, y, eps=eps, norm=norm).x_adv, y)
-    for name in ("pgd", "bim", "mifgsm"):
+    for name in ("pgd", "bim", "mifgsm", "apgd-ce", "apgd-dlr"):
         acc = accuracy(tiny_model, attacks.run(name, tiny_model, x, y, eps=eps, norm=norm, steps=20).x_adv, y)
         assert acc <= fgsm + 0.01, (name, acc, fgsm)
 
@@ -98,7 +105,7 @@ def test_restarts_never_weaker(tiny_model, batch):
     assert np.all(ok_three[ok_one])  # an example broken by restart 0 stays broken
 
 
-@pytest.mark.parametrize("name", ["fgsm", "bim", "pgd", "mifgsm"])
+@pytest.mark.parametrize("name", ["fgsm", "bim", "pgd", "mifgsm", "apgd-ce", "apgd-dlr"])
 def test_targeted_attacks_hit_their_target(tiny_model, batch, name):
     x, y = batch[0][:200], batch[1][:200]
     target = (y + 1) % 10
@@ -166,3 +173,19 @@ def test_per_example_eps_matches_separate_runs(tiny_model, batch, name):
         alone = attacks.run(name, tiny_model, x[i:i + 1], y[i:i + 1], eps=float(e), **extra)
         if name != "noise":  # noise draws its signs for the whole batch at once
             np.testing.assert_allclose(alone.x_adv[0], together.x_adv[i], atol=1e-5)
+
+
+def test_apgd_checkpoints_follow_the_paper():
+    from advcore.attacks.apgd import checkpoints
+    assert list(np.flatnonzero(checkpoints(100))) == [22, 41, 57, 70, 80, 87, 93, 99]
+
+
+def test_dlr_loss_is_invariant_to_logit_scale_and_shift():
+    import tensorflow as tf
+
+    from advcore.attacks.apgd import dlr_loss
+    logits = tf.constant([[3.0, 1.0, 0.5, -1.0, 2.0]])
+    y = tf.constant([0])
+    base = dlr_loss(logits, y, None).numpy()
+    np.testing.assert_allclose(dlr_loss(logits * 7 + 3, y, None).numpy(), base, rtol=1e-5)
+    np.testing.assert_allclose(base, -(3.0 - 2.0) / (3.0 - 1.0), rtol=1e-6)
