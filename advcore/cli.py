@@ -183,7 +183,8 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(model_id=args.id, dataset=args.dataset, architecture=args.arch, recipe=args.recipe,
                       eps=args.train_eps, steps=args.train_steps, step_size=args.train_step_size, beta=args.beta,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-                      lr_drop_epochs=args.lr_drop_epochs, seed=args.train_seed, n_train=args.n_train,
+                      lr_drop_epochs=args.lr_drop_epochs, eps_warmup_epochs=args.eps_warmup_epochs,
+                      seed=args.train_seed, n_train=args.n_train,
                       strategy=args.strategy, eval_n=args.eval_n, extra_n=args.extra_n).check()
     out = Path(args.out) if args.out else zoo.models_dir()
     model, state = train(cfg, out, resume=args.resume, show_progress=not args.quiet)
@@ -257,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-schedule", default="constant", choices=("constant", "cyclic", "drop"))
     p.add_argument("--lr-drop-epochs", type=int, default=0)
+    p.add_argument("--eps-warmup-epochs", type=float, default=0.0,
+                   help="grow the training eps linearly from 0 over this many epochs")
     p.add_argument("--seed", dest="train_seed", type=int, default=0)
     p.add_argument("--n-train", type=int, default=0, help="use only this many training images (0 = all)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored"))

@@ -114,6 +114,7 @@ class Flag:
 
 
 TOLERANCE = 0.02  # accuracy points of slack for the sampling noise of a few hundred images
+MASKING_GAP = 0.3  # FGSM accuracy this far above an iterative attack's: single-step-only robustness
 
 
 def sanity_checks(table: pd.DataFrame, large_eps: float | None = None) -> list[Flag]:
@@ -150,6 +151,15 @@ def sanity_checks(table: pd.DataFrame, large_eps: float | None = None) -> list[F
                 continue
             joined = pd.concat([by_attack[strong], by_attack[weak]], axis=1, keys=["strong", "weak"]).dropna()
             worse = joined[joined["strong"] > joined["weak"] + TOLERANCE]
+            if weak == "fgsm":
+                gap = joined[(joined["weak"] - joined["strong"] > MASKING_GAP) & (joined.index.get_level_values(1) > 0)]
+                flags.append(Flag(
+                    f"{strong}-vs-fgsm-gap", gap.empty,
+                    f"FGSM and {strong} agree within {MASKING_GAP:.0%}" if gap.empty else
+                    f"the model resists FGSM ({gap['weak'].iloc[0]:.1%}) far better than {strong} "
+                    f"({gap['strong'].iloc[0]:.1%}) at eps {gap.index[0][1]:.4g} (model {gap.index[0][0]}): "
+                    "its loss surface hides the direction from single steps (gradient masking, e.g. the "
+                    "catastrophic overfitting of fast adversarial training); only the iterative number counts"))
             flags.append(Flag(
                 f"{strong}-vs-{weak}", worse.empty,
                 f"{strong} is at least as strong as {label}" if worse.empty else

@@ -46,7 +46,9 @@ class TrainConfig:
     eps, step_size: pixel units; steps: inner attack steps (pgd-at, trades);
     beta: TRADES weight; lr_schedule: 'constant', 'cyclic' (one cycle up to lr and
     back to 0, Smith 2017) or 'drop' (lr/10 for the last ``lr_drop_epochs``);
-    n_train: use only this many training images (0 = all).
+    n_train: use only this many training images (0 = all); eps_warmup_epochs: grow the
+    training eps linearly from 0 over this many epochs (a common guard against the
+    collapse of single-step training at large eps).
     """
 
     model_id: str
@@ -62,6 +64,7 @@ class TrainConfig:
     lr: float = 1e-3
     lr_schedule: str = "constant"
     lr_drop_epochs: int = 0
+    eps_warmup_epochs: float = 0.0
     seed: int = 0
     augment: bool | None = None
     n_train: int = 0
@@ -138,8 +141,9 @@ def _kl(p_logits, q_logits):
     return tf.reduce_sum(p * (tf.nn.log_softmax(p_logits) - tf.nn.log_softmax(q_logits)), axis=1)
 
 
-def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch: int):
-    eps, alpha = tf.constant(cfg.eps, tf.float32), tf.constant(cfg.alpha, tf.float32)
+def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch: int, eps):
+    """The compiled step; ``eps`` is a variable (so a warm-up can grow it), alpha keeps its ratio to it."""
+    alpha = eps * (cfg.alpha / cfg.eps if cfg.eps > 0 else 0.0)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
 
     def replica_step(x, y, seed):
@@ -255,7 +259,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
     ckpt = checkpoint_dir() / cfg.model_id / "last.npz"
     state = _load_checkpoint(ckpt, model, optimizer, cfg) if resume and ckpt.is_file() else TrainState()
     global_batch = cfg.batch_size
-    step = _make_train_step(model, optimizer, cfg, strategy, global_batch)
+    eps = tf.Variable(cfg.eps, dtype=tf.float32, trainable=False)
+    step = _make_train_step(model, optimizer, cfg, strategy, global_batch, eps)
     batches = len(x) // cfg.batch_size
     previous_weights = model.get_weights()
     best_hold = -1.0
@@ -266,6 +271,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
         bar = _progress_bar(batches, f"epoch {epoch + 1}/{cfg.epochs}", show_progress)
         for b, (xb, yb) in enumerate(dist):
             optimizer.learning_rate.assign(_learning_rate(cfg, (epoch + b / batches) / cfg.epochs))
+            if cfg.eps_warmup_epochs > 0:
+                eps.assign(cfg.eps * min(1.0, (epoch + b / batches) / cfg.eps_warmup_epochs))
             loss, correct = step(xb, yb, tf.constant([cfg.seed, epoch * batches + b], tf.int32))
             total_loss += float(loss) * global_batch
             total_correct += float(correct)
