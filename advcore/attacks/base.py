@@ -134,7 +134,9 @@ class _Compiled:
             best_x, best_obj, best_ok, trace = keep_best(
                 steps, x_adv, logits, objective, best_x, best_obj, best_ok, trace)
             stacked = tuple(t.stack() for t in trace) if record else ()
-            return best_x, best_obj, best_ok, stacked
+            clean_logits = net(x, training=False)
+            best_logits = net(best_x, training=False)
+            return best_x, best_obj, best_ok, stacked, clean_logits, best_logits
 
         self.loop = tf.function(loop, reduce_retracing=True)
 
@@ -221,21 +223,19 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps, norm: str = "l
     sign = 1.0 if target is None else -1.0
     fn = compiled_for(model)
     xt, lt, yt = tf.constant(x), tf.constant(labels), tf.constant(y)
-    best_x = best_obj = best_ok = traced = None
+    best = traced = clean = None
     for restart in range(restarts):
-        out_x, out_obj, out_ok, rec = fn.loop(
+        out_x, out_obj, out_ok, rec, clean_logits, adv_logits = fn.loop(
             xt, lt, yt, tf.constant(sign), tf.constant(eps_t), tf.constant(alpha),
             tf.constant(steps), tf.constant(float(decay)), tf.constant(1.0 if random_start else 0.0),
             tf.constant([seed, restart], tf.int32), norm, bool(trace))
-        out_x, out_obj, out_ok = out_x.numpy(), out_obj.numpy(), out_ok.numpy()
-        if best_x is None:
-            best_x, best_obj, best_ok = out_x, out_obj, out_ok
-            traced = rec
-        else:
-            better = (out_ok & ~best_ok) | ((out_ok == best_ok) & (out_obj > best_obj))
-            best_x[better], best_obj[better] = out_x[better], out_obj[better]
-            best_ok |= out_ok
-    clean = logits_of(model, x)
-    adv = logits_of(model, best_x)
+        out = [out_x.numpy(), out_obj.numpy(), out_ok.numpy(), adv_logits.numpy()]
+        if best is None:
+            best, traced, clean = out, rec, clean_logits.numpy()
+            continue
+        better = (out[2] & ~best[2]) | ((out[2] == best[2]) & (out[1] > best[1]))
+        for kept, new in zip(best, out):
+            kept[better] = new[better]
+    best_x, adv = best[0], best[3]
     rec_trace = Trace(*(t.numpy() for t in traced)) if trace else None
     return AttackResult(best_x, clean, adv, name, dict(params, eps=eps_param(eps), norm=norm), rec_trace)
