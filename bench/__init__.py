@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): AdvLab against Foolbox, ART and a bare tf.function floor, same run."""

@@ -1,0 +1,71 @@
+"""Shared set-up for the benchmarks: data folder, models, timing, and printing a table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ADVCORE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+RESULTS = ROOT / "bench" / "results"
+
+# (model id, image shape, PGD eps, PGD step) per data set
+SETUPS = {"mnist": ("mnist-standard", (28, 28, 1), 0.3, 0.01), "cifar10": ("cifar10-standard", (32, 32, 3),
+                                                                             8 / 255, 2 / 255)}
+
+
+def machine() -> str:
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    where = f"{len(gpus)} GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')})" \
+        if gpus else f"CPU, {os.cpu_count()} cores"
+    return f"{where}, {platform.machine()}, TensorFlow {tf.__version__}"
+
+
+def median_ms(fn, runs: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def load(dataset: str):
+    from advcore import data, zoo
+    model_id, shape, eps, step = SETUPS[dataset]
+    for gpu in __import__("tensorflow").config.list_physical_devices("GPU"):
+        __import__("tensorflow").config.experimental.set_memory_growth(gpu, True)
+    return zoo.load(model_id), data.load(dataset, "test"), model_id, shape, eps, step
+
+
+def report(name: str, rows: list[dict], notes: str = "") -> None:
+    """Print a table and save it with the date, machine and command."""
+    import sys
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    widths = {k: max(len(k), *(len(_fmt(r.get(k))) for r in rows)) for k in keys}
+    print(" | ".join(k.ljust(widths[k]) for k in keys))
+    print("-|-".join("-" * widths[k] for k in keys))
+    for row in rows:
+        print(" | ".join(_fmt(row.get(k)).ljust(widths[k]) for k in keys))
+    if notes:
+        print(notes)
+    RESULTS.mkdir(exist_ok=True)
+    payload = {"benchmark": name, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "machine": machine(), "command": "python -m " + " ".join(["bench." + name, *sys.argv[1:]]),
+               "rows": rows, "notes": notes}
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return "" if value is None else str(value)
