@@ -15,20 +15,34 @@ ALL = sorted(attacks.ATTACKS)
 SLACK = 1e-6
 
 
+FAST = {"steps": 3, "queries": 20, "search_steps": 2}  # keep expensive attacks short in property tests
+
+
 def norm_of(x, x_adv, norm):
     return metrics.perturbation_norms(x, x_adv)["linf" if norm == "linf" else "l2"]
+
+
+def quick_params(name, **params):
+    """``params`` plus the short settings, keeping only what attack ``name`` takes."""
+    defaults = attacks.ATTACKS[name].defaults()
+    return {k: v for k, v in {**FAST, **params}.items() if k in defaults or k == "target"}
+
+
+def norm_for(name, norm):
+    norms = attacks.ATTACKS[name].norms
+    return norm if norm in norms else norms[0]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(ALL), norm=st.sampled_from(["linf", "l2"]), eps=st.floats(0, 1) | st.floats(1, 30),
        n=st.integers(1, 3), seed=st.integers(0, 2**16))
 def test_perturbation_stays_in_ball_and_image_in_range(tiny_model, name, norm, eps, n, seed):
+    norm = norm_for(name, norm)
     eps = min(eps, 1.0) if norm == "linf" else eps
     rng = np.random.default_rng(seed)
     x = rng.random((n, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, n)
-    extra = {"steps": 3} if "steps" in attacks.ATTACKS[name].defaults() else {}
-    result = attacks.run(name, tiny_model, x, y, eps=eps, norm=norm, **extra)
+    result = attacks.run(name, tiny_model, x, y, **quick_params(name, eps=eps, norm=norm))
     assert result.x_adv.shape == x.shape and result.x_adv.dtype == np.float32
     assert result.x_adv.min() >= 0 and result.x_adv.max() <= 1
     assert np.all(norm_of(x, result.x_adv, norm) <= eps + SLACK)
@@ -38,14 +52,14 @@ def test_perturbation_stays_in_ball_and_image_in_range(tiny_model, name, norm, e
 @pytest.mark.parametrize("norm", ["linf", "l2"])
 def test_eps_zero_changes_nothing(tiny_model, batch, name, norm):
     x, y = batch[0][:20], batch[1][:20]
-    result = attacks.run(name, tiny_model, x, y, eps=0.0, norm=norm)
+    result = attacks.run(name, tiny_model, x, y, **quick_params(name, eps=0.0, norm=norm_for(name, norm)))
     np.testing.assert_array_equal(result.x_adv, x)
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_same_seed_same_result(tiny_model, batch, name):
     x, y = batch[0][:16], batch[1][:16]
-    params = {"eps": 0.2, "seed": 7} if "seed" in attacks.ATTACKS[name].defaults() else {"eps": 0.2}
+    params = quick_params(name, eps=0.2, seed=7)
     first = attacks.run(name, tiny_model, x, y, **params).x_adv
     second = attacks.run(name, tiny_model, x, y, **params).x_adv
     np.testing.assert_array_equal(first, second)
@@ -189,3 +203,32 @@ def test_dlr_loss_is_invariant_to_logit_scale_and_shift():
     base = dlr_loss(logits, y, None).numpy()
     np.testing.assert_allclose(dlr_loss(logits * 7 + 3, y, None).numpy(), base, rtol=1e-5)
     np.testing.assert_allclose(base, -(3.0 - 2.0) / (3.0 - 1.0), rtol=1e-6)
+
+
+def test_minimal_attacks_report_the_norm_they_needed(tiny_model, batch):
+    x, y = batch[0][:100], batch[1][:100]
+    for name in ("deepfool", "cw-l2"):
+        free = attacks.run(name, tiny_model, x, y, **quick_params(name, steps=50, search_steps=4))
+        found = np.isfinite(free.info["min_norm"])
+        assert found.mean() > 0.9, name
+        assert np.all(free.adv_pred[found] != y[found]), name  # without a ceiling every found point is adversarial
+        ceiling = float(np.median(free.info["min_norm"][found]))
+        capped = attacks.run(name, tiny_model, x, y, **quick_params(name, eps=ceiling, steps=50, search_steps=4))
+        assert np.all(metrics.perturbation_norms(x, capped.x_adv)["l2"] <= ceiling + 1e-5)
+        assert 0.3 < (capped.adv_pred != y).mean() < 0.8  # about half need more than the median
+
+
+def test_cw_finds_smaller_perturbations_than_deepfool(tiny_model, batch):
+    x, y = batch[0][:100], batch[1][:100]
+    df = attacks.run("deepfool", tiny_model, x, y).info["min_norm"]
+    cw = attacks.run("cw-l2", tiny_model, x, y).info["min_norm"]
+    both = np.isfinite(df) & np.isfinite(cw)
+    assert np.median(cw[both]) <= np.median(df[both]) * 1.05
+
+
+def test_square_attack_is_a_real_black_box_attack(tiny_model, batch):
+    x, y = batch
+    result = attacks.run("square", tiny_model, x, y, eps=0.2, queries=300)
+    assert accuracy(tiny_model, result.x_adv, y) < accuracy(tiny_model, attacks.run(
+        "noise", tiny_model, x, y, eps=0.2).x_adv, y) - 0.3
+    assert 1 <= result.info["queries"].min() and result.info["queries"].max() <= 300

@@ -23,6 +23,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from ..errors import AdvcoreError
 from . import norms as N
 from .base import AttackResult, Trace, as_inputs, check_eps, eps_param, logits_of, per_example
 from .registry import EPS, NORM, RESTARTS, SEED, TRACE, AttackSpec, Param, register
@@ -185,7 +186,7 @@ def apgd(model, x, y, *, eps, norm: str = "linf", steps: int = 100, restarts: in
         check_eps(value, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 2 or restarts < 1:
-        raise ValueError("APGD needs at least 2 steps and 1 restart")
+        raise AdvcoreError("APGD needs at least 2 steps and 1 restart")
     x, y, target = as_inputs(x, y, target)
     fn = _compiled_for(model)
     tgt = y if target is None else target

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from ..errors import AdvcoreError
+
 NORMS = ("linf", "l2")
 _TINY = 1e-12
 
@@ -73,5 +75,5 @@ def clip_to_image(x: tf.Tensor, delta: tf.Tensor) -> tf.Tensor:
 def check_norm(norm: str) -> str:
     """Validate a norm name (ValueError with the choices)."""
     if norm not in NORMS:
-        raise ValueError(f"unknown norm {norm!r}; choose one of: {', '.join(NORMS)}")
+        raise AdvcoreError(f"unknown norm {norm!r}; choose one of: {', '.join(NORMS)}")
     return norm

@@ -136,12 +136,8 @@ def accepted(name: str, params: dict) -> dict:
 
 
 def run(name: str, model, x, y, **params):
-    """Validate ``params`` against the registry, then run the attack."""
-    checked = validate(name, params)
-    try:
-        return get(name).fn(model, x, y, **checked)
-    except ValueError as exc:
-        raise AdvcoreError(str(exc)) from None
+    """Validate ``params`` against the registry, then run the attack (bad input: AdvcoreError)."""
+    return get(name).fn(model, x, y, **validate(name, params))
 
 
 # Parameters shared by several attacks (one definition each).
