@@ -31,19 +31,32 @@ def _attack_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", type=str, default=None, help="target class (targeted attack)")
 
 
+def _attack_names(args) -> list[str]:
+    from . import attacks
+    names = [a.strip() for a in args.attack.split(",") if a.strip()]
+    for name in names:
+        attacks.get(name)  # unknown names: one clear line
+    if len(names) != 1 and args.command != "evaluate":
+        from .errors import AdvcoreError
+        raise AdvcoreError("give one attack (a comma-separated list is for `evaluate`: worst case over attacks)")
+    return names
+
+
 def _attack_params(args) -> dict:
-    """The attack flags that were given, checked against the registry before any work starts."""
+    """The attack flags that were given, checked against the registry before any work starts.
+
+    With several attacks each gets the flags it takes; a flag none of them takes is refused.
+    """
     from . import attacks
     from .attacks.base import check_eps
     params = {k[len("param_"):]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
     if args.target is not None:
         params["target"] = _int(args.target, "target")
-    checked = attacks.validate(args.attack, dict(params, eps=params.get("eps", 0.0)))
-    try:
+    names = _attack_names(args)
+    for name in names:
+        own = attacks.accepted(name, params) if len(names) > 1 else params
+        checked = attacks.validate(name, dict(own, eps=own.get("eps", 0.0)))
         check_eps(checked["eps"], checked.get("norm", "linf"))
-    except ValueError as exc:
-        from .errors import AdvcoreError
-        raise AdvcoreError(str(exc)) from None
     return params
 
 
@@ -132,8 +145,14 @@ def cmd_evaluate(args) -> int:
     _check_target(split, params)
     n = evaluate.check_n(args.n, len(split))
     model = _model_for(args.dataset, args.model)
-    with _progress(n, not args.json and not args.quiet) as bar:
-        summary = evaluate.evaluate(model, split, args.attack, params, n, progress=bar.update)
+    names = _attack_names(args)
+    with _progress(n * len(names), not args.json and not args.quiet) as bar:
+        if len(names) == 1:
+            summary = evaluate.evaluate(model, split, args.attack, params, n, progress=bar.update)
+        else:
+            from . import attacks
+            summary = evaluate.worst_case(model, split, [(a, attacks.accepted(a, params)) for a in names], n,
+                                          progress=bar.update)
     summary.update(dataset=args.dataset, model=args.model, attack=args.attack,
                    params=dict(params), full_test_set=split.full)
     if args.json:
@@ -220,14 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("attack", help="attack one test image")
     common(p)
     p.add_argument("--index", required=True, help="test image index")
-    p.add_argument("--attack", required=True, choices=list(ATTACKS))
+    p.add_argument("--attack", required=True, metavar="|".join(ATTACKS))
     p.add_argument("--out", default=None, help="save the adversarial image as PNG")
     _attack_flags(p)
     p.set_defaults(func=cmd_attack)
 
     p = sub.add_parser("evaluate", help="robust accuracy over N test images")
     common(p)
-    p.add_argument("--attack", required=True, choices=list(ATTACKS))
+    p.add_argument("--attack", required=True, metavar="|".join(ATTACKS),
+                   help="an attack, or a comma-separated list: per-example worst case over them (AutoAttack-style)")
     p.add_argument("--n", default=1000, help="number of test images (first N)")
     _attack_flags(p)
     p.set_defaults(func=cmd_evaluate)
@@ -235,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="accuracy against eps for several models")
     common(p, needs_model=False)
     p.add_argument("--models", required=True, help="comma-separated model ids")
-    p.add_argument("--attack", required=True, choices=list(ATTACKS))
+    p.add_argument("--attack", required=True, metavar="|".join(ATTACKS))
     p.add_argument("--n", default=500)
     p.add_argument("--csv", default=None, help="write the table as CSV")
     _attack_flags(p)

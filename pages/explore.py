@@ -89,7 +89,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
     spec = attacks.ATTACKS[attack]
     top[0].caption(f"{spec.summary}. *{spec.paper}*")
     with top[1].popover("Attack settings", use_container_width=True):
-        params = controls.attack_controls(spec, "explore", names, picked.label)
+        params = controls.attack_controls(spec, "explore", names, picked.label, model_ids(dataset))
     norm = params.get("norm", "linf")
     with top[2]:
         eps = controls.eps_slider(norm, "eps", url_eps if url_eps is not None else 0.1)

@@ -11,7 +11,7 @@ from advcore.errors import AdvcoreError
 
 from .conftest import accuracy
 
-ALL = sorted(attacks.ATTACKS)
+ALL = sorted(a for a, spec in attacks.ATTACKS.items() if spec.family != "transfer")  # transfer: see below
 SLACK = 1e-6
 
 
@@ -172,7 +172,7 @@ def test_registry_describes_every_parameter():
         assert spec.paper and spec.norms and spec.title
         assert spec.params[0].name == "eps"
         for p in spec.params:
-            assert p.kind in ("float", "int", "bool", "choice") and p.help
+            assert p.kind in ("float", "int", "bool", "choice", "model") and p.help
 
 
 @pytest.mark.parametrize("name", ["pgd", "fgsm", "noise"])
@@ -232,3 +232,19 @@ def test_square_attack_is_a_real_black_box_attack(tiny_model, batch):
     assert accuracy(tiny_model, result.x_adv, y) < accuracy(tiny_model, attacks.run(
         "noise", tiny_model, x, y, eps=0.2).x_adv, y) - 0.3
     assert 1 <= result.info["queries"].min() and result.info["queries"].max() <= 300
+
+
+def test_transfer_attack_crafts_on_the_source(tiny_zoo, batch, monkeypatch):
+    from advcore import zoo
+    monkeypatch.setenv(zoo.MODELS_DIR_ENV, str(tiny_zoo))
+    zoo.forget()
+    x, y = batch[0][:200], batch[1][:200]
+    source = zoo.load("tiny-mnist")
+    result = attacks.run("transfer", source, x, y, eps=0.2, source="tiny-mnist", steps=10)
+    direct = attacks.run("pgd", source, x, y, eps=0.2, steps=10)
+    np.testing.assert_allclose(result.x_adv, direct.x_adv)  # same model: transfer is plain white-box PGD
+    with pytest.raises(AdvcoreError, match="source"):
+        attacks.run("transfer", source, x, y, eps=0.2)
+    with pytest.raises(AdvcoreError):
+        attacks.run("transfer", source, x, y, eps=0.2, source="../../etc/passwd")
+    zoo.forget()

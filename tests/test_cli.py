@@ -101,3 +101,21 @@ def test_real_process_help_and_bad_dataset(models_env):
                           "--attack", "pgd", "--eps", "-1", "--json"], capture_output=True, text=True, cwd=ROOT,
                          env=env, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.strip().startswith("error:")
+
+
+def test_worst_case_over_attacks(models_env, capsys):
+    base = ["evaluate", "--dataset", "mnist", "--model", "tiny-mnist", "--eps", "0.05", "--n", "200", "--json"]
+    code, out, err = run_main(capsys, *base, "--attack", "fgsm,pgd,square", "--steps", "10", "--queries", "50")
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["per_attack"]) == {"fgsm", "pgd", "square"}
+    assert result["robust_accuracy"] <= min(result["per_attack"].values())
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--attack", "pgd,nope"], "unknown attack"),
+    (["--attack", "pgd", "--queries", "5"], "no parameter"),
+])
+def test_bad_attack_lists(models_env, capsys, argv, message):
+    code, _, err = run_main(capsys, "evaluate", "--dataset", "mnist", "--model", "tiny-mnist", "--eps", "0.1", *argv)
+    assert code == 2 and message in err

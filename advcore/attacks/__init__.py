@@ -4,7 +4,7 @@ Every attack is ``fn(model, x, y, *, eps, ...) -> AttackResult``; see
 ``registry.ATTACKS`` for the parameters of each.
 """
 
-from . import apgd, bim, fgsm, mifgsm, minimal, noise, pgd, square  # noqa: F401  (registers the attacks)
+from . import apgd, bim, fgsm, mifgsm, minimal, noise, pgd, square, transfer  # noqa: F401  (registers the attacks)
 from .base import AttackResult, Trace, compiled_for
 from .registry import ATTACKS, AttackSpec, Param, accepted, get, run, validate
 

@@ -22,7 +22,8 @@ MAX_RESTARTS = 20
 
 @dataclass(frozen=True)
 class Param:
-    """One attack parameter: kind is 'float', 'int', 'bool' or 'choice'; unit is for people."""
+    """One attack parameter: kind is 'float', 'int', 'bool', 'choice' or 'model' (a zoo id of the
+    same data set); unit is for people."""
 
     name: str
     kind: str
@@ -51,6 +52,9 @@ class Param:
                 if value not in self.choices:
                     raise ValueError
                 return value
+            if self.kind == "model":
+                from ..zoo import check_id
+                return check_id(value)
             number = float(value)
             if self.kind == "int":
                 if not math.isfinite(number) or number != int(number):
@@ -69,6 +73,8 @@ class Param:
             return "choice of " + "|".join(map(str, self.choices))
         if self.kind == "bool":
             return "true/false"
+        if self.kind == "model":
+            return "model id"
         return f"{self.kind} in [{self.low}, {self.high}]"
 
 

@@ -48,10 +48,12 @@ def eps_slider(norm: str, key: str, default: float) -> float:
                             help="largest allowed change: per pixel for linf, in total (L2 norm) for l2")
 
 
-def attack_controls(spec: attacks.AttackSpec, key: str, class_names, true_class: int) -> dict:
+def attack_controls(spec: attacks.AttackSpec, key: str, class_names, true_class: int,
+                    model_ids: list[str]) -> dict:
     """Widgets for every parameter of ``spec`` except eps and trace; returns the params.
 
-    Server limits cap steps and restarts. Targeted attacks get a target-class picker.
+    Server limits cap steps, restarts and queries. Targeted attacks get a target-class picker;
+    'model' parameters (the transfer source) a picker over ``model_ids``.
     """
     params = {}
     for p in spec.params:
@@ -60,10 +62,13 @@ def attack_controls(spec: attacks.AttackSpec, key: str, class_names, true_class:
         wkey = f"{key}_{spec.name}_{p.name}"
         if p.kind == "choice":
             params[p.name] = st.radio(p.name, p.choices, key=wkey, horizontal=True, help=p.help)
+        elif p.kind == "model":
+            params[p.name] = st.selectbox(p.name, model_ids, key=wkey, help=p.help)
         elif p.kind == "bool":
             params[p.name] = st.checkbox(p.name.replace("_", " "), value=p.default, key=wkey, help=p.help)
         elif p.kind == "int":
-            high = {"steps": limits.MAX_STEPS, "restarts": limits.MAX_RESTARTS}.get(p.name, int(p.high))
+            high = {"steps": limits.MAX_STEPS, "restarts": limits.MAX_RESTARTS,
+                    "queries": limits.MAX_QUERIES}.get(p.name, int(p.high))
             params[p.name] = int(st.number_input(p.name, int(p.low), high, min(int(p.default), high), key=wkey,
                                                  help=f"{p.help} (at most {high} here)"))
         elif p.name == "step_size":

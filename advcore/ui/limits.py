@@ -17,6 +17,7 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
 
 MAX_STEPS = _env_int("ADVLAB_MAX_STEPS", 200, 1, 1000)
 MAX_RESTARTS = _env_int("ADVLAB_MAX_RESTARTS", 5, 1, 20)
+MAX_QUERIES = _env_int("ADVLAB_MAX_QUERIES", 2000, 1, 10_000)
 MAX_SWEEP_IMAGES = _env_int("ADVLAB_MAX_SWEEP_IMAGES", 2000, 10, 10_000)
 MAX_SWEEP_POINTS = _env_int("ADVLAB_MAX_SWEEP_POINTS", 12, 2, 50)
 MAX_TRAIN_EPOCHS = _env_int("ADVLAB_MAX_TRAIN_EPOCHS", 3, 1, 50)
