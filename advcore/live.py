@@ -34,6 +34,7 @@ def analyse(model, x: np.ndarray, y: int, attack: str, params: dict) -> dict:
         "attack_strength_l2": norms["l2"],
         "defence_effect": float(metrics.defence_effect(result.clean_logits, result.adv_logits)[0]),
         "params": result.params,
+        "info": {k: (float(v[0]) if np.ndim(v) else v) for k, v in result.info.items()},
         "trace": None,
     }
     if result.trace is not None:

@@ -90,7 +90,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
     top[0].caption(f"{spec.summary}. *{spec.paper}*")
     with top[1].popover("Attack settings", use_container_width=True):
         params = controls.attack_controls(spec, "explore", names, picked.label, model_ids(dataset))
-    norm = params.get("norm", "linf")
+    norm = params.get("norm", spec.norms[0])
     with top[2]:
         eps = controls.eps_slider(norm, "eps", url_eps if url_eps is not None else 0.1)
     params["eps"] = eps
@@ -103,6 +103,13 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
         st.error(str(exc))
         return
     show_metrics(result, names, picked.label)
+    if "min_norm" in result["info"]:
+        needed = result["info"]["min_norm"]
+        st.info(f"{spec.title} needed a perturbation of {norm} norm "
+                f"{'— none found' if not np.isfinite(needed) else f'{needed:.3f}'}; eps is its ceiling "
+                "(beyond it the image is left unchanged).")
+    if "queries" in result["info"]:
+        st.info(f"Black-box: {result['info']['queries']:.0f} model queries used, no gradients.")
     st.plotly_chart(viz.image_triptych(picked.x[0], result["x_adv"]), key="triptych",
                     config={"displayModeBar": False})
     control = noise(model_id, picked.key, picked.x, picked.label, eps, norm)
@@ -119,6 +126,17 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
             st.caption("One-step attack: no per-step trace.")
     eps_max = controls.eps_grid(norm)[-1]
     curve_params = json.dumps({k: v for k, v in params.items() if k != "eps"}, sort_keys=True)
+    if spec.family in ("minimal", "black-box"):
+        st.caption("The eps curve is drawn for gradient attacks (minimal attacks report the norm they needed; "
+                   "the black-box attack would take too many queries per point).")
+    else:
+        eps_search(model_id, picked, attack, spec, curve_params, eps_max, norm)
+    if st.button("Run this attack on every model of this data set", key="every_model"):
+        every_model_row(dataset, picked, attack, params_json, names)
+    downloads(dataset, model_id, picked, attack, result)
+
+
+def eps_search(model_id, picked, attack, spec, curve_params, eps_max, norm) -> None:
     with st.expander("Smallest eps that flips this image, and the probability curve", expanded=True):
         c, figure = curve(model_id, picked.key, picked.x, picked.label, attack, curve_params, eps_max)
         if c["flip_eps"] is None:
@@ -126,8 +144,9 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
         else:
             st.write(f"{spec.title} flips this image from eps ≈ **{controls.eps_label(c['flip_eps'], norm)}**.")
         st.plotly_chart(figure, key="curve")
-    if st.button("Run this attack on every model of this data set", key="every_model"):
-        every_model_row(dataset, picked, attack, params_json, names)
+
+
+def downloads(dataset, model_id, picked, attack, result) -> None:
     numbers = {"dataset": dataset, "model": model_id, "image": picked.description, "label": picked.label,
                "attack": attack, "params": result["params"], "norms": result["norms"], "psnr": result["psnr"],
                "prediction_shift": result["shift"], "defence_effect": result["defence_effect"]}

@@ -176,3 +176,13 @@ def test_drawing_canvas_values_become_an_input():
     x = images.from_drawing(stroke.ravel().tolist(), (28, 28, 1))
     ys, xs = np.nonzero(x[0, ..., 0] > 0.1)
     assert x.shape == (1, 28, 28, 1) and abs(ys.mean() - 14) < 2 and abs(xs.mean() - 14) < 2
+
+
+def test_every_registered_attack_runs_on_explore():
+    from advcore import attacks
+    at = start()
+    for name in attacks.ATTACKS:
+        at.selectbox(key="attack").set_value(name).run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert not at.error, (name, [e.value for e in at.error])
+        assert metric(at, "adversarial prediction")
