@@ -39,11 +39,20 @@ def median_ms(fn, runs: int, warmup: int = 3) -> float:
     return statistics.median(times) * 1000
 
 
-def load(dataset: str):
+def load(dataset: str, intra_op_threads: int | None = None):
+    """Model, test split and PGD settings for ``dataset``. ``intra_op_threads`` (before TensorFlow's
+    first op) sets threads per op for every library in this process alike; None keeps TF's default."""
+    import tensorflow as tf
+
     from advcore import data, zoo
+    if intra_op_threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+        except RuntimeError:
+            pass
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.set_memory_growth(gpu, True)
     model_id, shape, eps, step = SETUPS[dataset]
-    for gpu in __import__("tensorflow").config.list_physical_devices("GPU"):
-        __import__("tensorflow").config.experimental.set_memory_growth(gpu, True)
     return zoo.load(model_id), data.load(dataset, "test"), model_id, shape, eps, step
 
 

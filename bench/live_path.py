@@ -16,10 +16,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--datasets", default=",".join(SETUPS))
+    parser.add_argument("--intra-op-threads", type=int, default=1,
+                        help="threads per TensorFlow op for all libraries (1 = the dashboard's setting)")
     args = parser.parse_args()
     rows = []
     for dataset in args.datasets.split(","):
-        model, split, model_id, shape, eps, step = load(dataset)
+        model, split, model_id, shape, eps, step = load(dataset, args.intra_op_threads)
         x, y = split.x[:1], split.y[:1].astype(np.int64)
         fb_pgd, _ = peers.make_foolbox(model)
         art_pgd, _ = peers.make_art(model, shape, batch_size=1)
@@ -29,7 +31,8 @@ def main() -> None:
         for name, ms in times.items():
             rows.append({"data set": dataset, "model": model_id, "library": name, "PGD-20, 1 image (ms)": ms,
                          "x slower than advcore": ms / times["advcore"]})
-    report("live_path", rows, "median of the runs after 3 warm-up calls; same model and image for all")
+    report("live_path", rows, f"median of {args.runs} runs after 3 warm-up calls; same model and image for all; "
+                              f"{args.intra_op_threads} thread(s) per TensorFlow op for every library")
 
 
 if __name__ == "__main__":

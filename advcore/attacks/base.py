@@ -102,7 +102,7 @@ class _Compiled:
             best_obj = tf.fill([shape[0]], -np.inf)
             best_ok = tf.zeros([shape[0]], tf.bool)
             trace = [tf.TensorArray(tf.float32, size=steps + 1), tf.TensorArray(tf.float32, size=steps + 1),
-                     tf.TensorArray(labels.dtype, size=steps + 1)]
+                     tf.TensorArray(labels.dtype, size=steps + 1)] if record else []
 
             def keep_best(i, x_adv, logits, objective, best_x, best_obj, best_ok, trace):
                 ok = success_of(logits)
