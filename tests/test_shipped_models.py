@@ -1,0 +1,46 @@
+"""The shipped zoo: every model loads (sha256 against its card, safe mode), its card is complete,
+and each robust model is clearly more robust than its standard sibling at its eps."""
+
+import numpy as np
+import pytest
+
+from advcore import attacks, data, metrics, zoo
+
+CARDS = [c for c in zoo.list_cards() if c["shipped"]]
+ROBUST = [c for c in CARDS if c["recipe"]["recipe"] != "standard"]
+
+
+def test_the_zoo_is_not_empty():
+    assert {c["dataset"] for c in CARDS} >= {"mnist"}
+    assert ROBUST, "at least one adversarially trained model is shipped"
+
+
+@pytest.mark.parametrize("card", CARDS, ids=lambda c: c["id"])
+def test_model_loads_checked_and_card_is_complete(card):
+    zoo.forget(card["id"])
+    model = zoo.load(card["id"])  # raises if the sha256 does not match the card
+    assert card["weights_sha256"] == data.sha256_file(zoo.models_dir() / card["weights_file"])
+    for key in ("id", "dataset", "architecture", "recipe", "data", "training", "results"):
+        assert key in card, key
+    assert card["training"]["seconds"] > 0 and card["training"]["hardware"] and card["training"]["command"]
+    assert card["data"]["source"] and card["results"]["full_test_set"]
+    for entry in card["results"]["robust"]:
+        assert entry["command"].startswith("python -m advcore evaluate") and 0 <= entry["robust_accuracy"] <= 1
+    split = data.load(card["dataset"], "test")
+    logits = np.asarray(model(split.x[:200], training=False))
+    assert not np.allclose(logits.sum(axis=1), 1.0)  # logits, not probabilities
+    assert metrics.accuracy(logits, split.y[:200]) > card["results"]["clean_accuracy"] - 0.05
+
+
+@pytest.mark.parametrize("card", ROBUST, ids=lambda c: c["id"])
+def test_robust_model_beats_its_standard_sibling(card):
+    sibling = next((c for c in CARDS if c["dataset"] == card["dataset"] and c["recipe"]["recipe"] == "standard"),
+                   None)
+    if sibling is None:
+        pytest.skip(f"no standard {card['dataset']} model shipped")
+    split = data.load(card["dataset"], "test")
+    x, y = split.x[:300], split.y[:300]
+    eps = card["recipe"]["eps"]
+    robust = metrics.accuracy(attacks.run("pgd", zoo.load(card["id"]), x, y, eps=eps, steps=20).adv_logits, y)
+    standard = metrics.accuracy(attacks.run("pgd", zoo.load(sibling["id"]), x, y, eps=eps, steps=20).adv_logits, y)
+    assert robust > standard + 0.3, (robust, standard)
