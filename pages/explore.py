@@ -5,7 +5,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, data, images, live, viz
+from advcore import attacks, images, live, viz
 from advcore.ui import controls, picker, resources
 
 
@@ -164,8 +164,7 @@ for message in url.messages:
 apply_url_once(url)
 left, right = st.columns([1, 3], gap="large")
 with left:
-    dataset = st.selectbox("Data set", list(data.DATASETS), key="dataset",
-                           format_func=lambda d: data.DATASETS[d].title)
+    dataset = controls.dataset_select(st, "dataset")
     ids = model_ids(dataset)
     if not ids:
         st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from advcore import attacks, cards, data, evaluate, viz
-from advcore.ui import limits, resources, store
+from advcore import attacks, cards, evaluate, viz
+from advcore.ui import controls, limits, resources, store
 
 st.title("Models")
 st.caption("Every figure comes from the model's card, measured by the training command on the test set. "
@@ -37,8 +37,7 @@ st.caption("Adversarial examples crafted on one model (row), tried on another (c
            "diagonal; off the diagonal, how well an attack transfers without the target's gradients.")
 with st.form("transfer_form"):
     c1, c2, c3 = st.columns(3)
-    dataset = c1.selectbox("Data set", list(data.DATASETS), key="transfer_dataset",
-                           format_func=lambda d: data.DATASETS[d].title)
+    dataset = controls.dataset_select(c1, "transfer_dataset")
     attack = c2.selectbox("Attack", [a for a, s in attacks.ATTACKS.items() if s.family == "gradient"],
                           key="transfer_attack", format_func=lambda a: attacks.ATTACKS[a].title)
     eps = c2.number_input("eps (linf, pixel units)", 0.0, 1.0, cards.REFERENCE_EPS[dataset][-1], format="%.4f",

@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, cards, data, evaluate, viz
+from advcore import attacks, cards, evaluate, viz
 from advcore.attacks.registry import EPS_UI_MAX
-from advcore.ui import limits, resources, store
+from advcore.ui import controls, limits, resources, store
 
 st.title("Sweep: attack strength vs. defence effect")
 st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "
@@ -13,8 +13,7 @@ st.caption("Accuracy over the first N test images as the budget grows, for stand
 
 with st.form("sweep_form"):
     c1, c2, c3 = st.columns(3)
-    dataset = c1.selectbox("Data set", list(data.DATASETS), key="sweep_dataset",
-                           format_func=lambda d: data.DATASETS[d].title)
+    dataset = controls.dataset_select(c1, "sweep_dataset")
     ids = [c["id"] for c in resources.cards(dataset)]
     chosen = c1.multiselect("Models", ids, default=ids, key=f"sweep_models_{dataset}")
     names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=["fgsm", "pgd"], key="sweep_attacks",

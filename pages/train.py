@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from advcore import data, train, viz
+from advcore import train, viz
 from advcore.errors import AdvcoreError
-from advcore.ui import jobs, limits
+from advcore.ui import controls, jobs, limits
 
 ARCHITECTURES = {"cnn-tiny": "tiny CNN (seconds per epoch)", "cnn-small": "Wong et al. small CNN"}
 
@@ -15,8 +15,7 @@ st.caption("A small model, trained here on this server, appears in the zoo (Expl
 
 with st.form("train_form"):
     c1, c2, c3 = st.columns(3)
-    dataset = c1.selectbox("Data set", [d for d in data.DATASETS], key="train_dataset",
-                           format_func=lambda d: data.DATASETS[d].title)
+    dataset = controls.dataset_select(c1, "train_dataset")
     architecture = c1.selectbox("Architecture", list(ARCHITECTURES), format_func=ARCHITECTURES.get,
                                 key="train_arch")
     recipe = c2.selectbox("Recipe", train.RECIPES, index=1, key="train_recipe",

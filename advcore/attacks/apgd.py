@@ -17,7 +17,6 @@ tensors, so new values never retrace.
 
 from __future__ import annotations
 
-import threading
 import weakref
 
 import numpy as np
@@ -25,7 +24,17 @@ import tensorflow as tf
 
 from ..errors import AdvcoreError
 from . import norms as N
-from .base import AttackResult, Trace, as_inputs, check_eps, eps_param, logits_of, per_example
+from .base import (
+    AttackResult,
+    PerModel,
+    Trace,
+    as_inputs,
+    check_budget,
+    eps_param,
+    logits_of,
+    merge_strongest,
+    per_example,
+)
 from .registry import EPS, NORM, RESTARTS, SEED, TRACE, AttackSpec, Param, register
 
 RHO = 0.75
@@ -162,15 +171,7 @@ class _CompiledAPGD:
         self.loop = tf.function(loop, reduce_retracing=True)
 
 
-_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def _compiled_for(model) -> _CompiledAPGD:
-    with _lock:
-        if model not in _compiled:
-            _compiled[model] = _CompiledAPGD(model)
-        return _compiled[model]
+_compiled_for = PerModel(_CompiledAPGD)
 
 
 def apgd(model, x, y, *, eps, norm: str = "linf", steps: int = 100, restarts: int = 1, loss: str = "ce",
@@ -181,9 +182,7 @@ def apgd(model, x, y, *, eps, norm: str = "linf", steps: int = 100, restarts: in
     evaluations ~ steps + checkpoints); restarts: random restarts, strongest kept;
     loss: 'ce' or 'dlr'; target: optional target class per example.
     """
-    norm = N.check_norm(norm)
-    for value in np.ravel(eps):
-        check_eps(value, norm)
+    norm = check_budget(eps, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 2 or restarts < 1:
         raise AdvcoreError("APGD needs at least 2 steps and 1 restart")
@@ -192,16 +191,11 @@ def apgd(model, x, y, *, eps, norm: str = "linf", steps: int = 100, restarts: in
     tgt = y if target is None else target
     args = (tf.constant(x), tf.constant(y), tf.constant(tgt), tf.constant(0.0 if target is None else 1.0),
             tf.constant(per_example(eps, len(x))), tf.constant(checkpoints(steps)))
-    best = None
+    best = recorded = None
     for restart in range(restarts):
         out_x, out_f, out_ok, rec = fn.loop(*args, tf.constant([seed, restart], tf.int32), norm, loss, bool(trace))
-        out = [out_x.numpy(), out_f.numpy(), out_ok.numpy()]
-        if best is None:
-            best, recorded = out, rec
-            continue
-        better = (out[2] & ~best[2]) | ((out[2] == best[2]) & (out[1] > best[1]))
-        best[0][better], best[1][better] = out[0][better], out[1][better]
-        best[2] |= out[2]
+        recorded = rec if recorded is None else recorded
+        best = merge_strongest(best, [out_x.numpy(), out_f.numpy(), out_ok.numpy()])
     rec_trace = Trace(*(t.numpy() for t in recorded)) if trace else None
     params = {"eps": eps_param(eps), "norm": norm, "steps": steps, "restarts": restarts, "seed": seed}
     return AttackResult(best[0], logits_of(model, x), logits_of(model, best[0]), name, params, rec_trace)

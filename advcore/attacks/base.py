@@ -142,16 +142,31 @@ class _Compiled:
         self.loop = tf.function(loop, reduce_retracing=True)
 
 
-_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_compiled_lock = threading.Lock()
+class PerModel:
+    """One compiled object per model, built on first use and kept while the model lives."""
+
+    def __init__(self, build):
+        self._build, self._cache, self._lock = build, weakref.WeakKeyDictionary(), threading.Lock()
+
+    def __call__(self, model):
+        with self._lock:
+            if model not in self._cache:
+                self._cache[model] = self._build(model)
+            return self._cache[model]
 
 
-def compiled_for(model) -> _Compiled:
-    """The compiled loop of ``model`` (built on first use, kept while the model lives)."""
-    with _compiled_lock:
-        if model not in _compiled:
-            _compiled[model] = _Compiled(model)
-        return _compiled[model]
+compiled_for = PerModel(_Compiled)
+
+
+def merge_strongest(best: list | None, out: list) -> list:
+    """Fold one restart's [x_adv, objective, success, *extras] (NumPy, per example) into the
+    best so far: a success beats a failure, then the higher objective wins."""
+    if best is None:
+        return out
+    better = (out[2] & ~best[2]) | ((out[2] == best[2]) & (out[1] > best[1]))
+    for kept, new in zip(best, out):
+        kept[better] = new[better]
+    return best
 
 
 def logits_of(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
@@ -189,6 +204,14 @@ def check_eps(eps: float, norm: str = "linf") -> float:
     return eps
 
 
+def check_budget(eps, norm: str) -> str:
+    """Validate a norm name and an eps (a number or one per example); returns the norm."""
+    norm = N.check_norm(norm)
+    for value in np.ravel(eps):
+        check_eps(value, norm)
+    return norm
+
+
 def per_example(value, n: int) -> np.ndarray:
     """A scalar or (n,) array as a float32 (n, 1, 1, 1) array (per-example eps / step size)."""
     return np.broadcast_to(np.asarray(value, np.float32).reshape(-1), (n,)).reshape(n, 1, 1, 1).copy()
@@ -209,9 +232,7 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps, norm: str = "l
     None means 2.5 * eps / steps (Madry et al. 2018). ``target`` (int class per
     example) makes the attack targeted.
     """
-    norm = N.check_norm(norm)
-    for value in np.ravel(eps):
-        check_eps(value, norm)
+    norm = check_budget(eps, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 1 or restarts < 1:
         raise AdvcoreError("steps and restarts must be at least 1")
@@ -230,13 +251,9 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps, norm: str = "l
             xt, lt, yt, tf.constant(sign), tf.constant(eps_t), tf.constant(alpha),
             tf.constant(steps), tf.constant(float(decay)), tf.constant(1.0 if random_start else 0.0),
             tf.constant([seed, restart], tf.int32), norm, bool(trace))
-        out = [out_x.numpy(), out_obj.numpy(), out_ok.numpy(), adv_logits.numpy()]
         if best is None:
-            best, traced, clean = out, rec, clean_logits.numpy()
-            continue
-        better = (out[2] & ~best[2]) | ((out[2] == best[2]) & (out[1] > best[1]))
-        for kept, new in zip(best, out):
-            kept[better] = new[better]
+            traced, clean = rec, clean_logits.numpy()
+        best = merge_strongest(best, [out_x.numpy(), out_obj.numpy(), out_ok.numpy(), adv_logits.numpy()])
     best_x, adv = best[0], best[3]
     rec_trace = Trace(*(t.numpy() for t in traced)) if trace else None
     return AttackResult(best_x, clean, adv, name, dict(params, eps=eps_param(eps), norm=norm), rec_trace)

@@ -10,27 +10,13 @@ none was found). Robust accuracy at eps is then comparable with PGD's.
 
 from __future__ import annotations
 
-import threading
 import weakref
 
 import numpy as np
 import tensorflow as tf
 
-from .base import AttackResult, as_inputs, check_eps, eps_param, logits_of, per_example
+from .base import AttackResult, PerModel, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import AttackSpec, Param, register
-
-
-class _PerModel:
-    """One compiled function per model, built on first use (weakly keyed)."""
-
-    def __init__(self, build):
-        self._build, self._cache, self._lock = build, weakref.WeakKeyDictionary(), threading.Lock()
-
-    def __call__(self, model):
-        with self._lock:
-            if model not in self._cache:
-                self._cache[model] = self._build(model)
-            return self._cache[model]
 
 
 def _within_budget(x, x_adv, found, eps, norm):
@@ -90,7 +76,7 @@ def _build_deepfool(model):
     return run
 
 
-_deepfool_for = _PerModel(_build_deepfool)
+_deepfool_for = PerModel(_build_deepfool)
 
 
 def deepfool(model, x, y, *, eps, norm: str = "l2", steps: int = 50, overshoot: float = 0.02) -> AttackResult:
@@ -103,8 +89,7 @@ def deepfool(model, x, y, *, eps, norm: str = "l2", steps: int = 50, overshoot: 
     """
     if norm == "linf":  # no linf perturbation inside [0, 1] exceeds 1: a larger ceiling means none
         eps = np.minimum(eps, 1.0) if np.ndim(eps) else min(float(eps), 1.0)
-    for value in np.ravel(eps):
-        check_eps(value, norm)
+    norm = check_budget(eps, norm)
     x, y, _ = as_inputs(x, y, None)
     x_adv, found = _deepfool_for(model)(tf.constant(x), tf.constant(y), tf.constant(int(steps)),
                                          tf.constant(float(overshoot)), tf.constant(norm == "l2"))
@@ -156,7 +141,7 @@ def _build_cw(model):
     return run
 
 
-_cw_for = _PerModel(_build_cw)
+_cw_for = PerModel(_build_cw)
 
 
 def cw_l2(model, x, y, *, eps, steps: int = 200, search_steps: int = 5, initial_const: float = 1.0,
@@ -168,8 +153,7 @@ def cw_l2(model, x, y, *, eps, steps: int = 200, search_steps: int = 5, initial_
     the L2 norm (pixel units); steps: Adam steps per value of c; search_steps: values of c;
     initial_const: first c; confidence: kappa (logit margin); learning_rate: Adam's rate.
     """
-    for value in np.ravel(eps):
-        check_eps(value, "l2")
+    check_budget(eps, "l2")
     x, y, _ = as_inputs(x, y, None)
     run = _cw_for(model)
     const = np.full(len(x), initial_const, np.float32)

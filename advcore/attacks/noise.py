@@ -10,15 +10,13 @@ import numpy as np
 import tensorflow as tf
 
 from . import norms as N
-from .base import AttackResult, as_inputs, check_eps, eps_param, logits_of, per_example
+from .base import AttackResult, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import EPS, NORM, SEED, AttackSpec, register
 
 
 def noise(model, x, y, *, eps: float, norm: str = "linf", seed: int = 0) -> AttackResult:
     """Random perturbation on the eps-sphere (no gradient); eps in pixel units."""
-    norm = N.check_norm(norm)
-    for value in np.ravel(eps):
-        check_eps(value, norm)
+    norm = check_budget(eps, norm)
     x, y, _ = as_inputs(x, y, None)
     xt = tf.constant(x)
     delta = N.random_surface(tf.shape(xt), tf.constant(per_example(eps, len(x))), norm, tf.constant([seed, 0]))

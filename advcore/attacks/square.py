@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import AttackResult, as_inputs, check_eps, eps_param, logits_of, per_example
+from .base import AttackResult, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import EPS, SEED, AttackSpec, Param, register
 
 
@@ -43,8 +43,7 @@ def square(model, x, y, *, eps, queries: int = 1000, p_init: float = 0.8, seed: 
     p_init: initial fraction of the image a square covers; seed: random seed.
     info['queries'] is the number of queries each example needed (the budget where it held).
     """
-    for value in np.ravel(eps):
-        check_eps(value, "linf")
+    check_budget(eps, "linf")
     x, y, _ = as_inputs(x, y, None)
     rng = np.random.default_rng(seed)
     n, h, w, c = x.shape

@@ -22,6 +22,11 @@ from . import limits
 URL_KEYS = ("dataset", "model", "image", "attack", "eps")
 
 
+def dataset_select(where, key: str) -> str:
+    """The data-set picker every page uses (``where``: st or a column/container)."""
+    return where.selectbox("Data set", list(data.DATASETS), key=key, format_func=lambda d: data.DATASETS[d].title)
+
+
 def eps_grid(norm: str) -> list[float]:
     """Slider positions: k/255 for linf (k = 0..128), 0.05 steps for l2."""
     if norm == "linf":
