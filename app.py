@@ -4,12 +4,12 @@ import streamlit as st
 
 from advcore.ui import sidebar
 
-st.set_page_config(page_title="AdvLab", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="AdvLab", page_icon=":material/target:", layout="wide")
 page = st.navigation([
-    st.Page("pages/explore.py", title="Explore", icon="🔍", default=True),
-    st.Page("pages/sweep.py", title="Sweep", icon="📉"),
-    st.Page("pages/models.py", title="Models", icon="🗂️"),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/search:", default=True),
+    st.Page("pages/sweep.py", title="Sweep", icon=":material/show_chart:"),
+    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ])
 sidebar.show()
 page.run()

@@ -125,7 +125,8 @@ def headline(card: dict) -> dict:
     row = {"id": card["id"], "dataset": card.get("dataset"), "recipe": card.get("recipe", {}).get("recipe"),
            "train_eps": card.get("recipe", {}).get("eps"), "clean": res.get("clean_accuracy")}
     for entry in res.get("robust", []):
-        label = f"{entry['attack']}-{entry.get('steps', 1)}x{entry.get('restarts', 1)} @{entry['eps'] * 255:.3g}/255"
+        label = (f"{entry['attack']}-{entry.get('steps', 1)}x{entry.get('restarts', 1)} "
+                 f"@{entry['eps']:.3g} ({entry['eps'] * 255:.3g}/255)")
         row[label] = entry["robust_accuracy"]
     row["train_minutes"] = round(card.get("training", {}).get("seconds", 0) / 60, 1)
     row["shipped"] = card.get("shipped", True)
