@@ -45,12 +45,26 @@ def test_slider_moves_the_attack_in_the_browser():
         new_pred = metric_value(page, "adversarial prediction")
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "explore-eps-0.5.png"), full_page=True)
+        page.get_by_text("Draw", exact=True).click()  # draw a "1" on the canvas
+        canvas = page.locator("canvas[aria-label='drawing canvas']")
+        canvas.wait_for(timeout=30_000)
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30)
+        page.mouse.down()
+        for i in range(20):
+            page.mouse.move(box["x"] + box["width"] / 2 + 1, box["y"] + 30 + i * 8)
+        page.mouse.up()
+        page.wait_for_selector('text=starts at the model', timeout=60_000)
+        page.wait_for_timeout(1500)
+        drawn = metric_value(page, "clean prediction")
+        page.screenshot(path=str(ARTIFACTS / "explore-drawing.png"), full_page=True)
         for name in ("sweep", "models", "train"):
             page.goto(f"{url}/{name}")
             page.wait_for_selector("h1", timeout=60_000)
             page.wait_for_timeout(2000)
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert start_pred.startswith("7") and not new_pred.startswith("7"), (start_pred, new_pred)
+    assert drawn.startswith("1"), drawn  # a drawn vertical stroke is read as a one
     report = {"first_attacked_image_s": round(first_draw, 2), "slider_latency_ms": [round(v * 1000) for v in latencies],
               "slider_latency_median_ms": round(statistics.median(latencies) * 1000)}
     (ARTIFACTS / "browser-timing.json").write_text(json.dumps(report, indent=2))

@@ -71,10 +71,10 @@ def pick_image(dataset: str, model_id: str, url_index: int | None) -> Picked | N
             return None
         k = int(st.number_input(f"which one (0-{len(correct) - 1})", 0, len(correct) - 1, 0, key="image_correct_k"))
         return _from_test(split, int(correct[k]), "correctly classified")
-    return _from_user(dataset, names, source)
+    return _from_user(dataset, model_id, names, source)
 
 
-def _from_user(dataset: str, names, source: str) -> Picked | None:
+def _from_user(dataset: str, model_id: str, names, source: str) -> Picked | None:
     shape = data.info(dataset).shape
     try:
         if source == "Draw":
@@ -93,6 +93,8 @@ def _from_user(dataset: str, names, source: str) -> Picked | None:
     except images.ImageError as exc:
         st.error(f"This image cannot be used: {exc}.")
         return None
-    label = st.selectbox("What is it? (the true class)", range(len(names)), format_func=lambda c: f"{c}: {names[c]}",
-                         key=f"user_label_{source}")
-    return Picked(x, int(label), _pixels_key(x), "your drawing" if source == "Draw" else "your upload")
+    key = _pixels_key(x)
+    guess = int(np.argmax(resources.model(model_id)(x, training=False)[0]))
+    label = st.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
+                         index=guess, format_func=lambda c: f"{c}: {names[c]}", key=f"user_label_{key}")
+    return Picked(x, int(label), key, "your drawing" if source == "Draw" else "your upload")
