@@ -64,3 +64,31 @@ def test_stop_request_keeps_the_model(private_dirs, tmp_path):
 def test_bad_configs_are_refused(kw, msg):
     with pytest.raises(AdvcoreError, match=msg):
         _cfg(**kw).check()
+
+
+def test_mirrored_strategy_runs_the_same_recipe(private_dirs, tmp_path):
+    """`--strategy mirrored` (all GPUs of a machine; here the one CPU device) trains and saves."""
+    model, state = train.train(_cfg(model_id="mirrored-test", epochs=1, strategy="mirrored", recipe="pgd-at",
+                                    eps=0.1, steps=2), tmp_path, show_progress=False)
+    assert np.isfinite(state.history[0]["loss"]) and (tmp_path / "mirrored-test.keras").is_file()
+
+
+def test_eps_warmup_grows_the_training_budget(private_dirs, tmp_path):
+    seen = []
+    original = train._make_train_step
+
+    def spy(model, optimizer, cfg, strategy, global_batch, eps):
+        step = original(model, optimizer, cfg, strategy, global_batch, eps)
+
+        def wrapped(*args):
+            seen.append(float(eps.numpy()))
+            return step(*args)
+        return wrapped
+
+    train._make_train_step = spy
+    try:
+        train.train(_cfg(model_id="warmup-test", epochs=2, recipe="fgsm-rs", eps=0.3, eps_warmup_epochs=1),
+                    tmp_path, show_progress=False)
+    finally:
+        train._make_train_step = original
+    assert seen[0] == 0.0 and max(seen) == pytest.approx(0.3) and seen == sorted(seen)
