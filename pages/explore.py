@@ -10,21 +10,21 @@ from advcore.ui import controls, picker, resources
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def analyse(model_id: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:
-    return live.analyse(resources.model(model_id), _x, label, attack, json.loads(params_json))
+def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:
+    return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json))
 
 
 @st.cache_resource(max_entries=1024, show_spinner="Searching the smallest eps that flips this image...")
-def curve(model_id: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
+def curve(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
           eps_max: float) -> tuple[dict, object]:
     """The eps curve and its figure (built once: it does not depend on the slider)."""
-    c = live.eps_curve(resources.model(model_id), _x, label, attack, json.loads(params_json), eps_max)
+    c = live.eps_curve(resources.model(model_key), _x, label, attack, json.loads(params_json), eps_max)
     return c, viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"])
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def noise(model_id: str, image_key: str, _x: np.ndarray, label: int, eps: float, norm: str) -> dict:
-    return live.noise_control(resources.model(model_id), _x, label, eps, norm)
+def noise(model_key: str, image_key: str, _x: np.ndarray, label: int, eps: float, norm: str) -> dict:
+    return live.noise_control(resources.model(model_key), _x, label, eps, norm)
 
 
 def model_ids(dataset: str) -> list[str]:
@@ -74,7 +74,7 @@ def every_model_row(dataset, picked, attack, params_json, names) -> None:
             titles.append(f"{other}: unavailable")
             shown.append(np.zeros_like(picked.x[0]))
             continue
-        res = analyse(other, picked.key, picked.x, picked.label, attack, params_json)
+        res = analyse(resources.model_key(other), picked.key, picked.x, picked.label, attack, params_json)
         shown.append(res["x_adv"])
         titles.append(f"{other}: {prediction_text(names, res['adv_probs'])}")
     st.plotly_chart(viz.model_row(shown, titles), key="every_model_chart", config={"displayModeBar": False})
@@ -97,8 +97,9 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
     controls.write_url(dataset=dataset, model=model_id, attack=attack, eps=f"{eps:.4f}",
                        **({"image": picked.index} if picked.index is not None else {}))
     params_json = json.dumps(params, sort_keys=True)
+    key = resources.model_key(model_id)
     try:
-        result = analyse(model_id, picked.key, picked.x, picked.label, attack, params_json)
+        result = analyse(key, picked.key, picked.x, picked.label, attack, params_json)
     except ValueError as exc:  # AdvcoreError: e.g. a parameter out of range
         st.error(str(exc))
         return
@@ -112,7 +113,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
         st.info(f"Black-box: {result['info']['queries']:.0f} model queries used, no gradients.")
     st.plotly_chart(viz.image_triptych(picked.x[0], result["x_adv"]), key="triptych",
                     config={"displayModeBar": False})
-    control = noise(model_id, picked.key, picked.x, picked.label, eps, norm)
+    control = noise(key, picked.key, picked.x, picked.label, eps, norm)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], picked.label,
@@ -130,15 +131,15 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked, url_eps: f
         st.caption("The eps curve is drawn for gradient attacks (minimal attacks report the norm they needed; "
                    "the black-box attack would take too many queries per point).")
     else:
-        eps_search(model_id, picked, attack, spec, curve_params, eps_max, norm)
+        eps_search(key, picked, attack, spec, curve_params, eps_max, norm)
     if st.button("Run this attack on every model of this data set", key="every_model"):
         every_model_row(dataset, picked, attack, params_json, names)
     downloads(dataset, model_id, picked, attack, result)
 
 
-def eps_search(model_id, picked, attack, spec, curve_params, eps_max, norm) -> None:
+def eps_search(key, picked, attack, spec, curve_params, eps_max, norm) -> None:
     with st.expander("Smallest eps that flips this image, and the probability curve", expanded=True):
-        c, figure = curve(model_id, picked.key, picked.x, picked.label, attack, curve_params, eps_max)
+        c, figure = curve(key, picked.key, picked.x, picked.label, attack, curve_params, eps_max)
         if c["flip_eps"] is None:
             st.write(f"{spec.title} does not flip this image for any eps up to {controls.eps_label(eps_max, norm)}.")
         else:

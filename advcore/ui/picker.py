@@ -65,7 +65,7 @@ def pick_image(dataset: str, model_id: str, url_index: int | None) -> Picked | N
         index = min(st.session_state.image_random_index, n - 1)
         return _from_test(split, index, "random")
     if source == "Only images the model gets right":
-        correct = np.flatnonzero(resources.correct_mask(model_id, dataset))
+        correct = np.flatnonzero(resources.correct_mask(resources.model_key(model_id), dataset))
         if not len(correct):
             st.warning("This model gets no test image right.")
             return None
@@ -94,7 +94,7 @@ def _from_user(dataset: str, model_id: str, names, source: str) -> Picked | None
         st.error(f"This image cannot be used: {exc}.")
         return None
     key = _pixels_key(x)
-    guess = int(np.argmax(resources.model(model_id)(x, training=False)[0]))
+    guess = int(np.argmax(resources.model(resources.model_key(model_id))(x, training=False)[0]))
     label = st.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
                          index=guess, format_func=lambda c: f"{c}: {names[c]}", key=f"user_label_{key}")
     return Picked(x, int(label), key, "your drawing" if source == "Draw" else "your upload")

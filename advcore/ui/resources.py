@@ -47,9 +47,16 @@ def test_split(name: str) -> data.Split:
     return data.load(name, "test")
 
 
+def model_key(model_id: str) -> str:
+    """'<id>@<weights sha256 prefix>': the cache key of a model, so a retrained user model with the
+    same name never serves the old weights or their cached results."""
+    return f"{model_id}@{str(zoo.card(model_id).get('weights_sha256'))[:16]}"
+
+
 @st.cache_resource(show_spinner="Loading the model and compiling its attacks...", max_entries=32)
-def model(model_id: str):
-    """A warmed-up model (raises AdvcoreError if it cannot be loaded safely)."""
+def model(key: str):
+    """The warmed-up model of a ``model_key`` (raises AdvcoreError if it cannot be loaded safely)."""
+    model_id = key.split("@")[0]
     net = zoo.load(model_id)
     shape = data.info(zoo.card(model_id)["dataset"]).shape
     x = np.zeros((1, *shape), np.float32)
@@ -63,15 +70,15 @@ def model(model_id: str):
 def try_model(model_id: str):
     """(model, None) or (None, message) when the model cannot be used."""
     try:
-        return model(model_id), None
+        return model(model_key(model_id)), None
     except AdvcoreError as exc:
         return None, str(exc)
 
 
 @st.cache_resource(show_spinner="Checking which test images the model gets right...", max_entries=32)
-def correct_mask(model_id: str, dataset: str) -> np.ndarray:
+def correct_mask(key: str, dataset: str) -> np.ndarray:
     split = test_split(dataset)
-    return logits_of(model(model_id), split.x).argmax(axis=1) == split.y
+    return logits_of(model(key), split.x).argmax(axis=1) == split.y
 
 
 @st.cache_data(ttl=10, show_spinner=False)
