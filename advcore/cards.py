@@ -65,20 +65,42 @@ def measure(model, model_id: str, dataset: str, robust_eps: float | None, eval_n
             entry = _measure(model, model_id, split, attack, params, extra_n)
             log(f"  {attack} {params}: {entry['robust_accuracy']:.2%} on {entry['n']}")
             results["robust"].append(entry)
-        results["sanity"] = sanity(model, model_id, split, robust_eps, extra_n)
+        worst = worst_case(model, model_id, split, robust_eps, extra_n)
+        log(f"  worst of {worst['attack']}: {worst['robust_accuracy']:.2%} on {worst['n']} {worst['per_attack']}")
+        results["robust"].append(worst)
+        extra_rows = [{"model": model_id, "attack": a, "eps": robust_eps, "robust_accuracy": acc}
+                      for a, acc in worst["per_attack"].items()]
+        results["sanity"] = sanity(model, model_id, split, robust_eps, extra_n, extra_rows)
         log(f"  sanity: {[f['check'] + (' ok' if f['ok'] else ' FAILED') for f in results['sanity']['flags']]}")
     return results
 
 
-def sanity(model, model_id: str, split, eps: float, n: int) -> dict:
-    """Eps sweep (PGD-40) up to the large eps, FGSM and noise at ``eps``, and the flags over them."""
+WORST_CASE = (("apgd-ce", {"steps": 100}), ("apgd-dlr", {"steps": 100}), ("square", {"queries": 1000}))
+
+
+def worst_case(model, model_id: str, split, eps: float, n: int) -> dict:
+    """AutoAttack-style number (Croce & Hein 2020): an image counts as robust only if APGD-CE,
+    APGD-DLR (100 steps each) and the black-box Square Attack (1,000 queries) all fail on it."""
+    names = ",".join(a for a, _ in WORST_CASE)
+    summary = evaluate.worst_case(model, split, [(a, dict(p, eps=eps)) for a, p in WORST_CASE], n)
+    params = {"eps": eps, "norm": "linf", "steps": 100, "queries": 1000}
+    return {"attack": names, **params, "n": summary["n"], "clean_accuracy": summary["clean_accuracy"],
+            "robust_accuracy": summary["robust_accuracy"], "per_attack": summary["per_attack"],
+            "attack_success_rate": summary["attack_success_rate"], "seconds": summary["seconds"],
+            "command": evaluate_command(model_id, split.name, names, params, summary["n"])}
+
+
+def sanity(model, model_id: str, split, eps: float, n: int, extra_rows: list | None = None) -> dict:
+    """Eps sweep (PGD-40) up to the large eps, FGSM and noise at ``eps`` (plus ``extra_rows``, e.g.
+    APGD and Square results), and the flags over them."""
     large = LARGE_EPS[split.name]
     grid = sorted({0.0, eps / 2, eps, (eps + large) / 2, large})
     pgd = {"norm": "linf", "steps": 40, "seed": 0}
     models = {model_id: model}
     table = pd.concat([evaluate.sweep(models, split, "pgd", grid, pgd, n),
                        evaluate.sweep(models, split, "fgsm", [eps], {"norm": "linf"}, n),
-                       evaluate.sweep(models, split, "noise", [eps], {"norm": "linf"}, n)], ignore_index=True)
+                       evaluate.sweep(models, split, "noise", [eps], {"norm": "linf"}, n),
+                       pd.DataFrame(extra_rows or [])], ignore_index=True)
     flags = evaluate.sanity_checks(table, large_eps=large)
     flags.append(evaluate.gradient_check(model, split.x[:200], split.y[:200]))
     return {"n": int(table["n"].iloc[0]),
@@ -125,8 +147,9 @@ def headline(card: dict) -> dict:
     row = {"id": card["id"], "dataset": card.get("dataset"), "recipe": card.get("recipe", {}).get("recipe"),
            "train_eps": card.get("recipe", {}).get("eps"), "clean": res.get("clean_accuracy")}
     for entry in res.get("robust", []):
-        label = (f"{entry['attack']}-{entry.get('steps', 1)}x{entry.get('restarts', 1)} "
-                 f"@{entry['eps']:.3g} ({entry['eps'] * 255:.3g}/255)")
+        name = (f"worst({entry['attack']})" if "," in entry["attack"]
+                else f"{entry['attack']}-{entry.get('steps', 1)}x{entry.get('restarts', 1)}")
+        label = f"{name} @{entry['eps']:.3g} ({entry['eps'] * 255:.3g}/255)"
         row[label] = entry["robust_accuracy"]
     row["train_minutes"] = round(card.get("training", {}).get("seconds", 0) / 60, 1)
     row["shipped"] = card.get("shipped", True)

@@ -99,7 +99,7 @@ def cmd_zoo(args) -> int:
         print("no models found in", zoo.models_dir(), "or", zoo.user_models_dir())
     for entry in entries:
         row = cards.headline(entry)
-        figures = ", ".join(f"{k} {v:.1%}" for k, v in row.items() if k.startswith(("pgd", "fgsm")) and v is not None)
+        figures = ", ".join(f"{k} {v:.1%}" for k, v in row.items() if "@" in k and v is not None)
         print(f"{row['id']:<18} {row['dataset']:<8} {row['recipe'] or '':<9} clean {row['clean'] or 0:.2%}  "
               f"{figures}  ({row['train_minutes']} min training{'' if row['shipped'] else ', user model'})")
     return 0
