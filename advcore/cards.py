@@ -117,9 +117,11 @@ def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, comman
                                                                 "extra_n")}
     recipe.update(loss={"standard": "cross-entropy", "pgd-at": "cross-entropy on PGD examples",
                         "fgsm-rs": "cross-entropy on FGSM-RS examples",
+                        "n-fgsm": "cross-entropy on N-FGSM examples",
                         "trades": f"TRADES: CE + {cfg.beta} * KL"}[cfg.recipe],
                   training_attack=None if cfg.recipe == "standard" else {
                       "pgd-at": f"PGD-{cfg.steps} linf, random start", "fgsm-rs": "FGSM, uniform random start",
+                      "n-fgsm": "FGSM step eps from uniform noise in [-2eps, 2eps], unprojected",
                       "trades": f"PGD-{cfg.steps} on KL"}[cfg.recipe],
                   step_size_used=cfg.alpha, optimizer="Adam")
     return {

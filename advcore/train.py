@@ -8,6 +8,9 @@
   catastrophic overfitting: after each epoch PGD accuracy on held-out training images
   is measured, and if it collapses the previous epoch's weights are restored and
   training stops.
+- n-fgsm: de Jorge et al. 2022, "Make Some Noise: Reliable and Efficient Single-Step
+  Adversarial Training": FGSM with step eps from a stronger uniform start in [-2 eps, 2 eps]
+  and no projection back to the eps-ball; avoids catastrophic overfitting at the same cost.
 - trades: Zhang et al. 2019, "Theoretically Principled Trade-off between Robustness
   and Accuracy": CE(f(x), y) + beta * KL(f(x) || f(x')), x' maximising the KL.
 
@@ -34,7 +37,7 @@ from . import data, zoo
 from .attacks import norms as N
 from .errors import AdvcoreError
 
-RECIPES = ("standard", "pgd-at", "fgsm-rs", "trades")
+RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades")
 HOLDOUT = 1024  # training images kept out of training, for the per-epoch robustness check
 COLLAPSE_DROP = 0.2  # fgsm-rs guard: roll back when held-out PGD accuracy falls this much
 
@@ -94,6 +97,8 @@ class TrainConfig:
     def alpha(self) -> float:
         if self.recipe == "fgsm-rs":
             return 1.25 * self.eps if self.step_size is None else self.step_size
+        if self.recipe == "n-fgsm":
+            return self.eps if self.step_size is None else self.step_size
         return 2.5 * self.eps / self.steps if self.step_size is None else self.step_size
 
     @property
@@ -153,6 +158,9 @@ def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch:
             start = N.random_start(tf.shape(x), eps, "linf", seed)
             steps = 1 if cfg.recipe == "fgsm-rs" else cfg.steps
             x_train = inner_max(model, x, lambda logits: ce(y, logits), eps, alpha, steps, start)
+        elif cfg.recipe == "n-fgsm":  # noise 2 eps, step eps, radius 3 eps: no projection in effect
+            start = N.random_start(tf.shape(x), 2 * eps, "linf", seed)
+            x_train = inner_max(model, x, lambda logits: ce(y, logits), 3 * eps, alpha, 1, start)
         else:  # trades: maximise KL from the clean prediction, start 0.001 * N(0, 1)
             clean = tf.stop_gradient(model(x, training=False))
             start = 0.001 * tf.random.stateless_normal(tf.shape(x), seed)
@@ -293,7 +301,7 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
                   "holdout_pgd10_accuracy": None if math.isnan(adv_hold) else adv_hold,
                   "lr": float(optimizer.learning_rate.numpy()),
                   "seconds": round(time.perf_counter() - started, 1)}
-        if cfg.recipe == "fgsm-rs" and best_hold >= 0 and adv_hold < best_hold - COLLAPSE_DROP:
+        if cfg.recipe in ("fgsm-rs", "n-fgsm") and best_hold >= 0 and adv_hold < best_hold - COLLAPSE_DROP:
             model.set_weights(previous_weights)
             state.stopped = (f"catastrophic overfitting in epoch {epoch + 1}: held-out PGD-10 accuracy fell "
                              f"from {best_hold:.1%} to {adv_hold:.1%}; rolled back to epoch {epoch}")

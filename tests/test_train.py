@@ -44,7 +44,7 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(private_dirs, tmp_path):
                     show_progress=False)
 
 
-@pytest.mark.parametrize("recipe", ["pgd-at", "fgsm-rs", "trades"])
+@pytest.mark.parametrize("recipe", ["pgd-at", "fgsm-rs", "n-fgsm", "trades"])
 def test_adversarial_recipes_run_and_report(private_dirs, tmp_path, recipe):
     events = []
     model, state = train.train(_cfg(model_id=f"r-{recipe}", epochs=1, recipe=recipe, eps=0.1, steps=3),
