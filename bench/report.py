@@ -11,6 +11,9 @@ from .common import RESULTS, _fmt
 def main() -> None:
     for path in sorted(RESULTS.glob("*.json")):
         result = json.loads(path.read_text())
+        if "rows" not in result:  # a plain report (the load test): one row of its numbers
+            result = {"benchmark": path.stem, "command": result.pop("command", "python -m tests.load"),
+                      "date": result.pop("date", ""), "machine": result.pop("machine", ""), "rows": [result]}
         rows = result["rows"]
         keys = list(dict.fromkeys(k for row in rows for k in row))
         print(f"### {result['benchmark']}\n")

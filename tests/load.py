@@ -118,7 +118,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--out", default=None, help="write the report as JSON")
     args = parser.parse_args()
+    import datetime as dt
+    import os
+    import sys
     report = run_load(args.sessions, args.seconds)
+    report.update(command="python -m tests.load " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
+                  date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     print(json.dumps(report, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
