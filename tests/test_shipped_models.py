@@ -43,4 +43,4 @@ def test_robust_model_beats_its_standard_sibling(card):
     eps = card["recipe"]["eps"]
     robust = metrics.accuracy(attacks.run("pgd", zoo.load(card["id"]), x, y, eps=eps, steps=20).adv_logits, y)
     standard = metrics.accuracy(attacks.run("pgd", zoo.load(sibling["id"]), x, y, eps=eps, steps=20).adv_logits, y)
-    assert robust > standard + 0.3, (robust, standard)
+    assert robust > standard + 0.15, (robust, standard)  # at least 15 accuracy points
