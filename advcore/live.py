@@ -11,8 +11,8 @@ import numpy as np
 
 from . import attacks, metrics
 
-CURVE_POINTS = 24
-REFINE_POINTS = 16
+CURVE_POINTS = 16
+REFINE_POINTS = 8
 
 
 def analyse(model, x: np.ndarray, y: int, attack: str, params: dict) -> dict:
