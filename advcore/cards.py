@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, data, evaluate, zoo
+from . import __version__, data, evaluate
 from .train import TrainConfig, TrainState, hardware
 
 # Reference budgets per data set (pixel units) and the eps where any model should fall to ~0.
@@ -156,7 +156,3 @@ def headline(card: dict) -> dict:
     row["train_minutes"] = round(card.get("training", {}).get("seconds", 0) / 60, 1)
     row["shipped"] = card.get("shipped", True)
     return row
-
-
-def write(card: dict, folder: Path) -> Path:
-    return zoo.write_card(folder, card)

@@ -211,7 +211,7 @@ def cmd_train(args) -> int:
     command = "python -m advcore " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     card = cards.build_card(model, cfg, state, out / f"{cfg.model_id}.keras", command,
                             log=lambda m: print(m, file=sys.stderr))
-    path = cards.write(card, out)
+    path = zoo.write_card(out, card)
     print(json.dumps(cards.headline(card)) if args.json else f"wrote {path}")
     return 0
 

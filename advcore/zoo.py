@@ -160,10 +160,6 @@ def list_cards(dataset: str | None = None) -> list[dict]:
     return cards
 
 
-def list_ids(dataset: str | None = None) -> list[str]:
-    return [entry["id"] for entry in list_cards(dataset)]
-
-
 def write_card(folder: Path, content: dict) -> Path:
     """Write a card atomically (temp file, then rename)."""
     path = folder / f"{check_id(content['id'])}.json"

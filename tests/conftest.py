@@ -32,12 +32,12 @@ def mnist_test():
 @pytest.fixture(scope="session")
 def tiny_zoo(private_dirs):
     """A folder holding one small standard MNIST model ('tiny-mnist', ~97% clean) and its card."""
-    from advcore import cards, train
+    from advcore import cards, train, zoo
     folder = private_dirs / "zoo"
     cfg = train.TrainConfig("tiny-mnist", "mnist", "cnn-tiny", epochs=2, n_train=20000, eval_n=500, extra_n=200)
     model, state = train.train(cfg, folder, show_progress=False)
     card = cards.build_card(model, cfg, state, folder / "tiny-mnist.keras", "test fixture", log=lambda m: None)
-    cards.write(card, folder)
+    zoo.write_card(folder, card)
     return folder
 
 

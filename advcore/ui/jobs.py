@@ -69,7 +69,7 @@ class JobRegistry:
             job.status = "measuring"
             card = cards.build_card(model, job.cfg, state, folder / f"{job.cfg.model_id}.keras",
                                     command="AdvLab Train page", log=lambda m: None)
-            cards.write(card, folder)
+            zoo.write_card(folder, card)
             zoo.forget(job.cfg.model_id)
             job.status, job.message = ("stopped" if state.stopped else "done"), state.stopped
         except Exception as exc:  # shown to the user on the page; the server keeps running
