@@ -1,12 +1,15 @@
-"""Load driver: N concurrent browser sessions against the real server on a loopback port.
+"""Load driver: N concurrent Streamlit sessions against the real server on a loopback port.
 
-Why browser pages: each page is a real Streamlit session (its own websocket, session
-state and fragment reruns), driven exactly as a student does — the eps slider moved
-with the keyboard, the image switched — so the server sees the real protocol. One
-headless Chromium holds all pages (asyncio Playwright), which keeps the clients light
-enough for 30 sessions on a small machine.
+Why a protocol client: each session opens the server's own websocket (``/_stcore/stream``)
+and speaks Streamlit's protobuf protocol exactly as the browser does — a ``rerun_script``
+BackMsg with the page hash, the widget states and, for the eps slider, the fragment id —
+and reads every ForwardMsg until ``script_finished``. The server does all of its real work
+(attacks, Plotly figures, serialisation); only the rendering is left out. Browser pages
+cannot be used at 30 sessions here: 30 Chromium renderers running Plotly take the 2 cores
+the server needs (a run with pages timed out 18 page loads), so they would measure the
+clients, not the server. The browser test (``tests/test_browser.py``) drives the real page.
 
-    python -m tests.load --sessions 30 --seconds 60 [--think 2]
+    python -m tests.load --sessions 30 --seconds 60 --think 3 --ramp 20
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import time
 from pathlib import Path
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from .browser import streamlit_server
 
-METRIC = '[data-testid="stMetric"]'
+EPS_KEY, INDEX_KEY = "eps_linf", "image_index"
+FINISHED_OK = {0, 3}  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
 
 def rss_mb(pid: int) -> float:
@@ -30,106 +35,157 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _metric(page, label: str) -> str:
-    return await page.locator(METRIC, has_text=label).first.locator('[data-testid="stMetricValue"]').inner_text()
+class ProtocolSession:
+    """One browser tab's worth of protocol: connect, run the page, change widgets."""
+
+    def __init__(self, ws_url: str, query: str):
+        self.ws_url, self.query = ws_url, query
+        self.page_hash = ""
+        self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
+        self.state: dict[str, float | str] = {}  # key -> value this client has set
+        self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
+
+    async def __aenter__(self):
+        import websockets
+        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def run(self, fragment: str = "") -> dict[str, str]:
+        """Send one rerun; return the metrics the page showed. Raises on an exception element."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        msg = BackMsg()
+        rerun = msg.rerun_script
+        rerun.query_string, rerun.page_script_hash, rerun.fragment_id = self.query, self.page_hash, fragment
+        for key, value in self.state.items():
+            widget = rerun.widget_states.widgets.add()
+            widget.id = self.widgets[key][0]
+            if key == EPS_KEY:  # a select_slider sends the label of the option
+                widget.string_array_value.data.append(value)
+            else:
+                widget.double_value = value
+        await self.ws.send(msg.SerializeToString())
+        metrics: dict[str, str] = {}
+        while True:
+            forward = ForwardMsg()
+            forward.ParseFromString(await self.ws.recv())
+            kind = forward.WhichOneof("type")
+            if kind == "new_session":
+                self.page_hash = self.page_hash or forward.new_session.page_script_hash
+            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                element = forward.delta.new_element
+                which = element.WhichOneof("type")
+                if which == "exception":
+                    raise RuntimeError(f"exception shown: {element.exception.message[:200]}")
+                if which == "metric":
+                    metrics[element.metric.label] = element.metric.body
+                if which == "slider" and element.slider.id.endswith(EPS_KEY):
+                    self.eps_options = list(element.slider.options)
+                widget_id = getattr(getattr(element, which), "id", "")
+                if widget_id:
+                    self.widgets[widget_id.rsplit("-", 1)[-1]] = (widget_id, forward.delta.fragment_id)
+            elif kind == "script_finished":
+                if forward.script_finished not in FINISHED_OK:
+                    raise RuntimeError(f"script finished with status {forward.script_finished}")
+                return metrics
+
+    async def set_eps(self, option: int) -> dict[str, str]:
+        """Move the slider to its ``option``-th value (one per grey level for L∞)."""
+        self.state[EPS_KEY] = self.eps_options[option]
+        return await self.run(fragment=self.widgets[EPS_KEY][1])
+
+    async def set_image(self, index: int) -> dict[str, str]:
+        self.state[INDEX_KEY] = float(index)
+        return await self.run()
 
 
-async def _changed(page, label: str, old: str, timeout_s: float) -> None:
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        try:
-            if await _metric(page, label) != old:
-                return
-        except Exception:
-            pass
-        await asyncio.sleep(0.01)
-    raise TimeoutError(f"{label} did not change within {timeout_s} s")
-
-
-async def _session(browser, url: str, seconds: float, stats: dict, index: int, timeout_s: float,
-                   think_s: float = 0.0, delay_s: float = 0.0) -> None:
-    await asyncio.sleep(delay_s)  # students arrive over the first seconds, not all at once
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: stats["errors"].append(f"session {index}: page error {exc}"))
+async def _session(ws_url: str, seconds: float, stats: dict, index: int, think_s: float, delay_s: float,
+                   timeout_s: float) -> None:
+    """A student: opens the page, then moves eps (3 of 4 moves) or picks another image, looking at
+    each result for ``think_s`` seconds on average."""
+    await asyncio.sleep(delay_s)
+    rng = random.Random(index)
     try:
-        await page.goto(f"{url}/?image={index % 50}")
-        await page.wait_for_selector(f'{METRIC}:has-text("adversarial prediction")', timeout=timeout_s * 1000)
-        slider = page.locator('[data-testid="stSlider"] input[type="range"]').first
-        index_box = page.locator('[data-testid="stNumberInput"] input').first
-        end = time.perf_counter() + seconds
-        step = 0
-        rng = __import__("random").Random(index)
-        while time.perf_counter() < end:
-            step += 1
-            if think_s:  # a student looks at the result before the next move
+        async with ProtocolSession(ws_url, f"image={index % 50}") as session:
+            first = await asyncio.wait_for(session.run(), timeout_s)
+            if "L∞ of the change" not in first:
+                raise RuntimeError("the first run showed no attack result")
+            end, step = time.perf_counter() + seconds, 0
+            while time.perf_counter() < end:
+                step += 1
                 await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
-            old = await _metric(page, "L∞ of the change")
-            started = time.perf_counter()
-            if step % 4 == 0:  # switch image
-                await index_box.fill(str((index * 7 + step) % 500))
-                await index_box.press("Enter")
-                label, old = "clean prediction", await _metric(page, "clean prediction")
-            else:  # move eps one grey level up or down
-                await slider.focus()
-                await page.keyboard.press("ArrowRight" if (step // 8) % 2 == 0 else "ArrowLeft")
-                label = "L∞ of the change"
-            try:
-                await _changed(page, label, old, timeout_s)
-                stats["latencies"].append(time.perf_counter() - started)
-            except TimeoutError:
-                if label == "clean prediction":  # two images can share a prediction: not an error
-                    stats["latencies"].append(time.perf_counter() - started)
-                else:
-                    stats["errors"].append(f"session {index}: no update after {timeout_s} s")
-            stats["requests"] += 1
-            if await page.locator('[data-testid="stException"]').count():
-                stats["errors"].append(f"session {index}: exception shown")
-                break
+                started = time.perf_counter()
+                kind = "image" if step % 4 == 0 else "eps"
+                if kind == "image":
+                    change, expect = session.set_image(rng.randrange(10000)), "clean prediction"
+                else:  # a new eps on the slider (the L-inf slider's k-th option is k/255), up to 100/255
+                    k = rng.randint(1, 100)
+                    change, expect = session.set_eps(k), "L∞ of the change"
+                try:
+                    metrics = await asyncio.wait_for(change, timeout_s)
+                except asyncio.TimeoutError:
+                    stats["errors"].append(f"session {index}: no answer within {timeout_s} s")
+                    break
+                stats["requests"] += 1
+                stats["latencies"][kind].append(time.perf_counter() - started)
+                if expect not in metrics:
+                    stats["errors"].append(f"session {index}: the rerun showed no {expect!r}")
+                elif kind == "eps" and not float(metrics[expect]) <= k / 255 + 1e-4:
+                    stats["errors"].append(f"session {index}: L-inf {metrics[expect]} above the eps {k}/255")
     except Exception as exc:  # a session that cannot start or breaks counts as an error
         stats["errors"].append(f"session {index}: {exc.__class__.__name__}: {str(exc)[:200]}")
-    finally:
-        await context.close()
 
 
-async def _run(url: str, pid: int, sessions: int, seconds: float, timeout_s: float, think_s: float,
-               ramp_s: float) -> dict:
-    from playwright.async_api import async_playwright
-    stats = {"latencies": [], "errors": [], "requests": 0}
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        warm = {"latencies": [], "errors": [], "requests": 0}
-        await _session(browser, url, 0, warm, 0, timeout_s)  # loads the models once
-        rss_before = rss_mb(pid)
-        await asyncio.gather(*(_session(browser, url, seconds, stats, i, timeout_s, think_s, i * ramp_s / sessions)
-                               for i in range(sessions)))
-        rss_peak = rss_mb(pid)
-        await browser.close()
+def _stats() -> dict:
+    return {"latencies": {"eps": [], "image": []}, "errors": [], "requests": 0}
+
+
+def _percentiles(prefix: str, seconds: list[float]) -> dict:
+    lat = sorted(seconds) or [float("nan")]
+    return {f"{prefix}p50_s": round(statistics.median(lat), 3),
+            f"{prefix}p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3), f"{prefix}max_s": round(lat[-1], 3)}
+
+
+async def _run(url: str, pid: int, sessions: int, seconds: float, think_s: float, ramp_s: float,
+               timeout_s: float) -> dict:
+    ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
+    warm = _stats()
+    await _session(ws_url, 0, warm, 0, 0, 0, timeout_s)  # loads the models once, as a teacher's check would
+    rss_before = rss_mb(pid)
+    stats = _stats()
+    started = time.perf_counter()
+    await asyncio.gather(*(_session(ws_url, seconds, stats, i, think_s, i * ramp_s / sessions, timeout_s)
+                           for i in range(sessions)))
+    wall = time.perf_counter() - started
+    rss_peak = rss_mb(pid)
     await asyncio.sleep(5)
-    lat = sorted(stats["latencies"]) or [float("nan")]
-    return {"sessions": sessions, "seconds": seconds, "think_s": think_s, "ramp_s": ramp_s,
-            "requests": stats["requests"],
-            "errors": len(stats["errors"]),
-            "error_samples": stats["errors"][:5], "p50_s": round(statistics.median(lat), 3),
-            "p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3), "rss_before_mb": round(rss_before),
+    lat = stats["latencies"]
+    return {"client": "websocket protocol", "sessions": sessions, "seconds": seconds, "think_s": think_s,
+            "ramp_s": ramp_s, "requests": stats["requests"], "requests_per_s": round(stats["requests"] / wall, 2),
+            "errors": len(stats["errors"]), "error_samples": stats["errors"][:5],
+            **_percentiles("", lat["eps"] + lat["image"]), **_percentiles("eps_", lat["eps"]),
+            **_percentiles("image_", lat["image"]), "rss_before_mb": round(rss_before),
             "rss_with_sessions_mb": round(rss_peak), "rss_after_mb": round(rss_mb(pid)),
             "warmup_errors": warm["errors"]}
 
 
-def run_load(sessions: int, seconds: float, timeout_s: float = 60, think_s: float = 2.0, ramp_s: float = 0.0) -> dict:
-    """Latency counts from the key press to the new result on the page; ``think_s`` (mean, uniform
-    0.5-1.5x) is the pause between a result and the next move, as a student looks at it; sessions
-    open one after another over ``ramp_s`` seconds."""
+def run_load(sessions: int, seconds: float, think_s: float = 3.0, ramp_s: float = 0.0, timeout_s: float = 60) -> dict:
+    """Latency counts from sending the changed widget to the server's ``script_finished``; ``think_s``
+    (mean, uniform 0.5-1.5x) is the pause between a result and the next move; sessions open one after
+    another over ``ramp_s`` seconds."""
     with streamlit_server() as (url, proc):
-        return asyncio.run(_run(url, proc.pid, sessions, seconds, timeout_s, think_s, ramp_s))
+        return asyncio.run(_run(url, proc.pid, sessions, seconds, think_s, ramp_s, timeout_s))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--think", type=float, default=2.0, help="mean pause between moves, seconds")
-    parser.add_argument("--ramp", type=float, default=30.0, help="sessions open over this many seconds")
+    parser.add_argument("--think", type=float, default=3.0, help="mean pause between moves, seconds")
+    parser.add_argument("--ramp", type=float, default=20.0, help="sessions open over this many seconds")
     parser.add_argument("--out", default=None, help="write the report as JSON")
     args = parser.parse_args()
     import datetime as dt

@@ -55,6 +55,19 @@ def test_moving_eps_changes_the_adversarial_result():
         f"{round(0.3 * 255) / 255:.4f}"
 
 
+
+def test_a_rerun_keeps_tensorflows_compiled_attacks(monkeypatch):
+    """Streamlit calls keras.backend.clear_session() after each run, which empties TensorFlow's kernel
+    cache (the next attack then costs ~100 ms more); resources switches that off."""
+    from tensorflow.python import pywrap_tfe
+    clears = []
+    real = pywrap_tfe.TFE_ContextClearCaches
+    monkeypatch.setattr(pywrap_tfe, "TFE_ContextClearCaches", lambda handle: (clears.append(1), real(handle))[1])
+    at = start()
+    set_eps(at, 0.2)
+    set_eps(at, 0.25)
+    assert clears == []
+
 def test_a_link_opens_exactly_that_example():
     at = start({"dataset": "mnist", "model": "mnist-standard", "image": "3", "attack": "fgsm", "eps": "0.2"})
     assert at.number_input(key="image_index").value == 3

@@ -4,7 +4,8 @@ Models and data live once per server process (``st.cache_resource``); each model
 warmed up at load, including a first compiled attack so the first slider move is
 fast. After loading, the garbage collector's view of TensorFlow's object graph is
 frozen (``gc.freeze``): Streamlit's post-run collection over it otherwise costs
-hundreds of milliseconds a rerun.
+hundreds of milliseconds a rerun. Streamlit's call to ``keras.backend.clear_session()``
+after every run is switched off (``keep_tensorflow_caches``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,26 @@ def configure_threads() -> None:
         pass  # TensorFlow already initialised (e.g. inside a test process)
 
 
+def keep_tensorflow_caches() -> None:
+    """Stop Streamlit calling ``keras.backend.clear_session()`` after every script run.
+
+    Streamlit does it (``script_runner._clean_problem_modules``) for scripts that build a
+    new Keras model on each run. AdvLab builds its models once per process and shares
+    them, and the call empties TensorFlow's kernel cache: the next compiled attack is
+    instantiated again (graph optimisation included), measured at 100-120 ms on every
+    slider move instead of 10 ms. It also resets Keras' global state under training jobs
+    running in other threads. ``tests/test_app.py`` checks that a rerun keeps the cache.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+    script_runner._clean_problem_modules = _keep_state
+
+
+def _keep_state() -> None:
+    """Replaces Streamlit's per-run Keras clean-up: models here live for the whole process."""
+
+
 configure_threads()
+keep_tensorflow_caches()
 
 
 @st.cache_resource(show_spinner="Loading the test set...")

@@ -1,0 +1,68 @@
+"""Figure builders: the right traces on the right axes, the amplification stated, the flip marked."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advcore import viz
+
+
+def test_triptych_shows_original_amplified_perturbation_and_adversarial():
+    x = np.zeros((28, 28, 1), np.float32)
+    x_adv = x.copy()
+    x_adv[3, 4, 0] = 0.25
+    fig = viz.image_triptych(x, x_adv)
+    assert [t.type for t in fig.data] == ["image", "heatmap", "image"]
+    assert [t.xaxis for t in fig.data] == ["x", "x2", "x3"]
+    assert fig.data[1].z.max() == pytest.approx(1.0)  # 0.25 amplified x4 to fill the scale
+    assert fig.data[1].customdata[3, 4] == pytest.approx(0.25)  # hover shows the true change
+    assert [a.text for a in fig.layout.annotations] == ["original", "perturbation (x4.0)", "adversarial"]
+    assert fig.data[2].z[3, 4].tolist() == [64, 64, 64]
+    domains = [fig.layout[f"xaxis{s}"].domain for s in ("", "2", "3")]
+    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:]))  # panels side by side, not overlapping
+
+
+def test_unchanged_image_is_not_amplified():
+    x = np.full((4, 4, 3), 0.5, np.float32)
+    assert viz.amplification(x - x) == 1.0
+    assert viz.image_triptych(x, x).layout.annotations[1].text == "perturbation (x1.0)"
+
+
+def test_probability_bars_mark_the_true_class_and_the_noise_control():
+    fig = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.1, 0.7, 0.2], 0, [0.6, 0.2, 0.2])
+    assert [t.name for t in fig.data] == ["clean", "adversarial", "random noise, same budget"]
+    assert fig.data[0].x[0] == "<b>a</b> (true)"
+    assert {a.text: a.x for a in fig.layout.annotations} == {"clean pred": "<b>a</b> (true)", "adv pred": "b"}
+
+
+def test_two_axis_charts_put_probability_on_the_right_axis():
+    fig = viz.attack_trace(np.array([0.1, 0.5, 2.0]), np.array([0.9, 0.5, 0.1]))
+    assert fig.data[1].yaxis == "y2" and fig.layout.yaxis2.overlaying == "y"
+    assert tuple(fig.layout.yaxis2.range) == (0, 1.05)
+    assert len(viz.training_curves([]).data) == 0
+
+
+def test_eps_curve_marks_the_flip_only_when_there_is_one():
+    eps = np.linspace(0, 0.3, 4)
+    flipped = viz.eps_curve(eps, [1, 0.8, 0.3, 0.1], [0, 0.2, 0.7, 0.9], 0.15)
+    assert flipped.layout.shapes[0].x0 == 0.15 and "0.150" in flipped.layout.annotations[0].text
+    assert not viz.eps_curve(eps, [1] * 4, [0] * 4, None).layout.shapes
+
+
+def test_sweep_chart_one_sorted_line_per_model_and_attack():
+    table = pd.DataFrame({"model": ["m", "m", "m"], "attack": ["pgd", "pgd", "fgsm"], "eps": [0.2, 0.0, 0.1],
+                          "eps_255": [51.0, 0.0, 25.5], "robust_accuracy": [0.1, 0.99, 0.5],
+                          "mean_l2": [2.0, 0.0, 1.0]})
+    fig = viz.sweep_chart(table)
+    assert [t.name for t in fig.data] == ["m · pgd", "m · fgsm"]
+    assert list(fig.data[0].x) == [0.0, 0.2] and fig.data[1].line.dash == "dash"
+    assert tuple(fig.layout.yaxis.range) == (0, 1.02)
+    assert viz.sweep_chart(table, "mean_l2", "L2").layout.yaxis.range is None
+
+
+def test_model_row_and_transfer_heatmap():
+    row = viz.model_row([np.zeros((8, 8, 1))] * 2, ["a: 1", "b: 2"])
+    assert [a.text for a in row.layout.annotations] == ["a: 1", "b: 2"] and row.data[1].xaxis == "x2"
+    matrix = pd.DataFrame([[0.9, 0.5], [0.4, 0.8]], index=["s1", "s2"], columns=["t1", "t2"])
+    heat = viz.transfer_heatmap(matrix)
+    assert heat.data[0].z.shape == (2, 2) and list(heat.data[0].y) == ["s1", "s2"]
