@@ -44,6 +44,8 @@ class ProtocolSession:
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
         self.state: dict[str, float | str] = {}  # key -> value this client has set
         self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
+        self.index_max = 0  # the image-index box's largest value (9999 on the full MNIST test set)
+        self.url = ""  # the query string the page last wrote (data set, model, image, attack, eps)
 
     async def __aenter__(self):
         import websockets
@@ -75,6 +77,8 @@ class ProtocolSession:
             kind = forward.WhichOneof("type")
             if kind == "new_session":
                 self.page_hash = self.page_hash or forward.new_session.page_script_hash
+            elif kind == "page_info_changed":
+                self.url = forward.page_info_changed.query_string
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 element = forward.delta.new_element
                 which = element.WhichOneof("type")
@@ -84,6 +88,8 @@ class ProtocolSession:
                     metrics[element.metric.label] = element.metric.body
                 if which == "slider" and element.slider.id.endswith(EPS_KEY):
                     self.eps_options = list(element.slider.options)
+                if which == "number_input" and element.number_input.id.endswith(INDEX_KEY):
+                    self.index_max = int(element.number_input.max)
                 widget_id = getattr(getattr(element, which), "id", "")
                 if widget_id:
                     self.widgets[widget_id.rsplit("-", 1)[-1]] = (widget_id, forward.delta.fragment_id)
@@ -111,8 +117,9 @@ async def _session(ws_url: str, seconds: float, stats: dict, index: int, think_s
     try:
         async with ProtocolSession(ws_url, f"image={index % 50}") as session:
             first = await asyncio.wait_for(session.run(), timeout_s)
-            if "L∞ of the change" not in first:
-                raise RuntimeError("the first run showed no attack result")
+            if "L∞ of the change" not in first or not session.index_max:
+                raise RuntimeError("the first run showed no attack result or no image index")
+            stats["images"] = session.index_max + 1
             end, step = time.perf_counter() + seconds, 0
             while time.perf_counter() < end:
                 step += 1
@@ -120,7 +127,8 @@ async def _session(ws_url: str, seconds: float, stats: dict, index: int, think_s
                 started = time.perf_counter()
                 kind = "image" if step % 4 == 0 else "eps"
                 if kind == "image":
-                    change, expect = session.set_image(rng.randrange(10000)), "clean prediction"
+                    image = rng.randint(0, session.index_max)
+                    change, expect = session.set_image(image), "clean prediction"
                 else:  # a new eps on the slider (the L-inf slider's k-th option is k/255), up to 100/255
                     k = rng.randint(1, 100)
                     change, expect = session.set_eps(k), "L∞ of the change"
@@ -135,6 +143,8 @@ async def _session(ws_url: str, seconds: float, stats: dict, index: int, think_s
                     stats["errors"].append(f"session {index}: the rerun showed no {expect!r}")
                 elif kind == "eps" and not float(metrics[expect]) <= k / 255 + 1e-4:
                     stats["errors"].append(f"session {index}: L-inf {metrics[expect]} above the eps {k}/255")
+                elif kind == "image" and f"image={image}&" not in session.url + "&":
+                    stats["errors"].append(f"session {index}: asked for image {image}, the page shows {session.url}")
     except Exception as exc:  # a session that cannot start or breaks counts as an error
         stats["errors"].append(f"session {index}: {exc.__class__.__name__}: {str(exc)[:200]}")
 
@@ -163,7 +173,8 @@ async def _run(url: str, pid: int, sessions: int, seconds: float, think_s: float
     rss_peak = rss_mb(pid)
     await asyncio.sleep(5)
     lat = stats["latencies"]
-    return {"client": "websocket protocol", "sessions": sessions, "seconds": seconds, "think_s": think_s,
+    return {"client": "websocket protocol", "test_images": warm.get("images"), "sessions": sessions,
+            "seconds": seconds, "think_s": think_s,
             "ramp_s": ramp_s, "requests": stats["requests"], "requests_per_s": round(stats["requests"] / wall, 2),
             "errors": len(stats["errors"]), "error_samples": stats["errors"][:5],
             **_percentiles("", lat["eps"] + lat["image"]), **_percentiles("eps_", lat["eps"]),

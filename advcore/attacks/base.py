@@ -140,6 +140,7 @@ class _Compiled:
             return best_x, best_obj, best_ok, stacked, clean_logits, best_logits
 
         self.loop = tf.function(loop, reduce_retracing=True)
+        self.forward = tf.function(lambda x: model_ref()(x, training=False), reduce_retracing=True)
 
 
 class PerModel:
@@ -170,8 +171,12 @@ def merge_strongest(best: list | None, out: list) -> list:
 
 
 def logits_of(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Logits of ``model`` on ``x`` by direct calls (never ``model.predict``)."""
-    out = [np.asarray(model(tf.convert_to_tensor(x[i:i + batch_size]), training=False))
+    """Logits of ``model`` on ``x`` through its compiled forward pass (never ``model.predict``).
+
+    Compiled rather than eager: an eager Keras call walks every layer in Python, which holds the
+    interpreter lock; with many dashboard sessions at once that cost more than the attacks."""
+    forward = compiled_for(model).forward
+    out = [forward(tf.constant(np.asarray(x[i:i + batch_size], np.float32))).numpy()
            for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
