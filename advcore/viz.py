@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 CLEAN, ADV, NOISE = "#1f77b4", "#d62728", "#7f7f7f"
 _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
 _LEGEND_TOP = {"orientation": "h", "y": 1.2}
+_LEGEND_BELOW = {"orientation": "h", "y": -0.3, "yanchor": "top"}  # narrow charts: keeps the lines visible
 
 
 def _figure(data: list[dict], **layout) -> go.Figure:
@@ -50,7 +51,8 @@ def _panel(i: int) -> dict:
 def _two_axes(x_title: str, left_title: str, right_title: str, right_range) -> dict:
     """Layout with a second y axis on the right (traces on it use ``yaxis="y2"``)."""
     return {"xaxis": {"title": _title(x_title)}, "yaxis": {"title": _title(left_title)},
-            "yaxis2": {"title": _title(right_title), "range": right_range, "overlaying": "y", "side": "right"}}
+            "yaxis2": {"title": _title(right_title), "range": right_range, "autorange": False, "overlaying": "y",
+                       "side": "right", "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0], "showgrid": False}}
 
 
 def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
@@ -97,17 +99,19 @@ def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise
         notes.append({"x": names[top], "y": float(probs[top]), "text": f"{label} pred", "showarrow": True,
                       "arrowcolor": color, "font": {"color": color}, "ay": -25})
     return _figure(data, barmode="group", height=height, annotations=notes,
-                   yaxis={"range": [0, 1.1], "title": _title("probability")}, legend={"orientation": "h", "y": 1.15})
+                   xaxis={"type": "category"},  # class names like "7" must stay categories, not numbers
+                   yaxis={"range": [0, 1.1], "title": _title("probability")},
+                   legend=_LEGEND_BELOW)
 
 
-def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 260) -> go.Figure:
+def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300) -> go.Figure:
     """Per-step loss (nats) and true-class probability of one example."""
     steps = np.arange(len(loss))
     data = [{"type": "scatter", "x": steps, "y": np.asarray(loss), "name": "loss (cross-entropy)",
              "line": {"color": ADV}},
             {"type": "scatter", "x": steps, "y": np.asarray(true_prob), "name": "true-class probability",
              "line": {"color": CLEAN}, "yaxis": "y2"}]
-    return _figure(data, height=height, legend=_LEGEND_TOP, **_two_axes("step", "loss", "p(true)", [0, 1.05]))
+    return _figure(data, height=height, legend=_LEGEND_BELOW, **_two_axes("step", "loss", "p(true)", [0, 1.05]))
 
 
 def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,

@@ -66,3 +66,8 @@ def test_model_row_and_transfer_heatmap():
     matrix = pd.DataFrame([[0.9, 0.5], [0.4, 0.8]], index=["s1", "s2"], columns=["t1", "t2"])
     heat = viz.transfer_heatmap(matrix)
     assert heat.data[0].z.shape == (2, 2) and list(heat.data[0].y) == ["s1", "s2"]
+
+
+def test_class_names_that_look_like_numbers_stay_categories():
+    fig = viz.probability_bars([str(i) for i in range(10)], np.eye(10)[7], np.eye(10)[3], 7)
+    assert fig.layout.xaxis.type == "category"  # else "7 (true)" falls off a numeric axis
