@@ -1,5 +1,6 @@
 """Memory: RSS after loading the whole zoo (models warmed up), and the server's RSS before and
-after 20 browser sessions have opened Explore and moved the slider.
+after 20 sessions (``tests.load``'s websocket-protocol client) have opened Explore, moved the
+slider and switched images for 20 s.
 
     python -m bench.memory [--sessions 20]
 """

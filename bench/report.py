@@ -11,9 +11,10 @@ from .common import RESULTS, _fmt
 def main() -> None:
     for path in sorted(RESULTS.glob("*.json")):
         result = json.loads(path.read_text())
-        if "rows" not in result:  # a plain report (the load test): one row of its numbers
-            result = {"benchmark": path.stem, "command": result.pop("command", "python -m tests.load"),
-                      "date": result.pop("date", ""), "machine": result.pop("machine", ""), "rows": [result]}
+        if "rows" not in result:  # a plain report (the load test): one line per figure
+            header = {k: result.pop(k, "") for k in ("command", "date", "machine")}
+            result = {"benchmark": path.stem, **header,
+                      "rows": [{"measure": k, "value": v} for k, v in result.items()]}
         rows = result["rows"]
         keys = list(dict.fromkeys(k for row in rows for k in row))
         print(f"### {result['benchmark']}\n")
