@@ -9,7 +9,7 @@ cannot be used at 30 sessions here: 30 Chromium renderers running Plotly take th
 the server needs (a run with pages timed out 18 page loads), so they would measure the
 clients, not the server. The browser test (``tests/test_browser.py``) drives the real page.
 
-    python -m tests.load --sessions 30 --seconds 60 --think 3 --ramp 20
+    python -m tests.load --sessions 30 --seconds 60 --think 3 --ramp 20 [--teacher]
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ class ProtocolSession:
         self.ws_url, self.query = ws_url, query
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
-        self.state: dict[str, float | str] = {}  # key -> value this client has set
+        self.state: dict[str, tuple[str, object]] = {}  # key -> (WidgetState field, value) this client set
+        self.pages: dict[str, str] = {}  # url path -> page script hash
+        self.submit_id = ""  # the page's form submit button, if any
+        self.seen: set[str] = set()  # keys of the widgets and charts the last run showed
         self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
         self.index_max = 0  # the image-index box's largest value (9999 on the full MNIST test set)
         self.url = ""  # the query string the page last wrote (data set, model, image, attack, eps)
@@ -55,22 +58,26 @@ class ProtocolSession:
     async def __aexit__(self, *exc):
         await self.ws.close()
 
-    async def run(self, fragment: str = "") -> dict[str, str]:
-        """Send one rerun; return the metrics the page showed. Raises on an exception element."""
+    async def run(self, fragment: str = "", trigger: str = "") -> dict[str, str]:
+        """Send one rerun (``trigger``: a button id pressed with it); return the metrics the page
+        showed. Raises on an exception element."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
         msg = BackMsg()
         rerun = msg.rerun_script
         rerun.query_string, rerun.page_script_hash, rerun.fragment_id = self.query, self.page_hash, fragment
-        for key, value in self.state.items():
+        for key, (field, value) in self.state.items():
             widget = rerun.widget_states.widgets.add()
             widget.id = self.widgets[key][0]
-            if key == EPS_KEY:  # a select_slider sends the label of the option
-                widget.string_array_value.data.append(value)
-            else:
+            if field == "double_value":
                 widget.double_value = value
+            else:  # sliders send arrays; a select_slider sends the label of its option
+                getattr(widget, field).data.extend(value)
+        if trigger:
+            rerun.widget_states.widgets.add(id=trigger, trigger_value=True)
         await self.ws.send(msg.SerializeToString())
         metrics: dict[str, str] = {}
+        self.seen = set()
         while True:
             forward = ForwardMsg()
             forward.ParseFromString(await self.ws.recv())
@@ -79,6 +86,8 @@ class ProtocolSession:
                 self.page_hash = self.page_hash or forward.new_session.page_script_hash
             elif kind == "page_info_changed":
                 self.url = forward.page_info_changed.query_string
+            elif kind == "navigation":
+                self.pages = {page.url_pathname: page.page_script_hash for page in forward.navigation.app_pages}
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 element = forward.delta.new_element
                 which = element.WhichOneof("type")
@@ -90,9 +99,13 @@ class ProtocolSession:
                     self.eps_options = list(element.slider.options)
                 if which == "number_input" and element.number_input.id.endswith(INDEX_KEY):
                     self.index_max = int(element.number_input.max)
+                if which == "button" and element.button.is_form_submitter:
+                    self.submit_id = element.button.id
                 widget_id = getattr(getattr(element, which), "id", "")
                 if widget_id:
-                    self.widgets[widget_id.rsplit("-", 1)[-1]] = (widget_id, forward.delta.fragment_id)
+                    key = widget_id.rsplit("-", 1)[-1]
+                    self.widgets[key] = (widget_id, forward.delta.fragment_id)
+                    self.seen.add(key)
             elif kind == "script_finished":
                 if forward.script_finished not in FINISHED_OK:
                     raise RuntimeError(f"script finished with status {forward.script_finished}")
@@ -100,12 +113,38 @@ class ProtocolSession:
 
     async def set_eps(self, option: int) -> dict[str, str]:
         """Move the slider to its ``option``-th value (one per grey level for L∞)."""
-        self.state[EPS_KEY] = self.eps_options[option]
+        self.state[EPS_KEY] = ("string_array_value", [self.eps_options[option]])
         return await self.run(fragment=self.widgets[EPS_KEY][1])
 
     async def set_image(self, index: int) -> dict[str, str]:
-        self.state[INDEX_KEY] = float(index)
+        self.state[INDEX_KEY] = ("double_value", float(index))
         return await self.run()
+
+    async def open_page(self, path: str) -> dict[str, str]:
+        """Go to another page of the app (its widgets start fresh, as after a click in the sidebar)."""
+        self.page_hash, self.state, self.submit_id = self.pages[path], {}, ""
+        return await self.run()
+
+
+async def _teacher(ws_url: str, seconds: float, stats: dict, timeout_s: float) -> None:
+    """One heavy user next to the class: runs sweeps on the Sweep page back to back (its defaults:
+    every MNIST model, FGSM and PGD-20, 9 eps values), each a new request because the number of
+    test images changes, so the server's result store cannot answer it."""
+    try:
+        async with ProtocolSession(ws_url, "") as session:
+            await asyncio.wait_for(session.run(), timeout_s)
+            await asyncio.wait_for(session.open_page("sweep"), timeout_s)
+            end, n = time.perf_counter() + seconds, 500
+            while time.perf_counter() < end:
+                n += 10
+                session.state["sweep_n"] = ("double_array_value", [float(n)])
+                started = time.perf_counter()
+                await asyncio.wait_for(session.run(trigger=session.submit_id), 10 * timeout_s)
+                if "sweep_accuracy" not in session.seen:
+                    stats["errors"].append(f"teacher: the sweep over {n} images showed no chart")
+                stats["sweeps"].append(round(time.perf_counter() - started, 1))
+    except Exception as exc:
+        stats["errors"].append(f"teacher: {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
 async def _session(ws_url: str, seconds: float, stats: dict, index: int, think_s: float, delay_s: float,
@@ -150,7 +189,7 @@ async def _session(ws_url: str, seconds: float, stats: dict, index: int, think_s
 
 
 def _stats() -> dict:
-    return {"latencies": {"eps": [], "image": []}, "errors": [], "requests": 0}
+    return {"latencies": {"eps": [], "image": []}, "errors": [], "requests": 0, "sweeps": []}
 
 
 def _percentiles(prefix: str, seconds: list[float]) -> dict:
@@ -160,15 +199,16 @@ def _percentiles(prefix: str, seconds: list[float]) -> dict:
 
 
 async def _run(url: str, pid: int, sessions: int, seconds: float, think_s: float, ramp_s: float,
-               timeout_s: float) -> dict:
+               timeout_s: float, teacher: bool = False) -> dict:
     ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
     warm = _stats()
     await _session(ws_url, 0, warm, 0, 0, 0, timeout_s)  # loads the models once, as a teacher's check would
     rss_before = rss_mb(pid)
     stats = _stats()
     started = time.perf_counter()
-    await asyncio.gather(*(_session(ws_url, seconds, stats, i, think_s, i * ramp_s / sessions, timeout_s)
-                           for i in range(sessions)))
+    heavy = [_teacher(ws_url, seconds, stats, timeout_s)] if teacher else []
+    await asyncio.gather(*heavy, *(_session(ws_url, seconds, stats, i, think_s, i * ramp_s / sessions, timeout_s)
+                                   for i in range(sessions)))
     wall = time.perf_counter() - started
     rss_peak = rss_mb(pid)
     await asyncio.sleep(5)
@@ -180,15 +220,16 @@ async def _run(url: str, pid: int, sessions: int, seconds: float, think_s: float
             **_percentiles("", lat["eps"] + lat["image"]), **_percentiles("eps_", lat["eps"]),
             **_percentiles("image_", lat["image"]), "rss_before_mb": round(rss_before),
             "rss_with_sessions_mb": round(rss_peak), "rss_after_mb": round(rss_mb(pid)),
-            "warmup_errors": warm["errors"]}
+            **({"teacher_sweeps_s": stats["sweeps"]} if teacher else {}), "warmup_errors": warm["errors"]}
 
 
-def run_load(sessions: int, seconds: float, think_s: float = 3.0, ramp_s: float = 0.0, timeout_s: float = 60) -> dict:
+def run_load(sessions: int, seconds: float, think_s: float = 3.0, ramp_s: float = 0.0, timeout_s: float = 60,
+             teacher: bool = False) -> dict:
     """Latency counts from sending the changed widget to the server's ``script_finished``; ``think_s``
     (mean, uniform 0.5-1.5x) is the pause between a result and the next move; sessions open one after
-    another over ``ramp_s`` seconds."""
+    another over ``ramp_s`` seconds; ``teacher`` adds one session running sweeps back to back."""
     with streamlit_server() as (url, proc):
-        return asyncio.run(_run(url, proc.pid, sessions, seconds, think_s, ramp_s, timeout_s))
+        return asyncio.run(_run(url, proc.pid, sessions, seconds, think_s, ramp_s, timeout_s, teacher))
 
 
 def main() -> None:
@@ -197,12 +238,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=3.0, help="mean pause between moves, seconds")
     parser.add_argument("--ramp", type=float, default=20.0, help="sessions open over this many seconds")
+    parser.add_argument("--teacher", action="store_true", help="add one session running sweeps back to back")
     parser.add_argument("--out", default=None, help="write the report as JSON")
     args = parser.parse_args()
     import datetime as dt
     import os
     import sys
-    report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp)
+    report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp, teacher=args.teacher)
     report.update(command="python -m tests.load " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
                   date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     print(json.dumps(report, indent=2))
