@@ -114,7 +114,7 @@ def sweep_attacks(models: dict, split, attack_names, eps_values, params: dict | 
 
 
 def transfer_matrix(models: dict, split, attack: str, params: dict, n: int = 500,
-                    progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+                    progress: Callable[[int], None] | None = None, batch_size: int = DEFAULT_BATCH) -> pd.DataFrame:
     """Accuracy of each target model (columns) on adversarial examples crafted on each
     source model (rows), over the first ``n`` test images. The diagonal is white-box."""
     n = check_n(n, len(split))
@@ -122,7 +122,7 @@ def transfer_matrix(models: dict, split, attack: str, params: dict, n: int = 500
     from .attacks.base import logits_of
     matrix = pd.DataFrame(index=list(models), columns=list(models), dtype=float)
     for source, source_model in models.items():
-        x_adv, _, _ = attack_batched(source_model, x, y, attack, params, progress=progress)
+        x_adv, _, _ = attack_batched(source_model, x, y, attack, params, batch_size, progress)
         for target, target_model in models.items():
             matrix.loc[source, target] = metrics.accuracy(logits_of(target_model, x_adv), y)
     return matrix

@@ -52,7 +52,7 @@ if matrix is None and submitted:
     split = resources.test_split(dataset)
     progress = store.Progress(min(n, len(split)) * len(models), "crafting")
     matrix = evaluate.transfer_matrix(models, split, attack, attacks.accepted(attack, {"eps": eps, "steps": 20}),
-                                      n, progress=progress)
+                                      n, progress=progress, batch_size=limits.BATCH)
     progress.close()
     store.results().put(request, matrix)
 if matrix is not None:

@@ -50,7 +50,7 @@ if table is None and submitted:
     n_used = min(n, len(split))
     progress = store.Progress(n_used * len(models) * len(names) * len(eps_values), "attacking images")
     table = evaluate.sweep_attacks(models, split, names, eps_values, {"norm": norm, "steps": int(steps)}, n_used,
-                                   progress=progress)
+                                   batch_size=limits.BATCH, progress=progress)
     progress.close()
     results.put(request, table)
 if table is None:
