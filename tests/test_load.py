@@ -1,4 +1,5 @@
-"""A load test in CI: concurrent Streamlit protocol sessions on the real server, zero errors.
+"""A load test in CI: concurrent Streamlit protocol sessions on the real server, zero errors,
+with one more session running a sweep (a heavy request) at the same time.
 
 The size is set by ADVLAB_LOAD_SESSIONS / ADVLAB_LOAD_SECONDS (CI: 10 sessions for 20 s); the
 classroom figure (30 sessions) comes from ``python -m tests.load`` and is in bench/README.md.
@@ -14,13 +15,15 @@ from .conftest import ROOT
 pytestmark = pytest.mark.load
 
 
-def test_concurrent_sessions_get_answers_without_errors():
+def test_a_class_and_a_running_sweep_get_answers_without_errors():
     from .load import run_load
     sessions = int(os.environ.get("ADVLAB_LOAD_SESSIONS", "10"))
-    report = run_load(sessions, float(os.environ.get("ADVLAB_LOAD_SECONDS", "20")), think_s=1.0, ramp_s=5.0)
+    report = run_load(sessions, float(os.environ.get("ADVLAB_LOAD_SECONDS", "20")), think_s=1.0, ramp_s=5.0,
+                      teacher=True)
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     (ROOT / "test-artifacts" / "load-report.json").write_text(json.dumps(report, indent=2))
     print(report)
     assert report["errors"] == 0, report["error_samples"]
     assert report["requests"] >= 3 * sessions  # every session kept getting answers, not just its first page
+    assert len(report["teacher_sweeps_s"]) >= 1  # the sweep finished next to them
     assert report["rss_after_mb"] < 1.2 * report["rss_before_mb"] + 50, report
