@@ -17,4 +17,4 @@ run train --id fashion-standard --dataset fashion --arch cnn-mnist --recipe stan
 run train --id fashion-pgd --dataset fashion --arch cnn-mnist --recipe pgd-at --eps 0.1 --steps 10 --epochs 4 --lr-schedule drop --lr-drop-epochs 1
 # CIFAR-10 on a 2-core CPU: fewer epochs, and the card's PGD figures on the first 2,000 test images
 run train --id cifar10-standard --dataset cifar10 --arch cnn-cifar --recipe standard --epochs 8 --lr 2e-3 --lr-schedule drop --lr-drop-epochs 2 --eval-n 2000 --extra-n 500
-run train --id cifar10-fast --dataset cifar10 --arch cnn-cifar --recipe fgsm-rs --eps 0.0313725 --epochs 5 --lr 5e-3 --lr-schedule cyclic --eps-warmup-epochs 1 --eval-n 2000 --extra-n 300
+run train --id cifar10-fast --dataset cifar10 --arch cnn-cifar --recipe fgsm-rs --eps 0.0313725 --epochs 15 --lr 5e-3 --lr-schedule cyclic --eps-warmup-epochs 3 --eval-n 2000 --extra-n 300
