@@ -8,6 +8,8 @@ import streamlit as st
 from advcore import attacks, images, live, viz
 from advcore.ui import controls, picker, resources
 
+resources.run_through_app()
+
 
 @st.cache_data(max_entries=4096, show_spinner=False)
 def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:

@@ -6,6 +6,8 @@ import streamlit as st
 from advcore import attacks, cards, evaluate, viz
 from advcore.ui import controls, limits, resources, store
 
+resources.run_through_app()
+
 st.title("Models")
 st.caption("Every figure comes from the model's card, measured by the training command on the test set. "
            "Robust accuracy is PGD accuracy at the budget in the column name.")

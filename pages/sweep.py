@@ -7,6 +7,8 @@ from advcore import attacks, cards, evaluate, viz
 from advcore.attacks.registry import EPS_UI_MAX
 from advcore.ui import controls, limits, resources, store
 
+resources.run_through_app()
+
 st.title("Sweep: attack strength vs. defence effect")
 st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "
            "trained models. A robust model's curve stays up; a standard model's falls to 0.")

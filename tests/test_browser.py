@@ -69,3 +69,14 @@ def test_slider_moves_the_attack_in_the_browser():
               "slider_latency_median_ms": round(statistics.median(latencies) * 1000)}
     (ARTIFACTS / "browser-timing.json").write_text(json.dumps(report, indent=2))
     print(report)
+
+
+def test_a_deep_link_opened_first_gets_the_apps_navigation():
+    """Streamlit treats a folder named pages/ as v1 multipage until st.navigation first runs: the
+    first visitor's /models must still go through app.py (its navigation and sidebar)."""
+    with streamlit_server() as (url, _), browser_page() as page:
+        page.goto(url + "/models")
+        page.wait_for_selector('[data-testid="stSidebarNav"] a:has-text("Explore")', timeout=60_000)
+        assert page.locator("h1").first.inner_text() == "Models"
+        links = [a.inner_text().split("\n")[-1] for a in page.locator('[data-testid="stSidebarNav"] a').all()]
+        assert links == ["Explore", "Sweep", "Models", "Train"]

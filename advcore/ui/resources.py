@@ -58,12 +58,37 @@ def keep_tensorflow_caches() -> None:
         script_runner._clean_problem_modules = _keep_state
 
 
+def use_app_navigation() -> None:
+    """Tell Streamlit that ``pages/`` holds app.py's ``st.navigation`` pages, not a v1 multipage folder.
+
+    Streamlit treats a folder named ``pages`` as v1 until ``st.navigation`` first runs in the
+    process, so a deep link (``/sweep``) opened first after the server starts runs that page on
+    its own: no navigation, layout or sidebar from app.py, for every visitor until someone opens
+    the root page. Switching v1 off when advcore.ui loads limits that to the first run of the
+    first visitor, which ``run_through_app`` then reruns through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    PagesManager.uses_pages_directory = False
+
+
+def run_through_app() -> None:
+    """Called first by every page: a page started on its own (the first deep link after the server
+    starts, see ``use_app_navigation``) reruns once, now through app.py and its navigation."""
+    if not st.session_state.get("app_ran") and not st.session_state.get("app_rerun_tried"):
+        st.session_state.app_rerun_tried = True
+        st.rerun()
+
+
 def _keep_state() -> None:
     """Replaces Streamlit's per-run Keras clean-up: models here live for the whole process."""
 
 
 configure_threads()
 keep_tensorflow_caches()
+use_app_navigation()
 
 
 @st.cache_resource(show_spinner="Loading the test set...")
