@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from advcore.ui import sidebar
+from advcore.ui import server, sidebar
 
 st.set_page_config(page_title="AdvLab", page_icon=":material/target:", layout="wide")
 page = st.navigation([
@@ -11,5 +11,6 @@ page = st.navigation([
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ])
+server.mark_app_run()
 sidebar.show()
 page.run()

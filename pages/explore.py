@@ -6,9 +6,9 @@ import numpy as np
 import streamlit as st
 
 from advcore import attacks, images, live, viz
-from advcore.ui import controls, picker, resources
+from advcore.ui import controls, picker, resources, server
 
-resources.run_through_app()
+server.run_through_app()
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)

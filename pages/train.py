@@ -4,9 +4,9 @@ import streamlit as st
 
 from advcore import train, viz
 from advcore.errors import AdvcoreError
-from advcore.ui import controls, jobs, limits, resources
+from advcore.ui import controls, jobs, limits, server
 
-resources.run_through_app()
+server.run_through_app()
 
 ARCHITECTURES = {"cnn-tiny": "tiny CNN (seconds per epoch)", "cnn-small": "Wong et al. small CNN"}
 

@@ -58,7 +58,7 @@ def test_moving_eps_changes_the_adversarial_result():
 
 def test_a_rerun_keeps_tensorflows_compiled_attacks(monkeypatch):
     """Streamlit calls keras.backend.clear_session() after each run, which empties TensorFlow's kernel
-    cache (the next attack then costs ~100 ms more); resources switches that off."""
+    cache (the next attack then costs ~100 ms more); advcore.ui.server switches that off."""
     from tensorflow.python import pywrap_tfe
     clears = []
     real = pywrap_tfe.TFE_ContextClearCaches

@@ -8,8 +8,6 @@ from . import resources
 
 
 def show() -> None:
-    st.session_state.app_ran = True  # pages check it: see resources.run_through_app
-    resources.enable_gpu_memory_growth()
     with st.sidebar:
         st.caption(f"Running on {resources.device_summary()}")
         for name, info in data.DATASETS.items():

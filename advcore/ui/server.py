@@ -1,0 +1,103 @@
+"""Process-wide settings of the dashboard server, applied when this module is first imported.
+
+TensorFlow: one thread per op, and GPU memory allocated as needed. Streamlit: two of its
+behaviours that do not fit an app with shared, long-lived models and an ``st.navigation`` entry
+point are switched off (``keep_tensorflow_caches``, ``use_app_navigation``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_APP_RAN = "app_ran"
+
+
+def configure_threads() -> None:
+    """One thread per TensorFlow op in the server (``ADVLAB_INTRA_OP_THREADS``, default 1).
+
+    The dashboard runs many small requests (one image, a few dozen steps) from many
+    sessions at once: splitting each tiny op over cores costs more than it gains
+    (measured: single-image PGD-20 on MNIST about 10 ms with one thread, about 30 ms with
+    two on this 2-core machine), and concurrent sessions keep the cores busy anyway.
+    Must run before TensorFlow's first op; later calls are ignored.
+    """
+    import tensorflow as tf
+    try:
+        threads = int(os.environ.get("ADVLAB_INTRA_OP_THREADS", "1"))
+        tf.config.threading.set_intra_op_parallelism_threads(max(threads, 0))
+    except (RuntimeError, ValueError):
+        pass  # TensorFlow already initialised (e.g. inside a test process)
+
+
+def keep_tensorflow_caches() -> None:
+    """Stop Streamlit calling ``keras.backend.clear_session()`` after every script run.
+
+    Streamlit does it (``script_runner._clean_problem_modules``) for scripts that build a
+    new Keras model on each run. AdvLab builds its models once per process and shares
+    them, and the call empties TensorFlow's kernel cache: the next compiled attack is
+    instantiated again (graph optimisation included), measured at 100-120 ms on every
+    slider move instead of 10 ms. It also resets Keras' global state under training jobs
+    running in other threads. ``tests/test_app.py`` checks that a rerun keeps the cache.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:  # another Streamlit layout: nothing to switch off (the test would notice)
+        return
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = _keep_state
+
+
+def use_app_navigation() -> None:
+    """Tell Streamlit that ``pages/`` holds app.py's ``st.navigation`` pages, not a v1 multipage folder.
+
+    Streamlit treats a folder named ``pages`` as v1 until ``st.navigation`` first runs in the
+    process, so a deep link (``/sweep``) opened first after the server starts runs that page on
+    its own: no navigation, layout or sidebar from app.py, for every visitor until someone opens
+    the root page. Switching v1 off when advcore.ui loads limits that to the first run of the
+    first visitor, which ``run_through_app`` then reruns through app.py.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    PagesManager.uses_pages_directory = False
+
+
+def run_through_app() -> None:
+    """Called first by every page: a page started on its own (the first deep link after the server
+    starts, see ``use_app_navigation``) reruns once, now through app.py and its navigation."""
+    if not st.session_state.get(_APP_RAN) and not st.session_state.get("app_rerun_tried"):
+        st.session_state.app_rerun_tried = True
+        st.rerun()
+
+
+def mark_app_run() -> None:
+    """Called by app.py on every run, before the page: ``run_through_app`` looks for it."""
+    st.session_state[_APP_RAN] = True
+
+
+def _keep_state() -> None:
+    """Replaces Streamlit's per-run Keras clean-up: models here live for the whole process."""
+
+
+def enable_gpu_memory_growth() -> None:
+    """Let several processes share a GPU: allocate memory as needed, not all at start."""
+    import tensorflow as tf
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # already initialised
+
+
+def apply() -> None:
+    configure_threads()
+    enable_gpu_memory_growth()
+    keep_tensorflow_caches()
+    use_app_navigation()
+
+
+apply()
