@@ -57,7 +57,10 @@ def measure(model, model_id: str, dataset: str, robust_eps: float | None, eval_n
         entry = _measure(model, model_id, split, "pgd", params, eval_n)
         log(f"  PGD-40 eps {eps:.4g}: {entry['robust_accuracy']:.2%} on {entry['n']} ({entry['seconds']:.0f} s)")
         results["robust"].append(entry)
-    results["clean_accuracy"] = results["robust"][0]["clean_accuracy"]
+    clean = _measure(model, model_id, split, "fgsm", {"eps": 0.0, "norm": "linf"}, len(split))
+    log(f"  clean: {clean['clean_accuracy']:.2%} on {clean['n']}")
+    results["clean"] = {key: clean[key] for key in ("n", "clean_accuracy", "command")}
+    results["clean_accuracy"] = clean["clean_accuracy"]
     if robust_eps:
         strong = {"eps": robust_eps, "norm": "linf", "steps": 100, "step_size": pgd_step(dataset, robust_eps),
                   "restarts": 5, "seed": 0}
@@ -123,7 +126,8 @@ def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, comman
                       "pgd-at": f"PGD-{cfg.steps} linf, random start", "fgsm-rs": "FGSM, uniform random start",
                       "n-fgsm": "FGSM step eps from uniform noise in [-2eps, 2eps], unprojected",
                       "trades": f"PGD-{cfg.steps} on KL"}[cfg.recipe],
-                  step_size_used=cfg.alpha, optimizer="Adam")
+                  step_size_used=cfg.alpha,
+                  optimizer={"adam": "Adam", "sgd": "SGD, Nesterov momentum 0.9"}[cfg.optimizer])
     return {
         "id": cfg.model_id,
         "dataset": cfg.dataset,

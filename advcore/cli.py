@@ -202,7 +202,9 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(model_id=args.id, dataset=args.dataset, architecture=args.arch, recipe=args.recipe,
                       eps=args.train_eps, steps=args.train_steps, step_size=args.train_step_size, beta=args.beta,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-                      lr_drop_epochs=args.lr_drop_epochs, eps_warmup_epochs=args.eps_warmup_epochs,
+                      lr_drop_epochs=args.lr_drop_epochs, optimizer=args.optimizer,
+                      weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+                      eps_warmup_epochs=args.eps_warmup_epochs,
                       seed=args.train_seed, n_train=args.n_train,
                       strategy=args.strategy, eval_n=args.eval_n, extra_n=args.extra_n).check()
     out = Path(args.out) if args.out else zoo.models_dir()
@@ -278,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-schedule", default="constant", choices=("constant", "cyclic", "drop"))
     p.add_argument("--lr-drop-epochs", type=int, default=0)
+    p.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
+    p.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--eps-warmup-epochs", type=float, default=0.0,
                    help="grow the training eps linearly from 0 over this many epochs")
     p.add_argument("--seed", dest="train_seed", type=int, default=0)

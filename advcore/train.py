@@ -49,7 +49,9 @@ class TrainConfig:
     eps, step_size: pixel units; steps: inner attack steps (pgd-at, trades);
     beta: TRADES weight; lr_schedule: 'constant', 'cyclic' (one cycle up to lr and
     back to 0, Smith 2017) or 'drop' (lr/10 for the last ``lr_drop_epochs``);
-    n_train: use only this many training images (0 = all); eps_warmup_epochs: grow the
+    n_train: use only this many training images (0 = all); optimizer: 'adam' or 'sgd' (Nesterov
+    momentum 0.9); weight_decay: decoupled, per unit of learning rate (Loshchilov & Hutter 2019);
+    label_smoothing: on the training loss (Szegedy et al. 2016); eps_warmup_epochs: grow the
     training eps linearly from 0 over this many epochs (a common guard against the
     collapse of single-step training at large eps).
     """
@@ -67,6 +69,9 @@ class TrainConfig:
     lr: float = 1e-3
     lr_schedule: str = "constant"
     lr_drop_epochs: int = 0
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
     eps_warmup_epochs: float = 0.0
     seed: int = 0
     augment: bool | None = None
@@ -87,6 +92,10 @@ class TrainConfig:
             raise AdvcoreError(f"eps must be in [0, 1], got {self.eps}")
         if self.recipe != "standard" and self.eps <= 0:
             raise AdvcoreError(f"recipe {self.recipe} needs eps > 0")
+        if self.optimizer not in ("adam", "sgd"):
+            raise AdvcoreError("optimizer must be adam or sgd")
+        if not (0 <= self.weight_decay < 1 and 0 <= self.label_smoothing < 1):
+            raise AdvcoreError("weight_decay and label_smoothing must be in [0, 1)")
         if self.lr_schedule not in ("constant", "cyclic", "drop"):
             raise AdvcoreError("lr_schedule must be constant, cyclic or drop")
         if not (1 <= self.epochs <= 200 and 1 <= self.batch_size <= 4096 and 1 <= self.steps <= 100):
@@ -150,6 +159,13 @@ def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch:
     """The compiled step; ``eps`` is a variable (so a warm-up can grow it), alpha keeps its ratio to it."""
     alpha = eps * (cfg.alpha / cfg.eps if cfg.eps > 0 else 0.0)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+    classes = int(model.output_shape[-1])
+
+    def train_loss(y, logits):
+        if not cfg.label_smoothing:
+            return ce(y, logits)
+        target = tf.one_hot(y, classes) * (1 - cfg.label_smoothing) + cfg.label_smoothing / classes
+        return tf.nn.softmax_cross_entropy_with_logits(target, logits)
 
     def replica_step(x, y, seed):
         if cfg.recipe == "standard":
@@ -169,9 +185,9 @@ def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch:
             logits = model(x_train, training=True)
             if cfg.recipe == "trades":
                 clean_logits = model(x, training=True)
-                per_example = ce(y, clean_logits) + cfg.beta * _kl(clean_logits, logits)
+                per_example = train_loss(y, clean_logits) + cfg.beta * _kl(clean_logits, logits)
             else:
-                per_example = ce(y, logits)
+                per_example = train_loss(y, logits)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -210,6 +226,13 @@ def _learning_rate(cfg: TrainConfig, progress: float) -> float:
     if cfg.lr_schedule == "drop" and progress >= 1 - cfg.lr_drop_epochs / cfg.epochs:
         return cfg.lr / 10
     return cfg.lr
+
+
+def _optimizer(cfg: TrainConfig):
+    decay = {"weight_decay": cfg.weight_decay} if cfg.weight_decay else {}
+    if cfg.optimizer == "sgd":
+        return tf.keras.optimizers.SGD(cfg.lr, momentum=0.9, nesterov=True, **decay)
+    return tf.keras.optimizers.Adam(cfg.lr, **decay)
 
 
 def _save_checkpoint(path: Path, model, optimizer, cfg: TrainConfig, state: TrainState) -> None:
@@ -262,8 +285,9 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
     strategy = _strategy(cfg.strategy)
     with strategy.scope():
         model = zoo.build(cfg.architecture, cfg.dataset, cfg.seed)
-        optimizer = tf.keras.optimizers.Adam(cfg.lr)
+        optimizer = _optimizer(cfg)
         optimizer.build(model.trainable_variables)
+    zoo.init_whitening(model, x)
     ckpt = checkpoint_dir() / cfg.model_id / "last.npz"
     state = _load_checkpoint(ckpt, model, optimizer, cfg) if resume and ckpt.is_file() else TrainState()
     global_batch = cfg.batch_size

@@ -129,7 +129,7 @@ def test_every_model_button_and_other_sources():
 
 def test_sweep_page_runs_and_flags():
     at = start()
-    at.switch_page("pages/sweep.py").run()
+    at.switch_page("pages/explore/sweep.py").run()
     assert not at.exception
     at.multiselect(key="sweep_models_mnist").set_value(["mnist-standard"])
     at.slider(key="sweep_n").set_value(50)
@@ -145,7 +145,7 @@ def test_sweep_page_runs_and_flags():
 
 def test_models_page_lists_cards_and_transfer_matrix():
     at = start()
-    at.switch_page("pages/models.py").run()
+    at.switch_page("pages/models/models.py").run()
     assert not at.exception
     assert len(at.dataframe) >= 1
     at.slider(key="transfer_n").set_value(20)
@@ -156,7 +156,7 @@ def test_models_page_lists_cards_and_transfer_matrix():
 
 def test_train_page_trains_a_user_model(private_dirs, monkeypatch):
     at = start()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/models/train.py").run()
     assert not at.exception
     at.selectbox(key="train_arch").set_value("cnn-tiny")
     at.slider(key="train_n").set_value(2000)
@@ -176,7 +176,7 @@ def test_train_page_trains_a_user_model(private_dirs, monkeypatch):
 
 def test_train_page_refuses_a_name_without_letters():
     at = start()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/models/train.py").run()
     at.text_input(key="train_name").set_value("../..")
     at.button[0].click().run()
     assert not at.exception and any("name" in e.value for e in at.error)

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from advcore.ui import navigation
+
 from .browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
 from .conftest import ROOT
 
@@ -79,4 +81,4 @@ def test_a_deep_link_opened_first_gets_the_apps_navigation():
         page.wait_for_selector('[data-testid="stSidebarNav"] a:has-text("Explore")', timeout=60_000)
         assert page.locator("h1").first.inner_text() == "Models"
         links = [a.inner_text().split("\n")[-1] for a in page.locator('[data-testid="stSidebarNav"] a').all()]
-        assert links == ["Explore", "Sweep", "Models", "Train"]
+        assert links == [spec.title for spec in navigation.all_pages()]

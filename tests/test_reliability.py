@@ -63,5 +63,5 @@ def test_app_with_a_corrupt_model_serves_the_others(fresh_caches, monkeypatch, t
     assert any("unavailable" in e.value for e in at.error)
     at.selectbox(key="model_mnist").set_value("mnist-standard").run()
     assert not at.exception and not at.error and metric(at, "adversarial prediction")
-    at.switch_page("pages/models.py").run()
+    at.switch_page("pages/models/models.py").run()
     assert not at.exception

@@ -1,18 +1,15 @@
 """Process-wide settings of the dashboard server, applied when this module is first imported.
 
-TensorFlow: one thread per op, and GPU memory allocated as needed. Streamlit: two of its
-behaviours that do not fit an app with shared, long-lived models and an ``st.navigation`` entry
-point are switched off (``keep_tensorflow_caches``, ``use_app_navigation``).
+TensorFlow: one thread per op, and GPU memory allocated as needed. Streamlit: its per-run Keras
+clean-up, which does not fit an app with shared, long-lived models, is switched off
+(``keep_tensorflow_caches``).
 """
 
 from __future__ import annotations
 
 import os
 
-import streamlit as st
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_APP_RAN = "app_ran"
 
 
 def configure_threads() -> None:
@@ -50,35 +47,6 @@ def keep_tensorflow_caches() -> None:
         script_runner._clean_problem_modules = _keep_state
 
 
-def use_app_navigation() -> None:
-    """Tell Streamlit that ``pages/`` holds app.py's ``st.navigation`` pages, not a v1 multipage folder.
-
-    Streamlit treats a folder named ``pages`` as v1 until ``st.navigation`` first runs in the
-    process, so a deep link (``/sweep``) opened first after the server starts runs that page on
-    its own: no navigation, layout or sidebar from app.py, for every visitor until someone opens
-    the root page. Switching v1 off when advcore.ui loads limits that to the first run of the
-    first visitor, which ``run_through_app`` then reruns through app.py.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:
-        return
-    PagesManager.uses_pages_directory = False
-
-
-def run_through_app() -> None:
-    """Called first by every page: a page started on its own (the first deep link after the server
-    starts, see ``use_app_navigation``) reruns once, now through app.py and its navigation."""
-    if not st.session_state.get(_APP_RAN) and not st.session_state.get("app_rerun_tried"):
-        st.session_state.app_rerun_tried = True
-        st.rerun()
-
-
-def mark_app_run() -> None:
-    """Called by app.py on every run, before the page: ``run_through_app`` looks for it."""
-    st.session_state[_APP_RAN] = True
-
-
 def _keep_state() -> None:
     """Replaces Streamlit's per-run Keras clean-up: models here live for the whole process."""
 
@@ -97,7 +65,6 @@ def apply() -> None:
     configure_threads()
     enable_gpu_memory_growth()
     keep_tensorflow_caches()
-    use_app_navigation()
 
 
 apply()

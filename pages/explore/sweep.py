@@ -5,9 +5,7 @@ import streamlit as st
 
 from advcore import attacks, cards, evaluate, viz
 from advcore.attacks.registry import EPS_UI_MAX
-from advcore.ui import controls, limits, resources, server, store
-
-server.run_through_app()
+from advcore.ui import controls, limits, resources, store
 
 st.title("Sweep: attack strength vs. defence effect")
 st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "

@@ -6,9 +6,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import attacks, images, live, viz
-from advcore.ui import controls, picker, resources, server
-
-server.run_through_app()
+from advcore.ui import controls, picker, resources
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)

@@ -4,9 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from advcore import attacks, cards, evaluate, viz
-from advcore.ui import controls, limits, resources, server, store
-
-server.run_through_app()
+from advcore.ui import controls, limits, resources, store
 
 st.title("Models")
 st.caption("Every figure comes from the model's card, measured by the training command on the test set. "

@@ -4,9 +4,7 @@ import streamlit as st
 
 from advcore import train, viz
 from advcore.errors import AdvcoreError
-from advcore.ui import controls, jobs, limits, server
-
-server.run_through_app()
+from advcore.ui import controls, jobs, limits
 
 ARCHITECTURES = {"cnn-tiny": "tiny CNN (seconds per epoch)", "cnn-small": "Wong et al. small CNN"}
 
