@@ -24,7 +24,7 @@ def apptest_rerun_ms(moves: int) -> float:
 
 
 def browser(moves: int) -> tuple[float, float]:
-    from tests.browser import browser_page, metric_value, streamlit_server, wait_for_change
+    from bench.browser import browser_page, metric_value, streamlit_server, wait_for_change
     started = time.perf_counter()
     with streamlit_server() as (url, _), browser_page() as page:
         page.goto(url)

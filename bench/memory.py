@@ -1,5 +1,5 @@
 """Memory: RSS after loading the whole zoo (models warmed up), and the server's RSS before and
-after 20 sessions (``tests.load``'s websocket-protocol client) have opened Explore, moved the
+after 20 sessions (``bench.load``'s websocket-protocol client) have opened Explore, moved the
 slider and switched images for 20 s.
 
     python -m bench.memory [--sessions 20]
@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     zoo_kb = int(subprocess.run([sys.executable, "-c", LOAD_ZOO], capture_output=True, text=True,
                                 check=True).stdout.strip().splitlines()[-1])
-    from tests.load import run_load
+    from bench.load import run_load
     load = run_load(args.sessions, 20)
     report("memory", [
         {"measure": "whole zoo + test sets loaded, attacks compiled (one process)", "MB": zoo_kb / 1024,

@@ -2,12 +2,15 @@
 trained in seconds, and private folders for user models and checkpoints."""
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # tests import the bench/ tools (bench.browser, bench.load)
+    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ADVCORE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["ADVCORE_OFFLINE"] = "1"
@@ -61,3 +64,31 @@ def accuracy(model, x, y):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# --- AppTest helpers (shared by the page tests) -----------------------------------------
+APP = str(ROOT / "app.py")
+TIMEOUT = 180
+
+
+def start(query: dict | None = None):
+    """Run app.py in Streamlit's AppTest with these URL query parameters; no exception allowed."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def set_eps(at, eps):
+    slider = at.select_slider(key="eps_linf")
+    slider.set_value(min(slider.options_values, key=lambda o: abs(o - eps)) if hasattr(slider, "options_values")
+                     else round(round(eps * 255) / 255, 6)).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+

@@ -7,31 +7,8 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT
-
-APP = str(ROOT / "app.py")
-TIMEOUT = 180
-
-
-def start(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metric(at, label):
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def set_eps(at, eps):
-    slider = at.select_slider(key="eps_linf")
-    slider.set_value(min(slider.options_values, key=lambda o: abs(o - eps)) if hasattr(slider, "options_values")
-                     else round(round(eps * 255) / 255, 6)).run()
-    assert not at.exception, [e.value for e in at.exception]
+from .conftest import metric, set_eps, start
 
 
 def test_explore_opens_on_an_attacked_mnist_image():

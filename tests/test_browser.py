@@ -8,8 +8,8 @@ import time
 import pytest
 
 from advcore.ui import navigation
+from bench.browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
 
-from .browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
 from .conftest import ROOT
 
 pytestmark = pytest.mark.browser

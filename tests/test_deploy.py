@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .browser import free_port
+from bench.browser import free_port
+
 from .conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()

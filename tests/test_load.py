@@ -2,7 +2,7 @@
 with one more session running a sweep (a heavy request) at the same time.
 
 The size is set by ADVLAB_LOAD_SESSIONS / ADVLAB_LOAD_SECONDS (CI: 10 sessions for 20 s); the
-classroom figure (30 sessions) comes from ``python -m tests.load`` and is in bench/README.md.
+classroom figure (30 sessions) comes from ``python -m bench.load`` and is in bench/README.md.
 """
 
 import json
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.load
 
 
 def test_a_class_and_a_running_sweep_get_answers_without_errors():
-    from .load import run_load
+    from bench.load import run_load
     sessions = int(os.environ.get("ADVLAB_LOAD_SESSIONS", "10"))
     report = run_load(sessions, float(os.environ.get("ADVLAB_LOAD_SECONDS", "20")), think_s=1.0, ramp_s=5.0,
                       teacher=True)

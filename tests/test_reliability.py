@@ -9,7 +9,7 @@ import streamlit as st
 
 from advcore import attacks, data, zoo
 
-from .test_app import metric, start
+from .conftest import metric, start
 
 
 def test_concurrent_attacks_on_one_model_equal_serial_ones(tiny_model, batch):

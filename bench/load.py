@@ -9,7 +9,7 @@ cannot be used at 30 sessions here: 30 Chromium renderers running Plotly take th
 the server needs (a run with pages timed out 18 page loads), so they would measure the
 clients, not the server. The browser test (``tests/test_browser.py``) drives the real page.
 
-    python -m tests.load --sessions 30 --seconds 60 --think 3 --ramp 20 [--teacher]
+    python -m bench.load --sessions 30 --seconds 60 --think 3 --ramp 20 [--teacher]
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def main() -> None:
     import os
     import sys
     report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp, teacher=args.teacher)
-    report.update(command="python -m tests.load " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
+    report.update(command="python -m bench.load " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
                   date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     print(json.dumps(report, indent=2))
     if args.out:
