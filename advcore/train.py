@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import data, zoo
-from .attacks import norms as N
+from .attacks import norms
 from .errors import AdvcoreError
 
 RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades")
@@ -140,14 +140,13 @@ def _strategy(name: str):
 def inner_max(model, x, objective, eps, alpha, steps, start):
     """Linf inner maximisation shared by the adversarial recipes: ``steps`` signed-gradient
     steps of ``alpha`` on ``objective(logits)`` from ``x + start``, projected and clipped."""
-    delta = N.clip_to_image(x, N.project(start, eps, "linf"))
+    x_adv = norms.into_ball(x, x + start, eps, "linf")
     for _ in tf.range(steps):
         with tf.GradientTape() as tape:
-            tape.watch(delta)
-            value = tf.reduce_sum(objective(model(x + delta, training=False)))
-        grad = tape.gradient(value, delta)
-        delta = N.clip_to_image(x, N.project(delta + alpha * tf.sign(grad), eps, "linf"))
-    return tf.stop_gradient(x + delta)
+            tape.watch(x_adv)
+            value = tf.reduce_sum(objective(model(x_adv, training=False)))
+        x_adv = norms.step_and_project(x, x_adv, tape.gradient(value, x_adv), alpha, eps, "linf")
+    return tf.stop_gradient(x_adv)
 
 
 def _kl(p_logits, q_logits):
@@ -171,11 +170,11 @@ def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch:
         if cfg.recipe == "standard":
             x_train = x
         elif cfg.recipe in ("pgd-at", "fgsm-rs"):
-            start = N.random_start(tf.shape(x), eps, "linf", seed)
+            start = norms.random_start(tf.shape(x), eps, "linf", seed)
             steps = 1 if cfg.recipe == "fgsm-rs" else cfg.steps
             x_train = inner_max(model, x, lambda logits: ce(y, logits), eps, alpha, steps, start)
         elif cfg.recipe == "n-fgsm":  # noise 2 eps, step eps, radius 3 eps: no projection in effect
-            start = N.random_start(tf.shape(x), 2 * eps, "linf", seed)
+            start = norms.random_start(tf.shape(x), 2 * eps, "linf", seed)
             x_train = inner_max(model, x, lambda logits: ce(y, logits), 3 * eps, alpha, 1, start)
         else:  # trades: maximise KL from the clean prediction, start 0.001 * N(0, 1)
             clean = tf.stop_gradient(model(x, training=False))

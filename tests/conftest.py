@@ -1,5 +1,6 @@
 """Shared fixtures: data from ADVCORE_DATA_DIR (../shared/data by default), a tiny model
-trained in seconds, and private folders for user models and checkpoints."""
+trained in seconds, a data-free untrained model with random images (the quick tier,
+``-m "not needs_data"``), private folders for user models and checkpoints, and AppTest helpers."""
 
 import os
 import sys
@@ -59,6 +60,32 @@ def batch(mnist_test):
 def accuracy(model, x, y):
     from advcore.attacks.base import logits_of
     return float((logits_of(model, x).argmax(1) == y).mean())
+
+
+@pytest.fixture(scope="session")
+def untrained_model():
+    """A seeded, untrained cnn-tiny MNIST model: the quick tier's model (no data, no training)."""
+    from advcore import zoo
+    return zoo.build("cnn-tiny", "mnist", seed=0)
+
+
+@pytest.fixture(scope="session")
+def random_batch():
+    """64 uniform-noise 28x28 images in [0, 1] with random labels (no data set needed)."""
+    gen = np.random.default_rng(0)
+    return gen.random((64, 28, 28, 1), dtype=np.float32), gen.integers(0, 10, 64).astype(np.int64)
+
+
+# Fixtures that read a data set or train a model: a test using one is in the slow tier.
+DATA_FIXTURES = {"mnist_test", "batch", "tiny_zoo", "tiny_model", "models_env", "zoo_copy", "mnist", "shipped"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``needs_data`` every test that uses a data fixture; modules that load the shipped models or
+    data sets directly mark themselves (``pytestmark``)."""
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.needs_data)
 
 
 @pytest.fixture

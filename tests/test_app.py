@@ -10,6 +10,8 @@ from PIL import Image
 
 from .conftest import metric, set_eps, start
 
+pytestmark = pytest.mark.needs_data  # loads the shipped models or the data sets
+
 
 def test_explore_opens_on_an_attacked_mnist_image():
     at = start()

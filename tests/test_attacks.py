@@ -36,13 +36,13 @@ def norm_for(name, norm):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(ALL), norm=st.sampled_from(["linf", "l2"]), eps=st.floats(0, 1) | st.floats(1, 30),
        n=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_perturbation_stays_in_ball_and_image_in_range(tiny_model, name, norm, eps, n, seed):
+def test_perturbation_stays_in_ball_and_image_in_range(untrained_model, name, norm, eps, n, seed):
     norm = norm_for(name, norm)
     eps = min(eps, 1.0) if norm == "linf" else eps
     rng = np.random.default_rng(seed)
     x = rng.random((n, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, n)
-    result = attacks.run(name, tiny_model, x, y, **quick_params(name, eps=eps, norm=norm))
+    result = attacks.run(name, untrained_model, x, y, **quick_params(name, eps=eps, norm=norm))
     assert result.x_adv.shape == x.shape and result.x_adv.dtype == np.float32
     assert result.x_adv.min() >= 0 and result.x_adv.max() <= 1
     assert np.all(norm_of(x, result.x_adv, norm) <= eps + SLACK)
@@ -50,41 +50,41 @@ def test_perturbation_stays_in_ball_and_image_in_range(tiny_model, name, norm, e
 
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("norm", ["linf", "l2"])
-def test_eps_zero_changes_nothing(tiny_model, batch, name, norm):
-    x, y = batch[0][:20], batch[1][:20]
-    result = attacks.run(name, tiny_model, x, y, **quick_params(name, eps=0.0, norm=norm_for(name, norm)))
+def test_eps_zero_changes_nothing(untrained_model, random_batch, name, norm):
+    x, y = random_batch[0][:20], random_batch[1][:20]
+    result = attacks.run(name, untrained_model, x, y, **quick_params(name, eps=0.0, norm=norm_for(name, norm)))
     np.testing.assert_array_equal(result.x_adv, x)
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_same_seed_same_result(tiny_model, batch, name):
-    x, y = batch[0][:16], batch[1][:16]
+def test_same_seed_same_result(untrained_model, random_batch, name):
+    x, y = random_batch[0][:16], random_batch[1][:16]
     params = quick_params(name, eps=0.2, seed=7)
-    first = attacks.run(name, tiny_model, x, y, **params).x_adv
-    second = attacks.run(name, tiny_model, x, y, **params).x_adv
+    first = attacks.run(name, untrained_model, x, y, **params).x_adv
+    second = attacks.run(name, untrained_model, x, y, **params).x_adv
     np.testing.assert_array_equal(first, second)
 
 
-def test_changing_eps_step_and_target_does_not_retrace(tiny_model, batch):
-    x, y = batch[0][:1], batch[1][:1]
-    compiled = attacks.compiled_for(tiny_model)
-    attacks.run("pgd", tiny_model, x, y, eps=0.1, steps=20)
-    attacks.run("pgd", tiny_model, x, y, eps=0.1, steps=20, target=[(y[0] + 1) % 10])
+def test_changing_eps_step_and_target_does_not_retrace(untrained_model, random_batch):
+    x, y = random_batch[0][:1], random_batch[1][:1]
+    compiled = attacks.compiled_for(untrained_model)
+    attacks.run("pgd", untrained_model, x, y, eps=0.1, steps=20)
+    attacks.run("pgd", untrained_model, x, y, eps=0.1, steps=20, target=[(y[0] + 1) % 10])
     before = compiled.traces
     for eps in (0.05, 0.1, 0.2, 0.3):
-        attacks.run("pgd", tiny_model, x, y, eps=eps, steps=20, step_size=eps / 5)
-        attacks.run("pgd", tiny_model, x, y, eps=eps, steps=10, target=[(y[0] + 2) % 10])
-        attacks.run("bim", tiny_model, x, y, eps=eps, steps=7)
-        attacks.run("mifgsm", tiny_model, x, y, eps=eps, decay=0.5)
-        attacks.run("fgsm", tiny_model, x, y, eps=eps)
+        attacks.run("pgd", untrained_model, x, y, eps=eps, steps=20, step_size=eps / 5)
+        attacks.run("pgd", untrained_model, x, y, eps=eps, steps=10, target=[(y[0] + 2) % 10])
+        attacks.run("bim", untrained_model, x, y, eps=eps, steps=7)
+        attacks.run("mifgsm", untrained_model, x, y, eps=eps, decay=0.5)
+        attacks.run("fgsm", untrained_model, x, y, eps=eps)
     assert compiled.traces == before
     from advcore.attacks import apgd
-    attacks.run("apgd-ce", tiny_model, x, y, eps=0.1, steps=20)
-    apgd_traces = apgd._compiled_for(tiny_model).traces
+    attacks.run("apgd-ce", untrained_model, x, y, eps=0.1, steps=20)
+    apgd_traces = apgd._compiled_for(untrained_model).traces
     for eps in (0.05, 0.2):
-        attacks.run("apgd-ce", tiny_model, x, y, eps=eps, steps=20)
-        attacks.run("apgd-ce", tiny_model, x, y, eps=eps, steps=30)
-    assert apgd._compiled_for(tiny_model).traces == apgd_traces
+        attacks.run("apgd-ce", untrained_model, x, y, eps=eps, steps=20)
+        attacks.run("apgd-ce", untrained_model, x, y, eps=eps, steps=30)
+    assert apgd._compiled_for(untrained_model).traces == apgd_traces
 
 
 def test_accuracy_falls_monotonically_with_eps(tiny_model, batch):
@@ -144,11 +144,11 @@ def test_trace_records_every_step(tiny_model, batch):
     assert result.trace.loss[-1].mean() > result.trace.loss[0].mean()
 
 
-def test_results_carry_clean_and_adversarial_logits(tiny_model, batch):
-    x, y = batch[0][:10], batch[1][:10]
-    result = attacks.run("pgd", tiny_model, x, y, eps=0.1)
-    np.testing.assert_allclose(result.clean_logits, logits_of(tiny_model, x), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(result.adv_logits, logits_of(tiny_model, result.x_adv), rtol=1e-5, atol=1e-5)
+def test_results_carry_clean_and_adversarial_logits(untrained_model, random_batch):
+    x, y = random_batch[0][:10], random_batch[1][:10]
+    result = attacks.run("pgd", untrained_model, x, y, eps=0.1)
+    np.testing.assert_allclose(result.clean_logits, logits_of(untrained_model, x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result.adv_logits, logits_of(untrained_model, result.x_adv), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("params,message", [
@@ -157,14 +157,15 @@ def test_results_carry_clean_and_adversarial_logits(tiny_model, batch):
     ({"eps": 0.1, "norm": "l3"}, "norm"), ({"eps": 0.1, "bogus": 1}, "bogus"),
     ({"eps": 0.1, "restarts": "many"}, "restarts"),
 ])
-def test_bad_parameters_are_refused_clearly(tiny_model, batch, params, message):
+def test_bad_parameters_are_refused_clearly(untrained_model, random_batch, params, message):
     with pytest.raises(AdvcoreError, match=message):
-        attacks.run("pgd", tiny_model, batch[0][:2], batch[1][:2], **params)
+        attacks.run("pgd", untrained_model, random_batch[0][:2], random_batch[1][:2], **params)
 
 
-def test_target_equal_to_true_class_is_refused(tiny_model, batch):
+def test_target_equal_to_true_class_is_refused(untrained_model, random_batch):
     with pytest.raises(AdvcoreError, match="different from the true class"):
-        attacks.run("pgd", tiny_model, batch[0][:2], batch[1][:2], eps=0.1, target=batch[1][:2])
+        x, y = random_batch[0][:2], random_batch[1][:2]
+        attacks.run("pgd", untrained_model, x, y, eps=0.1, target=y)
 
 
 def test_registry_describes_every_parameter():
@@ -176,16 +177,16 @@ def test_registry_describes_every_parameter():
 
 
 @pytest.mark.parametrize("name", ["pgd", "fgsm", "noise"])
-def test_per_example_eps_matches_separate_runs(tiny_model, batch, name):
-    x, y = batch[0][:4], batch[1][:4]
+def test_per_example_eps_matches_separate_runs(untrained_model, random_batch, name):
+    x, y = random_batch[0][:4], random_batch[1][:4]
     eps = np.array([0.0, 0.05, 0.1, 0.3], np.float32)
-    extra = {"random_start": False} if name == "pgd" else {}  # random starts are drawn per batch
-    together = attacks.run(name, tiny_model, x, y, eps=eps, **extra)
+    extra = {"random_start": False} if name == "pgd" else {}  # random starts are drawn per random_batch
+    together = attacks.run(name, untrained_model, x, y, eps=eps, **extra)
     norms = metrics.perturbation_norms(x, together.x_adv)["linf"]
     assert np.all(norms <= eps + SLACK) and norms[0] == 0
     for i, e in enumerate(eps):
-        alone = attacks.run(name, tiny_model, x[i:i + 1], y[i:i + 1], eps=float(e), **extra)
-        if name != "noise":  # noise draws its signs for the whole batch at once
+        alone = attacks.run(name, untrained_model, x[i:i + 1], y[i:i + 1], eps=float(e), **extra)
+        if name != "noise":  # noise draws its signs for the whole random_batch at once
             np.testing.assert_allclose(alone.x_adv[0], together.x_adv[i], atol=1e-5)
 
 

@@ -12,7 +12,7 @@ from bench.browser import browser_page, chromium_available, metric_value, stream
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.needs_data]
 ARTIFACTS = ROOT / "test-artifacts"
 
 if not chromium_available():

@@ -11,6 +11,8 @@ import tensorflow as tf
 
 from advcore import attacks, data, metrics, zoo
 
+pytestmark = pytest.mark.needs_data  # loads the shipped models or the data sets
+
 fb = pytest.importorskip("foolbox", reason="test-only dependency (requirements-dev.txt)")
 N = 500
 SLACK = 0.01

@@ -12,6 +12,7 @@ def fresh_cache(monkeypatch):
     monkeypatch.setattr(data, "_cache", {})
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name,shape", [("mnist", (28, 28, 1)), ("fashion", (28, 28, 1)), ("cifar10", (32, 32, 3))])
 def test_full_test_sets_load_as_float_channels_last(name, shape):
     split = data.load(name, "test")
@@ -22,6 +23,7 @@ def test_full_test_sets_load_as_float_channels_last(name, shape):
     assert len(split.class_names) == 10
 
 
+@pytest.mark.needs_data
 def test_first_mnist_test_labels_are_the_usual_ones():
     assert list(data.load("mnist", "test").y[:5]) == [7, 2, 1, 0, 4]
 

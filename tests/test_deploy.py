@@ -46,6 +46,7 @@ def test_dockerfile_passes_hadolint():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.needs_data
 def test_container_start_command_serves_and_passes_its_health_check(tmp_path):
     cmd = json.loads(instruction("CMD")[0])
     port = free_port()

@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.load
+pytestmark = [pytest.mark.load, pytest.mark.needs_data]
 
 
 def test_a_class_and_a_running_sweep_get_answers_without_errors():

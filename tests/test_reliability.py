@@ -42,6 +42,7 @@ def fresh_caches():
     zoo.forget()
 
 
+@pytest.mark.needs_data
 def test_app_without_data_uses_the_shipped_sample_and_says_so(fresh_caches, monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))  # empty folder, and no downloads
     monkeypatch.setenv(data.OFFLINE_ENV, "1")
@@ -51,6 +52,7 @@ def test_app_without_data_uses_the_shipped_sample_and_says_so(fresh_caches, monk
     assert metric(at, "adversarial prediction")
 
 
+@pytest.mark.needs_data
 def test_app_with_a_corrupt_model_serves_the_others(fresh_caches, monkeypatch, tmp_path):
     for f in zoo.models_dir().glob("mnist-*"):
         shutil.copy(f, tmp_path / f.name)

@@ -6,6 +6,8 @@ import pytest
 
 from advcore import attacks, data, metrics, zoo
 
+pytestmark = pytest.mark.needs_data  # loads the shipped models or the data sets
+
 CARDS = [c for c in zoo.list_cards() if c["shipped"]]
 ROBUST = [c for c in CARDS if c["recipe"]["recipe"] != "standard"]
 

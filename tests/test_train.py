@@ -18,6 +18,7 @@ def _cfg(**kw):
     return train.TrainConfig(**base)
 
 
+@pytest.mark.needs_data
 def test_interrupted_training_resumes_from_last_epoch(private_dirs, tmp_path):
     def die_in_second_epoch(event):
         if event["kind"] == "batch" and event["epoch"] == 1 and event["batch"] == 3:
@@ -37,6 +38,7 @@ def test_interrupted_training_resumes_from_last_epoch(private_dirs, tmp_path):
     assert (tmp_path / "resume-test.keras").is_file()
 
 
+@pytest.mark.needs_data
 def test_resume_refuses_a_checkpoint_of_another_recipe(private_dirs, tmp_path):
     train.train(_cfg(model_id="other-test", epochs=1), tmp_path, show_progress=False)
     with pytest.raises(AdvcoreError, match="checkpoint was made with"):
@@ -44,6 +46,7 @@ def test_resume_refuses_a_checkpoint_of_another_recipe(private_dirs, tmp_path):
                     show_progress=False)
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("recipe", ["pgd-at", "fgsm-rs", "n-fgsm", "trades"])
 def test_adversarial_recipes_run_and_report(private_dirs, tmp_path, recipe):
     events = []
@@ -53,6 +56,7 @@ def test_adversarial_recipes_run_and_report(private_dirs, tmp_path, recipe):
     assert np.isfinite(state.history[0]["loss"]) and any(e["kind"] == "batch" for e in events)
 
 
+@pytest.mark.needs_data
 def test_stop_request_keeps_the_model(private_dirs, tmp_path):
     model, state = train.train(_cfg(model_id="stop-test"), tmp_path, should_stop=lambda: True, show_progress=False)
     assert "stopped" in state.stopped and (tmp_path / "stop-test.keras").is_file()
@@ -66,6 +70,7 @@ def test_bad_configs_are_refused(kw, msg):
         _cfg(**kw).check()
 
 
+@pytest.mark.needs_data
 def test_mirrored_strategy_runs_the_same_recipe(private_dirs, tmp_path):
     """`--strategy mirrored` (all GPUs of a machine; here the one CPU device) trains and saves."""
     model, state = train.train(_cfg(model_id="mirrored-test", epochs=1, strategy="mirrored", recipe="pgd-at",
@@ -73,6 +78,7 @@ def test_mirrored_strategy_runs_the_same_recipe(private_dirs, tmp_path):
     assert np.isfinite(state.history[0]["loss"]) and (tmp_path / "mirrored-test.keras").is_file()
 
 
+@pytest.mark.needs_data
 def test_eps_warmup_grows_the_training_budget(private_dirs, tmp_path):
     seen = []
     original = train._make_train_step

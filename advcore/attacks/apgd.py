@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import AdvcoreError
-from . import norms as N
+from . import norms
 from .base import (
     AttackResult,
     PerModel,
@@ -31,9 +31,12 @@ from .base import (
     as_inputs,
     check_budget,
     eps_param,
+    keep_strongest,
     logits_of,
     merge_strongest,
+    new_trace,
     per_example,
+    record_step,
 )
 from .registry import EPS, NORM, RESTARTS, SEED, TRACE, AttackSpec, Param, register
 
@@ -98,30 +101,12 @@ class _CompiledAPGD:
                 ok = tf.where(targeted > 0, pred == target, pred != y)
                 return logits, loss, grad, ok
 
-            def step(x_from, grad, eta):
-                return x + N.clip_to_image(x, N.project(x_from + eta * N.step_direction(grad, norm) - x, eps, norm))
-
-            def record_step(trace, i, logits):
-                if not record:
-                    return trace
-                probs = tf.nn.softmax(logits)
-                p_true = tf.gather(probs, y, axis=1, batch_dims=1)
-                pred = tf.argmax(logits, axis=1, output_type=y.dtype)
-                return [trace[0].write(i, -tf.math.log(tf.maximum(p_true, 1e-30))), trace[1].write(i, p_true),
-                        trace[2].write(i, pred)]
-
-            def keep(best_x, best_f, best_ok, x_new, f_new, ok_new):
-                better = (ok_new & ~best_ok) | ((ok_new == best_ok) & (f_new > best_f))
-                return (tf.where(better[:, None, None, None], x_new, best_x), tf.where(better, f_new, best_f),
-                        best_ok | ok_new)
-
-            trace = [tf.TensorArray(tf.float32, size=steps + 1), tf.TensorArray(tf.float32, size=steps + 1),
-                     tf.TensorArray(y.dtype, size=steps + 1)]
-            x0 = x + N.clip_to_image(x, N.project(N.random_start(tf.shape(x), eps, norm, seed), eps, norm))
+            trace = new_trace(steps, y.dtype, record)
+            x0 = norms.into_ball(x, x + norms.random_start(tf.shape(x), eps, norm, seed), eps, norm)
             logits0, f0, g0, ok0 = objective(x0)
-            trace = record_step(trace, 0, logits0)
+            trace = record_step(trace, 0, logits0, y)
             eta = 2.0 * eps * tf.ones([n, 1, 1, 1])
-            x1 = step(x0, g0, eta)
+            x1 = norms.step_and_project(x, x0, g0, eta, eps, norm)
             # loop state: current and previous iterate, gradient and loss at current, best-loss point for
             # restarts (x_max, f_max), strongest point to return (best_*), checkpoint bookkeeping
             state = dict(k=tf.constant(1), x_k=x1, x_prev=x0, eta=eta, x_max=x0, g_max=g0, f_max=f0, f_prev=f0,
@@ -130,8 +115,8 @@ class _CompiledAPGD:
 
             def body(s):
                 logits, f_k, g_k, ok_k = objective(s["x_k"])
-                trace = record_step(s["trace"], s["k"], logits)
-                best_x, best_f, best_ok = keep(s["best_x"], s["best_f"], s["best_ok"], s["x_k"], f_k, ok_k)
+                trace = record_step(s["trace"], s["k"], logits, y)
+                best_x, best_f, best_ok = keep_strongest(s["best_x"], s["best_f"], s["best_ok"], s["x_k"], f_k, ok_k)
                 increases = s["increases"] + tf.cast(f_k > s["f_prev"], tf.float32)
                 improved = f_k > s["f_max"]
                 improved4 = improved[:, None, None, None]
@@ -150,9 +135,9 @@ class _CompiledAPGD:
                 eta = tf.where(halve4, eta / 2, eta)
                 x_k = tf.where(halve4, x_max, s["x_k"])  # restart from the best point, with its gradient
                 g = tf.where(halve4, g_max, g_k)
-                z = step(x_k, g, eta)
-                momentum_step = x_k + MOMENTUM * (z - x_k) + (1 - MOMENTUM) * (x_k - s["x_prev"])
-                x_next = x + N.clip_to_image(x, N.project(momentum_step - x, eps, norm))
+                z = norms.step_and_project(x, x_k, g, eta, eps, norm)
+                momentum_point = x_k + MOMENTUM * (z - x_k) + (1 - MOMENTUM) * (x_k - s["x_prev"])
+                x_next = norms.into_ball(x, momentum_point, eps, norm)
                 return (dict(
                     k=s["k"] + 1, x_k=x_next, x_prev=x_k, eta=eta, x_max=x_max, g_max=g_max, f_max=f_max, f_prev=f_k,
                     best_x=best_x, best_f=best_f, best_ok=best_ok,
@@ -163,8 +148,9 @@ class _CompiledAPGD:
 
             state = tf.while_loop(lambda s: s["k"] < steps, body, (state,))[0]
             logits, f_k, _, ok_k = objective(state["x_k"])
-            trace = record_step(state["trace"], steps, logits)
-            best_x, best_f, best_ok = keep(state["best_x"], state["best_f"], state["best_ok"], state["x_k"], f_k, ok_k)
+            trace = record_step(state["trace"], steps, logits, y)
+            best_x, best_f, best_ok = keep_strongest(state["best_x"], state["best_f"], state["best_ok"], state["x_k"],
+                                                     f_k, ok_k)
             stacked = tuple(t.stack() for t in trace) if record else ()
             return best_x, best_f, best_ok, stacked
 

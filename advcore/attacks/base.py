@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import AdvcoreError
-from . import norms as N
+from . import norms
 
 
 @dataclass
@@ -70,6 +70,32 @@ class AttackResult:
         return self.adv_logits.argmax(axis=1)
 
 
+def keep_strongest(best_x, best_obj, best_ok, x_new, obj_new, ok_new):
+    """Per example, keep the stronger of the best point so far and a new one: a success beats a
+    failure, then the higher objective wins. Tensors; ``*_ok`` bool (N,), ``*_obj`` float (N,)."""
+    better = (ok_new & ~best_ok) | ((ok_new == best_ok) & (obj_new > best_obj))
+    return tf.where(better[:, None, None, None], x_new, best_x), tf.where(better, obj_new, best_obj), best_ok | ok_new
+
+
+def new_trace(steps, label_dtype, record: bool) -> list:
+    """Empty per-step arrays (true-class cross-entropy, true-class probability, prediction) for
+    ``steps + 1`` rows, or [] when no trace is recorded."""
+    if not record:
+        return []
+    return [tf.TensorArray(tf.float32, size=steps + 1), tf.TensorArray(tf.float32, size=steps + 1),
+            tf.TensorArray(label_dtype, size=steps + 1)]
+
+
+def record_step(trace: list, i, logits, true_y) -> list:
+    """Write row ``i`` of a trace from ``new_trace`` (no-op for an empty one)."""
+    if not trace:
+        return trace
+    true_prob = tf.gather(tf.nn.softmax(logits), true_y, axis=1, batch_dims=1)
+    pred = tf.argmax(logits, axis=1, output_type=true_y.dtype)
+    return [trace[0].write(i, -tf.math.log(tf.maximum(true_prob, 1e-30))), trace[1].write(i, true_prob),
+            trace[2].write(i, pred)]
+
+
 class _Compiled:
     """The compiled attack loop of one model, plus a count of how often it was traced."""
 
@@ -95,28 +121,16 @@ class _Compiled:
                 return tf.where(sign > 0, pred != labels, pred == labels)
 
             shape = tf.shape(x)
-            delta = N.random_start(shape, eps, norm, seed) * rand_init
-            x_adv = x + N.clip_to_image(x, N.project(delta, eps, norm))
+            x_adv = norms.into_ball(x, x + norms.random_start(shape, eps, norm, seed) * rand_init, eps, norm)
             momentum = tf.zeros_like(x)
             best_x = x_adv
             best_obj = tf.fill([shape[0]], -np.inf)
             best_ok = tf.zeros([shape[0]], tf.bool)
-            trace = [tf.TensorArray(tf.float32, size=steps + 1), tf.TensorArray(tf.float32, size=steps + 1),
-                     tf.TensorArray(labels.dtype, size=steps + 1)] if record else []
+            trace = new_trace(steps, labels.dtype, record)
 
             def keep_best(i, x_adv, logits, objective, best_x, best_obj, best_ok, trace):
-                ok = success_of(logits)
-                better = (ok & ~best_ok) | ((ok == best_ok) & (objective > best_obj))
-                best_x = tf.where(better[:, None, None, None], x_adv, best_x)
-                best_obj = tf.where(better, objective, best_obj)
-                best_ok = best_ok | ok
-                if record:
-                    probs = tf.nn.softmax(logits)
-                    true_prob = tf.gather(probs, true_y, axis=1, batch_dims=1)
-                    true_ce = -tf.math.log(tf.maximum(true_prob, 1e-30))
-                    pred = tf.argmax(logits, axis=1, output_type=labels.dtype)
-                    trace = [trace[0].write(i, true_ce), trace[1].write(i, true_prob), trace[2].write(i, pred)]
-                return best_x, best_obj, best_ok, trace
+                best = keep_strongest(best_x, best_obj, best_ok, x_adv, objective, success_of(logits))
+                return (*best, record_step(trace, i, logits, true_y))
 
             def body(i, x_adv, momentum, best_x, best_obj, best_ok, trace):
                 logits, objective, grad = evaluate(x_adv)
@@ -124,8 +138,7 @@ class _Compiled:
                     i, x_adv, logits, objective, best_x, best_obj, best_ok, trace)
                 l1 = tf.reduce_sum(tf.abs(grad), axis=[1, 2, 3], keepdims=True) + 1e-12
                 momentum = decay * momentum + grad / l1
-                delta = x_adv + alpha * N.step_direction(momentum, norm) - x
-                x_adv = x + N.clip_to_image(x, N.project(delta, eps, norm))
+                x_adv = norms.step_and_project(x, x_adv, momentum, alpha, eps, norm)
                 return i + 1, x_adv, momentum, best_x, best_obj, best_ok, trace
 
             _, x_adv, _, best_x, best_obj, best_ok, trace = tf.while_loop(
@@ -211,7 +224,7 @@ def check_eps(eps: float, norm: str = "linf") -> float:
 
 def check_budget(eps, norm: str) -> str:
     """Validate a norm name and an eps (a number or one per example); returns the norm."""
-    norm = N.check_norm(norm)
+    norm = norms.check_norm(norm)
     for value in np.ravel(eps):
         check_eps(value, norm)
     return norm

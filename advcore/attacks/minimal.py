@@ -144,7 +144,7 @@ def _build_cw(model):
 _cw_for = PerModel(_build_cw)
 
 
-def cw_l2(model, x, y, *, eps, steps: int = 200, search_steps: int = 5, initial_const: float = 1.0,
+def cw_l2(model, x, y, *, eps, steps: int = 100, search_steps: int = 5, initial_const: float = 1.0,
           confidence: float = 0.0, learning_rate: float = 0.05) -> AttackResult:
     """Carlini & Wagner 2017, "Towards Evaluating the Robustness of Neural Networks" (IEEE S&P), L2.
 

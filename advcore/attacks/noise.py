@@ -9,7 +9,7 @@ et al. 2019, "On Evaluating Adversarial Robustness", Sec. 5).
 import numpy as np
 import tensorflow as tf
 
-from . import norms as N
+from . import norms
 from .base import AttackResult, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import EPS, NORM, SEED, AttackSpec, register
 
@@ -19,8 +19,8 @@ def noise(model, x, y, *, eps: float, norm: str = "linf", seed: int = 0) -> Atta
     norm = check_budget(eps, norm)
     x, y, _ = as_inputs(x, y, None)
     xt = tf.constant(x)
-    delta = N.random_surface(tf.shape(xt), tf.constant(per_example(eps, len(x))), norm, tf.constant([seed, 0]))
-    x_adv = (xt + N.clip_to_image(xt, delta)).numpy()
+    delta = norms.random_surface(tf.shape(xt), tf.constant(per_example(eps, len(x))), norm, tf.constant([seed, 0]))
+    x_adv = (xt + norms.clip_to_image(xt, delta)).numpy()
     return AttackResult(np.asarray(x_adv, np.float32), logits_of(model, x), logits_of(model, x_adv),
                         "noise", {"eps": eps_param(eps), "norm": norm, "seed": seed})
 

@@ -1,9 +1,10 @@
 """Norm-specific maths shared by every gradient attack: random start, step, projection.
 
 Following Foolbox's gradient-descent base (Rauber et al. 2017/2020): the attack
-loop is written once and a norm only supplies these three operations. All
-functions work on batches (N, H, W, C) and take ``eps``/``alpha`` as scalar
-float32 tensors in pixel units ([0, 1] scale).
+loop is written once and a norm only supplies these three operations, combined in
+``step_and_project``. All functions work on batches (N, H, W, C) and take
+``eps``/``alpha`` in pixel units ([0, 1] scale) as float32 tensors: a scalar, or one
+value per example shaped (N, 1, 1, 1).
 """
 
 from __future__ import annotations
@@ -70,6 +71,19 @@ def clip_to_image(x: tf.Tensor, delta: tf.Tensor) -> tf.Tensor:
     coordinate, so it stays in the eps-ball of either norm.
     """
     return tf.clip_by_value(x + delta, 0.0, 1.0) - x
+
+
+def into_ball(x: tf.Tensor, point: tf.Tensor, eps: tf.Tensor, norm: str) -> tf.Tensor:
+    """The image nearest to ``point`` that an attack may return: its perturbation from ``x`` projected
+    onto the eps-ball, then clipped so the image stays in [0, 1]."""
+    return x + clip_to_image(x, project(point - x, eps, norm))
+
+
+def step_and_project(x: tf.Tensor, x_from: tf.Tensor, grad: tf.Tensor, alpha: tf.Tensor, eps: tf.Tensor,
+                     norm: str) -> tf.Tensor:
+    """One steepest-ascent step of length ``alpha`` (pixel units) from ``x_from`` along ``grad``, back
+    into the eps-ball around ``x`` and into [0, 1]: the step every gradient attack takes."""
+    return into_ball(x, x_from + alpha * step_direction(grad, norm), eps, norm)
 
 
 def check_norm(norm: str) -> str:
