@@ -468,6 +468,216 @@ class SQLiteStore(Store):
         self._local = threading.local()
 
 
+
+class RedisStore(Store):
+    """Shared state for several server replicas: ``redis://host:port/db`` (``redis`` client).
+
+    Keys start with ``prefix`` (default ``advlab:``). Read-modify-write updates are optimistic
+    transactions (WATCH/MULTI) retried on conflict; a view and its version change in one MULTI,
+    so a follower polling the version never sees a view that does not match it.
+    """
+
+    def __init__(self, url: str, prefix: str = "advlab:"):
+        import redis
+        self.url, self.p = url, prefix
+        self.r = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+        self.r.ping()
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r})"
+
+    def k(self, *parts) -> str:
+        return self.p + ":".join(str(p) for p in parts)
+
+    @staticmethod
+    def _load(raw) -> dict | None:
+        return None if raw is None else json.loads(raw)
+
+    def _merge(self, key: str, field: str, fields: dict) -> dict | None:
+        """Merge ``fields`` into the JSON dict in hash ``key``'s ``field`` (atomically)."""
+        def update(pipe):
+            data = self._load(pipe.hget(key, field))
+            if data is None:
+                return None
+            data.update(fields)
+            pipe.multi()
+            pipe.hset(key, field, _dumps(data))
+            return data
+        return self.r.transaction(update, key, value_from_callable=True)
+
+    # rooms
+    def create_room(self, code, room, now=None):
+        t = _now(now)
+        data = {**room, "code": code, "created": t, "touched": t}
+        if not self.r.hsetnx(self.k("room", code), "data", _dumps(data)):
+            return False
+        pipe = self.r.pipeline()
+        pipe.hset(self.k("room", code), "touched", repr(t))
+        pipe.zadd(self.k("rooms"), {code: t})
+        pipe.execute()
+        return True
+
+    def get_room(self, code):
+        data, touched = self.r.hmget(self.k("room", code), ["data", "touched"])
+        if data is None:
+            return None
+        return {**json.loads(data), **({"touched": float(touched)} if touched is not None else {})}
+
+    def update_room(self, code, **fields):
+        return None if self._merge(self.k("room", code), "data", fields) is None else self.get_room(code)
+
+    def touch_room(self, code, now=None):
+        if self.r.hexists(self.k("room", code), "data"):
+            self.r.hset(self.k("room", code), "touched", repr(_now(now)))
+
+    def list_rooms(self):
+        rooms = (self.get_room(c.decode()) for c in self.r.zrange(self.k("rooms"), 0, -1))
+        return [room for room in rooms if room is not None]
+
+    def delete_room(self, code):
+        keys = [self.k(*parts, code) for parts in (("room",), ("view",), ("members",), ("challenges",),
+                                                     ("chalseq",), ("roomimages",))]
+        keys += [self.k("subs", code, c["id"]) for c in self.challenges(code)]
+        keys += [self.k("image", i.decode()) for i in self.r.smembers(self.k("roomimages", code))]
+        job_ids = [j["id"] for j in self.jobs(room=code)]
+        pipe = self.r.pipeline()
+        pipe.delete(*keys)
+        pipe.zrem(self.k("rooms"), code)
+        if job_ids:
+            pipe.hdel(self.k("jobs"), *job_ids)
+            pipe.zrem(self.k("jobqueue"), *job_ids)
+        pipe.execute()
+
+    # views
+    def set_view(self, code, view):
+        pipe = self.r.pipeline()  # MULTI/EXEC: version and view change together
+        pipe.hincrby(self.k("view", code), "version", 1)
+        pipe.hset(self.k("view", code), "data", _dumps(view))
+        return int(pipe.execute()[0])
+
+    def view_version(self, code):
+        return int(self.r.hget(self.k("view", code), "version") or 0)
+
+    def get_view(self, code):
+        version, data = self.r.hmget(self.k("view", code), ["version", "data"])
+        return (0, None) if version is None else (int(version), self._load(data))
+
+    # members
+    def add_member(self, code, nickname, member, now=None):
+        t = _now(now)
+        data = {**member, "nickname": nickname, "joined": t, "seen": t, "following": True}
+        return bool(self.r.hsetnx(self.k("members", code), nickname.casefold(), _dumps(data)))
+
+    def get_member(self, code, nickname):
+        return self._load(self.r.hget(self.k("members", code), nickname.casefold()))
+
+    def touch_member(self, code, nickname, following, now=None):
+        self._merge(self.k("members", code), nickname.casefold(), {"seen": _now(now), "following": bool(following)})
+
+    def members(self, code):
+        return sorted((json.loads(v) for v in self.r.hvals(self.k("members", code))),
+                      key=lambda m: (m["joined"], m["nickname"]))
+
+    # challenges and submissions
+    def add_challenge(self, code, challenge, now=None):
+        seq = self.r.incr(self.k("chalseq", code))
+        data = {**challenge, "id": f"c{seq}", "created": _now(now)}
+        self.r.hset(self.k("challenges", code), data["id"], _dumps(data))
+        return data["id"]
+
+    def get_challenge(self, code, challenge_id):
+        return self._load(self.r.hget(self.k("challenges", code), challenge_id))
+
+    def update_challenge(self, code, challenge_id, **fields):
+        return self._merge(self.k("challenges", code), challenge_id, fields)
+
+    def challenges(self, code):
+        return sorted((json.loads(v) for v in self.r.hvals(self.k("challenges", code))),
+                      key=lambda c: int(c["id"][1:]))
+
+    def add_submission(self, code, challenge_id, submission, now=None):
+        sid = uuid.uuid4().hex[:12]
+        data = {**submission, "id": sid, "challenge": challenge_id, "time": _now(now)}
+        self.r.rpush(self.k("subs", code, challenge_id), _dumps(data))
+        return sid
+
+    def submissions(self, code, challenge_id, nickname=None):
+        subs = [json.loads(v) for v in self.r.lrange(self.k("subs", code, challenge_id), 0, -1)]
+        if nickname is not None:
+            subs = [s for s in subs if str(s.get("nickname", "")).casefold() == nickname.casefold()]
+        return subs
+
+    # jobs
+    def enqueue_job(self, job, now=None):
+        job_id = uuid.uuid4().hex[:12]
+        data = {**job, "id": job_id, "status": "queued", "created": _now(now)}
+        seq = self.r.incr(self.k("jobseq"))
+        pipe = self.r.pipeline()
+        pipe.hset(self.k("jobs"), job_id, _dumps(data))
+        pipe.zadd(self.k("jobqueue"), {job_id: seq})
+        pipe.execute()
+        return job_id
+
+    def get_job(self, job_id):
+        return self._load(self.r.hget(self.k("jobs"), job_id))
+
+    def jobs(self, room=None, statuses=None):
+        ids = self.r.zrange(self.k("jobqueue"), 0, -1)
+        if not ids:
+            return []
+        found = (self._load(raw) for raw in self.r.hmget(self.k("jobs"), ids))
+        return [j for j in found if j is not None and (room is None or j.get("room") == room)
+                and (statuses is None or j["status"] in statuses)]
+
+    def claim_job(self, worker, now=None):
+        def claim(pipe):
+            ids = pipe.zrange(self.k("jobqueue"), 0, -1)
+            for raw in (pipe.hmget(self.k("jobs"), ids) if ids else []):
+                job = self._load(raw)
+                if job is not None and job["status"] == "queued":
+                    job.update(status="running", worker=worker, started=_now(now))
+                    pipe.multi()
+                    pipe.hset(self.k("jobs"), job["id"], _dumps(job))
+                    return job
+            return None
+        return self.r.transaction(claim, self.k("jobs"), self.k("jobqueue"), value_from_callable=True)
+
+    def update_job(self, job_id, only_if=None, **fields):
+        def update(pipe):
+            job = self._load(pipe.hget(self.k("jobs"), job_id))
+            if job is None or (only_if is not None and job["status"] not in only_if):
+                return None
+            job.update(fields)
+            pipe.multi()
+            pipe.hset(self.k("jobs"), job_id, _dumps(job))
+            return job
+        return self.r.transaction(update, self.k("jobs"), value_from_callable=True)
+
+    # images
+    def put_image(self, x, room=None, now=None):
+        data = image_bytes(x)
+        iid = image_id(data)
+        pipe = self.r.pipeline()
+        pipe.set(self.k("image", iid), data)
+        if room is not None:
+            pipe.sadd(self.k("roomimages", room), iid)
+        pipe.execute()
+        return iid
+
+    def get_image(self, image_id):
+        return image_from_bytes(self.r.get(self.k("image", image_id)))
+
+    # rate limits
+    def hit(self, key, limit, window_s, now=None):
+        wkey = self.k("rate", _window(key, window_s, _now(now)))
+        pipe = self.r.pipeline()
+        pipe.incr(wkey)
+        pipe.expire(wkey, max(1, int(window_s) + 1))
+        return int(pipe.execute()[0]) <= limit
+
+    def close(self):
+        self.r.close()
+
 def open_store(url: str | None = None) -> Store:
     """The store named by ``url`` or ADVLAB_STORE: ``redis://host:port/db`` (RedisStore),
     ``sqlite:///path/file.db`` or a path (SQLiteStore), or, when unset, the SQLite file in
@@ -478,10 +688,3 @@ def open_store(url: str | None = None) -> Store:
     if url.startswith("sqlite:///"):  # sqlite:///relative.db, sqlite:////absolute.db
         url = url[len("sqlite:///"):]
     return SQLiteStore(url or None)
-
-
-class RedisStore(Store):
-    """Placeholder until the Redis backend lands (same interface, ``redis`` client)."""
-
-    def __init__(self, url: str):
-        raise NotImplementedError("the Redis store is not written yet")
