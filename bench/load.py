@@ -38,8 +38,8 @@ def rss_mb(pid: int) -> float:
 class ProtocolSession:
     """One browser tab's worth of protocol: connect, run the page, change widgets."""
 
-    def __init__(self, ws_url: str, query: str):
-        self.ws_url, self.query = ws_url, query
+    def __init__(self, ws_url: str, query: str, headers: dict | None = None):
+        self.ws_url, self.query, self.headers = ws_url, query, headers  # headers: e.g. a Cookie
         self.page_hash = ""
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
         self.state: dict[str, tuple[str, object]] = {}  # key -> (WidgetState field, value) this client set
@@ -52,7 +52,8 @@ class ProtocolSession:
 
     async def __aenter__(self):
         import websockets
-        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60)
+        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60,
+                                          additional_headers=self.headers)
         return self
 
     async def __aexit__(self, *exc):
