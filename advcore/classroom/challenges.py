@@ -1,0 +1,260 @@
+"""Challenges a teacher sets, answers the server re-checks, leaderboards and the CSV export.
+
+Templates (``TEMPLATES``):
+
+- ``min-eps``: fool MODEL on this image with the smallest perturbation (L∞ or L2 norm);
+  score = the norm of the submitted change, smaller is better.
+- ``targeted``: make this image read as class T within eps E; first correct wins.
+- ``robust``: find a test image (one the model gets right) and an attack that fool the
+  robust MODEL within eps E; first correct wins.
+- ``quiz``: a question with choices, answered once before the teacher reveals the answer.
+
+The server never trusts the client: an image answer is checked for shape, finite values in
+[0, 1], its norm against the challenge's original image (``advcore.metrics``), and the outcome
+by running the real model on it. A refused answer raises ``ClassroomError`` and is not stored.
+Norms are in pixel units (images in [0, 1]); the budget allows ``NORM_TOLERANCE`` for float32
+rounding in the attacks' projection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from advcore import data, metrics, zoo
+from advcore.attacks.base import logits_of
+
+from .rooms import ClassroomError
+from .store import Store
+
+NORMS = ("linf", "l2")
+NORM_TOLERANCE = 1e-5
+EPS_MAX = {"linf": 1.0, "l2": 60.0}  # no budget is larger than the whole image range
+SUBMIT_LIMIT = (30, 60)  # submissions per session per minute
+MAX_ATTEMPTS = 200  # accepted submissions per student per challenge
+STATUSES = ("open", "closed", "revealed")
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    title: str
+    describe: str  # format string over the challenge's fields
+    answer: str  # what a student submits
+
+
+TEMPLATES = {
+    "min-eps": Template("min-eps", "Smallest eps", "Fool {model} on this image with the smallest {norm} change.",
+                        "an adversarial image"),
+    "targeted": Template("targeted", "Targeted", "Make this image read as class {target_name} for {model} "
+                         "within {norm} eps {eps:g}.", "an adversarial image"),
+    "robust": Template("robust", "Beat the robust model", "Find a test image that {model} gets right and an "
+                       "attack that fools it within {norm} eps {eps:g}.",
+                       "a test image index and an adversarial image"),
+    "quiz": Template("quiz", "Quiz", "{question}", "one of the choices"),
+}
+
+
+def describe(challenge: dict) -> str:
+    return TEMPLATES[challenge["kind"]].describe.format(**challenge)
+
+
+def _loader(model_for):
+    return model_for or zoo.load
+
+
+def _split(split_for, dataset: str) -> data.Split:
+    return (split_for or (lambda d: data.load(d, "test")))(dataset)
+
+
+def _pred(model, x: np.ndarray) -> int:
+    return int(logits_of(model, np.asarray(x, np.float32)).argmax(axis=1)[0])
+
+
+def _check_norm(norm: str, eps: float | None) -> None:
+    if norm not in NORMS:
+        raise ClassroomError(f"norm must be one of {', '.join(NORMS)}")
+    if eps is not None and not (np.isfinite(eps) and 0 < eps <= EPS_MAX[norm]):
+        raise ClassroomError(f"eps for {norm} must be in (0, {EPS_MAX[norm]:g}]")
+
+
+def start(store: Store, code: str, kind: str, *, model_for=None, split_for=None, now: float | None = None,
+          **params) -> str:
+    """Start a challenge in room ``code``; returns its id. Parameters by kind:
+
+    - min-eps: dataset, model, x (1, H, W, C) float32 image, label, norm, eps_max (ceiling; default 1.0 / 60)
+    - targeted: dataset, model, x, label, target, norm, eps
+    - robust: dataset, model, norm, eps
+    - quiz: question, choices (2-6 strings), answer (index of the right choice)
+    """
+    if kind not in TEMPLATES:
+        raise ClassroomError(f"unknown challenge kind {kind!r}")
+    challenge = {"kind": kind, "status": "open"}
+    if kind == "quiz":
+        choices = [" ".join(str(c).split())[:120] for c in params["choices"] if str(c).strip()]
+        if not 2 <= len(choices) <= 6:
+            raise ClassroomError("a quiz needs 2 to 6 choices")
+        answer = int(params["answer"])
+        if not 0 <= answer < len(choices):
+            raise ClassroomError("the right answer must be one of the choices")
+        question = " ".join(str(params["question"]).split())[:300]
+        if not question:
+            raise ClassroomError("the quiz needs a question")
+        challenge.update(question=question, choices=choices, answer=answer)
+        return store.add_challenge(code, challenge, now)
+    dataset, model_id, norm = params["dataset"], params["model"], params.get("norm", "linf")
+    eps = params.get("eps_max" if kind == "min-eps" else "eps")
+    eps = float(eps) if eps is not None else EPS_MAX[norm] if norm in EPS_MAX else None
+    _check_norm(norm, eps)
+    model = _loader(model_for)(model_id)
+    names = data.info(dataset).class_names
+    challenge.update(dataset=dataset, model=model_id, norm=norm, eps=eps)
+    if kind in ("min-eps", "targeted"):
+        x = np.asarray(params["x"], np.float32).reshape(1, *data.info(dataset).shape)
+        label = int(params["label"])
+        if _pred(model, x) != label:
+            raise ClassroomError(f"{model_id} already gets this image wrong; pick one it classifies correctly")
+        challenge.update(image_id=store.put_image(x, room=code, now=now), label=label, label_name=names[label])
+        if kind == "targeted":
+            target = int(params["target"])
+            if not 0 <= target < len(names) or target == label:
+                raise ClassroomError("the target must be a class other than the image's own")
+            challenge.update(target=target, target_name=names[target])
+    return store.add_challenge(code, challenge, now)
+
+
+def set_status(store: Store, code: str, challenge_id: str, status: str) -> dict:
+    if status not in STATUSES:
+        raise ClassroomError(f"status must be one of {', '.join(STATUSES)}")
+    challenge = store.update_challenge(code, challenge_id, status=status)
+    if challenge is None:
+        raise ClassroomError("no such challenge")
+    return challenge
+
+
+def public(challenge: dict) -> dict:
+    """What a student may see: the quiz answer only after the reveal."""
+    if challenge["kind"] == "quiz" and challenge["status"] != "revealed":
+        return {k: v for k, v in challenge.items() if k != "answer"}
+    return challenge
+
+
+def _as_image(x_adv, shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        x = np.asarray(x_adv)
+    except Exception:  # a list of mixed things, say
+        raise ClassroomError("the answer is not an image array") from None
+    if x.dtype.kind not in "fiu" or x.size != int(np.prod(shape)) or x.shape not in (shape, shape[1:]):
+        raise ClassroomError(f"wrong shape: expected an image of shape {shape[1:]}, got {x.shape}")
+    x = x.astype(np.float32).reshape(shape)
+    if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
+        raise ClassroomError("pixel values must be finite and in [0, 1]")
+    return x
+
+
+def check_image(challenge: dict, x: np.ndarray, label: int, x_adv, model) -> tuple[dict, np.ndarray]:
+    """Verify an image answer against original ``x`` (true class ``label``); returns the facts
+    (norm, predicted class, correct) and the checked float32 image, or raises ClassroomError
+    naming what is wrong."""
+    adv = _as_image(x_adv, x.shape)
+    norm = challenge["norm"]
+    size = float(metrics.perturbation_norms(x, adv)[norm][0])
+    if size > challenge["eps"] + NORM_TOLERANCE:
+        raise ClassroomError(f"over budget: the change has {norm} norm {size:.4f} > eps {challenge['eps']:g}")
+    pred = _pred(model, adv)
+    fooled = pred == challenge["target"] if challenge["kind"] == "targeted" else pred != label
+    if not fooled:
+        goal = f"class {challenge['target']}" if challenge["kind"] == "targeted" else f"a class other than {label}"
+        raise ClassroomError(f"not solved: {challenge['model']} reads this image as class {pred}, not {goal}")
+    return {"norm": size, "pred": pred, "correct": True}, adv
+
+
+def submit(store: Store, code: str, challenge_id: str, nickname: str, *, x_adv=None, index: int | None = None,
+           choice: int | None = None, model_for=None, split_for=None, session: str = "",
+           now: float | None = None) -> dict:
+    """Check and store one answer; returns the stored submission. Refused answers raise
+    ClassroomError and store nothing."""
+    if not store.hit(f"submit:{session or nickname}", *SUBMIT_LIMIT, now):
+        raise ClassroomError("Too many submissions; wait a minute.")
+    challenge = store.get_challenge(code, challenge_id)
+    if challenge is None or store.get_member(code, nickname) is None:
+        raise ClassroomError("no such challenge or member in this room")
+    if challenge["status"] != "open":
+        raise ClassroomError("this challenge is closed")
+    previous = store.submissions(code, challenge_id, nickname)
+    if challenge["kind"] == "quiz":
+        if previous:
+            raise ClassroomError("you have answered this question already")
+        if not isinstance(choice, (int, np.integer)) or not 0 <= int(choice) < len(challenge["choices"]):
+            raise ClassroomError("pick one of the choices")
+        entry = {"choice": int(choice), "correct": int(choice) == challenge["answer"]}
+    else:
+        if len(previous) >= MAX_ATTEMPTS:
+            raise ClassroomError(f"at most {MAX_ATTEMPTS} accepted answers per challenge")
+        if challenge["kind"] != "min-eps" and any(s["correct"] for s in previous):
+            raise ClassroomError("you have solved this one already")
+        model = _loader(model_for)(challenge["model"])
+        if challenge["kind"] == "robust":
+            split = _split(split_for, challenge["dataset"])
+            if not isinstance(index, (int, np.integer)) or not 0 <= int(index) < len(split):
+                raise ClassroomError(f"the test image index must be in 0-{len(split) - 1}")
+            x, label = split.x[int(index):int(index) + 1], int(split.y[int(index)])
+            if _pred(model, x) != label:
+                raise ClassroomError(f"{challenge['model']} already gets test image {int(index)} wrong; "
+                                     "pick one it classifies correctly")
+        else:
+            x, label = store.get_image(challenge["image_id"]), challenge["label"]
+        facts, adv = check_image(challenge, x, label, x_adv, model)
+        entry = {**facts, "image_id": store.put_image(adv, room=code, now=now),
+                 **({"index": int(index)} if challenge["kind"] == "robust" else {})}
+    entry["nickname"] = store.get_member(code, nickname)["nickname"]
+    entry["id"] = store.add_submission(code, challenge_id, entry, now)
+    return entry
+
+
+def leaderboard(store: Store, code: str, challenge: dict) -> list[dict]:
+    """Best entry per student: smallest norm (min-eps), else first correct; ranked, with attempts."""
+    best: dict[str, dict] = {}
+    attempts: dict[str, int] = {}
+    for s in store.submissions(code, challenge["id"]):
+        nick = s["nickname"]
+        attempts[nick] = attempts.get(nick, 0) + 1
+        if not s.get("correct"):
+            continue
+        if challenge["kind"] == "min-eps":
+            if nick not in best or s["norm"] < best[nick]["norm"]:
+                best[nick] = s
+        elif nick not in best:
+            best[nick] = s
+    order = (lambda s: (s["norm"], s["time"])) if challenge["kind"] == "min-eps" else (lambda s: s["time"])
+    rows = sorted(best.values(), key=order)
+    return [{"rank": i + 1, "nickname": s["nickname"], "score": s.get("norm"), "time": s["time"],
+             "attempts": attempts[s["nickname"]], "submission": s["id"], "image_id": s.get("image_id")}
+            for i, s in enumerate(rows)]
+
+
+def quiz_counts(store: Store, code: str, challenge: dict) -> list[int]:
+    counts = [0] * len(challenge["choices"])
+    for s in store.submissions(code, challenge["id"]):
+        counts[s["choice"]] += 1
+    return counts
+
+
+CSV_COLUMNS = ("challenge", "kind", "description", "nickname", "rank", "score", "solved_at_utc", "attempts")
+
+
+def results_csv(store: Store, code: str) -> str:
+    """Every challenge's leaderboard as CSV (one row per student who solved it; score = norm for min-eps)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for challenge in store.challenges(code):
+        for row in leaderboard(store, code, challenge):
+            writer.writerow([challenge["id"], challenge["kind"], describe(challenge), row["nickname"], row["rank"],
+                             "" if row["score"] is None else f"{row['score']:.6f}",
+                             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["time"])), row["attempts"]])
+    return out.getvalue()

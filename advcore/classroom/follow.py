@@ -1,0 +1,102 @@
+"""Follow the teacher: the presented view is a small JSON dict, versioned in the store.
+
+A view names what the teacher shows: data set, model, image (a test-set index, or the id of
+a drawn/uploaded image kept in the store, with its label), attack, its settings and eps
+(pixel units; L∞ or L2 by the attack's ``norm`` setting). Followers poll ``view_version``
+(one small read) and fetch the view only when the version moved. The Explore page holds
+the same facts in its URL (``dataset, model, image, attack, eps``), so a view converts to
+and from an Explore link.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from advcore import attacks, data, zoo
+from advcore.attacks.registry import EPS_UI_MAX
+
+from .rooms import ClassroomError
+from .store import Store
+
+MAX_VIEW_BYTES = 4096
+EXPLORE_KEYS = ("dataset", "model", "image", "attack", "eps")
+
+
+def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int | None = None,
+              image_id: str | None = None, label: int | None = None, params: dict | None = None,
+              page: str = "explore", note: str = "") -> dict:
+    """A checked view dict (ClassroomError on a bad value)."""
+    if dataset not in data.DATASETS:
+        raise ClassroomError(f"unknown data set {dataset!r}")
+    try:
+        zoo.check_id(model)
+    except ValueError as exc:
+        raise ClassroomError(str(exc)) from None
+    if attack not in attacks.ATTACKS:
+        raise ClassroomError(f"unknown attack {attack!r}")
+    spec = attacks.ATTACKS[attack]
+    allowed = {p.name for p in spec.params} | {"target"}
+    params = {k: v for k, v in (params or {}).items() if k not in ("eps", "trace")}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ClassroomError(f"{attack} has no setting {', '.join(unknown)}")
+    if any(not isinstance(v, (int, float, str, bool, type(None))) for v in params.values()):
+        raise ClassroomError("attack settings must be numbers, text or true/false")
+    norm = params.get("norm", spec.norms[0])
+    eps = float(eps)
+    if not (math.isfinite(eps) and 0 <= eps <= EPS_UI_MAX.get(norm, EPS_UI_MAX["linf"])):
+        raise ClassroomError(f"eps {eps:g} is outside [0, {EPS_UI_MAX.get(norm)}] for {norm}")
+    if (image is None) == (image_id is None):
+        raise ClassroomError("a view shows either a test image (index) or a stored image (id)")
+    view = {"page": page, "dataset": dataset, "model": model, "attack": attack, "eps": eps, "params": params,
+            "norm": norm, "note": " ".join(str(note).split())[:200]}
+    if image is not None:
+        view["image"] = int(image)
+    else:
+        if label is None:
+            raise ClassroomError("a stored image needs its label")
+        view.update(image_id=str(image_id)[:64], label=int(label))
+    if len(json.dumps(view)) > MAX_VIEW_BYTES:
+        raise ClassroomError("this view is too large to present")
+    return view
+
+
+def present(store: Store, code: str, view: dict) -> int:
+    """Make ``view`` the room's presented view (the caller checked the teacher key); its version."""
+    return store.set_view(code, view)
+
+
+def poll(store: Store, code: str, known_version: int) -> tuple[int, dict | None] | None:
+    """(version, view) if the presented view changed since ``known_version``, else None (one small read)."""
+    if store.view_version(code) == known_version:
+        return None
+    return store.get_view(code)
+
+
+def explore_query(view: dict) -> dict[str, str]:
+    """The Explore page's URL parameters for a view (a stored image has no index: image 0 is
+    not shown instead, the parameter is left out)."""
+    query = {"dataset": view["dataset"], "model": view["model"], "attack": view["attack"],
+             "eps": f"{view['eps']:.4f}"}
+    if "image" in view:
+        query["image"] = str(view["image"])
+    return query
+
+
+def explore_link(view: dict, base: str = "") -> str:
+    return f"{base.rstrip('/')}/explore?{urlencode(explore_query(view))}"
+
+
+def view_from_link(link: str) -> dict:
+    """A view from an Explore link (``.../explore?dataset=...&model=...&image=...&attack=...&eps=...``)."""
+    query = {k: v[0] for k, v in parse_qs(urlparse(str(link).strip()).query).items() if k in EXPLORE_KEYS}
+    missing = [k for k in EXPLORE_KEYS if k not in query]
+    if missing:
+        raise ClassroomError(f"the link does not give {', '.join(missing)}")
+    try:
+        image, eps = int(query["image"]), float(query["eps"])
+    except ValueError:
+        raise ClassroomError("the link's image or eps is not a number") from None
+    return make_view(query["dataset"], query["model"], query["attack"], eps, image=image)
