@@ -218,6 +218,94 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_add_model(args) -> int:
+    from . import byo, cards
+    command = "python -m advcore " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    card = byo.add_model(args.file, args.dataset, args.id, args.strip_softmax, args.eval_n, command, log)
+    print(json.dumps(cards.headline(card)) if args.json else f"added {args.id}; `python -m advcore zoo` lists it")
+    return 0
+
+
+def cmd_remove_model(args) -> int:
+    from . import byo
+    print("removed " + ", ".join(str(p) for p in byo.remove_model(args.id)))
+    return 0
+
+
+def cmd_add_dataset(args) -> int:
+    from . import imagesets
+    command = "python -m advcore " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    entry = imagesets.add_dataset(args.name, args.images, args.classes, args.size, args.channels, args.title,
+                                  args.eps, command)
+    summary = {k: entry[k] for k in ("name", "shape", "n_test", "splits", "reference_eps", "sha256")}
+    summary["classes"] = len(entry["class_names"])
+    print(json.dumps(summary) if args.json else f"added image set {args.name}: {entry['n_test']} test images of "
+          f"{tuple(entry['shape'])}, {summary['classes']} classes")
+    return 0
+
+
+def cmd_remove_dataset(args) -> int:
+    from . import imagesets
+    imagesets.remove_dataset(args.name)
+    print(f"removed image set {args.name}")
+    return 0
+
+
+def _byo_parsers(sub, data) -> None:
+    """add-model / remove-model / add-dataset / remove-dataset (advcore.byo, advcore.imagesets)."""
+    p = sub.add_parser("add-model", help="check a .keras classifier, store it as a user model and card it")
+    p.add_argument("--file", required=True, help="a Keras v3 .keras file (model.save('name.keras'))")
+    p.add_argument("--dataset", required=True, choices=list(data.DATASETS))
+    p.add_argument("--id", required=True, help="model id: 1-64 of a-z, 0-9, '-', '_'")
+    p.add_argument("--strip-softmax", action="store_true", help="remove a final softmax so the model returns logits")
+    p.add_argument("--eval-n", type=int, default=1000, help="test images for the card's figures")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_add_model, argv=None)
+    p = sub.add_parser("remove-model", help="delete a user model (shipped models cannot be removed)")
+    p.add_argument("--id", required=True)
+    p.set_defaults(func=cmd_remove_model)
+    p = sub.add_parser("add-dataset", help="add an image set: a folder of class sub-folders, or a keras-layout .npz")
+    p.add_argument("--name", required=True, help="data set name: 1-64 of a-z, 0-9, '-', '_'")
+    p.add_argument("--images", required=True, help="folder with one sub-folder per class, or an .npz")
+    p.add_argument("--classes", default=None, help="text file, one class name per line (sub-folders name a line)")
+    p.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="resize to H x W (default 224 224 for folders, the array's size for .npz)")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None)
+    p.add_argument("--title", default=None)
+    p.add_argument("--eps", type=float, nargs="+", default=None, help="reference linf budgets in pixel units")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_add_dataset, argv=None)
+    p = sub.add_parser("remove-dataset", help="delete a user image set")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=cmd_remove_dataset)
+
+
+def _boolean(text: str) -> bool:
+    """argparse type: true/false (also 1/0, yes/no)."""
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
+def _train_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per ``TrainConfig`` field, with its default, help and choices (dest ``train_<field>``)."""
+    from dataclasses import MISSING, fields
+
+    from .train import TrainConfig
+    types = {"int": whole_number, "float": finite_float, "float | None": finite_float, "bool | None": _boolean}
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        flag = "--" + (meta.get("flag") or f.name.replace("_", "-"))
+        required = f.default is MISSING
+        shown_default = not (required or meta.get("choices") or f.default is None)
+        help_text = meta["help"] + (f" (default {f.default})" if shown_default else "")
+        p.add_argument(flag, dest=f"train_{f.name}", required=required, type=types.get(f.type, str),
+                       metavar=None if meta.get("choices") else f.name.upper(),
+                       default=None if required else f.default, choices=meta.get("choices") or None, help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import data, zoo
     from .attacks import ATTACKS
@@ -295,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train, argv=None)
+    _byo_parsers(sub, data)
     return parser
 
 
@@ -314,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train":
+    if args.command in ("train", "add-model", "add-dataset"):
         args.argv = argv
     try:
         _reject_non_finite(argv)

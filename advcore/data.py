@@ -40,6 +40,9 @@ class DatasetInfo:
     files: tuple[str, ...]  # candidate file names in ADVCORE_DATA_DIR, first found wins
     keras_name: str  # module under keras.datasets
     note: str = ""
+    reference_eps: tuple[float, ...] = ()  # attack budgets (pixel units) for cards; user image sets carry theirs
+    large_eps: float | None = None  # a budget at which any model should fall to ~0 accuracy
+    user: bool = False  # a user image set (advcore.imagesets), stored in the user data folder
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -158,6 +161,14 @@ def _from_keras(ds: DatasetInfo, split: str) -> Split | None:
                  f"keras.datasets.{ds.keras_name}", True)
 
 
+def _from_user(ds: DatasetInfo, split: str) -> Split | None:
+    """A user image set (advcore.imagesets): its own stored arrays, never another source."""
+    if not ds.user:
+        return None
+    from . import imagesets
+    return imagesets.load_split(ds, split)
+
+
 def sample_path(name: str) -> Path:
     """Path of the shipped sample of ``name``'s test images."""
     return SAMPLES_DIR / f"{name}.npz"
@@ -187,7 +198,7 @@ def load(name: str, split: str = "test") -> Split:
     key = (name, split)
     with _lock:
         if key not in _cache:
-            loaded = _from_data_dir(ds, split) or _from_keras(ds, split)
+            loaded = _from_user(ds, split) or _from_data_dir(ds, split) or _from_keras(ds, split)
             if loaded is None:
                 if split == "train":
                     raise DataError(
@@ -225,3 +236,15 @@ def make_sample(name: str, per_class: int = SAMPLE_PER_CLASS, seed: int = 0) -> 
     path = sample_path(name)
     np.savez_compressed(path, x_test=pixels, y_test=full.y[picks].astype(np.uint8))
     return path
+
+
+def refresh_user_datasets() -> None:
+    """(Re)read the user image sets (advcore.imagesets) into ``DATASETS``; done on import and
+    after ``add-dataset`` / ``remove-dataset``. Built-in names are never replaced."""
+    from . import imagesets
+    imagesets.register_all(DATASETS)
+    for key in [k for k in _cache if k[0] not in DATASETS or DATASETS[k[0]].user]:
+        _cache.pop(key, None)
+
+
+refresh_user_datasets()

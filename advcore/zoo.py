@@ -207,6 +207,11 @@ def list_cards(dataset: str | None = None) -> list[dict]:
     return cards
 
 
+def display_name(card: dict) -> str:
+    """How a model picker shows a model: its id, marked "user model" unless it is shipped."""
+    return card["id"] if card.get("shipped", True) else f"{card['id']} (user model)"
+
+
 def write_card(folder: Path, content: dict) -> Path:
     """Write a card atomically (temp file, then rename)."""
     path = folder / f"{check_id(content['id'])}.json"

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, images, live, viz
+from advcore import attacks, images, live, viz, zoo
 from advcore.ui import controls, picker, resources
 
 
@@ -170,7 +170,8 @@ with left:
     if not ids:
         st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
         st.stop()
-    model_id = st.selectbox("Model", ids, key=f"model_{dataset}")
+    model_id = st.selectbox("Model", ids, key=f"model_{dataset}",
+                            format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
     card = next(c for c in resources.cards(dataset) if c["id"] == model_id)
     with st.expander("Model card"):
         st.json(card, expanded=False)

@@ -1,0 +1,313 @@
+"""User image sets ("bring your images"): any size up to 299x299, 1 or 3 channels, any classes.
+
+``add_dataset`` reads either a folder with one sub-folder per class (the layout of Keras'
+``image_dataset_from_directory``) or an ``.npz`` in the ``keras.datasets`` layout (``x_test``,
+``y_test`` and optionally ``x_train``, ``y_train``, uint8), checks it, and stores it in the user
+data folder (``ADVCORE_USER_DATA``, by default ``user-data`` next to the user-models folder) as
+``<name>.npz`` (uint8, channels-last) plus ``<name>.json`` (its description: shape, class names,
+attack budgets, where it came from and the stored file's sha256). ``advcore.data`` then lists it
+next to MNIST and CIFAR-10, and loads it as float32 images in [0, 1] like every other data set.
+
+Images from a folder go through the same checked decoder as dashboard uploads
+(``advcore.images.from_bytes``: byte and pixel limits, content-detected PNG/JPEG/GIF/BMP/WebP,
+damage caught) and are resized to the set's size; a damaged file is refused with its name.
+Nothing is written outside the user data folder, and names follow ``advcore.zoo.check_id``.
+A model that needs its own input normalisation carries it as layers (``Rescaling``,
+``Normalization``), so eps stays in pixel units.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import data
+from .errors import DataError
+
+USER_DATA_ENV = "ADVCORE_USER_DATA"
+MAX_SIDE = 299
+MIN_SIDE = 8
+MAX_IMAGES = 20_000
+MAX_STORED_BYTES = 1 << 30  # uint8 pixels kept in memory by every process that loads the set
+MAX_CLASSES = 10_000
+MAX_NAME_CHARS = 100
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
+DEFAULT_SIZE = (224, 224)
+# Budgets for natural images (pixel units): 1/255 and 4/255 are the usual ImageNet L-inf budgets
+# (e.g. Salman et al. 2020, "Do Adversarially Robust ImageNet Models Transfer Better?"); 16/255
+# leaves no standard model any accuracy. Small images (<= 32 px) take the CIFAR-10 budgets.
+NATURAL_EPS, NATURAL_LARGE = (1 / 255, 4 / 255), 16 / 255
+SMALL_EPS, SMALL_LARGE = (2 / 255, 8 / 255), 32 / 255
+
+
+def user_data_dir() -> Path:
+    """``ADVCORE_USER_DATA``, else ``user-data`` beside the user-models folder (``ADVCORE_USER_MODELS``),
+    else ``~/.advcore/user-data``. (Read here, not through advcore.zoo, which imports advcore.data.)"""
+    if os.environ.get(USER_DATA_ENV):
+        return Path(os.environ[USER_DATA_ENV])
+    models = os.environ.get("ADVCORE_USER_MODELS")
+    return (Path(models).parent if models else Path.home() / ".advcore") / "user-data"
+
+
+def check_name(name: str) -> str:
+    """A data set name: like a model id (advcore.zoo.check_id), and not a built-in data set."""
+    from . import zoo
+    from .errors import ModelError
+    try:
+        zoo.check_id(name)
+    except ModelError:
+        raise DataError(f"invalid data set name {name!r}: use 1-64 of a-z, 0-9, '-' and '_'") from None
+    if name in data.DATASETS and not data.DATASETS[name].user:
+        raise DataError(f"{name!r} is a built-in data set; choose another name")
+    return name
+
+
+def _paths(name: str) -> tuple[Path, Path]:
+    folder = user_data_dir()
+    return folder / f"{check_name(name)}.npz", folder / f"{name}.json"
+
+
+# --- registration (advcore.data calls this) -----------------------------------------------
+
+def _describe(entry: dict) -> data.DatasetInfo:
+    shape = tuple(int(v) for v in entry["shape"])
+    if len(shape) != 3 or not (MIN_SIDE <= shape[0] <= MAX_SIDE and MIN_SIDE <= shape[1] <= MAX_SIDE) \
+            or shape[2] not in (1, 3):
+        raise DataError(f"bad shape {shape}")
+    names = tuple(str(c)[:MAX_NAME_CHARS] for c in entry["class_names"])
+    return data.DatasetInfo(entry["name"], str(entry.get("title") or entry["name"])[:MAX_NAME_CHARS], shape, names,
+                            (), "", note=f"user image set ({entry.get('source', {}).get('kind', '?')})",
+                            reference_eps=tuple(float(e) for e in entry["reference_eps"]),
+                            large_eps=float(entry["large_eps"]), user=True)
+
+
+def register_all(registry: dict) -> None:
+    """Put every readable user image set into ``registry`` (``advcore.data.DATASETS``) and drop user
+    entries whose files are gone. Unreadable descriptions are skipped, never fatal."""
+    for name in [n for n, i in registry.items() if i.user]:
+        del registry[name]
+    folder = user_data_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        name = path.stem
+        if name in registry or not (folder / f"{name}.npz").is_file():
+            continue
+        try:
+            check_name(name)
+            entry = json.loads(path.read_text())
+            if entry.get("name") != name:
+                continue
+            registry[name] = _describe(entry)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+
+
+def description(name: str) -> dict:
+    """The stored description of user image set ``name``."""
+    npz, meta = _paths(name)
+    if not meta.is_file() or not npz.is_file():
+        raise DataError(f"no user image set {name!r} in {user_data_dir()}")
+    return json.loads(meta.read_text())
+
+
+def load_split(ds: data.DatasetInfo, split: str) -> data.Split:
+    """One split of a user image set, sha256-checked against its description."""
+    npz, _ = _paths(ds.name)
+    entry = description(ds.name)
+    if data.sha256_file(npz) != entry.get("sha256"):
+        raise DataError(f"{npz}: sha256 does not match its description; re-add the image set")
+    if split == "train" and "train" not in entry.get("splits", ()):
+        raise DataError(f"user image set {ds.name} has no training images (only a test split)")
+    x, y = data._arrays_from_npz(npz, split, ds)
+    return data.Split(ds.name, split, x, y, ds.class_names, f"user image set {npz.name} ({len(y)} images)", True)
+
+
+def budgets(name: str) -> tuple[tuple[float, ...], float]:
+    """(reference eps values, large eps) of any data set, in pixel units."""
+    from . import cards
+    ds = data.info(name)
+    if name in cards.REFERENCE_EPS:
+        return tuple(cards.REFERENCE_EPS[name]), float(cards.LARGE_EPS[name])
+    return ds.reference_eps, float(ds.large_eps)
+
+
+# --- reading the user's images ----------------------------------------------------------------
+
+def read_class_names(path: Path | None, n_classes: int | None = None) -> list[str]:
+    """One class name per line (blank lines and surrounding spaces dropped)."""
+    if path is None:
+        if n_classes is None:
+            raise DataError("give --classes: a text file with one class name per line")
+        return [str(i) for i in range(n_classes)]
+    try:
+        if path.stat().st_size > 4 * 1024 * 1024:
+            raise DataError(f"{path}: a class-names file over 4 MB is refused")
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the class names ({exc.__class__.__name__})") from None
+    if not 2 <= len(names) <= MAX_CLASSES:
+        raise DataError(f"{path}: {len(names)} class names; between 2 and {MAX_CLASSES} are needed")
+    if any(len(n) > MAX_NAME_CHARS for n in names):
+        raise DataError(f"{path}: class names are limited to {MAX_NAME_CHARS} characters")
+    return names
+
+
+def _check_size(size, channels) -> tuple[int, int, int]:
+    height, width = (int(v) for v in size)
+    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
+        raise DataError(f"image size {height}x{width}: each side must be in [{MIN_SIDE}, {MAX_SIDE}]")
+    if int(channels) not in (1, 3):
+        raise DataError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
+    return height, width, int(channels)
+
+
+def _check_count(n: int, shape) -> None:
+    if n == 0:
+        raise DataError("no images found")
+    if n > MAX_IMAGES or n * int(np.prod(shape)) > MAX_STORED_BYTES:
+        raise DataError(f"{n} images of {shape}: the limit is {MAX_IMAGES:,} images and "
+                        f"{MAX_STORED_BYTES >> 20} MB of pixels")
+
+
+def _class_folders(folder: Path, names: list[str] | None) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Sub-folders in sorted order (as Keras does); each names its class, a line of the classes
+    file (or its index there). Without a classes file the sub-folder names are the classes."""
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not subdirs:
+        raise DataError(f"{folder}: no class sub-folders (expected one sub-folder of images per class)")
+    if names is None:
+        names = [p.name for p in subdirs]
+        if len(names) < 2:
+            raise DataError(f"{folder}: one class sub-folder; give --classes with every class name")
+    index = {n: i for i, n in enumerate(names)}
+    files = []
+    for sub in subdirs:
+        if sub.is_symlink():
+            raise DataError(f"{sub}: symbolic links are not followed")
+        label = index.get(sub.name)
+        if label is None and sub.name.isdigit() and int(sub.name) < len(names):
+            label = int(sub.name)
+        if label is None:
+            raise DataError(f"{sub}: the sub-folder {sub.name!r} is not a class in the class-names file "
+                            "(name it after a line of the file, or give its index)")
+        for path in sorted(sub.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                if path.is_symlink() or not path.is_file():
+                    raise DataError(f"{path}: not a regular file (symbolic links are not followed)")
+                files.append((path, label))
+    return names, files
+
+
+def _decode_folder(files: list[tuple[Path, int]], shape) -> tuple[np.ndarray, np.ndarray]:
+    from . import images
+    _check_count(len(files), shape)
+    x = np.empty((len(files), *shape), np.uint8)
+    for i, (path, _) in enumerate(files):
+        try:
+            if path.stat().st_size > images.MAX_UPLOAD_BYTES:
+                raise images.ImageError(f"the file is over {images.MAX_UPLOAD_BYTES >> 20} MB")
+            pixels = images.from_bytes(path.read_bytes(), shape)
+        except images.ImageError as exc:
+            raise DataError(f"{path}: {exc}") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+        x[i] = np.round(pixels[0] * 255).astype(np.uint8)
+    return x, np.array([label for _, label in files], np.int64)
+
+
+def _read_npz(path: Path, size, channels) -> dict[str, np.ndarray]:
+    """The keras.datasets layout: x_test, y_test (and optionally x_train, y_train), uint8."""
+    from . import images
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            if not {"x_test", "y_test"} <= keys:
+                raise DataError(f"{path}: expected the keras.datasets layout (x_test, y_test, optionally "
+                                f"x_train, y_train), found {sorted(keys)[:10]}")
+            arrays = {k: archive[k] for k in ("x_test", "y_test", "x_train", "y_train") if k in keys}
+    except DataError:
+        raise
+    except Exception as exc:  # zip/npy errors come in many types
+        raise DataError(f"{path}: not a readable .npz archive ({exc.__class__.__name__})") from None
+    out = {}
+    for split in ("test", "train"):
+        if f"x_{split}" not in arrays:
+            continue
+        x, y = arrays[f"x_{split}"], np.asarray(arrays.get(f"y_{split}", ())).reshape(-1)
+        if x.dtype != np.uint8 or x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] not in (1, 3)):
+            raise DataError(f"{path}: x_{split} must be uint8 (N, H, W) or (N, H, W, 1|3), got {x.dtype} {x.shape}")
+        if len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{path}: y_{split} must hold one whole-number label per image")
+        x = x[..., None] if x.ndim == 3 else x
+        shape = _check_size(size or x.shape[1:3], channels or x.shape[-1])
+        _check_count(len(x), shape)
+        if x.shape[1:] != shape:
+            from PIL import Image
+            x = np.stack([np.round(images.to_input(Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img),
+                                                   shape)[0] * 255).astype(np.uint8) for img in x])
+        out[f"x_{split}"], out[f"y_{split}"] = x, y.astype(np.int64)
+    return out
+
+
+# --- adding and removing ----------------------------------------------------------------------
+
+def add_dataset(name: str, images_path, classes=None, size=None, channels=None, title: str | None = None,
+                eps: tuple[float, ...] | None = None, command: str = "") -> dict:
+    """Check and store an image set; returns its description. See the module doc for the layouts."""
+    check_name(name)
+    npz_path, meta_path = _paths(name)
+    if name in data.DATASETS or meta_path.exists() or npz_path.exists():
+        raise DataError(f"a data set named {name!r} already exists; remove it first (remove-dataset)")
+    source = Path(images_path)
+    class_file = Path(classes) if classes else None
+    if source.is_dir():
+        shape = _check_size(size or DEFAULT_SIZE, channels or 3)
+        names, files = _class_folders(source, read_class_names(class_file) if class_file else None)
+        x, y = _decode_folder(files, shape)
+        arrays, kind = {"x_test": x, "y_test": y}, "folder"
+    elif source.is_file() and source.suffix == ".npz":
+        arrays, kind = _read_npz(source, size, channels), "npz"
+        shape = arrays["x_test"].shape[1:]
+        top = int(max(arrays[k].max(initial=0) for k in arrays if k.startswith("y_"))) + 1
+        names = read_class_names(class_file, None if class_file else top)
+    else:
+        raise DataError(f"{source}: expected a folder of class sub-folders or an .npz file")
+    for key in [k for k in arrays if k.startswith("y_")]:
+        if arrays[key].min(initial=0) < 0 or arrays[key].max(initial=0) >= len(names):
+            raise DataError(f"{source}: labels in {key} must be in [0, {len(names) - 1}] ({len(names)} classes)")
+    small = max(shape[:2]) <= 32
+    reference = tuple(float(e) for e in eps) if eps else (SMALL_EPS if small else NATURAL_EPS)
+    if not reference or any(not 0 < e <= 1 for e in reference):
+        raise DataError(f"eps values must be in (0, 1] (pixel units), got {reference}")
+    folder = user_data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.npz.tmp"
+    with open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **{k: (v.astype(np.int64) if k.startswith("y_") else v)
+                                       for k, v in arrays.items()})
+    os.replace(tmp, npz_path)
+    entry = {"name": name, "title": title or name, "shape": list(shape), "class_names": names,
+             "splits": [s for s in ("test", "train") if f"x_{s}" in arrays],
+             "n_test": int(len(arrays["y_test"])),
+             "reference_eps": list(reference), "large_eps": float(SMALL_LARGE if small else NATURAL_LARGE),
+             "source": {"kind": kind, "path": source.name, "class_names_file": class_file.name if class_file else None},
+             "sha256": data.sha256_file(npz_path), "command": command,
+             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    tmp = folder / f".{name}.json.tmp"
+    tmp.write_text(json.dumps(entry, indent=2) + "\n")
+    os.replace(tmp, meta_path)
+    data.refresh_user_datasets()
+    return entry
+
+
+def remove_dataset(name: str) -> None:
+    """Delete a user image set (a built-in data set cannot be removed)."""
+    npz_path, meta_path = _paths(name)
+    if not npz_path.exists() and not meta_path.exists():
+        raise DataError(f"no user image set {name!r} in {user_data_dir()}")
+    for path in (meta_path, npz_path):
+        path.unlink(missing_ok=True)
+    data.refresh_user_datasets()
