@@ -32,6 +32,8 @@ NGINX_CONF = DEPLOY / "nginx.conf"
 REDIS_CONF = DEPLOY / "redis.conf"
 NGINX = os.environ.get("ADVLAB_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
 REDIS_SERVER = os.environ.get("ADVLAB_REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
+LOG_LINE = re.compile(r'"(?P<request>[^"]*)" (?P<status>\d+) .* upstream=(?P<upstream>.*) '
+                      r"upstream_status=.* route=(?P<route>\S*)$")
 UPSTREAM_LINE = re.compile(r"^(\s*)server app:8501( [^;]*)?;$", re.M)
 
 
@@ -143,14 +145,16 @@ class Cluster:
         _wait_port(port, self.nginx, "nginx")
         return self.nginx
 
-    def upstreams(self, route: str | None = None) -> list[str]:
-        """The replica addresses nginx's access log shows, in order (for one route cookie if given);
-        a request that was retried on another replica contributes its last (answering) address."""
+    def requests(self, route: str | None = None) -> list[dict]:
+        """nginx's access log, oldest first (only one route cookie's requests if ``route`` is given):
+        each a dict with ``request``, ``status`` and ``upstreams`` (the replica addresses tried, the
+        answering one last; a request retried after a dead replica lists both)."""
         found = []
         for line in self.access_log.read_text().splitlines() if self.access_log.exists() else []:
-            fields = dict(part.split("=", 1) for part in line.split() if part.startswith(("upstream=", "route=")))
-            if route is None or fields.get("route") == route:
-                found.append(fields.get("upstream", "-").rsplit(", ", 1)[-1])
+            m = LOG_LINE.search(line)
+            if m and (route is None or m["route"] == route):
+                found.append({"request": m["request"], "status": int(m["status"]), "route": m["route"],
+                              "upstreams": m["upstream"].split(", ")})
         return found
 
 
