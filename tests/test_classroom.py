@@ -388,3 +388,21 @@ def test_room_training_queue_claims_in_order_once(store_factory):
     assert stores[0].update_job(ids[0], only_if=("queued",), status="cancelled") is None
     assert stores[0].update_job(ids[0], only_if=("running",), status="done")["status"] == "done"
     assert [j["id"] for j in stores[1].jobs(room="R", statuses=("running",))] == ids[1:]
+
+
+def test_room_training_queue_positions_estimates_and_cancel(store):
+    from advcore.classroom import queue
+    a = queue.enqueue(store, "R", "ann", "ann-model", {"epochs": 1}, now=0.0)
+    with pytest.raises(ClassroomError, match="already"):
+        queue.enqueue(store, "R", "ann", "ann-model-2", {})
+    b = queue.enqueue(store, "R", "ben", "ben-model", {}, now=1.0)
+    c = queue.enqueue(store, "R", "cat", "cat-model", {}, now=2.0)
+    assert [queue.position(store, j) for j in (a, b, c)] == [1, 2, 3]
+    assert queue.estimate_wait_s(store, c) == 2 * queue.TYPICAL_JOB_S
+    store.claim_job("w", now=10.0)
+    store.update_job(a, status="done", finished=70.0)  # took 60 s
+    assert queue.position(store, a) is None and queue.mean_duration_s(store) == 60.0
+    assert queue.cancel(store, b) and not queue.cancel(store, b)
+    assert queue.position(store, c) == 1 and queue.estimate_wait_s(store, c) == 0.0 * 60
+    store.claim_job("w")
+    assert queue.position(store, c) == 0

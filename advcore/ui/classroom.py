@@ -1,0 +1,358 @@
+"""Streamlit glue for Classroom mode (pages/classroom/): the store per process, the presented
+view's rendering, the teacher's presenter and challenge panels, the student's answer panel.
+
+The logic (rooms, checks, leaderboards) is in ``advcore.classroom``; this module places it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from urllib.parse import urlencode, urlparse
+
+import numpy as np
+import streamlit as st
+
+from advcore import attacks, data, live, viz
+from advcore.classroom import challenges, follow, queue, rooms
+from advcore.classroom.rooms import ClassroomError
+from advcore.classroom.store import Store, open_store
+from advcore.errors import AdvcoreError
+
+from . import controls, resources
+
+FOLLOW_POLL_S = 1.0  # a follower's page asks the store for the view version this often
+TEACHER_POLL_S = 2.0  # the teacher's counts and leaderboard refresh this often
+HEARTBEAT_S = 5.0  # a student's page reports itself at most this often
+EXPIRE_EVERY_S = 60.0
+_expiry = {"last": 0.0, "lock": threading.Lock()}
+
+
+@st.cache_resource(show_spinner=False)
+def _store() -> Store:
+    return open_store()
+
+
+def store() -> Store:
+    """This process's store (ADVLAB_STORE, else SQLite); closes idle rooms once a minute."""
+    s = _store()
+    with _expiry["lock"]:
+        due = time.time() - _expiry["last"] > EXPIRE_EVERY_S
+        if due:
+            _expiry["last"] = time.time()
+    if due:
+        rooms.expire_rooms(s)
+    return s
+
+
+def session_id() -> str:
+    """A random id for this browser session (the key of its rate limits)."""
+    if "classroom_session" not in st.session_state:
+        st.session_state.classroom_session = uuid.uuid4().hex
+    return st.session_state.classroom_session
+
+
+def base_url() -> str:
+    try:
+        url = urlparse(st.context.url or "")
+    except Exception:  # AppTest has no browser URL
+        return ""
+    return f"{url.scheme}://{url.netloc}" if url.scheme else ""
+
+
+def join_link(code: str) -> str:
+    return f"{base_url()}/join?{urlencode({'room': code})}"
+
+
+def qr_png(text: str, scale: int = 10) -> bytes:
+    """A QR code of ``text`` as PNG (segno), large enough to scan from the back of a room."""
+    import segno
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=scale, border=2)
+    return buf.getvalue()
+
+
+def model_ids(dataset: str) -> list[str]:
+    return [c["id"] for c in resources.cards(dataset)]
+
+
+def model_for(model_id: str):
+    """The server's cached model (what the challenge checks run on)."""
+    return resources.model(resources.model_key(model_id))
+
+
+def image_of(s: Store, source: dict) -> tuple[np.ndarray, int, str]:
+    """(image (1, H, W, C), label, cache key) of a view or a challenge: a test index or a stored image."""
+    if "image_id" in source:
+        x = s.get_image(source["image_id"])
+        if x is None:
+            raise ClassroomError("the image of this view is no longer stored")
+        return x, int(source["label"]), source["image_id"]
+    split = resources.test_split(source["dataset"])
+    index = min(max(int(source.get("image", 0)), 0), len(split) - 1)
+    return split.x[index:index + 1], int(split.y[index]), f"test:{index}"
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:
+    """``advcore.live.analyse``, cached across sessions: thirty followers of one view compute it once."""
+    return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json))
+
+
+def _prediction(names, probs) -> str:
+    top = int(np.argmax(probs))
+    return f"{names[top]} ({probs[top]:.0%})"
+
+
+def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target: int | None = None) -> None:
+    """Metrics, the original | perturbation | adversarial images and the class probabilities."""
+    norms = result["norms"]
+    row = st.columns(4)
+    row[0].metric("clean prediction", _prediction(names, result["clean_probs"]))
+    fooled = int(np.argmax(result["adv_probs"])) != label
+    row[1].metric("adversarial prediction", _prediction(names, result["adv_probs"]),
+                  delta="fooled" if fooled else "still right", delta_color="inverse" if fooled else "normal")
+    row[2].metric("L∞ of the change", f"{norms['linf']:.4f}", help=f"{norms['linf_255']:.1f}/255")
+    row[3].metric("L2 of the change", f"{norms['l2']:.3f}")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(viz.image_triptych(x[0], result["x_adv"]), key=f"{key}_triptych",
+                      config={"displayModeBar": False})
+    right.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], label),
+                       key=f"{key}_probs", config={"displayModeBar": False})
+    if target is not None:
+        right.caption(f"Target class: {names[target]}.")
+
+
+def show_view(s: Store, view: dict, key: str) -> None:
+    """Render a presented view: the teacher's attack on the teacher's image, computed here (cached)."""
+    try:
+        x, label, image_key = image_of(s, view)
+        names = data.info(view["dataset"]).class_names
+        params = dict(view.get("params") or {}, eps=view["eps"])
+        result = analyse(resources.model_key(view["model"]), image_key, x, label, view["attack"],
+                         json.dumps(params, sort_keys=True))
+    except (AdvcoreError, KeyError) as exc:
+        st.error(f"This view cannot be shown: {exc}")
+        return
+    spec = attacks.ATTACKS[view["attack"]]
+    st.markdown(f"**{view['model']}** on {'test image ' + str(view['image']) if 'image' in view else 'a drawn image'}"
+                f" ({names[label]}), **{spec.title}** at eps **{controls.eps_label(view['eps'], view['norm'])}**. "
+                f"*{spec.paper}*")
+    if view.get("note"):
+        st.info(view["note"])
+    show_result(names, x, label, result, key)
+
+
+# --- teacher -----------------------------------------------------------------------------------
+
+def presenter(key: str = "teach") -> dict | None:
+    """The teacher's view picker (data set, model, image, attack, settings, eps); returns the view."""
+    left, right = st.columns([1, 2])
+    dataset = controls.dataset_select(left, f"{key}_dataset")
+    ids = model_ids(dataset)
+    if not ids:
+        st.error(f"No model for {dataset} is available.")
+        return None
+    model_id = left.selectbox("Model", ids, key=f"{key}_model_{dataset}")
+    n = len(resources.test_split(dataset))
+    index = int(left.number_input(f"Test image (0-{n - 1})", 0, n - 1, 0, key=f"{key}_image_{dataset}"))
+    attack = right.selectbox("Attack", list(attacks.ATTACKS), key=f"{key}_attack",
+                             format_func=lambda a: attacks.ATTACKS[a].title)
+    spec = attacks.ATTACKS[attack]
+    split = resources.test_split(dataset)
+    with right.popover("Attack settings", use_container_width=True):
+        params = controls.attack_controls(spec, key, split.class_names, int(split.y[index]), ids)
+    with right:
+        eps = controls.eps_slider(params.get("norm", spec.norms[0]), f"{key}_eps", 0.1)
+    note = right.text_input("A line for the class (optional)", "", max_chars=200, key=f"{key}_note")
+    try:
+        return follow.make_view(dataset, model_id, attack, eps, image=index, params=params, note=note)
+    except ClassroomError as exc:
+        st.error(str(exc))
+        return None
+
+
+def load_into_presenter(view: dict, key: str = "teach") -> None:
+    """Set the presenter's widgets to a view (call before they are drawn, then rerun)."""
+    if view["model"] not in model_ids(view["dataset"]):
+        raise ClassroomError(f"model {view['model']!r} is not available for {view['dataset']} on this server")
+    st.session_state[f"{key}_dataset"] = view["dataset"]
+    st.session_state[f"{key}_model_{view['dataset']}"] = view["model"]
+    st.session_state[f"{key}_image_{view['dataset']}"] = int(view.get("image", 0))
+    st.session_state[f"{key}_attack"] = view["attack"]
+    st.session_state[f"{key}_eps_{view['norm']}"] = controls.nearest(controls.eps_grid(view["norm"]), view["eps"])
+
+
+def present_if_changed(s: Store, code: str, view: dict) -> int:
+    """Present ``view`` unless it is what this session presented last; the current version."""
+    text = json.dumps(view, sort_keys=True)
+    if st.session_state.get(f"presented_{code}") != text:
+        st.session_state[f"presented_{code}"] = text
+        return follow.present(s, code, view)
+    return s.view_version(code)
+
+
+def start_challenge_form(s: Store, code: str, view: dict | None) -> None:
+    """Templates: min-eps, targeted and robust use the presented view's data set, model and image."""
+    kind = st.selectbox("Template", list(challenges.TEMPLATES), key="teach_ch_kind",
+                        format_func=lambda k: challenges.TEMPLATES[k].title)
+    params: dict = {}
+    if kind == "quiz":
+        params["question"] = st.text_input("Question", "Which model will still be right at eps 0.3?",
+                                           key="teach_ch_question")
+        choices = st.text_area("Choices, one a line", "mnist-standard\nmnist-pgd\nboth\nneither",
+                               key="teach_ch_choices").splitlines()
+        params["choices"] = [c for c in choices if c.strip()]
+        params["answer"] = st.selectbox("Right answer", range(len(params["choices"])), key="teach_ch_answer",
+                                        format_func=lambda i: params["choices"][i])
+    elif view is None:
+        st.info("Present a view first: these challenges use its data set, model and image.")
+        return
+    else:
+        names = data.info(view["dataset"]).class_names
+        x, label, _ = image_of(s, view)
+        norm = st.radio("Norm", challenges.NORMS, horizontal=True, key="teach_ch_norm")
+        params.update(dataset=view["dataset"], model=view["model"], norm=norm)
+        if kind in ("min-eps", "targeted"):
+            params.update(x=x, label=label)
+        if kind == "targeted":
+            params["target"] = st.selectbox("Target class", [c for c in range(len(names)) if c != label],
+                                            format_func=lambda c: f"{c}: {names[c]}", key="teach_ch_target")
+        default = view["eps"] if norm == view["norm"] and view["eps"] > 0 else (0.1 if norm == "linf" else 2.0)
+        eps = st.number_input("eps (ceiling)" if kind == "min-eps" else "eps", 0.001, challenges.EPS_MAX[norm],
+                              float(default), format="%.4f", key=f"teach_ch_eps_{norm}")
+        params["eps_max" if kind == "min-eps" else "eps"] = eps
+    if st.button("Start this challenge", type="primary", key="teach_ch_start"):
+        try:
+            cid = challenges.start(s, code, kind, model_for=model_for, split_for=resources.test_split, **params)
+            st.success(f"Challenge {cid} started.")
+        except (AdvcoreError, KeyError) as exc:
+            st.error(f"Cannot start: {exc}")
+
+
+def leaderboard_table(s: Store, code: str, challenge: dict, key: str) -> list[dict]:
+    board = challenges.leaderboard(s, code, challenge)
+    if not board:
+        st.caption("No correct answer yet.")
+        return board
+    rows = [{"rank": r["rank"], "nickname": r["nickname"],
+             **({f"{challenge['norm']} norm": round(r["score"], 5)} if challenge["kind"] == "min-eps" else {}),
+             "solved at": time.strftime("%H:%M:%S", time.localtime(r["time"])), "attempts": r["attempts"]}
+            for r in board]
+    st.dataframe(rows, hide_index=True, key=key)
+    return board
+
+
+def teacher_challenge(s: Store, code: str, challenge: dict) -> None:
+    """One challenge on the teacher's screen: status buttons, leaderboard, the best answer's images."""
+    cid = challenge["id"]
+    st.markdown(f"**{cid} · {challenges.TEMPLATES[challenge['kind']].title}** ({challenge['status']}): "
+                f"{challenges.describe(challenge)}")
+    cols = st.columns(3)
+    if challenge["status"] == "open" and cols[0].button("Close", key=f"close_{cid}"):
+        challenge = challenges.set_status(s, code, cid, "closed")
+    if challenge["status"] != "revealed" and cols[1].button("Reveal", key=f"reveal_{cid}"):
+        challenge = challenges.set_status(s, code, cid, "revealed")
+    if challenge["kind"] == "quiz":
+        counts = challenges.quiz_counts(s, code, challenge)
+        st.dataframe([{"choice": c + (" ✓" if i == challenge["answer"] and challenge["status"] == "revealed" else ""),
+                       "answers": counts[i]} for i, c in enumerate(challenge["choices"])],
+                     hide_index=True, key=f"quiz_{cid}")
+    board = leaderboard_table(s, code, challenge, f"board_{cid}")
+    if board and board[0].get("image_id") and cols[2].toggle("Show the best answer", key=f"best_{cid}"):
+        best = next(e for e in s.submissions(code, cid) if e["id"] == board[0]["submission"])
+        if challenge["kind"] == "robust":
+            x = resources.test_split(challenge["dataset"]).x[best["index"]:best["index"] + 1]
+        else:
+            x = s.get_image(challenge["image_id"])
+        adv = s.get_image(best["image_id"])
+        if adv is not None and x is not None:
+            st.plotly_chart(viz.image_triptych(x[0], adv[0]), key=f"best_img_{cid}",
+                            config={"displayModeBar": False})
+            st.caption(f"{best['nickname']}'s answer: {challenge['model']} reads it as class {best['pred']}.")
+
+
+def training_queue(s: Store, code: str) -> None:
+    """The room's training jobs, in queue order, with a cancel button for open ones."""
+    jobs = s.jobs(room=code)
+    st.subheader("Training queue")
+    if not jobs:
+        st.caption("No model trained or queued for this room. Models trained for the room are deleted with it.")
+        return
+    for job in jobs:
+        cols = st.columns([3, 2, 1])
+        pos = queue.position(s, job["id"])
+        where = {None: job["status"], 0: "running"}.get(pos, f"queued, #{pos}")
+        cols[0].write(f"**{job.get('model_id')}** for {job.get('nickname')}")
+        cols[1].write(where)
+        if pos is not None and cols[2].button("Cancel", key=f"cancel_{job['id']}"):
+            queue.cancel(s, job["id"])
+            st.rerun()
+
+
+# --- student -------------------------------------------------------------------------------------
+
+def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> None:
+    """The student's attack on a challenge image (or a test image they pick), and the submit button."""
+    cid = challenge["id"]
+    dataset = challenge["dataset"]
+    names = data.info(dataset).class_names
+    if challenge["kind"] == "robust":
+        n = len(resources.test_split(dataset))
+        index = int(st.number_input(f"Test image (0-{n - 1})", 0, n - 1, 0, key=f"ans_{cid}_index"))
+        split = resources.test_split(dataset)
+        x, label, image_key = split.x[index:index + 1], int(split.y[index]), f"test:{index}"
+    else:
+        index = None
+        x, label, image_key = image_of(s, challenge)
+    cols = st.columns([1, 1, 2])
+    attack = cols[0].selectbox("Attack", [a for a in attacks.ATTACKS if a != "transfer"], key=f"ans_{cid}_attack",
+                               format_func=lambda a: attacks.ATTACKS[a].title)
+    spec = attacks.ATTACKS[attack]
+    with cols[1].popover("Attack settings", use_container_width=True):
+        params = controls.attack_controls(spec, f"ans_{cid}", names, label, model_ids(dataset))
+    if challenge["norm"] not in spec.norms:
+        st.warning(f"{spec.title} does not do the {challenge['norm']} norm this challenge measures in.")
+    if "norm" in params or len(spec.norms) > 1:
+        params["norm"] = challenge["norm"]
+    if challenge["kind"] == "targeted":
+        params["target"] = challenge["target"]
+    with cols[2]:
+        params["eps"] = controls.eps_slider(challenge["norm"], f"ans_{cid}_eps",
+                                            challenge["eps"] if challenge["kind"] != "min-eps" else 0.1)
+    try:
+        result = analyse(resources.model_key(challenge["model"]), image_key, x, label, attack,
+                         json.dumps(params, sort_keys=True))
+    except AdvcoreError as exc:
+        st.error(str(exc))
+        return
+    show_result(names, x, label, result, f"ans_{cid}", target=challenge.get("target"))
+    if st.button("Submit this adversarial image", type="primary", key=f"ans_{cid}_submit"):
+        try:
+            entry = challenges.submit(s, code, cid, nick, x_adv=result["x_adv"], index=index, model_for=model_for,
+                                      split_for=resources.test_split, session=session_id())
+            st.success(f"Accepted: {challenge['model']} reads it as class {entry['pred']}; "
+                       f"{challenge['norm']} norm {entry['norm']:.4f}.")
+        except ClassroomError as exc:
+            st.error(f"Not accepted: {exc}")
+
+
+def answer_quiz(s: Store, code: str, nick: str, challenge: dict) -> None:
+    cid = challenge["id"]
+    mine = s.submissions(code, cid, nick)
+    if mine:
+        picked = challenge["choices"][mine[0]["choice"]]
+        verdict = (" — right!" if mine[0]["correct"] else " — not this time.") if "answer" in challenge else ""
+        st.write(f"You answered **{picked}**{verdict}")
+        return
+    choice = st.radio(challenge["question"], range(len(challenge["choices"])), key=f"quiz_{cid}_choice",
+                      format_func=lambda i: challenge["choices"][i], index=None)
+    if st.button("Answer", type="primary", key=f"quiz_{cid}_submit", disabled=choice is None):
+        try:
+            challenges.submit(s, code, cid, nick, choice=int(choice), session=session_id())
+            st.rerun()
+        except ClassroomError as exc:
+            st.error(f"Not accepted: {exc}")

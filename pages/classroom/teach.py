@@ -1,0 +1,137 @@
+"""Teach: create a room, present a view the class follows, set challenges, watch the leaderboard.
+Layout only; the rooms, checks and leaderboards are advcore.classroom."""
+
+import streamlit as st
+
+from advcore.classroom import challenges, follow, rooms
+from advcore.classroom.rooms import ClassroomError
+from advcore.ui import classroom as ui
+
+st.title("Teach: a room your class joins")
+s = ui.store()
+
+
+def enter_room(code: str, key: str) -> None:
+    room = rooms.check_teacher(s, code, key, ui.session_id())
+    st.session_state.teach_room, st.session_state.teach_key = room["code"], key
+
+
+def start_page() -> None:
+    st.write("Create a room: students join it with its code (or the QR code) and a nickname, no account. "
+             "They follow the view you present, and answer the challenges you set; the server checks every answer.")
+    left, right = st.columns(2)
+    with left.form("teach_create"):
+        st.subheader("New room")
+        title = st.text_input("Title (optional)", max_chars=80, key="teach_title")
+        password = (st.text_input("Teacher password (this server asks for one)", type="password", key="teach_pw")
+                    if rooms.password_required() else None)
+        if st.form_submit_button("Create a room", type="primary"):
+            try:
+                code, key = rooms.create_room(s, title, password, ui.session_id())
+                enter_room(code, key)
+                st.session_state.teach_show_key = True
+                st.rerun()
+            except ClassroomError as exc:
+                st.error(str(exc))
+    with right.form("teach_enter"):
+        st.subheader("Control a room again")
+        code = st.text_input("Room code", max_chars=12, key="teach_enter_code")
+        key = st.text_input("Teacher key", type="password", key="teach_enter_key")
+        if st.form_submit_button("Control this room"):
+            try:
+                enter_room(code, key)
+                st.rerun()
+            except ClassroomError as exc:
+                st.error(str(exc))
+
+
+if "teach_room" not in st.session_state:
+    start_page()
+    st.stop()
+
+code = st.session_state.teach_room
+try:
+    room = rooms.check_teacher(s, code, st.session_state.teach_key, ui.session_id())
+except ClassroomError as exc:
+    st.error(f"{exc} Create or enter a room again.")
+    for k in ("teach_room", "teach_key"):
+        st.session_state.pop(k, None)
+    st.stop()
+
+if st.session_state.get("teach_show_key"):
+    with st.container(border=True):
+        st.warning("Your teacher key, shown only now: note it to control this room after a reload or from "
+                   "another computer. Students never need it.")
+        st.code(st.session_state.teach_key, language=None)
+        if st.button("I have noted the key", key="teach_key_noted"):
+            st.session_state.teach_show_key = False
+            st.rerun()
+
+link = ui.join_link(code)
+head = st.columns([2, 3, 2])
+with head[0]:
+    st.caption(f"{room.get('title') or 'Room'} · join code")
+    st.markdown(f"<div style='font-size:3.6rem;font-weight:700;letter-spacing:0.25em;line-height:1.1'>{code}</div>",
+                unsafe_allow_html=True)  # the code is from rooms.ALPHABET only
+with head[1]:
+    st.caption("Join link (students open it, or the QR code, and pick a nickname)")
+    st.code(link, language=None)
+
+
+    @st.fragment(run_every=ui.TEACHER_POLL_S)
+    def presence() -> None:
+        counts = rooms.presence(s, code)
+        row = st.columns(3)
+        row[0].metric("joined", counts["joined"])
+        row[1].metric("connected", counts["connected"], help=f"page open in the last {rooms.CONNECTED_S:.0f} s")
+        row[2].metric("following you", counts["following"])
+
+    presence()
+head[2].image(ui.qr_png(link), width=240, caption="scan to join")
+
+present_tab, challenge_tab, room_tab = st.tabs(["Present", "Challenges", "Results and room"])
+
+with present_tab:
+    st.caption("Students in follow mode see this view within a couple of seconds of each change.")
+    with st.expander("Present an Explore link instead"):
+        pasted = st.text_input("Explore link (copy it from the address bar of the Explore page)", key="teach_link")
+        if st.button("Load this link", key="teach_link_load") and pasted:
+            try:
+                ui.load_into_presenter(follow.view_from_link(pasted))
+                st.rerun()
+            except ClassroomError as exc:
+                st.error(str(exc))
+    view = ui.presenter()
+    if view is not None:
+        version = ui.present_if_changed(s, code, view)
+        ui.show_view(s, view, "teach_view")
+        st.caption(f"Presented view version {version}.")
+
+with challenge_tab:
+    with st.expander("New challenge", expanded=not s.challenges(code)):
+        ui.start_challenge_form(s, code, s.get_view(code)[1])
+
+    @st.fragment(run_every=ui.TEACHER_POLL_S)
+    def challenge_list() -> None:
+        items = s.challenges(code)
+        if not items:
+            st.caption("No challenge yet.")
+        for challenge in reversed(items):
+            with st.container(border=True):
+                ui.teacher_challenge(s, code, challenge)
+
+    challenge_list()
+
+with room_tab:
+    st.download_button("Download the results (CSV)", challenges.results_csv(s, code),
+                       file_name=f"advlab-{code}-results.csv", mime="text/csv", key="teach_csv")
+    st.caption("One row per student and challenge they solved: rank, score (norm, for smallest-eps challenges), "
+               "time and attempts. Results go when the room closes, or after "
+               f"{rooms.idle_limit_s() / 3600:g} hours without activity.")
+    ui.training_queue(s, code)
+    confirm = st.checkbox("Yes, end the room and delete its results and models", key="teach_close_confirm")
+    if st.button("Close the room", disabled=not confirm, key="teach_close"):
+        rooms.close_room(s, code)
+        for k in ("teach_room", "teach_key", "teach_show_key"):
+            st.session_state.pop(k, None)
+        st.rerun()

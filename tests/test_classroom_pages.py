@@ -1,0 +1,113 @@
+"""Classroom pages in Streamlit's AppTest: a teacher creates a room and presents a view, a student
+joins and follows it, answers a quiz and a smallest-eps challenge, the teacher sees the leaderboard.
+Two AppTest sessions share one process, so they share the store, as two browsers on one server do."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from advcore.classroom import challenges, rooms
+from tests.conftest import APP, TIMEOUT
+
+pytestmark = pytest.mark.needs_data  # shipped models
+
+
+@pytest.fixture
+def fresh_store(tmp_path, monkeypatch):
+    from advcore.ui import classroom as ui
+    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("ADVLAB_STORE", raising=False)
+    ui._store.clear()
+    yield ui.store()
+    ui._store.clear()
+
+
+def run(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def page(path, query=None):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    run(at)
+    at.switch_page(path)
+    return run(at)
+
+
+def teacher_with_room():
+    at = page("pages/classroom/teach.py")
+    at.button[0].click()  # the form's "Create a room"
+    run(at)
+    return at, at.session_state.teach_room, at.session_state.teach_key
+
+
+def test_classroom_teacher_creates_room_and_student_follows(fresh_store):
+    teacher, code, key = teacher_with_room()
+    assert any(key in c.value for c in teacher.code), "the teacher key is shown once"
+    assert any(f"/join?room={code}" in c.value for c in teacher.code)
+    assert fresh_store.view_version(code) == 1  # the presenter's first view is presented at once
+    student = page("pages/classroom/join.py", {"room": code})
+    student.text_input(key="class_nick_input").input("ada")
+    student.button[0].click()
+    run(student)
+    assert student.session_state.class_nick == "ada"
+    assert {"room", "nick", "token"} <= set(student.query_params)
+    assert any(m.label == "adversarial prediction" for m in student.metric), "the presented view is shown"
+    before = fresh_store.get_view(code)[1]["eps"]
+    slider = teacher.select_slider(key="teach_eps_linf")
+    slider.set_value(slider.value + 2 / 255)
+    run(teacher)
+    assert fresh_store.view_version(code) == 2
+    run(student)  # the follow fragment's next tick
+    assert student.session_state.class_view["eps"] == pytest.approx(before + 2 / 255, abs=1e-4)
+    assert rooms.presence(fresh_store, code)["following"] == 1
+
+
+def test_classroom_pages_challenges_and_leaderboard(fresh_store):
+    teacher, code, key = teacher_with_room()
+    student = page("pages/classroom/join.py", {"room": code})
+    student.text_input(key="class_nick_input").input("ben")
+    student.button[0].click()
+    run(student)
+    qid = challenges.start(fresh_store, code, "quiz", question="Which holds at 0.3?", choices=["a", "b"], answer=1)
+    run(student)
+    student.radio(key=f"quiz_{qid}_choice").set_value(1)
+    run(student)
+    student.button(key=f"quiz_{qid}_submit").click()
+    run(student)
+    assert fresh_store.submissions(code, qid)[0]["correct"]
+    view = fresh_store.get_view(code)[1]
+    teacher.selectbox(key="teach_ch_kind").set_value("min-eps")
+    run(teacher)
+    teacher.number_input(key="teach_ch_eps_linf").set_value(0.3)
+    teacher.button(key="teach_ch_start").click()
+    run(teacher)
+    cid = next(c["id"] for c in fresh_store.challenges(code) if c["kind"] == "min-eps")
+    assert fresh_store.get_challenge(code, cid)["model"] == view["model"]
+    run(student)
+    student.select_slider(key=f"ans_{cid}_eps_linf").set_value(round(76 / 255, 6))  # PGD at 76/255
+    run(student)
+    student.button(key=f"ans_{cid}_submit").click()
+    run(student)
+    assert any("Accepted" in s.value for s in student.success), [e.value for e in student.error]
+    run(teacher)
+    boards = [d.value for d in teacher.dataframe]
+    assert any("ben" in list(b.get("nickname", [])) for b in boards)
+    csv_text = challenges.results_csv(fresh_store, code)
+    assert "ben" in csv_text and cid in csv_text
+
+
+def test_classroom_wrong_teacher_key_and_wrong_code_refused(fresh_store):
+    _, code, _ = teacher_with_room()
+    at = page("pages/classroom/teach.py")
+    at.text_input(key="teach_enter_code").input(code)
+    at.text_input(key="teach_enter_key").input("not-the-key")
+    at.button[1].click()
+    run(at)
+    assert any("not this room's teacher key" in e.value for e in at.error)
+    student = page("pages/classroom/join.py", {"room": "ZZZZZZ"})
+    student.text_input(key="class_nick_input").input("cat")
+    student.button[0].click()
+    run(student)
+    assert any("No open room" in e.value for e in student.error)
