@@ -13,9 +13,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     ADVCORE_USER_MODELS=/home/advlab/user-models \
-    ADVCORE_CHECKPOINTS=/home/advlab/checkpoints
+    ADVCORE_CHECKPOINTS=/home/advlab/checkpoints \
+    ADVLAB_STATE_DIR=/home/advlab/state
 
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin advlab
+# The folders volumes mount over (deploy/compose.yaml) exist and belong to the app's user, so a new
+# named volume starts writable by it.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin advlab \
+ && install -d -o advlab -g advlab /home/advlab/user-models /home/advlab/state
 WORKDIR /app
 
 # Dependencies first: this layer is cached until requirements.txt changes. (TF_PACKAGE is the
