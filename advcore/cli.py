@@ -138,6 +138,65 @@ def cmd_attack(args) -> int:
     return 0
 
 
+def _defence_flags(parser: argparse.ArgumentParser) -> None:
+    """--defence SPEC, --adaptive MODE, --eot-samples K (see advcore.defences and advcore.attacks.adaptive)."""
+    from .attacks.adaptive import DEFAULT_EOT_SAMPLES, MODES
+    from .defences import DEFENCES
+    parser.add_argument("--defence", default=None, metavar="SPEC",
+                        help="attack the model behind defences chained with +, e.g. bits:3+median:2 "
+                             f"({', '.join(DEFENCES)})")
+    parser.add_argument("--adaptive", default="none", choices=MODES,
+                        help="none: the naive attack (TensorFlow's gradient through the defence); bpda: identity "
+                             "backward pass through non-differentiable stages; eot: average over random draws")
+    parser.add_argument("--eot-samples", default=DEFAULT_EOT_SAMPLES, type=int, help="EOT draws per gradient")
+
+
+def _evaluate_defended(args, split, params: dict, n: int, model, names: list[str]) -> int:
+    """``evaluate`` with --defence / --adaptive: adversarial images scored on the defended model."""
+    from . import attacks
+    from .attacks import adaptive
+    from .errors import AdvcoreError
+    from .evaluate import gradient_check
+    if len(names) != 1:
+        raise AdvcoreError("--defence and --adaptive take one attack, not a list")
+    own = attacks.accepted(names[0], params)
+    with _progress(n, not args.json and not args.quiet) as bar:
+        summary = adaptive.evaluate(model, split.x[:n], split.y[:n], names[0], own, args.defence, args.adaptive,
+                                    args.eot_samples, progress=bar.update)
+    probe = split.x[:min(n, 64)], split.y[:min(n, 64)].astype("int32")
+    attacked = adaptive.attack_model(adaptive.defences.apply(model, args.defence), args.adaptive, args.eot_samples)
+    summary.update(dataset=args.dataset, model=args.model, attack=names[0], params=own, full_test_set=split.full,
+                   flags=[gradient_check(attacked, *probe).as_dict()])
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{args.model} behind {summary['defence']} under {names[0]} ({summary['adaptive']} attack) {own}: "
+          f"clean {summary['clean_accuracy']:.2%}, robust {summary['robust_accuracy']:.2%} on {summary['n']} "
+          f"images in {summary['seconds']:.1f} s")
+    for flag in summary["flags"]:
+        print(("ok   " if flag["ok"] else "FLAG ") + flag["message"])
+    return 0
+
+
+def cmd_certify(args) -> int:
+    """Randomized-smoothing certificates (Cohen et al. 2019) on the first --images test images."""
+    from . import data, defences, evaluate
+    split = data.load(args.dataset, "test")
+    count = evaluate.check_n(args.images, len(split))
+    model = defences.apply(_model_for(args.dataset, args.model), args.defence)
+    report = defences.certify_report(model, split.x[:count], split.y[:count], args.sigma, args.n0, args.n,
+                                     args.alpha, args.batch)
+    report.update(dataset=args.dataset, model=args.model, defence=str(defences.parse(args.defence)))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    curve = ", ".join(f"r={r}: {a:.1%}" for r, a in report["certified_accuracy"].items())
+    print(f"{args.model} smoothed with sigma {report['sigma']:g} on {count} images: accuracy "
+          f"{report['clean_accuracy']:.1%}, abstained {report['abstain_rate']:.1%}; certified {curve} "
+          f"({report['seconds']:.0f} s)")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from . import data, evaluate
     split = data.load(args.dataset, "test")
@@ -146,6 +205,8 @@ def cmd_evaluate(args) -> int:
     n = evaluate.check_n(args.n, len(split))
     model = _model_for(args.dataset, args.model)
     names = _attack_names(args)
+    if args.defence or args.adaptive != "none":
+        return _evaluate_defended(args, split, params, n, model, names)
     with _progress(n * len(names), not args.json and not args.quiet) as bar:
         if len(names) == 1:
             summary = evaluate.evaluate(model, split, args.attack, params, n, progress=bar.update)
@@ -340,7 +401,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an attack, or a comma-separated list: per-example worst case over them (AutoAttack-style)")
     p.add_argument("--n", default=1000, help="number of test images (first N)")
     _attack_flags(p)
+    _defence_flags(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("certify", help="randomized-smoothing certificates (Cohen et al. 2019) over N test images")
+    common(p)
+    p.add_argument("--sigma", required=True, type=float, help="noise standard deviation (pixel units)")
+    p.add_argument("--n", default=1000, type=int, help="noisy samples per image for the estimate")
+    p.add_argument("--n0", default=100, type=int, help="noisy samples per image to pick the class")
+    p.add_argument("--alpha", default=0.001, type=float, help="failure probability of each certificate")
+    p.add_argument("--batch", default=1000, type=int, help="noisy images per model call")
+    p.add_argument("--images", default=100, type=int, help="number of test images (first N)")
+    p.add_argument("--defence", default=None, metavar="SPEC", help="defences before the noise, e.g. bits:3")
+    p.set_defaults(func=cmd_certify)
 
     p = sub.add_parser("sweep", help="accuracy against eps for several models")
     common(p, needs_model=False)
