@@ -28,7 +28,10 @@ EPS_KEY, INDEX_KEY = "eps_linf", "image_index"
 FINISHED_OK = {0, 3}  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int | list[int]) -> float:
+    """Resident memory of a process (or the sum over several: the replicas behind nginx)."""
+    if isinstance(pid, list):
+        return sum(rss_mb(p) for p in pid) if pid else float("nan")
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -199,7 +202,11 @@ def _percentiles(prefix: str, seconds: list[float]) -> dict:
             f"{prefix}p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3), f"{prefix}max_s": round(lat[-1], 3)}
 
 
-async def _run(url: str, pid: int, sessions: int, seconds: float, think_s: float, ramp_s: float,
+def _mb(value: float) -> int | None:
+    return None if value != value else round(value)  # NaN: not measured
+
+
+async def _run(url: str, pid: int | list[int], sessions: int, seconds: float, think_s: float, ramp_s: float,
                timeout_s: float, teacher: bool = False) -> dict:
     ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
     warm = _stats()
@@ -219,16 +226,20 @@ async def _run(url: str, pid: int, sessions: int, seconds: float, think_s: float
             "ramp_s": ramp_s, "requests": stats["requests"], "requests_per_s": round(stats["requests"] / wall, 2),
             "errors": len(stats["errors"]), "error_samples": stats["errors"][:5],
             **_percentiles("", lat["eps"] + lat["image"]), **_percentiles("eps_", lat["eps"]),
-            **_percentiles("image_", lat["image"]), "rss_before_mb": round(rss_before),
-            "rss_with_sessions_mb": round(rss_peak), "rss_after_mb": round(rss_mb(pid)),
+            **_percentiles("image_", lat["image"]), "rss_before_mb": _mb(rss_before),
+            "rss_with_sessions_mb": _mb(rss_peak), "rss_after_mb": _mb(rss_mb(pid)),
             **({"teacher_sweeps_s": stats["sweeps"]} if teacher else {}), "warmup_errors": warm["errors"]}
 
 
 def run_load(sessions: int, seconds: float, think_s: float = 3.0, ramp_s: float = 0.0, timeout_s: float = 60,
-             teacher: bool = False) -> dict:
+             teacher: bool = False, url: str | None = None, pids: list[int] | None = None) -> dict:
     """Latency counts from sending the changed widget to the server's ``script_finished``; ``think_s``
     (mean, uniform 0.5-1.5x) is the pause between a result and the next move; sessions open one after
-    another over ``ramp_s`` seconds; ``teacher`` adds one session running sweeps back to back."""
+    another over ``ramp_s`` seconds; ``teacher`` adds one session running sweeps back to back. ``url``: a
+    server already running (e.g. nginx in front of replicas, ``python -m deploy.local``) instead of a new
+    one; ``pids``: its processes, whose RSS is summed (none: RSS is not measured)."""
+    if url:
+        return asyncio.run(_run(url.rstrip("/"), pids or [], sessions, seconds, think_s, ramp_s, timeout_s, teacher))
     with streamlit_server() as (url, proc):
         return asyncio.run(_run(url, proc.pid, sessions, seconds, think_s, ramp_s, timeout_s, teacher))
 
@@ -240,12 +251,15 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=3.0, help="mean pause between moves, seconds")
     parser.add_argument("--ramp", type=float, default=20.0, help="sessions open over this many seconds")
     parser.add_argument("--teacher", action="store_true", help="add one session running sweeps back to back")
+    parser.add_argument("--url", default=None, help="load a running server (e.g. nginx) instead of starting one")
+    parser.add_argument("--pids", default="", help="with --url: comma-separated server PIDs to sum RSS over")
     parser.add_argument("--out", default=None, help="write the report as JSON")
     args = parser.parse_args()
     import datetime as dt
     import os
     import sys
-    report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp, teacher=args.teacher)
+    report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp, teacher=args.teacher,
+                      url=args.url, pids=[int(p) for p in args.pids.split(",") if p])
     report.update(command="python -m bench.load " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
                   date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     print(json.dumps(report, indent=2))
