@@ -1,0 +1,71 @@
+"""The README's "panda" recipe, every step, offline: a random-weight MobileNetV2 (224x224x3, 1,000
+classes, softmax output, input scaling as a layer), an image set of generated photos with 1,000
+class names, add-dataset, add-model --strip-softmax, an attack from the CLI, and the Explore page.
+Pretrained weights cannot be fetched here; the architecture, sizes and steps are the recipe's."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+from PIL import Image
+
+from advcore import cli, data, imagesets, zoo
+
+from .conftest import start
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    root = tmp_path_factory.mktemp("panda")
+    env = pytest.MonkeyPatch()
+    env.setenv(zoo.USER_MODELS_ENV, str(root / "user-models"))
+    env.setenv(imagesets.USER_DATA_ENV, str(root / "user-data"))
+    data.refresh_user_datasets()
+    # step 1 (README): the model, its [-1, 1] input scaling carried as a layer so eps stays in pixel units
+    keras.utils.set_random_seed(0)
+    base = keras.applications.MobileNetV2(weights=None, classes=1000)  # the recipe uses weights="imagenet"
+    inputs = keras.Input((224, 224, 3))
+    keras.Model(inputs, base(layers.Rescaling(2.0, offset=-1.0)(inputs))).save(root / "mobilenetv2.keras")
+    # step 2: 1,000 class names, one per line, and a folder with one sub-folder per class
+    (root / "imagenet_classes.txt").write_text("\n".join(f"class_{i}" for i in range(388)) + "\ngiant_panda\n"
+                                               + "\n".join(f"class_{i}" for i in range(389, 1000)) + "\n")
+    rng = np.random.default_rng(0)
+    for folder, sizes in (("giant_panda", [(300, 400), (256, 256)]), ("class_7", [(500, 375)])):
+        (root / "photos" / folder).mkdir(parents=True)
+        for i, (h, w) in enumerate(sizes):
+            Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(root / "photos" / folder / f"{i}.jpg")
+    yield root
+    env.undo()
+    data.refresh_user_datasets()
+    zoo.forget()
+
+
+def test_the_panda_recipe_runs_step_by_step(recipe, capsys):
+    assert cli.main(["add-dataset", "--name", "photos", "--images", str(recipe / "photos"),
+                     "--classes", str(recipe / "imagenet_classes.txt"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["shape"] == [224, 224, 3] and summary["classes"] == 1000 and summary["n_test"] == 3
+    assert sorted(data.load("photos").y.tolist()) == [7, 388, 388]
+    args = ["add-model", "--file", str(recipe / "mobilenetv2.keras"), "--dataset", "photos", "--id", "mobilenetv2",
+            "--eval-n", "3", "--quiet"]
+    assert cli.main(args) == 2
+    assert "--strip-softmax" in capsys.readouterr().err
+    assert cli.main(args + ["--strip-softmax", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["id"] == "mobilenetv2" and row["shipped"] is False
+    assert any(k.startswith("pgd-20x1 @0.0157") for k in row)  # 4/255, the usual ImageNet budget
+    assert cli.main(["attack", "--dataset", "photos", "--model", "mobilenetv2", "--index", "0", "--attack", "pgd",
+                     "--eps", str(4 / 255), "--steps", "5", "--json"]) == 0
+    attacked = json.loads(capsys.readouterr().out)
+    assert attacked["linf_255"] <= 4 + 1e-3 and attacked["clean_label"] in data.info("photos").class_names
+
+
+def test_explore_opens_on_the_user_model_at_224(recipe):
+    if "mobilenetv2" not in [c["id"] for c in zoo.list_cards("photos")]:
+        pytest.skip("needs the recipe test first")
+    at = start({"dataset": "photos", "model": "mobilenetv2"})
+    picker = at.selectbox(key="model_photos")
+    assert picker.value == "mobilenetv2" and "user model" in picker.format_func(picker.value)
+    assert len(at.get("plotly_chart")) >= 2
