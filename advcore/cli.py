@@ -16,19 +16,51 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error contract: one line on stderr, exit code 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"error: {message}\n")
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (nan and inf refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def whole_number(text: str) -> int:
+    """argparse type: a whole number."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+_PARAM_TYPES = {"float": finite_float, "int": whole_number}
+
+
 def _attack_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per registry parameter (union over attacks); values are checked by the registry."""
+    """One flag per registry parameter (union over attacks); values are range-checked by the registry.
+    A parameter whose default differs between attacks says "default: per attack"."""
     from .attacks import ATTACKS
-    seen = {}
+    seen, defaults = {}, {}
     for spec in ATTACKS.values():
         for p in spec.params:
             seen.setdefault(p.name, p)
+            defaults.setdefault(p.name, set()).add(repr(p.default))
     for name, p in seen.items():
         flag = "--" + name.replace("_", "-")
+        default = f"default {p.default}" if len(defaults[name]) == 1 else "default: per attack"
         parser.add_argument(flag, dest=f"param_{name}", default=None, metavar=p.kind.upper(),
-                            help=f"{p.help} ({p.describe()}{', ' + p.unit if p.unit else ''}; "
-                                 f"default {p.default})")
-    parser.add_argument("--target", type=str, default=None, help="target class (targeted attack)")
+                            type=_PARAM_TYPES.get(p.kind, str),
+                            help=f"{p.help} ({p.describe()}{', ' + p.unit if p.unit else ''}; {default})")
+    parser.add_argument("--target", type=whole_number, default=None, help="target class (targeted attack)")
 
 
 def _attack_names(args) -> list[str]:
@@ -45,27 +77,23 @@ def _attack_names(args) -> list[str]:
 def _attack_params(args) -> dict:
     """The attack flags that were given, checked against the registry before any work starts.
 
-    With several attacks each gets the flags it takes; a flag none of them takes is refused.
+    Each attack gets the flags it takes (``attacks.accepted``); a flag a chosen attack does not
+    use (``--seed`` with FGSM, say) gets a one-line warning on stderr naming it, then the run goes on.
     """
     from . import attacks
     from .attacks.base import check_eps
     params = {k[len("param_"):]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
     if args.target is not None:
-        params["target"] = _int(args.target, "target")
-    names = _attack_names(args)
-    for name in names:
-        own = attacks.accepted(name, params) if len(names) > 1 else params
-        checked = attacks.validate(name, dict(own, eps=own.get("eps", 0.0)))
+        params["target"] = args.target
+    for name in _attack_names(args):
+        own = attacks.accepted(name, params)
+        unused = sorted(set(params) - set(own) - {"target"})  # a target changes the question: refused below
+        if unused:
+            print(f"warning: {name} does not use {', '.join('--' + u.replace('_', '-') for u in unused)}; "
+                  f"ignored for {name}", file=sys.stderr)
+        checked = attacks.validate(name, dict(own, eps=own.get("eps", 0.0), target=params.get("target")))
         check_eps(checked["eps"], checked.get("norm", "linf"))
     return params
-
-
-def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        from .errors import AdvcoreError
-        raise AdvcoreError(f"{name} must be a whole number, got {value!r}") from None
 
 
 def _model_for(dataset: str, model_id: str):
@@ -109,7 +137,7 @@ def cmd_attack(args) -> int:
     from . import attacks, data, metrics
     from .errors import AdvcoreError
     split = data.load(args.dataset, "test")
-    index = _int(args.index, "index")
+    index = args.index
     if not 0 <= index < len(split):
         raise AdvcoreError(f"index must be in [0, {len(split) - 1}] for {args.dataset} ({split.source})")
     params = _attack_params(args)
@@ -118,7 +146,7 @@ def cmd_attack(args) -> int:
         params["target"] = [params["target"]]
     model = _model_for(args.dataset, args.model)
     x, y = split.x[index:index + 1], split.y[index:index + 1]
-    result = attacks.run(args.attack, model, x, y, **params)
+    result = attacks.run(args.attack, model, x, y, **attacks.accepted(args.attack, params))
     norms = {k: float(v[0]) for k, v in metrics.perturbation_norms(x, result.x_adv).items()}
     shift = {k: v[0].item() for k, v in metrics.prediction_shift(result.clean_logits, result.adv_logits, y).items()}
     out = {"dataset": args.dataset, "model": args.model, "index": index, "label": int(y[0]),
@@ -208,10 +236,11 @@ def cmd_evaluate(args) -> int:
     if args.defence or args.adaptive != "none":
         return _evaluate_defended(args, split, params, n, model, names)
     with _progress(n * len(names), not args.json and not args.quiet) as bar:
+        from . import attacks
         if len(names) == 1:
-            summary = evaluate.evaluate(model, split, args.attack, params, n, progress=bar.update)
+            summary = evaluate.evaluate(model, split, args.attack, attacks.accepted(args.attack, params), n,
+                                        progress=bar.update)
         else:
-            from . import attacks
             summary = evaluate.worst_case(model, split, [(a, attacks.accepted(a, params)) for a in names], n,
                                           progress=bar.update)
     summary.update(dataset=args.dataset, model=args.model, attack=args.attack,
@@ -235,9 +264,9 @@ def _eps_list(text: str) -> list[float]:
 
 
 def cmd_sweep(args) -> int:
-    from . import data, evaluate
+    from . import attacks, data, evaluate
     split = data.load(args.dataset, "test")
-    params = _attack_params(args)
+    params = attacks.accepted(args.attack, _attack_params(args))
     params.pop("eps", None)
     eps_values = _eps_list(args.eps_list)
     n = evaluate.check_n(args.n, len(split))
@@ -258,16 +287,11 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from dataclasses import fields
+
     from . import cards, zoo
     from .train import TrainConfig, train
-    cfg = TrainConfig(model_id=args.id, dataset=args.dataset, architecture=args.arch, recipe=args.recipe,
-                      eps=args.train_eps, steps=args.train_steps, step_size=args.train_step_size, beta=args.beta,
-                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-                      lr_drop_epochs=args.lr_drop_epochs, optimizer=args.optimizer,
-                      weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-                      eps_warmup_epochs=args.eps_warmup_epochs,
-                      seed=args.train_seed, n_train=args.n_train,
-                      strategy=args.strategy, eval_n=args.eval_n, extra_n=args.extra_n).check()
+    cfg = TrainConfig(**{f.name: getattr(args, f"train_{f.name}") for f in fields(TrainConfig)}).check()
     out = Path(args.out) if args.out else zoo.models_dir()
     model, state = train(cfg, out, resume=args.resume, show_progress=not args.quiet)
     print(f"trained {cfg.model_id} in {state.seconds / 60:.1f} min; measuring on the test set", file=sys.stderr)
@@ -368,10 +392,9 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import data, zoo
+    from . import data
     from .attacks import ATTACKS
-    from .train import RECIPES
-    parser = argparse.ArgumentParser(prog="python -m advcore", description="Adversarial attacks and robustness.")
+    parser = _Parser(prog="python -m advcore", description="Adversarial attacks and robustness.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p, needs_model=True):
@@ -389,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("attack", help="attack one test image")
     common(p)
-    p.add_argument("--index", required=True, help="test image index")
+    p.add_argument("--index", required=True, type=whole_number, help="test image index")
     p.add_argument("--attack", required=True, metavar="|".join(ATTACKS))
     p.add_argument("--out", default=None, help="save the adversarial image as PNG")
     _attack_flags(p)
@@ -399,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--attack", required=True, metavar="|".join(ATTACKS),
                    help="an attack, or a comma-separated list: per-example worst case over them (AutoAttack-style)")
-    p.add_argument("--n", default=1000, help="number of test images (first N)")
+    p.add_argument("--n", default=1000, type=whole_number, help="number of test images (first N)")
     _attack_flags(p)
     _defence_flags(p)
     p.set_defaults(func=cmd_evaluate)
@@ -419,38 +442,17 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, needs_model=False)
     p.add_argument("--models", required=True, help="comma-separated model ids")
     p.add_argument("--attack", required=True, metavar="|".join(ATTACKS))
-    p.add_argument("--n", default=500)
+    p.add_argument("--n", default=500, type=whole_number)
     p.add_argument("--csv", default=None, help="write the table as CSV")
     _attack_flags(p)
     for action in p._actions:  # sweep takes a list of eps
         if action.dest == "param_eps":
-            action.dest, action.help = "eps_list", "comma-separated eps values in pixel units, e.g. 0,0.1,0.2,0.3"
+            action.dest, action.type = "eps_list", str
+            action.help = "comma-separated eps values in pixel units, e.g. 0,0.1,0.2,0.3"
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("train", help="train a model and write its card")
-    p.add_argument("--id", required=True)
-    p.add_argument("--dataset", required=True, choices=list(data.DATASETS))
-    p.add_argument("--arch", required=True, choices=list(zoo.ARCHITECTURES))
-    p.add_argument("--recipe", default="standard", choices=RECIPES)
-    p.add_argument("--eps", dest="train_eps", type=float, default=0.0, help="training budget (pixel units)")
-    p.add_argument("--steps", dest="train_steps", type=int, default=10, help="inner attack steps")
-    p.add_argument("--step-size", dest="train_step_size", type=float, default=None)
-    p.add_argument("--beta", type=float, default=6.0, help="TRADES beta")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--lr-schedule", default="constant", choices=("constant", "cyclic", "drop"))
-    p.add_argument("--lr-drop-epochs", type=int, default=0)
-    p.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    p.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--eps-warmup-epochs", type=float, default=0.0,
-                   help="grow the training eps linearly from 0 over this many epochs")
-    p.add_argument("--seed", dest="train_seed", type=int, default=0)
-    p.add_argument("--n-train", type=int, default=0, help="use only this many training images (0 = all)")
-    p.add_argument("--strategy", default="default", choices=("default", "mirrored"))
-    p.add_argument("--eval-n", type=int, default=10_000, help="test images for the card's PGD-40 figures")
-    p.add_argument("--extra-n", type=int, default=1000, help="test images for the stronger checks")
+    _train_flags(p)
     p.add_argument("--out", default=None, help="folder for <id>.keras and <id>.json (default models/)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--json", action="store_true")
@@ -460,26 +462,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reject_non_finite(argv: list[str]) -> None:
-    for value in argv:
-        try:
-            number = float(value)
-        except ValueError:
-            continue
-        if not math.isfinite(number):
-            from .errors import AdvcoreError
-            raise AdvcoreError(f"{value!r} is not a finite number")
-
-
 def main(argv: list[str] | None = None) -> int:
     from .errors import AdvcoreError
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad flag (one line already printed by _Parser.error)
+        return int(exc.code or 0)
     if args.command in ("train", "add-model", "add-dataset"):
         args.argv = argv
     try:
-        _reject_non_finite(argv)
         return args.func(args)
     except AdvcoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

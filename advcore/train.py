@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from . import data, zoo
 from .attacks import norms
+from .attacks.registry import MAX_STEPS
 from .errors import AdvcoreError
 
 RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades")
@@ -42,43 +43,46 @@ HOLDOUT = 1024  # training images kept out of training, for the per-epoch robust
 COLLAPSE_DROP = 0.2  # fgsm-rs guard: roll back when held-out PGD accuracy falls this much
 
 
+def _option(default, help: str, choices: tuple = (), flag: str = ""):
+    """A TrainConfig field with what its command-line flag needs (the CLI's train flags come from here)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
+
+
+LR_SCHEDULES = ("constant", "cyclic", "drop")
+OPTIMIZERS = ("adam", "sgd")
+MAX_TRAIN_EPOCHS = 200
+
+
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on (recorded in the card as the recipe).
+    """Everything a training run depends on (recorded in the card as the recipe); each field's
+    metadata holds its help text, from which ``python -m advcore train`` builds its flags."""
 
-    eps, step_size: pixel units; steps: inner attack steps (pgd-at, trades);
-    beta: TRADES weight; lr_schedule: 'constant', 'cyclic' (one cycle up to lr and
-    back to 0, Smith 2017) or 'drop' (lr/10 for the last ``lr_drop_epochs``);
-    n_train: use only this many training images (0 = all); optimizer: 'adam' or 'sgd' (Nesterov
-    momentum 0.9); weight_decay: decoupled, per unit of learning rate (Loshchilov & Hutter 2019);
-    label_smoothing: on the training loss (Szegedy et al. 2016); eps_warmup_epochs: grow the
-    training eps linearly from 0 over this many epochs (a common guard against the
-    collapse of single-step training at large eps).
-    """
-
-    model_id: str
-    dataset: str
-    architecture: str
-    recipe: str = "standard"
-    eps: float = 0.0
-    steps: int = 10
-    step_size: float | None = None
-    beta: float = 6.0
-    epochs: int = 1
-    batch_size: int = 128
-    lr: float = 1e-3
-    lr_schedule: str = "constant"
-    lr_drop_epochs: int = 0
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-    eps_warmup_epochs: float = 0.0
-    seed: int = 0
-    augment: bool | None = None
-    n_train: int = 0
-    strategy: str = "default"
-    eval_n: int = 10_000
-    extra_n: int = 1000
+    model_id: str = field(metadata={"help": "id of the new model", "flag": "id"})
+    dataset: str = field(metadata={"help": "data set", "choices": tuple(data.DATASETS)})
+    architecture: str = field(metadata={"help": "network", "choices": tuple(zoo.ARCHITECTURES), "flag": "arch"})
+    recipe: str = _option("standard", "training recipe (see advcore.train)", RECIPES)
+    eps: float = _option(0.0, "training budget, linf, pixel units")
+    steps: int = _option(10, "inner attack steps (pgd-at, trades)")
+    step_size: float | None = _option(None, "inner step, pixel units (default: per recipe)")
+    beta: float = _option(6.0, "TRADES weight of the KL term (Zhang et al. 2019)")
+    epochs: int = _option(1, "passes over the training set")
+    batch_size: int = _option(128, "images per step")
+    lr: float = _option(1e-3, "learning rate (peak rate for 'cyclic')")
+    lr_schedule: str = _option("constant", "'cyclic': one cycle up to lr and back to 0 (Smith 2017); "
+                                           "'drop': lr/10 for the last --lr-drop-epochs", LR_SCHEDULES)
+    lr_drop_epochs: int = _option(0, "epochs at lr/10 at the end ('drop' schedule)")
+    optimizer: str = _option("adam", "'sgd' is Nesterov momentum 0.9", OPTIMIZERS)
+    weight_decay: float = _option(0.0, "decoupled weight decay per unit of learning rate (Loshchilov & Hutter 2019)")
+    label_smoothing: float = _option(0.0, "label smoothing of the training loss (Szegedy et al. 2016)")
+    eps_warmup_epochs: float = _option(0.0, "grow the training eps linearly from 0 over this many epochs "
+                                            "(a guard against single-step training collapsing at large eps)")
+    seed: int = _option(0, "random seed")
+    augment: bool | None = _option(None, "random flips and crops (default: on for CIFAR-10 only)")
+    n_train: int = _option(0, "use only this many training images (0 = all)")
+    strategy: str = _option("default", "'mirrored' trains on every GPU", ("default", "mirrored"))
+    eval_n: int = _option(10_000, "test images for the card's PGD-40 figures")
+    extra_n: int = _option(1000, "test images for the card's stronger checks")
 
     def check(self) -> TrainConfig:
         zoo.check_id(self.model_id)
@@ -92,14 +96,16 @@ class TrainConfig:
             raise AdvcoreError(f"eps must be in [0, 1], got {self.eps}")
         if self.recipe != "standard" and self.eps <= 0:
             raise AdvcoreError(f"recipe {self.recipe} needs eps > 0")
-        if self.optimizer not in ("adam", "sgd"):
-            raise AdvcoreError("optimizer must be adam or sgd")
+        if self.optimizer not in OPTIMIZERS:
+            raise AdvcoreError(f"optimizer must be one of: {', '.join(OPTIMIZERS)}")
         if not (0 <= self.weight_decay < 1 and 0 <= self.label_smoothing < 1):
             raise AdvcoreError("weight_decay and label_smoothing must be in [0, 1)")
-        if self.lr_schedule not in ("constant", "cyclic", "drop"):
-            raise AdvcoreError("lr_schedule must be constant, cyclic or drop")
-        if not (1 <= self.epochs <= 200 and 1 <= self.batch_size <= 4096 and 1 <= self.steps <= 100):
-            raise AdvcoreError("epochs must be in [1, 200], batch_size in [1, 4096], steps in [1, 100]")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise AdvcoreError(f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}")
+        if not (1 <= self.epochs <= MAX_TRAIN_EPOCHS and 1 <= self.batch_size <= 4096
+                and 1 <= self.steps <= MAX_STEPS):
+            raise AdvcoreError(f"epochs must be in [1, {MAX_TRAIN_EPOCHS}], batch_size in [1, 4096], "
+                               f"steps in [1, {MAX_STEPS}]")
         return self
 
     @property

@@ -70,8 +70,7 @@ BAD = [
     (["evaluate", "--model", "tiny-mnist", "--attack", "pgd", "--eps", "0.1", "--steps", "1000000000"], "steps"),
     (["evaluate", "--model", "nope", "--attack", "pgd", "--eps", "0.1"], "unknown model"),
     (["evaluate", "--model", "../../etc/passwd", "--attack", "pgd", "--eps", "0.1"], "invalid model id"),
-    (["evaluate", "--model", "tiny-mnist", "--attack", "pgd", "--eps", "0.1", "--n", "lots"], "n must"),
-    (["evaluate", "--model", "tiny-mnist", "--attack", "fgsm", "--eps", "0.1", "--steps", "5"], "no parameter"),
+    (["evaluate", "--model", "tiny-mnist", "--attack", "pgd", "--eps", "0.1", "--n", "lots"], "--n: must"),
     (["attack", "--model", "tiny-mnist", "--attack", "pgd", "--eps", "0.1", "--index", "99999"], "index"),
     (["attack", "--model", "tiny-mnist", "--attack", "pgd", "--eps", "0.1", "--index", "x"], "index"),
     (["attack", "--model", "tiny-mnist", "--attack", "pgd", "--eps", "0.1", "--index", "0", "--target", "7"],
@@ -114,8 +113,32 @@ def test_worst_case_over_attacks(models_env, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["--attack", "pgd,nope"], "unknown attack"),
-    (["--attack", "pgd", "--queries", "5"], "no parameter"),
 ])
 def test_bad_attack_lists(models_env, capsys, argv, message):
     code, _, err = run_main(capsys, "evaluate", "--dataset", "mnist", "--model", "tiny-mnist", "--eps", "0.1", *argv)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("argv,unused", [
+    (["--attack", "fgsm", "--seed", "0", "--steps", "5"], "--seed, --steps"),
+    (["--attack", "fgsm,pgd", "--queries", "5"], "--queries"),
+])
+def test_flags_an_attack_does_not_use_warn_then_run(models_env, capsys, argv, unused):
+    code, out, err = run_main(capsys, "evaluate", "--dataset", "mnist", "--model", "tiny-mnist", "--eps", "0.1",
+                              "--n", "20", "--json", *argv)
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert warnings and unused in warnings[0]
+    assert json.loads(out)["n"] == 20
+
+
+def test_train_flags_come_from_trainconfig():
+    from dataclasses import MISSING, fields
+
+    from advcore.cli import build_parser
+    from advcore.train import TrainConfig
+    args = build_parser().parse_args(["train", "--id", "nan", "--dataset", "mnist", "--arch", "cnn-tiny"])
+    for f in fields(TrainConfig):
+        if f.default is not MISSING:
+            assert getattr(args, f"train_{f.name}") == f.default, f.name
+    assert args.train_model_id == "nan"  # a name that reads as a number is still a name
