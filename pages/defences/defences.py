@@ -1,0 +1,140 @@
+"""Defences: input transformations and randomized smoothing, attacked naively and adaptively; a smoothing
+certificate for one image. Layout only: the work is advcore.defences and advcore.attacks.adaptive."""
+
+import numpy as np
+import streamlit as st
+
+from advcore import attacks, defences, metrics, viz
+from advcore.attacks import adaptive
+from advcore.errors import AdvcoreError
+from advcore.ui import controls, limits, resources, store
+
+GRADIENT_ATTACKS = [a for a, s in attacks.ATTACKS.items() if s.family == "gradient" and "linf" in s.norms]
+
+st.title("Defences: real robustness or hidden gradients?")
+st.markdown(
+    "Many proposed defences transform the image before the model sees it (JPEG compression, fewer grey levels, "
+    "a median filter, random resizing). Attacked the usual way they often look robust, because the attack "
+    "follows the gradient and these transformations give it none, or a random one. Athalye, Carlini & Wagner "
+    "(2018, *Obfuscated Gradients Give a False Sense of Security*) showed that an **adaptive** attack breaks "
+    "them: **BPDA** runs the transformation forward but treats it as the identity when taking the gradient, and "
+    "**EOT** averages the gradient over many random draws. Compare the two numbers below: only the lower one "
+    "tells you how robust the defended model is.")
+
+
+def defence_spec(where, key: str) -> str:
+    """Defences picked in order with their parameters from the registry; returns the spec string."""
+    names = where.multiselect("Defences (applied in this order)", list(defences.DEFENCES), default=["bits"],
+                              key=f"{key}_names", format_func=lambda d: defences.DEFENCES[d].title)
+    parts = []
+    for name in names:
+        spec = defences.DEFENCES[name]
+        values = {}
+        for p in spec.params:
+            label = f"{spec.title}: {p.name} ({p.unit})"
+            if p.kind == "int":
+                values[p.name] = where.slider(label, int(p.low), int(min(p.high, 64)), int(p.default),
+                                              key=f"{key}_{name}_{p.name}", help=p.help)
+            else:
+                values[p.name] = where.slider(label, float(p.low), float(p.high), float(p.default),
+                                              key=f"{key}_{name}_{p.name}", help=p.help)
+        parts.append(str(defences.make_stage(name, **values)))
+        where.caption(f"{spec.summary} — {spec.paper}")
+    return "+".join(parts) or "none"
+
+
+with st.form("defence_form"):
+    c1, c2, c3 = st.columns(3)
+    dataset = controls.dataset_select(c1, "def_dataset")
+    ids = [c["id"] for c in resources.cards(dataset)]
+    model_id = c1.selectbox("Model", ids, key=f"def_model_{dataset}")
+    spec = defence_spec(c2, "def")
+    attack = c3.selectbox("Attack", GRADIENT_ATTACKS, key="def_attack",
+                          format_func=lambda a: attacks.ATTACKS[a].title)
+    eps_default = {"mnist": 0.3, "fashion": 0.1}.get(dataset, 8 / 255)
+    eps = c3.number_input("eps (L∞, pixel units)", 0.0, 0.5, eps_default, 1 / 255, format="%.4f",
+                          key=f"def_eps_{dataset}")
+    steps = c3.number_input("Steps", 2, min(limits.MAX_STEPS, 100), 20, key="def_steps")
+    recommended = adaptive.recommended_mode(spec) if spec != "none" else "none"
+    mode = c3.selectbox("Adaptive attack", adaptive.MODES, index=adaptive.MODES.index(recommended),
+                        key=f"def_mode_{spec}", help="recommended for this defence: " + recommended)
+    samples = c3.slider("EOT draws", 1, 16, 4, key="def_eot", help="random draws averaged per gradient (EOT)")
+    n = c1.slider("Test images", 10, 200, 50, step=10, key="def_n")
+    submitted = st.form_submit_button("Attack", type="primary")
+
+net, error = resources.try_model(model_id) if model_id else (None, "no model for this data set")
+if error:
+    st.error(error)
+    st.stop()
+split = resources.test_split(dataset)
+params = attacks.accepted(attack, {"eps": float(eps), "steps": int(steps)})
+request = store.ResultStore.key(page="defences", model=resources.model_key(model_id), spec=spec, attack=attack,
+                                params=params, mode=mode, samples=samples, n=n)
+outcome = store.results().get(request)
+if outcome is None and submitted:
+    with st.spinner("Attacking naive and adaptive..."):
+        try:
+            outcome = adaptive.compare(net, split.x[:n], split.y[:n], attack, params, spec, mode, samples,
+                                       batch_size=limits.BATCH)
+        except AdvcoreError as exc:
+            st.error(str(exc))
+            st.stop()
+    outcome["undefended"] = metrics.accuracy(attacks.base.logits_of(net, split.x[:n]), split.y[:n])
+    store.results().put(request, outcome)
+
+if outcome is None:
+    st.info("Pick a model, defences and an attack, then press **Attack**.")
+else:
+    naive, strong = outcome["naive"], outcome["adaptive"]
+    st.subheader(f"{model_id} behind {outcome['defence']}, {attacks.ATTACKS[attack].title} at eps "
+                 f"{controls.eps_label(float(eps))}, {naive['n']} test images")
+    m = st.columns(4)
+    m[0].metric("Clean, no defence", f"{outcome['undefended']:.1%}")
+    m[1].metric("Clean, defended", f"{naive['clean_accuracy']:.1%}")
+    m[2].metric("Naive attack", f"{naive['robust_accuracy']:.1%}", help="the attack uses TensorFlow's gradient "
+                "through the defence: zero through JPEG, bit-depth reduction and the smoothing vote")
+    m[3].metric(f"Adaptive attack ({strong['adaptive']})", f"{strong['robust_accuracy']:.1%}",
+                delta=f"{strong['robust_accuracy'] - naive['robust_accuracy']:+.1%}", delta_color="off",
+                help="BPDA: identity gradient through non-differentiable steps; EOT: gradient averaged over "
+                     "random draws (Athalye et al. 2018)")
+    for flag, what in zip(outcome["flags"], ("Gradient check on the defended model", "Naive against adaptive")):
+        (st.success if flag.ok else st.error)(f"**{what}:** {flag.message}")
+
+st.header("A certificate: randomized smoothing")
+st.markdown(
+    "Randomized smoothing (Cohen, Rosenfeld & Kolter 2019, *Certified Adversarial Robustness via Randomized "
+    "Smoothing*) classifies many copies of the image with Gaussian noise added and returns the majority vote. "
+    "If the top class wins clearly enough, no change of L2 size below the **certified radius** "
+    "σ·Φ⁻¹(p) can change the vote, where p is a lower confidence bound on the top class's share of the votes. "
+    "This is a proof about the smoothed model, not the result of an attack; it holds with probability "
+    "1 − α over the random noise. If p is not above 1/2 the smoothed model abstains.")
+with st.form("certify_form"):
+    c1, c2, c3 = st.columns(3)
+    index = int(c1.number_input("Test image", 0, len(split) - 1, 0, key=f"cert_index_{dataset}"))
+    sigma = c2.select_slider("Noise σ (pixel units)", [0.12, 0.25, 0.5, 1.0], value=0.25, key="cert_sigma")
+    samples_n = c3.select_slider("Noise samples n", [100, 500, 1000, 2000], value=1000, key="cert_n")
+    certify_now = st.form_submit_button("Certify")
+cert_request = store.ResultStore.key(page="certify", model=resources.model_key(model_id), index=index, sigma=sigma,
+                                     n=samples_n)
+cert = store.results().get(cert_request)
+if cert is None and certify_now:
+    with st.spinner(f"Classifying {samples_n + 100} noisy copies..."):
+        cert = defences.certify(net, split.x[index:index + 1], sigma, n0=100, n=samples_n, alpha=0.001)
+    store.results().put(cert_request, cert)
+if cert is not None:
+    noisy = np.clip(split.x[index] + np.random.default_rng(0).normal(0, sigma, split.x[index].shape), 0, 1)
+    c1, c3 = st.columns([1, 1])
+    c1.image([viz.to_uint8_rgb(split.x[index]), viz.to_uint8_rgb(noisy)], width=160,
+             caption=["image", f"one noisy copy (σ = {sigma})"])
+    names = split.class_names
+    if cert.pred[0] == defences.ABSTAIN:
+        c3.warning(f"The smoothed model abstains: the top class's share is not certainly above 1/2 "
+                   f"(lower bound {cert.p_lower[0]:.3f}). True class: {names[split.y[index]]}.")
+    else:
+        c3.metric("Smoothed prediction", names[cert.pred[0]],
+                  help=f"true class: {names[split.y[index]]}; {cert.counts[0]} of {cert.n} noisy votes")
+        c3.metric("Certified L2 radius", f"{cert.radius[0]:.3f}",
+                  help=f"lower bound on the top class's vote share: {cert.p_lower[0]:.4f} (α = {cert.alpha})")
+        c3.caption(f"No perturbation with L2 norm below {cert.radius[0]:.3f} (an L∞ budget of "
+                   f"{cert.radius[0] / np.sqrt(split.x[index].size):.4f} spread over every pixel) can change this "
+                   "vote. `python -m advcore certify` gives certified accuracy over many images.")
