@@ -29,17 +29,6 @@ SECTIONS: dict[str, list[PageSpec]] = {
         PageSpec("explore/explore.py", "Explore", ":material/search:", default=True),
         PageSpec("explore/sweep.py", "Sweep", ":material/show_chart:"),
     ],
-    "Learn": [
-        PageSpec("learn/learn_what.py", "1. What an adversarial example is", ":material/looks_one:"),
-        PageSpec("learn/learn_direction.py", "2. Direction matters", ":material/looks_two:"),
-        PageSpec("learn/learn_linearity.py", "3. Why it works: linearity", ":material/looks_3:"),
-        PageSpec("learn/learn_features.py", "4. Where the example lands", ":material/looks_4:"),
-        PageSpec("learn/learn_pgd.py", "5. Stronger attacks: PGD", ":material/looks_5:"),
-        PageSpec("learn/learn_targeted.py", "6. Targeted and minimal", ":material/looks_6:"),
-        PageSpec("learn/learn_blackbox.py", "7. Without gradients", ":material/filter_7:"),
-        PageSpec("learn/learn_training.py", "8. Adversarial training", ":material/filter_8:"),
-        PageSpec("learn/learn_glossary.py", "Glossary", ":material/menu_book:"),
-    ],
     "Models": [
         PageSpec("models/models.py", "Models", ":material/inventory_2:"),
         PageSpec("models/train.py", "Train", ":material/model_training:"),
