@@ -1,0 +1,45 @@
+"""What `streamlit run app.py` runs once at server start, before the first visitor connects.
+
+Why. Streamlit treats a folder named ``pages/`` beside the main script as its legacy (v1)
+multipage folder until ``st.navigation`` first runs in the process: the class attribute
+``PagesManager.uses_pages_directory`` is set from ``(script dir / "pages").exists()`` when the
+first session starts, ``ScriptRunner`` then runs its ``_mpa_v1`` navigation (which lists only
+``pages/*.py``; AdvLab's pages are in section subfolders) instead of app.py, and only
+``st.navigation`` sets the attribute back to False. So the first visitor after a start who
+opens a deep link (``/models``) got a "Page not found" dialog from the v1 navigation, with
+app.py's own navigation rendering the right page under it; nothing app.py does in that run
+can take the dialog back (``st.rerun``/``st.switch_page`` leave it open).
+
+How. app.py declares ``app = st.App(__file__, lifespan=startup.lifespan)``. ``streamlit run
+app.py`` finds that declaration (``streamlit.web.server.app_discovery``) and serves app.py
+through ``st.App``, the same Starlette + uvicorn server as a plain script in this Streamlit
+(there is no Tornado in 1.67); each session still runs app.py as ``__main__``. The App's
+lifespan runs once, after the runtime starts and before the server accepts a connection,
+and states what ``st.navigation`` would state on its first call: this app's pages come from
+``st.navigation``. No page needs any boilerplate.
+
+Guards: ``tests/test_streamlit_contract.py`` fails if Streamlit changes the attribute, the v1
+branch, the ``st.navigation`` reset, the lifespan or the ``st.App`` discovery this relies on;
+``tests/test_browser.py`` opens a deep link first on a fresh server for a page of every section.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+
+def use_app_navigation() -> None:
+    """Tell Streamlit this process's pages come from ``st.navigation``, not a v1 ``pages/`` folder.
+
+    The same assignment ``st.navigation`` makes on every call
+    (``streamlit/commands/navigation.py``); made here before any session exists.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    PagesManager.uses_pages_directory = False
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """``st.App`` lifespan: runs once at server start (before the first session) and at shutdown."""
+    use_app_navigation()
+    yield
