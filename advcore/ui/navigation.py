@@ -27,7 +27,19 @@ class PageSpec:
 SECTIONS: dict[str, list[PageSpec]] = {
     "Explore": [
         PageSpec("explore/explore.py", "Explore", ":material/search:", default=True),
+        PageSpec("explore/compare.py", "Compare", ":material/compare:"),
         PageSpec("explore/sweep.py", "Sweep", ":material/show_chart:"),
+    ],
+    "Learn": [
+        PageSpec("learn/learn_what.py", "1. Adversarial examples", ":material/looks_one:"),
+        PageSpec("learn/learn_direction.py", "2. Direction", ":material/looks_two:"),
+        PageSpec("learn/learn_linearity.py", "3. Linearity", ":material/looks_3:"),
+        PageSpec("learn/learn_features.py", "4. Feature space", ":material/looks_4:"),
+        PageSpec("learn/learn_pgd.py", "5. PGD", ":material/looks_5:"),
+        PageSpec("learn/learn_targeted.py", "6. Targeted, minimal", ":material/looks_6:"),
+        PageSpec("learn/learn_blackbox.py", "7. Black-box", ":material/filter_7:"),
+        PageSpec("learn/learn_training.py", "8. Adversarial training", ":material/filter_8:"),
+        PageSpec("learn/learn_glossary.py", "Glossary", ":material/menu_book:"),
     ],
     "Models": [
         PageSpec("models/models.py", "Models", ":material/inventory_2:"),

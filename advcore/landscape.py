@@ -1,0 +1,277 @@
+"""Why attacks work, as numbers: loss along directions, 2-D loss and decision grids, input-gradient
+maps and penultimate-layer feature projections.
+
+- Directions: the sign of the model's own input gradient (the FGSM direction, Goodfellow, Shlens &
+  Szegedy 2015, "Explaining and Harnessing Adversarial Examples") against random sign directions of
+  the same L∞ size. Along the gradient sign the logits change almost linearly and the loss rises fast;
+  along a random direction they barely move (Goodfellow et al. 2015, Sec. 3 and Fig. 4).
+- Grids: loss and predicted class over ``x + a·d1 + b·d2`` for a, b in [-radius, radius] (clipped to
+  the image range [0, 1]), batched in one forward pass; with two ±1 directions the points with
+  |a| + |b| <= radius form the L∞ ball of that radius. Adversarially trained models have a flatter
+  loss and a larger region of the true class around the image (Madry et al. 2018, "Towards Deep
+  Learning Models Resistant to Adversarial Attacks").
+- Gradient maps: input gradients of robust models sit on the digit's strokes, those of standard
+  models spread like noise (Tsipras et al. 2019, "Robustness May Be at Odds with Accuracy").
+- Features: the activations that feed the last linear layer, projected to 2-D by PCA, to see where
+  an adversarial example lands among the classes (the "data projector" of You, Tse & Zhao 2023).
+
+Images are float32 (N, H, W, C) in [0, 1]; radii and eps in pixel units; losses are cross-entropy in
+nats. CLI: ``python -m advcore.landscape --dataset mnist --model mnist-standard --index 0 --json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from .attacks.base import PerModel, logits_of
+
+# The data sets' reference budgets (L∞, pixel units): the default radius of a landscape.
+DEFAULT_RADIUS = {"mnist": 0.3, "fashion": 0.1, "cifar10": 8 / 255}
+BATCH = 1024
+
+
+def _build_gradient(model):
+    ref = weakref.ref(model)  # the per-model cache must not keep the model alive
+
+    @tf.function(reduce_retracing=True)
+    def gradient(x, y):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = ref()(x, training=False)
+            true = tf.one_hot(y, tf.shape(logits)[1]) > 0
+            log_odds = (tf.reduce_logsumexp(tf.where(true, -1e9, logits), axis=1)
+                        - tf.reduce_sum(tf.where(true, logits, 0.0), axis=1))
+        return tape.gradient(log_odds, x), logits
+    return gradient
+
+
+_gradient = PerModel(_build_gradient)
+
+
+def input_gradient(model, x: np.ndarray, y) -> np.ndarray:
+    """The direction in which the loss of labels ``y`` rises fastest at ``x``: float32 (N, H, W, C).
+
+    It is the gradient of the log-odds against the true class, log Σ_{j≠y} exp(z_j) − z_y, which is the
+    cross-entropy's gradient divided by 1 − p_y: the same direction, but it does not vanish in float32
+    when a confident model's p_y rounds to 1 (the plain cross-entropy gradient is then exactly 0)."""
+    x = np.asarray(x, np.float32)
+    y = np.broadcast_to(np.asarray(y, np.int32).reshape(-1), (len(x),))
+    fn = _gradient(model)
+    parts = [fn(tf.constant(x[i:i + BATCH]), tf.constant(y[i:i + BATCH]))[0].numpy() for i in range(0, len(x), BATCH)]
+    return np.concatenate(parts) if parts else np.zeros_like(x)
+
+
+def sign_direction(model, x: np.ndarray, y) -> np.ndarray:
+    """sign(∇x loss): the FGSM direction (Goodfellow et al. 2015); entries in {-1, 0, 1}."""
+    return np.sign(input_gradient(model, x, y)).astype(np.float32)
+
+
+def random_direction(shape, seed: int = 0) -> np.ndarray:
+    """A random ±1 direction of ``shape``: the same L∞ size as a gradient sign, no information."""
+    return np.random.default_rng(seed).choice(np.array([-1.0, 1.0], np.float32), size=tuple(shape))
+
+
+def _points(x: np.ndarray, offsets: np.ndarray, clip: bool) -> np.ndarray:
+    out = x[None] + offsets
+    return np.clip(out, 0.0, 1.0) if clip else out
+
+
+def logits_along(model, x: np.ndarray, direction: np.ndarray, eps_values, clip: bool = True) -> np.ndarray:
+    """Logits at ``x + t·direction`` for every t in ``eps_values``: (len(eps_values), classes).
+
+    x: one image (H, W, C) or (1, H, W, C); direction: same shape. ``clip`` keeps the points valid images.
+    """
+    x = np.asarray(x, np.float32).reshape(np.shape(direction)[-3:])
+    t = np.asarray(eps_values, np.float32).reshape(-1, 1, 1, 1)
+    return logits_of(model, _points(x, t * np.asarray(direction, np.float32).reshape(x.shape), clip))
+
+
+def cross_entropy(logits: np.ndarray, y) -> np.ndarray:
+    """Cross-entropy (nats) of labels ``y`` (one, or one per row) under ``logits`` (N, classes)."""
+    logits = np.asarray(logits, np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    y = np.broadcast_to(np.asarray(y).reshape(-1), (len(logits),))
+    return -log_probs[np.arange(len(logits)), y]
+
+
+def loss_along(model, x: np.ndarray, y: int, direction: np.ndarray, eps_values, clip: bool = True) -> np.ndarray:
+    """Cross-entropy of class ``y`` at ``x + t·direction`` for every t in ``eps_values``."""
+    return cross_entropy(logits_along(model, x, direction, eps_values, clip), y)
+
+
+@dataclass
+class Grid:
+    """A 2-D slice of input space around one image.
+
+    coords: the (size,) offsets in pixel units along both directions; loss and pred: (size, size)
+    with rows along the second direction and columns along the first; the image sits at the centre.
+    """
+
+    coords: np.ndarray
+    loss: np.ndarray
+    pred: np.ndarray
+    label: int
+    radius: float
+
+    @property
+    def inside(self) -> np.ndarray:
+        """(size, size) bool: points whose change is at most ``radius`` on every pixel (|a| + |b| <= radius
+        for two ±1 directions): the L∞ ball an attack with eps = radius may search."""
+        a = np.abs(self.coords.astype(np.float64))
+        return a[None, :] + a[:, None] <= self.radius * (1 + 1e-6)
+
+    @property
+    def max_loss(self) -> float:
+        """The largest loss inside the L∞ ball (nats)."""
+        return float(self.loss[self.inside].max())
+
+    @property
+    def true_region(self) -> float:
+        """Share of the L∞ ball's grid points still classified as the true class."""
+        return float(np.mean(self.pred[self.inside] == self.label))
+
+    def to_json(self) -> dict:
+        return {"coords": self.coords.tolist(), "loss": self.loss.tolist(), "pred": self.pred.tolist(),
+                "label": self.label, "radius": self.radius, "max_loss": self.max_loss,
+                "max_loss_grid": float(self.loss.max()), "true_region": self.true_region}
+
+
+def grid(model, x: np.ndarray, y: int, d1: np.ndarray, d2: np.ndarray, radius: float, size: int = 41,
+         clip: bool = True) -> Grid:
+    """Loss of class ``y`` and predicted class over ``x + a·d1 + b·d2``, a and b in [-radius, radius]."""
+    x = np.asarray(x, np.float32).reshape(np.shape(d1)[-3:])
+    coords = np.linspace(-radius, radius, size, dtype=np.float32)
+    b, a = np.meshgrid(coords, coords, indexing="ij")  # rows: second direction, columns: first
+    offsets = a.reshape(-1, 1, 1, 1) * d1.reshape(x.shape) + b.reshape(-1, 1, 1, 1) * d2.reshape(x.shape)
+    logits = logits_of(model, _points(x, offsets.astype(np.float32), clip), batch_size=BATCH)
+    return Grid(coords, cross_entropy(logits, y).reshape(size, size), logits.argmax(1).reshape(size, size), int(y),
+                float(radius))
+
+
+def landscape(model, x: np.ndarray, y: int, radius: float = 0.3, size: int = 41, seed: int = 0) -> Grid:
+    """The grid over (the sign of the model's own gradient at x, a random sign direction)."""
+    x = np.asarray(x, np.float32).reshape(1, *np.shape(x)[-3:])
+    return grid(model, x[0], y, sign_direction(model, x, [y])[0], random_direction(x.shape[1:], seed), radius, size)
+
+
+def near_strokes(x: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """(N, H, W, C) bool: pixels within one pixel (3x3 neighbourhood) of a pixel brighter than ``threshold``."""
+    bright = np.asarray(x) > threshold
+    padded = np.pad(bright, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    h, w = bright.shape[1:3]
+    return np.any([padded[:, i:i + h, j:j + w] for i in range(3) for j in range(3)], axis=0)
+
+
+def gradient_on_digit(model, x: np.ndarray, y) -> np.ndarray:
+    """Per image, the share of the input gradient's magnitude that lies on or next to the digit's strokes
+    (``near_strokes``). Robust models' gradients sit on the digit; standard models' spread over the
+    background like noise (Tsipras et al. 2019, Fig. 2). For dark-background images such as MNIST."""
+    g = np.abs(input_gradient(model, x, y)).astype(np.float64)
+    total = g.sum(axis=(1, 2, 3))
+    return np.where(total > 0, (g * near_strokes(x)).sum(axis=(1, 2, 3)) / np.maximum(total, 1e-30), 0.0)
+
+
+def _build_features(model):
+    import keras
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not dense:
+        raise ValueError("the model has no Dense layer to take features from")
+    sub = keras.Model(model.inputs, dense[-1].input)
+    return tf.function(lambda x: sub(x, training=False), reduce_retracing=True)
+
+
+_features = PerModel(_build_features)
+
+
+def features(model, x: np.ndarray) -> np.ndarray:
+    """Penultimate features (the input of the last Dense layer): float32 (N, D)."""
+    fn = _features(model)
+    x = np.asarray(x, np.float32)
+    parts = [fn(tf.constant(x[i:i + BATCH])).numpy().reshape(len(x[i:i + BATCH]), -1) for i in range(0, len(x), BATCH)]
+    return np.concatenate(parts)
+
+
+@dataclass
+class Projection:
+    """A 2-D PCA of features: ``points`` (N, 2) of the images it was fitted on, their ``labels``, and the
+    mean and (2, D) components to place new images. ``explained``: variance share of each axis."""
+
+    mean: np.ndarray
+    components: np.ndarray
+    points: np.ndarray
+    labels: np.ndarray
+    explained: np.ndarray
+
+    def place(self, feats: np.ndarray) -> np.ndarray:
+        return (np.asarray(feats, np.float64) - self.mean) @ self.components.T
+
+    def nearest_class(self, feats: np.ndarray) -> np.ndarray:
+        """The class whose mean projected point is nearest to each of ``feats`` (in the 2-D view)."""
+        classes = np.unique(self.labels)
+        centres = np.stack([self.points[self.labels == c].mean(axis=0) for c in classes])
+        d = np.linalg.norm(self.place(feats)[:, None, :] - centres[None], axis=2)
+        return classes[d.argmin(axis=1)]
+
+
+def project(feats: np.ndarray, labels: np.ndarray, k: int = 2) -> Projection:
+    """PCA of ``feats`` (N, D) to ``k`` dimensions by SVD."""
+    feats = np.asarray(feats, np.float64)
+    mean = feats.mean(axis=0)
+    _, s, vt = np.linalg.svd(feats - mean, full_matrices=False)
+    components = vt[:k]
+    var = s ** 2
+    return Projection(mean, components, (feats - mean) @ components.T, np.asarray(labels),
+                      var[:k] / max(var.sum(), 1e-30))
+
+
+def feature_projection(model, x: np.ndarray, y: np.ndarray) -> Projection:
+    """PCA of the penultimate features of ``x`` (e.g. 1,000 test images)."""
+    return project(features(model, x), y)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m advcore.landscape``: a 2-D loss/decision grid around one test image as JSON or a figure."""
+    from . import data, zoo
+    from .errors import AdvcoreError
+    parser = argparse.ArgumentParser(prog="python -m advcore.landscape", description=main.__doc__)
+    parser.add_argument("--dataset", default="mnist", choices=list(data.DATASETS))
+    parser.add_argument("--model", required=True, help="zoo id, e.g. mnist-standard")
+    parser.add_argument("--index", type=int, default=0, help="test image index")
+    parser.add_argument("--radius", type=float, default=None, help="half-width in pixel units (default: budget)")
+    parser.add_argument("--size", type=int, default=41, help="grid points per axis")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random direction")
+    parser.add_argument("--out", default=None, help="write the figure (png/html)")
+    parser.add_argument("--json", action="store_true", help="print loss and pred grids as JSON")
+    args = parser.parse_args(argv)
+    try:
+        split = data.load(args.dataset, "test")
+        if not 0 <= args.index < len(split) or not 2 <= args.size <= 201:
+            raise AdvcoreError(f"index must be in [0, {len(split) - 1}] and size in [2, 201]")
+        radius = DEFAULT_RADIUS[args.dataset] if args.radius is None else args.radius
+        if not 0 < radius <= 1:
+            raise AdvcoreError(f"radius must be in (0, 1], got {radius}")
+        model = zoo.load(args.model)
+        g = landscape(model, split.x[args.index], int(split.y[args.index]), radius, args.size, args.seed)
+    except AdvcoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        from . import viz_learn
+        fig = viz_learn.landscape_figure(g, split.class_names, f"{args.model}, test image {args.index}")
+        fig.write_html(args.out) if args.out.endswith(".html") else fig.write_image(args.out)
+    out = dict(g.to_json(), model=args.model, dataset=args.dataset, index=args.index, radius=radius)
+    print(json.dumps(out) if args.json else f"max loss in the L∞ ball {out['max_loss']:.3f} nats; true class on "
+          f"{out['true_region']:.0%} of the ball")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The lessons' "try it" checks: run the student's attempt on the server and say whether it solves the task.
+
+Each check is a pure function over models (logits out) and one image (float32 (1, H, W, C) in [0, 1]),
+returning a ``Verdict``: ``done``, a one-line ``message`` that starts with "done:" or "not yet:", and the
+numbers behind it. Budgets and eps are in pixel units (L∞ unless stated), shown as k/255 too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import attacks, landscape
+from ..attacks.base import logits_of
+
+TOL = 1e-6  # slack on budget comparisons (slider values are rounded k/255)
+
+
+@dataclass
+class Verdict:
+    done: bool
+    message: str
+    numbers: dict = field(default_factory=dict)
+
+
+def eps_text(eps: float) -> str:
+    return f"{eps * 255:.0f}/255 ({eps:.3f})"
+
+
+def _name(class_names, c: int) -> str:
+    c = int(c)
+    return str(class_names[c]) if class_names is not None and str(class_names[c]) != str(c) else str(c)
+
+
+def _over(eps: float, budget: float) -> Verdict | None:
+    if eps > budget + TOL:
+        return Verdict(False, f"not yet: {eps_text(eps)} is over the budget of {eps_text(budget)}.", {"eps": eps})
+    return None
+
+
+def _pred(model, x: np.ndarray) -> int:
+    return int(logits_of(model, x).argmax(axis=1)[0])
+
+
+def fgsm_flip(model, x, y: int, eps: float, budget: float = 40 / 255, class_names=None) -> Verdict:
+    """Lesson 1: FGSM (Goodfellow et al. 2015) at ``eps`` <= ``budget`` makes the model misread ``x``."""
+    if (over := _over(eps, budget)) is not None:
+        return over
+    if _pred(model, x) != y:
+        return Verdict(False, "not yet: the model already gets this image wrong; pick one it reads correctly.")
+    adv = attacks.run("fgsm", model, x, [y], eps=eps).adv_pred[0]
+    if adv != y:
+        return Verdict(True, f"done: it reads {_name(class_names, adv)} at {eps_text(eps)}.",
+                       {"eps": eps, "adv_class": int(adv)})
+    return Verdict(False, f"not yet: at {eps_text(eps)} it still reads {_name(class_names, y)}; try a larger eps "
+                          f"(at most {eps_text(budget)}) or another image.", {"eps": eps, "adv_class": int(adv)})
+
+
+def direction(model, x, y: int, eps: float, seed: int = 0, class_names=None) -> Verdict:
+    """Lesson 2: at ``eps`` FGSM fools the model but random ±eps noise (the control) does not."""
+    fgsm = int(attacks.run("fgsm", model, x, [y], eps=eps).adv_pred[0])
+    noise = int(attacks.run("noise", model, x, [y], eps=eps, seed=seed).adv_pred[0])
+    numbers = {"eps": eps, "fgsm_class": fgsm, "noise_class": noise}
+    if fgsm != y and noise == y:
+        return Verdict(True, f"done: at {eps_text(eps)} FGSM makes it read {_name(class_names, fgsm)}, the same "
+                             f"budget as noise leaves it {_name(class_names, y)}.", numbers)
+    if fgsm == y:
+        return Verdict(False, f"not yet: at {eps_text(eps)} even FGSM does not fool the model; raise eps.", numbers)
+    return Verdict(False, f"not yet: at {eps_text(eps)} random noise fools it too "
+                          f"(reads {_name(class_names, noise)}); lower eps.", numbers)
+
+
+def linearity(std: landscape.Grid, rob: landscape.Grid) -> Verdict:
+    """Lesson 3: in the 2-D slices (``landscape.landscape`` at the same radius), another class enters the
+    standard model's L∞ ball while the robust model's ball holds only the true class (Madry et al. 2018)."""
+    radius = std.radius
+    numbers = {"radius": radius, "standard_true_region": std.true_region, "robust_true_region": rob.true_region}
+    where = f"at radius {eps_text(radius)}"
+    if std.true_region < 1 and rob.true_region == 1:
+        return Verdict(True, f"done: {where} the standard model's ball is {1 - std.true_region:.0%} another class, "
+                             "the robust model's is all the true class.", numbers)
+    if std.true_region == 1:
+        return Verdict(False, f"not yet: {where} the standard model's ball still holds only the true class; "
+                              "make the radius larger.", numbers)
+    return Verdict(False, f"not yet: {where} another class enters the robust model's ball too "
+                          f"({1 - rob.true_region:.0%} of it); make the radius smaller.", numbers)
+
+
+def class_means(feats: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(classes, D) mean feature of each class (classes without an image get +inf, never nearest)."""
+    classes = int(np.max(labels)) + 1
+    means = np.full((classes, feats.shape[1]), np.inf)
+    for c in range(classes):
+        if np.any(labels == c):
+            means[c] = feats[labels == c].mean(axis=0)
+    return means
+
+
+def nearest_mean(feats: np.ndarray, means: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(np.asarray(feats)[:, None, :] - means[None], axis=2).argmin(axis=1)
+
+
+def features_land(model, x, y: int, eps: float, means: np.ndarray, attack: str = "pgd", budget: float = 0.3,
+                  class_names=None) -> Verdict:
+    """Lesson 4: after ``attack`` at ``eps`` the image's penultimate features lie nearest another class's
+    mean feature (means: (classes, D) from ``class_means`` over test images)."""
+    if (over := _over(eps, budget)) is not None:
+        return over
+    adv = attacks.run(attack, model, x, [y], eps=eps).x_adv
+    near = int(nearest_mean(landscape.features(model, adv), means)[0])
+    numbers = {"eps": eps, "nearest_class": near, "adv_class": _pred(model, adv)}
+    if near != y:
+        return Verdict(True, f"done: at {eps_text(eps)} its features sit nearest the {_name(class_names, near)}s "
+                             f"(the model reads {_name(class_names, numbers['adv_class'])}).", numbers)
+    return Verdict(False, f"not yet: at {eps_text(eps)} its features still sit nearest the "
+                          f"{_name(class_names, y)}s; raise eps.", numbers)
+
+
+def pgd_fails(model, x, y: int, eps: float, step_size: float, steps: int = 10) -> Verdict:
+    """Lesson 5: PGD with the student's ``step_size`` (no random start) fails where PGD with the default
+    step size 2.5·eps/steps (Madry et al. 2018) succeeds, at the same eps and steps."""
+    common = dict(eps=eps, steps=steps, random_start=False)
+    default = int(attacks.run("pgd", model, x, [y], **common).adv_pred[0])
+    mine = int(attacks.run("pgd", model, x, [y], step_size=step_size, **common).adv_pred[0])
+    numbers = {"eps": eps, "step_size": step_size, "default_class": default, "student_class": mine}
+    if default == y:
+        return Verdict(False, f"not yet: at {eps_text(eps)} even the default step size does not flip this image; "
+                              "raise eps first.", numbers)
+    if mine == y:
+        return Verdict(True, f"done: with step size {step_size:.4f} PGD fails, while the default "
+                             f"{2.5 * eps / steps:.4f} flips it: the attack's settings, not the model, decided.",
+                       numbers)
+    return Verdict(False, f"not yet: step size {step_size:.4f} still flips the image; try a much smaller one.",
+                   numbers)
+
+
+def targeted(model, x, y: int, target: int, eps: float, budget: float = 0.2, steps: int = 40,
+             class_names=None) -> Verdict:
+    """Lesson 6: targeted PGD at ``eps`` <= ``budget`` makes the model read ``target``."""
+    if target == y:
+        return Verdict(False, "not yet: pick a target class other than the true one.")
+    if (over := _over(eps, budget)) is not None:
+        return over
+    adv = int(attacks.run("pgd", model, x, [y], eps=eps, steps=steps, target=[target]).adv_pred[0])
+    numbers = {"eps": eps, "target": target, "adv_class": adv}
+    if adv == target:
+        return Verdict(True, f"done: it reads {_name(class_names, target)} at {eps_text(eps)}.", numbers)
+    return Verdict(False, f"not yet: at {eps_text(eps)} it reads {_name(class_names, adv)}, not "
+                          f"{_name(class_names, target)}; raise eps (at most {eps_text(budget)}).", numbers)
+
+
+def transfer(target_model, source_model, x, y: int, eps: float, budget: float = 0.2, steps: int = 20,
+             same_model: bool = False, class_names=None) -> Verdict:
+    """Lesson 7: PGD crafted on ``source_model`` (never the target's gradients) fools ``target_model``."""
+    if same_model:
+        return Verdict(False, "not yet: that is the target itself (white-box); choose another source model.")
+    if (over := _over(eps, budget)) is not None:
+        return over
+    adv = attacks.run("pgd", source_model, x, [y], eps=eps, steps=steps).x_adv
+    on_target = _pred(target_model, adv)
+    numbers = {"eps": eps, "target_class": on_target, "source_class": _pred(source_model, adv)}
+    if on_target != y:
+        return Verdict(True, f"done: the example made on the source model reads {_name(class_names, on_target)} "
+                             f"on the target at {eps_text(eps)}, without its gradients.", numbers)
+    return Verdict(False, f"not yet: at {eps_text(eps)} the target still reads {_name(class_names, y)}; raise eps "
+                          "or try another source.", numbers)
+
+
+def robust_gap(standard, robust, x, y: int, eps: float, steps: int = 20, class_names=None) -> Verdict:
+    """Lesson 8: at ``eps`` PGD fools the standard model but not the adversarially trained one."""
+    std = int(attacks.run("pgd", standard, x, [y], eps=eps, steps=steps).adv_pred[0])
+    rob = int(attacks.run("pgd", robust, x, [y], eps=eps, steps=steps).adv_pred[0])
+    numbers = {"eps": eps, "standard_class": std, "robust_class": rob}
+    if std != y and rob == y:
+        return Verdict(True, f"done: at {eps_text(eps)} the standard model reads {_name(class_names, std)}, the "
+                             f"robust one still {_name(class_names, y)}.", numbers)
+    if std == y:
+        return Verdict(False, f"not yet: at {eps_text(eps)} the standard model resists too; raise eps.", numbers)
+    return Verdict(False, f"not yet: at {eps_text(eps)} the robust model is fooled too "
+                          f"(reads {_name(class_names, rob)}); lower eps.", numbers)

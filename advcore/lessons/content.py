@@ -1,0 +1,182 @@
+"""The lessons' texts: plain language, each paragraph citing its papers.
+
+A paragraph names its papers as ``{key}`` placeholders (keys of ``papers.PAPERS``); ``Lesson.paragraphs``
+renders them as "(Goodfellow, Shlens & Szegedy 2015)"-style short citations and ``Lesson.references``
+lists the full references, so a page cannot cite a paper the bibliography lacks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import papers
+
+_CITE = re.compile(r"\{([a-z0-9]+)\}")
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """slug: the page's file stem (its URL); task: what the student is asked to do, checked on the server."""
+
+    slug: str
+    title: str
+    menu: str
+    icon: str
+    source: tuple[str, ...]
+    task: str
+
+    @property
+    def cites(self) -> list[str]:
+        """Paper keys in order of first citation."""
+        seen: list[str] = []
+        for text in self.source:
+            seen += [k for k in _CITE.findall(text) if k not in seen]
+        return seen
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [_CITE.sub(lambda m: papers.short(m.group(1)), text) for text in self.source]
+
+    @property
+    def references(self) -> list[str]:
+        return [papers.full(k) for k in self.cites]
+
+
+LESSONS: list[Lesson] = [
+    Lesson(
+        "learn_what", "1. What an adversarial example is", "What an adversarial example is", ":material/looks_one:",
+        ("A classifier that gets an image right can often be made to get it wrong by a change so small that a "
+         "person does not notice it. Such an input is called an adversarial example ({szegedy2014}).",
+         "The fast gradient sign method (FGSM) makes one in a single step. It asks, for every pixel, which way "
+         "the model's loss rises: that is the gradient of the loss with respect to the pixels, ∇x L(f(x), y). "
+         "It keeps only the sign of each entry (+1 or −1) and moves every pixel by eps that way: "
+         "x' = clip(x + eps · sign(∇x L(f(x), y))) ({goodfellow2015}). The pictures below are these steps.",
+         "Because every pixel moves by at most eps, the change is bounded in the L∞ norm: eps = 0.1 means no "
+         "pixel changes by more than 25.5 of 255 grey levels ({goodfellow2015}; {madry2018}).",
+         "Two numbers describe every attack in this app: the attack strength ||x − x'||, how far the image moved, "
+         "and the defence effect ||f(x) − f(x')||, how far the model's output (its class probabilities) moved. "
+         "A robust model keeps the second small while the first grows ({madry2018})."),
+        "Flip this test image with FGSM on mnist-standard using an eps of at most 40/255."),
+    Lesson(
+        "learn_direction", "2. Direction matters", "Direction matters", ":material/looks_two:",
+        ("An adversarial change is not just any small change. Random noise with exactly the same budget barely "
+         "moves the prediction; the change has to point in the right direction ({szegedy2014}; "
+         "{goodfellow2015}).",
+         "A simple model explains why. For a linear score w·x, the step eps·sign(w) raises the score by "
+         "eps·||w||₁, which grows with the number of pixels; a random ±eps step raises it by about "
+         "eps·||w||₂, far less, because random signs mostly cancel ({goodfellow2015}).",
+         "The curves below show this over 500 test images: under FGSM accuracy falls fast as eps grows, under "
+         "random noise of the same eps it stays high. That is why a fair evaluation reports random noise as a "
+         "control: an attack that does no better than noise is not an attack ({carlini2019})."),
+        "Find an eps at which FGSM fools the model on this image but random noise of the same eps does not."),
+    Lesson(
+        "learn_linearity", "3. Why it works: linearity", "Why it works: linearity", ":material/looks_3:",
+        ("Goodfellow and colleagues argued that networks are fooled because they are too linear, not too "
+         "non-linear: ReLU networks are piecewise linear, so along the gradient sign their logits change almost "
+         "in straight lines as eps grows ({goodfellow2015}).",
+         "The first chart moves one image along the sign of its gradient (solid) and along random sign "
+         "directions of the same size (dashed). Along the gradient the true class's logit falls and another "
+         "class overtakes it; along random directions the logits hardly move ({goodfellow2015}).",
+         "The maps show a 2-D slice of input space around the image: across, the gradient sign; up, a random "
+         "sign direction; colour, the loss, and on the right the class the model predicts. The dashed diamond "
+         "is the L∞ ball of radius eps that an attack may search. Loss surfaces drawn this way show how sharply "
+         "the loss rises along the gradient ({tramer2018}).",
+         "An adversarially trained model learns on the worst points of that ball, so its loss stays flat inside "
+         "it and the true class fills it; the standard model's loss climbs steeply along the gradient and "
+         "another class enters the ball ({madry2018})."),
+        "Choose a radius at which another class enters the standard model's ball while the robust model's "
+        "ball holds only the true class."),
+    Lesson(
+        "learn_features", "4. Where the example lands", "Where the example lands", ":material/looks_4:",
+        ("A network first turns an image into features (the numbers feeding its last layer) and then separates "
+         "the classes in that feature space. A 2-D picture of the features of 1,000 test images shows each class "
+         "as a cloud; AdvEx teaches attacks with such a \"data projector\" ({you2023}).",
+         "The picture is a principal component analysis: its two axes are the directions along which the "
+         "features vary most. It keeps only part of the information, so clouds that overlap in the picture may "
+         "be apart in the full space ({pearson1901}).",
+         "The attack moves the image's features along the black line, from the circle (clean) to the star "
+         "(adversarial). A change too small to see in pixels becomes a long way in feature space, into another "
+         "class's cloud ({szegedy2014}).",
+         "Why it works: models use \"non-robust features\", patterns that really do predict the class on real "
+         "data but that a tiny change can flip. The attack switches them to those of another class, so to the "
+         "model the image now looks like that class ({ilyas2019})."),
+        "Make the adversarial image's features land nearest to another class's average (in the model's full "
+        "feature space), with an eps of at most 0.3."),
+    Lesson(
+        "learn_pgd", "5. Stronger attacks: PGD", "Stronger attacks: PGD", ":material/looks_5:",
+        ("FGSM takes one step and trusts the loss to be linear. Projected gradient descent (PGD) takes many "
+         "small steps and after each one projects back into the eps-ball around the image, so it keeps climbing "
+         "where the loss curves ({kurakin2017}; {madry2018}).",
+         "Its settings: the number of steps, the step size alpha (by default here 2.5·eps/steps, so the steps "
+         "together can cross the ball), and random restarts from uniform points inside the ball, keeping the "
+         "strongest result ({madry2018}).",
+         "The trace shows the loss after every step. With a step size too small the attack ends before the loss "
+         "has risen; the attack then fails because of its settings, which says nothing about the model. Always "
+         "check that an attack has converged before trusting a robustness number ({carlini2019}).",
+         "Madry et al. framed robustness as a game: the attacker maximises the loss inside the ball, the defender "
+         "trains to minimise that maximum, with PGD as the attacker ({madry2018}). Auto-PGD chooses its own "
+         "step size to avoid the trap you are about to fall into ({croce2020})."),
+        "Find a step size with which PGD (10 steps, no random start) fails to flip this image, although PGD "
+        "with the default step size flips it at the same eps."),
+    Lesson(
+        "learn_targeted", "6. Targeted attacks and minimal perturbations", "Targeted and minimal",
+        ":material/looks_6:",
+        ("An untargeted attack wants any wrong class. A targeted attack picks the class: instead of raising the "
+         "loss of the true class, it lowers the loss of the target class ({kurakin2017}; {carlini2017}).",
+         "Minimal attacks turn the question around: not \"does eps suffice?\" but \"how small a change "
+         "suffices?\". DeepFool replaces the model by its linear approximation, steps to the nearest decision "
+         "boundary, and repeats until the class changes ({moosavi2016}).",
+         "Carlini and Wagner minimise the size of the change plus c times a margin on the logits, keep pixels "
+         "in [0, 1] by a change of variables, and search for the best c. It is slower, finds smaller changes, and "
+         "broke defences that stopped earlier attacks ({carlini2017}).",
+         "L∞ and L2 measure different things: L∞ bounds each pixel's change (a faint haze over the whole "
+         "image), L2 the total (a few pixels may change a lot). The same image can be close to the boundary in "
+         "one norm and far from it in the other ({carlini2017}; {madry2018})."),
+        "Make this image read as the target class with a targeted attack of L∞ eps at most 0.2 on mnist-standard."),
+    Lesson(
+        "learn_blackbox", "7. Without gradients", "Without gradients", ":material/filter_7:",
+        ("The attacks so far read the model's gradients: they are white-box. An attacker who can only query the "
+         "model, or who cannot even do that, still succeeds ({papernot2017}).",
+         "Transfer: adversarial examples made on one model often fool another model trained for the same task "
+         "({szegedy2014}; {papernot2016}). The matrix shows, for examples made by PGD on each model (rows), the "
+         "accuracy of each model (columns); the diagonal is white-box.",
+         "Whether examples transfer depends on the models. A PGD-trained model resists examples transferred "
+         "from other models at least as well as white-box ones ({madry2018}); a model trained only on one-step "
+         "attacks can fall to transferred examples, a sign that its robustness partly came from hiding its "
+         "gradients ({tramer2018}).",
+         "Score-based: the Square Attack only reads the model's output scores. It tries random square patches "
+         "at the edge of the L∞ ball and keeps the ones that lower the margin of the true class. It needs "
+         "hundreds of queries but no gradient, which makes it a check on gradient attacks: if it beats them, "
+         "the gradients were misleading ({andriushchenko2020}; {croce2020})."),
+        "Fool mnist-standard without its gradients: craft the example on another model, with an L∞ eps of at "
+        "most 0.2."),
+    Lesson(
+        "learn_training", "8. Adversarial training", "Adversarial training", ":material/filter_8:",
+        ("Adversarial training trains on attacked images: every training batch is replaced by its PGD "
+         "adversarial version ({madry2018}). FGSM from a random start is a much cheaper version that works "
+         "when tuned with care ({wong2020}). The zoo has both: mnist-pgd and mnist-fast.",
+         "Robustness costs clean accuracy: the chart plots each zoo model's clean accuracy against its accuracy "
+         "under PGD, read from the model cards. Tsipras et al. show that this trade-off can be unavoidable: a "
+         "robust model must give up features that predict well but break under small changes ({tsipras2019}).",
+         "What the models look at: the input gradient shows which pixels change the decision. Robust models' "
+         "gradients look like the object, standard models' look like noise ({tsipras2019}). On the shipped "
+         "MNIST models the robust model's gradient lies mostly on and next to the strokes of the digit, the "
+         "standard model's spreads over the background (the numbers under the maps).",
+         "A large targeted attack on a robust model paints the target class: the changes a robust model "
+         "responds to are the ones a person sees too ({santurkar2019}). On a standard model the same attack "
+         "makes a noisy pattern that looks like nothing."),
+        "Find an eps at which PGD fools the standard model on this image but not the robust model."),
+]
+
+GLOSSARY_LESSON = Lesson(
+    "learn_glossary", "Glossary", "Glossary", ":material/menu_book:",
+    ("Every term the app uses, in a sentence or two, with the paper it comes from ({carlini2019}).",),
+    "")
+
+
+def get(slug: str) -> Lesson:
+    for lesson in [*LESSONS, GLOSSARY_LESSON]:
+        if lesson.slug == slug:
+            return lesson
+    raise KeyError(slug)

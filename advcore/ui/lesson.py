@@ -1,0 +1,115 @@
+"""Shared pieces of the Learn pages: the lesson's text and papers, the models and images they use,
+the eps slider, the "try it" box, the link into Explore and the previous/next links.
+
+The lessons run on the shipped MNIST models: ``STANDARD`` (no defence) and ``ROBUST`` (PGD adversarial
+training, Madry et al. 2018). Everything heavy is computed in advcore and cached here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import streamlit as st
+
+from advcore import lessons, links
+from advcore.lessons.checks import Verdict
+
+from . import navigation, resources
+
+DATASET = "mnist"
+STANDARD, ROBUST = "mnist-standard", "mnist-pgd"
+
+CSS = """
+<style>
+.block-container { padding-top: 2.2rem; max-width: 1240px; }
+[data-testid="stMarkdownContainer"] p { font-size: 1.1rem; line-height: 1.5; }
+</style>
+"""
+
+
+def header(slug: str) -> lessons.Lesson:
+    """Title and text of the lesson (its papers in an expander at the end of the page)."""
+    lesson = lessons.get(slug)
+    st.markdown(CSS, unsafe_allow_html=True)
+    st.title(lesson.title)
+    for paragraph in lesson.paragraphs:
+        st.markdown(paragraph)
+    return lesson
+
+
+def model(model_id: str):
+    """The shipped model, loaded once per server; stops the page with a message if it is unavailable."""
+    net, error = resources.try_model(model_id)
+    if error:
+        st.error(f"This lesson needs the shipped model {model_id}: {error}")
+        st.stop()
+    return net
+
+
+def key(model_id: str) -> str:
+    return resources.model_key(model_id)
+
+
+def net(model_key: str):
+    """The model of a ``key`` (inside cached functions, whose arguments must be small and hashable)."""
+    return resources.model(model_key)
+
+
+def split():
+    return resources.test_split(DATASET)
+
+
+def image(where, page: str, default: int = 0, label: str = "Test image") -> tuple[int, np.ndarray, int]:
+    """A test-image index picker; returns (index, x of shape (1, H, W, C), label)."""
+    data = split()
+    index = int(where.number_input(f"{label} (0-{len(data) - 1})", 0, len(data) - 1, default, key=f"{page}_image"))
+    return index, data.x[index:index + 1], int(data.y[index])
+
+
+def eps_slider(where, page: str, default: float, high: float = 0.5, label: str = "eps (L∞ budget)") -> float:
+    """An L∞ eps slider over k/255, showing both forms."""
+    grid = [round(k / 255, 6) for k in range(int(round(high * 255)) + 1)]
+    start = grid[int(np.argmin(np.abs(np.asarray(grid) - default)))]
+    return where.select_slider(label, options=grid, value=start, key=f"{page}_eps",
+                               format_func=lambda v: f"{v * 255:.0f}/255 ({v:.3f})")
+
+
+def name(c: int) -> str:
+    return str(split().class_names[int(c)])
+
+
+def try_it(lesson: lessons.Lesson, page: str, check: Callable[[], Verdict], explain: str = "") -> None:
+    """The task, a button that runs ``check`` on the server, and its answer (kept until the next check)."""
+    st.subheader("Try it")
+    st.markdown(f"**{lesson.task}** {explain}")
+    state = f"{page}_verdict"
+    if st.button("Check my answer", key=f"{page}_check", type="primary"):
+        with st.spinner("Checking on the server..."):
+            st.session_state[state] = check()
+    verdict = st.session_state.get(state)
+    if verdict is not None:
+        (st.success if verdict.done else st.warning)(verdict.message)
+
+
+def explore(where=None, **view) -> None:
+    """'Open this in Explore': a link to the exact view (data set, model, image, attack, eps, settings)."""
+    (where or st).link_button("Open this in Explore", links.explore_link(dataset=DATASET, **view),
+                              icon=":material/open_in_new:")
+
+
+def footer(lesson: lessons.Lesson) -> None:
+    """The papers the lesson cites, and links to the previous and next lessons."""
+    with st.expander("Papers cited in this lesson"):
+        for reference in lesson.references:
+            st.markdown(f"- {reference}")
+    order = [spec for spec in navigation.SECTIONS.get("Learn", [])]
+    stems = [spec.url_path for spec in order]
+    if lesson.slug not in stems:
+        return
+    i = stems.index(lesson.slug)
+    left, _, right = st.columns([1, 2, 1])
+    if i > 0:
+        left.page_link(str(navigation.PAGES_DIR / order[i - 1].path), label=f"← {order[i - 1].title}")
+    if i + 1 < len(order):
+        right.page_link(str(navigation.PAGES_DIR / order[i + 1].path), label=f"{order[i + 1].title} →")

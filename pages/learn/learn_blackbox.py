@@ -1,0 +1,70 @@
+"""Lesson 7: without gradients; transfer between models (Papernot, McDaniel & Goodfellow 2016) and the
+Square Attack's queries (Andriushchenko et al. 2020)."""
+
+import streamlit as st
+
+from advcore import attacks, evaluate, viz_learn
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "blackbox"
+MATRIX_N, MATRIX_EPS = 200, 0.2
+TARGET = L.STANDARD
+
+
+def model_ids() -> list[str]:
+    return [c["id"] for c in L.resources.cards(L.DATASET)]
+
+
+@st.cache_resource(show_spinner=f"Transfer matrix: PGD on each model, {MATRIX_N} test images (once)...")
+def matrix(keys: tuple[str, ...]):
+    models = {k.split("@")[0]: L.net(k) for k in keys}
+    return evaluate.transfer_matrix(models, L.split(), "pgd", {"eps": MATRIX_EPS, "steps": 20}, n=MATRIX_N)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def transferred(target_key: str, source_key: str, index: int, eps: float) -> dict:
+    x, y = L.split().x[index:index + 1], [int(L.split().y[index])]
+    adv = attacks.run("pgd", L.net(source_key), x, y, eps=eps, steps=20)
+    return {"x_adv": adv.x_adv[0], "source": int(adv.adv_pred[0]),
+            "target": int(L.net(target_key)(adv.x_adv, training=False).numpy().argmax())}
+
+
+@st.cache_data(max_entries=256, show_spinner="Square Attack: querying the model...")
+def square(model_key: str, index: int, eps: float, queries: int) -> dict:
+    x, y = L.split().x[index:index + 1], [int(L.split().y[index])]
+    r = attacks.run("square", L.net(model_key), x, y, eps=eps, queries=queries)
+    return {"x_adv": r.x_adv[0], "adv": int(r.adv_pred[0]), "queries": float(r.info["queries"][0])}
+
+
+lesson = L.header(f"learn_{PAGE}")
+L.model(TARGET)
+ids = [m for m in model_ids() if L.resources.try_model(m)[1] is None]
+left, right = st.columns([1, 3], gap="large")
+index, x, y = L.image(left, PAGE, default=0)
+sources = [m for m in ids if m != TARGET] or [TARGET]
+source = left.selectbox("source model (its gradients craft the example)", sources, key=f"{PAGE}_source")
+eps = L.eps_slider(left, PAGE, default=0.15, high=0.3)
+t = transferred(L.key(TARGET), L.key(source), index, eps)
+with right:
+    cols = st.columns([1, 1])
+    cols[0].plotly_chart(viz_learn.image_row(
+        [x[0], t["x_adv"]], [f"image: {L.name(y)}", f"{source}: {L.name(t['source'])} → {TARGET}: "
+                                                     f"{L.name(t['target'])}"], height=240),
+        key="blackbox_transfer", config={"displayModeBar": False})
+    with cols[1]:
+        queries = st.select_slider("Square Attack query budget", [50, 100, 200, 500, 1000, 2000], value=200,
+                                   key=f"{PAGE}_queries")
+        if st.toggle("Run the Square Attack on the target (black-box, scores only)", key=f"{PAGE}_square"):
+            s = square(L.key(TARGET), index, eps, queries)
+            st.plotly_chart(viz_learn.image_row([s["x_adv"]], [f"reads {L.name(s['adv'])} after "
+                                                               f"{s['queries']:.0f} queries"], height=220),
+                            key="blackbox_square", config={"displayModeBar": False})
+    st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model (rows), "
+                f"eps {MATRIX_EPS * 255:.0f}/255, test images 0-{MATRIX_N - 1}.")
+    st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on", "crafted on"),
+                    key="blackbox_matrix", config={"displayModeBar": False})
+L.try_it(lesson, PAGE, lambda: checks.transfer(L.model(TARGET), L.model(source), x, y, eps,
+                                               same_model=source == TARGET, class_names=L.split().class_names))
+L.explore(model=TARGET, image=index, attack="transfer", eps=eps, source=source)
+L.footer(lesson)

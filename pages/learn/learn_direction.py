@@ -1,0 +1,55 @@
+"""Lesson 2: direction matters; FGSM against random noise of the same budget (Goodfellow et al. 2015)."""
+
+import numpy as np
+import streamlit as st
+
+from advcore import attacks, evaluate, viz_learn
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "direction"
+N_IMAGES = 500
+CURVE_EPS = tuple(round(k / 255, 6) for k in range(0, 81, 10))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def one_image(model_key: str, index: int, eps: float) -> dict:
+    net = L.net(model_key)
+    x, y = L.split().x[index:index + 1], [int(L.split().y[index])]
+    fgsm = attacks.run("fgsm", net, x, y, eps=eps)
+    noise = attacks.run("noise", net, x, y, eps=eps, seed=0)
+    return {"fgsm": fgsm.x_adv[0], "fgsm_pred": int(fgsm.adv_pred[0]), "noise": noise.x_adv[0],
+            "noise_pred": int(noise.adv_pred[0])}
+
+
+@st.cache_resource(show_spinner=f"Attacking {N_IMAGES} test images at {len(CURVE_EPS)} budgets (once)...")
+def curves(model_key: str) -> dict:
+    table = evaluate.sweep_attacks({"m": L.net(model_key)}, L.split(), ["fgsm", "noise"], CURVE_EPS, n=N_IMAGES)
+    return {a: table[table.attack == a].robust_accuracy.to_numpy() for a in ("fgsm", "noise")}
+
+
+lesson = L.header(f"learn_{PAGE}")
+L.model(L.STANDARD)
+left, right = st.columns([1, 3], gap="large")
+index, x, y = L.image(left, PAGE, default=0)
+eps = L.eps_slider(left, PAGE, default=30 / 255, high=80 / 255)
+left.caption(f"Model: {L.STANDARD}. True class: {L.name(y)}.")
+r = one_image(L.key(L.STANDARD), index, eps)
+with right:
+    st.plotly_chart(viz_learn.image_row(
+        [x[0], r["fgsm"], r["fgsm"] - x[0], r["noise"], r["noise"] - x[0]],
+        ["image", f"FGSM: reads {L.name(r['fgsm_pred'])}", "FGSM change", f"noise: reads {L.name(r['noise_pred'])}",
+         "noise change"], signed=[False, False, True, False, True]), key="direction_row",
+        config={"displayModeBar": False})
+    st.caption("Both changes move every pixel by the same eps (until the [0, 1] clip); only the signs differ.")
+    c = curves(L.key(L.STANDARD))
+    st.plotly_chart(viz_learn.lines(np.asarray(CURVE_EPS) * 255, {"FGSM (gradient sign)": c["fgsm"],
+                                                                 "random ±eps noise": c["noise"]},
+                                    "eps (/255)", f"accuracy on {N_IMAGES} test images", y_range=[0, 1.02],
+                                    marker_x=eps * 255, colours={"FGSM (gradient sign)": "#d62728",
+                                                                 "random ±eps noise": "#7f7f7f"}),
+                    key="direction_curves", config={"displayModeBar": False})
+L.try_it(lesson, PAGE, lambda: checks.direction(L.model(L.STANDARD), x, y, eps,
+                                                class_names=L.split().class_names))
+L.explore(model=L.STANDARD, image=index, attack="fgsm", eps=eps)
+L.footer(lesson)

@@ -1,0 +1,53 @@
+"""Lesson 4: where the example lands; a PCA of penultimate features of 1,000 test images with the clean
+image and its adversarial version (the "data projector" of You, Tse & Zhao 2023)."""
+
+import numpy as np
+import streamlit as st
+
+from advcore import attacks, landscape, viz_learn
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "features"
+N_IMAGES = 1000
+
+
+@st.cache_resource(show_spinner=f"Projecting the features of {N_IMAGES} test images (once per model)...")
+def projection(model_key: str) -> tuple[landscape.Projection, np.ndarray]:
+    """The 2-D PCA of the first N_IMAGES test images' features and the classes' mean features."""
+    net, data = L.net(model_key), L.split()
+    feats = landscape.features(net, data.x[:N_IMAGES])
+    return landscape.project(feats, data.y[:N_IMAGES]), checks.class_means(feats, data.y[:N_IMAGES])
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def moved(model_key: str, index: int, eps: float) -> dict:
+    net = L.net(model_key)
+    x, y = L.split().x[index:index + 1], int(L.split().y[index])
+    adv = attacks.run("pgd", net, x, [y], eps=eps)
+    proj, _ = projection(model_key)
+    points = proj.place(landscape.features(net, np.concatenate([x, adv.x_adv])))
+    return {"clean_xy": points[0].tolist(), "adv_xy": points[1].tolist(), "x_adv": adv.x_adv[0],
+            "adv": int(adv.adv_pred[0])}
+
+
+lesson = L.header(f"learn_{PAGE}")
+left, right = st.columns([1, 3], gap="large")
+model_id = left.radio("Model", [L.STANDARD, L.ROBUST], key=f"{PAGE}_model",
+                      help="the robust model was trained with PGD (Madry et al. 2018)")
+L.model(model_id)
+index, x, y = L.image(left, PAGE, default=0)
+eps = L.eps_slider(left, PAGE, default=0.1, high=0.3, label="eps of the PGD attack (L∞)")
+proj, means = projection(L.key(model_id))
+r = moved(L.key(model_id), index, eps)
+left.plotly_chart(viz_learn.image_row([x[0], r["x_adv"]], [f"reads {L.name(y)}", f"reads {L.name(r['adv'])}"],
+                                      height=200), key="features_images", config={"displayModeBar": False})
+with right:
+    st.plotly_chart(viz_learn.feature_scatter(proj.points, proj.labels, L.split().class_names, r["clean_xy"],
+                                              r["adv_xy"]), key="features_scatter", config={"displayModeBar": False})
+    st.caption(f"{model_id}: first two principal components of the features of test images 0-{N_IMAGES - 1} "
+               f"(they hold {proj.explained.sum():.0%} of the variance). Circle: the clean image; star: after PGD.")
+L.try_it(lesson, PAGE, lambda: checks.features_land(L.model(model_id), x, y, eps, means,
+                                                    class_names=L.split().class_names))
+L.explore(model=model_id, image=index, attack="pgd", eps=eps)
+L.footer(lesson)

@@ -1,0 +1,55 @@
+"""Lesson 3: why it works; logits along the gradient sign vs random directions (Goodfellow et al. 2015, Fig. 4)
+and the 2-D loss/decision landscape of a standard and a robust model (Madry et al. 2018)."""
+
+import numpy as np
+import streamlit as st
+
+from advcore import landscape, viz_learn
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "linearity"
+ALONG = np.linspace(0, 0.5, 26, dtype=np.float32)
+SIZE = 41
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def logits(model_key: str, index: int) -> dict:
+    net = L.net(model_key)
+    x, y = L.split().x[index:index + 1], int(L.split().y[index])
+    sign = landscape.sign_direction(net, x, [y])[0]
+    return {"gradient": landscape.logits_along(net, x, sign, ALONG),
+            "random": landscape.logits_along(net, x, landscape.random_direction(sign.shape, 0), ALONG)}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def grid(model_key: str, index: int, radius: float) -> landscape.Grid:
+    return landscape.landscape(L.net(model_key), L.split().x[index], int(L.split().y[index]), radius, SIZE)
+
+
+lesson = L.header(f"learn_{PAGE}")
+L.model(L.STANDARD), L.model(L.ROBUST)
+left, right = st.columns([1, 3], gap="large")
+index, x, y = L.image(left, PAGE, default=0)
+left.caption(f"True class: {L.name(y)}. Thick line: the true class's logit.")
+names = L.split().class_names
+with right:
+    z = logits(L.key(L.STANDARD), index)
+    cols = st.columns(2)
+    for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
+                              (cols[1], "random", "along a random sign direction")):
+        series = {f"{names[c]}": z[which][:, c] for c in range(len(names))}
+        fig = viz_learn.lines(ALONG * 255, series, "step t (/255)", "logit", title=f"{L.STANDARD}: {title}",
+                              colours={f"{names[c]}": viz_learn.CLASS_COLOURS[c] for c in range(len(names))})
+        fig.update_traces(line={"width": 6}, selector={"name": f"{names[y]}"})
+        col.plotly_chart(fig, key=f"linearity_{which}", config={"displayModeBar": False})
+radius = L.eps_slider(st, PAGE, default=0.3, high=0.5, label="radius of the slice (L∞, the dashed diamond)")
+grids = {m: grid(L.key(m), index, radius) for m in (L.STANDARD, L.ROBUST)}
+cols = st.columns(2)
+for col, (model_id, g) in zip(cols, grids.items()):
+    col.plotly_chart(viz_learn.landscape_figure(g, names, f"{model_id}: max loss {g.max_loss:.2f} in the ball"),
+                     key=f"landscape_{model_id}", config={"displayModeBar": False})
+    col.caption(f"{model_id}: the true class covers {g.true_region:.0%} of the ball.")
+L.try_it(lesson, PAGE, lambda: checks.linearity(grids[L.STANDARD], grids[L.ROBUST]))
+L.explore(model=L.STANDARD, image=index, attack="pgd", eps=radius)
+L.footer(lesson)

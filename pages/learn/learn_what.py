@@ -1,0 +1,54 @@
+"""Lesson 1: what an adversarial example is; FGSM step by step on one image (Goodfellow et al. 2015)."""
+
+import numpy as np
+import streamlit as st
+
+from advcore import attacks, landscape, metrics, viz_learn
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "what"
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def fgsm_steps(model_key: str, index: int, eps: float) -> dict:
+    net = L.net(model_key)
+    x = L.split().x[index:index + 1]
+    y = int(L.split().y[index])
+    result = attacks.run("fgsm", net, x, [y], eps=eps)
+    grad = landscape.input_gradient(net, x, [y])[0]
+    return {"grad": grad, "x_adv": result.x_adv[0], "clean": int(result.clean_pred[0]),
+            "adv": int(result.adv_pred[0]),
+            "linf": float(np.abs(result.x_adv - x).max()), "l2": float(metrics.attack_strength(x, result.x_adv)[0]),
+            "effect": float(metrics.defence_effect(result.clean_logits, result.adv_logits)[0]),
+            "p_clean": float(metrics.softmax(result.clean_logits)[0].max()),
+            "p_adv": float(metrics.softmax(result.adv_logits)[0].max())}
+
+
+lesson = L.header(f"learn_{PAGE}")
+L.model(L.STANDARD)
+left, right = st.columns([1, 3], gap="large")
+index, x, y = L.image(left, PAGE, default=0)
+eps = L.eps_slider(left, PAGE, default=20 / 255, high=80 / 255)
+left.caption(f"Model: {L.STANDARD} (no defence). True class: {L.name(y)}.")
+r = fgsm_steps(L.key(L.STANDARD), index, eps)
+with right:
+    st.plotly_chart(viz_learn.image_row(
+        [x[0], r["grad"], np.sign(r["grad"]), r["x_adv"] - x[0], r["x_adv"]],
+        [f"1. image: reads {L.name(r['clean'])}", "2. gradient ∇x L", "3. its sign", "4. eps · sign",
+         f"5. x': reads {L.name(r['adv'])}"], signed=[False, True, True, True, False]),
+        key="what_steps", config={"displayModeBar": False})
+    st.caption("Red: the loss rises if that pixel gets brighter; blue: if it gets darker. Panel 4 is panel 3 "
+               "times eps, after clipping to the valid range [0, 1].")
+    row = st.columns(4)
+    row[0].metric("prediction", f"{L.name(r['clean'])} → {L.name(r['adv'])}",
+                  delta="fooled" if r["adv"] != y else "still right",
+                  delta_color="inverse" if r["adv"] != y else "normal")
+    row[1].metric("attack strength ‖x − x'‖₂", f"{r['l2']:.2f}", help=f"L∞: {r['linf'] * 255:.0f}/255")
+    row[2].metric("L∞ of the change", f"{r['linf'] * 255:.0f}/255")
+    row[3].metric("defence effect ‖f(x) − f(x')‖₂", f"{r['effect']:.2f}",
+                  help="L2 distance between the class probabilities before and after (at most √2)")
+L.try_it(lesson, PAGE, lambda: checks.fgsm_flip(L.model(L.STANDARD), x, y, eps, class_names=L.split().class_names),
+         "Use the image and eps controls above.")
+L.explore(model=L.STANDARD, image=index, attack="fgsm", eps=eps)
+L.footer(lesson)
