@@ -34,6 +34,8 @@ from . import __version__, data, zoo
 from .errors import ModelError
 
 MAX_MODEL_BYTES = 1 << 30  # the CLI limit; a browser upload has its own, smaller one
+MAX_UPLOAD_BYTES = 50 << 20
+UPLOAD_ENV = "ADVLAB_ALLOW_MODEL_UPLOAD"
 MAX_CONFIG_BYTES = 64 << 20
 PROBE_IMAGES = 16
 SANITY_IMAGES = 200
@@ -218,11 +220,15 @@ def measure(model, model_id: str, dataset: str, eval_n: int = 1000, log=print) -
 
 # --- adding and removing ----------------------------------------------------------------------
 
+def _files(folder: Path, model_id: str) -> list[Path]:
+    """The card and weights of ``model_id`` that exist in ``folder`` (the id checked first)."""
+    return [p for p in (folder / f"{zoo.check_id(model_id)}{s}" for s in (".json", ".keras")) if p.exists()]
+
+
 def _refuse_taken(model_id: str) -> None:
-    zoo.check_id(model_id)
-    if any((zoo.models_dir() / f"{model_id}{s}").exists() for s in (".json", ".keras")):
+    if _files(zoo.models_dir(), model_id):
         raise ModelError(f"{model_id!r} is a shipped model's id; shipped models are never replaced: choose another id")
-    if any((zoo.user_models_dir() / f"{model_id}{s}").exists() for s in (".json", ".keras")):
+    if _files(zoo.user_models_dir(), model_id):
         raise ModelError(f"a user model {model_id!r} already exists; remove it first (remove-model --id {model_id})")
 
 
@@ -288,13 +294,38 @@ def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: in
 
 def remove_model(model_id: str) -> list[Path]:
     """Delete a user model's weights and card; shipped models cannot be removed."""
-    zoo.check_id(model_id)
-    if any((zoo.models_dir() / f"{model_id}{s}").exists() for s in (".json", ".keras")):
+    if _files(zoo.models_dir(), model_id):
         raise ModelError(f"{model_id!r} is a shipped model; shipped models cannot be removed")
-    paths = [p for p in (zoo.user_models_dir() / f"{model_id}{s}" for s in (".json", ".keras")) if p.exists()]
+    paths = _files(zoo.user_models_dir(), model_id)
     if not paths:
         raise ModelError(f"no user model {model_id!r} in {zoo.user_models_dir()}")
     for path in paths:
         path.unlink()
     zoo.forget(model_id)
     return paths
+
+
+def upload_allowed() -> bool:
+    """Model uploads from the browser are off unless the server sets ADVLAB_ALLOW_MODEL_UPLOAD=1
+    (a teacher's own server): a student cannot add a model to a shared one."""
+    return os.environ.get(UPLOAD_ENV, "") == "1"
+
+
+def add_uploaded(content: bytes, dataset: str, model_id: str, strip: bool = False, eval_n: int = 200,
+                 log=print) -> dict:
+    """``add_model`` for the bytes of a browser upload: refused unless allowed, limited to
+    ``MAX_UPLOAD_BYTES``, held in a private temporary file in the user-models folder meanwhile."""
+    if not upload_allowed():
+        raise ModelError(f"model uploads are off on this server ({UPLOAD_ENV}=1 turns them on)")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ModelError(f"the file is {len(content) / 2**20:.0f} MB; uploads are limited to "
+                         f"{MAX_UPLOAD_BYTES >> 20} MB")
+    _refuse_taken(model_id)
+    folder = zoo.user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".upload-{model_id}-{os.getpid()}.keras"
+    try:
+        tmp.write_bytes(content)
+        return add_model(tmp, dataset, model_id, strip, eval_n, "browser upload", log)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -183,6 +183,25 @@ def test_a_shipped_id_is_never_replaced_or_removed(folders):
         byo.add_model(path, "mnist", "twice", eval_n=8, **QUIET)
 
 
+def test_browser_uploads_are_off_by_default_and_size_limited(folders, monkeypatch):
+    content = save(dense(), folders, "upload").read_bytes()
+    monkeypatch.delenv(byo.UPLOAD_ENV, raising=False)
+    with pytest.raises(ModelError, match="uploads are off"):
+        byo.add_uploaded(content, "mnist", "up", eval_n=8, **QUIET)
+    monkeypatch.setenv(byo.UPLOAD_ENV, "1")
+    monkeypatch.setattr(byo, "MAX_UPLOAD_BYTES", len(content) - 1)
+    with pytest.raises(ModelError, match="uploads are limited"):
+        byo.add_uploaded(content, "mnist", "up", eval_n=8, **QUIET)
+    monkeypatch.setattr(byo, "MAX_UPLOAD_BYTES", 50 << 20)
+    with pytest.raises(ModelError, match="Lambda"):
+        lam = keras.Sequential([keras.Input((28, 28, 1)), layers.Lambda(lambda t: t), layers.Flatten(),
+                                layers.Dense(10)])
+        byo.add_uploaded(save(lam, folders, "lam").read_bytes(), "mnist", "up", eval_n=8, **QUIET)
+    assert user_files(folders) == []
+    assert byo.add_uploaded(content, "mnist", "up", eval_n=8, **QUIET)["source"]["command"] == "browser upload"
+    assert user_files(folders) == ["up.json", "up.keras"]
+
+
 # --- image sets ---------------------------------------------------------------------------------
 
 def image_folder(root, classes=("cat", "dog"), per_class=3, size=(50, 40)):
