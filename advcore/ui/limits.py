@@ -6,6 +6,9 @@ hold the server: attack steps and restarts, sweep size, training size.
 
 import os
 
+from ..attacks.registry import MAX_RESTARTS as LIBRARY_MAX_RESTARTS
+from ..attacks.registry import MAX_STEPS as LIBRARY_MAX_STEPS
+
 
 def _env_int(name: str, default: int, low: int, high: int) -> int:
     try:
@@ -15,8 +18,9 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
-MAX_STEPS = _env_int("ADVLAB_MAX_STEPS", 200, 1, 1000)
-MAX_RESTARTS = _env_int("ADVLAB_MAX_RESTARTS", 5, 1, 20)
+# A server may lower the library's ceilings (attacks.registry), never raise them.
+MAX_STEPS = _env_int("ADVLAB_MAX_STEPS", 200, 1, LIBRARY_MAX_STEPS)
+MAX_RESTARTS = _env_int("ADVLAB_MAX_RESTARTS", 5, 1, LIBRARY_MAX_RESTARTS)
 MAX_QUERIES = _env_int("ADVLAB_MAX_QUERIES", 2000, 1, 10_000)
 MAX_SWEEP_IMAGES = _env_int("ADVLAB_MAX_SWEEP_IMAGES", 2000, 10, 10_000)
 MAX_SWEEP_POINTS = _env_int("ADVLAB_MAX_SWEEP_POINTS", 12, 2, 50)
