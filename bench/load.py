@@ -26,6 +26,7 @@ from .browser import streamlit_server
 
 EPS_KEY, INDEX_KEY = "eps_linf", "image_index"
 FINISHED_OK = {0, 3}  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+FINISHED_EARLY_FOR_RERUN = 2
 
 
 def rss_mb(pid: int | list[int]) -> float:
@@ -48,6 +49,9 @@ class ProtocolSession:
         self.state: dict[str, tuple[str, object]] = {}  # key -> (WidgetState field, value) this client set
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.submit_id = ""  # the page's form submit button, if any
+        self.submits: dict[str, str] = {}  # form key -> its submit button's id
+        self.auto_reruns: list[str] = []  # fragments the page asked to rerun on a timer (st.fragment(run_every=))
+        self.alerts: list[str] = []  # st.success/info/warning/error texts of the last run
         self.seen: set[str] = set()  # keys of the widgets and charts the last run showed
         self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
         self.index_max = 0  # the image-index box's largest value (9999 on the full MNIST test set)
@@ -73,15 +77,15 @@ class ProtocolSession:
         for key, (field, value) in self.state.items():
             widget = rerun.widget_states.widgets.add()
             widget.id = self.widgets[key][0]
-            if field == "double_value":
-                widget.double_value = value
-            else:  # sliders send arrays; a select_slider sends the label of its option
+            if isinstance(value, list):  # sliders send arrays; a select_slider sends the label of its option
                 getattr(widget, field).data.extend(value)
+            else:  # double_value (number input), string_value (text input), ...
+                setattr(widget, field, value)
         if trigger:
             rerun.widget_states.widgets.add(id=trigger, trigger_value=True)
         await self.ws.send(msg.SerializeToString())
         metrics: dict[str, str] = {}
-        self.seen = set()
+        self.seen, self.alerts = set(), []
         while True:
             forward = ForwardMsg()
             forward.ParseFromString(await self.ws.recv())
@@ -90,6 +94,8 @@ class ProtocolSession:
                 self.page_hash = self.page_hash or forward.new_session.page_script_hash
             elif kind == "page_info_changed":
                 self.url = forward.page_info_changed.query_string
+            elif kind == "auto_rerun" and forward.auto_rerun.fragment_id not in self.auto_reruns:
+                self.auto_reruns.append(forward.auto_rerun.fragment_id)
             elif kind == "navigation":
                 self.pages = {page.url_pathname: page.page_script_hash for page in forward.navigation.app_pages}
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
@@ -104,13 +110,17 @@ class ProtocolSession:
                 if which == "number_input" and element.number_input.id.endswith(INDEX_KEY):
                     self.index_max = int(element.number_input.max)
                 if which == "button" and element.button.is_form_submitter:
-                    self.submit_id = element.button.id
+                    self.submit_id = self.submits[element.button.form_id] = element.button.id
+                if which == "alert":
+                    self.alerts.append(element.alert.body)
                 widget_id = getattr(getattr(element, which), "id", "")
                 if widget_id:
                     key = widget_id.rsplit("-", 1)[-1]
                     self.widgets[key] = (widget_id, forward.delta.fragment_id)
                     self.seen.add(key)
             elif kind == "script_finished":
+                if forward.script_finished == FINISHED_EARLY_FOR_RERUN:  # st.rerun(): the next run follows
+                    continue
                 if forward.script_finished not in FINISHED_OK:
                     raise RuntimeError(f"script finished with status {forward.script_finished}")
                 return metrics

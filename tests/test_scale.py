@@ -35,9 +35,26 @@ if missing_binaries():
 
 
 @pytest.fixture(scope="module")
-def scale(tmp_path_factory):
+def scale():
     with cluster(2) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def loop():
+    """One event loop for the module, so the classroom's websockets stay open from test to test."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    tabs = [t for v in CLASS.values() for t in (v if isinstance(v, list) else [v]) if isinstance(t, ProtocolSession)]
+    for tab in tabs:
+        loop.run_until_complete(tab.__aexit__(None, None, None))
+    if "store" in CLASS:
+        CLASS["store"].close()
+    CLASS.clear()
+    loop.close()
+
+
+CLASS: dict = {}  # the class the classroom test starts and the replica-kill test continues
 
 
 def get(url: str, route: str | None = None) -> tuple[int, dict, bytes]:
@@ -137,50 +154,163 @@ def test_redis_restart_keeps_rooms_and_submissions_with_the_deploy_config(scale)
         store.close()
 
 
-def test_replica_killed_mid_class_its_students_reconnect_to_the_survivor(scale):
-    """SIGKILL one replica while a student is on it and another on the survivor: the survivor keeps
-    answering, the dead replica's student reconnects through nginx (same cookie, the page's own URL)
-    to the survivor and sees the same image, and new sessions are served."""
-    per_replica = routes_per_replica(scale)
-    victim, survivor = scale.replicas[0], scale.replicas[1]
+async def answered(coro, timeout_s: float = 90):
+    return await asyncio.wait_for(coro, timeout_s)
+
+
+async def open_session(c, route: str | None, page: str = "", query: str = "") -> ProtocolSession:
+    """A browser tab through nginx with the ``route`` cookie, on ``page`` (its first run done)."""
+    tab = session(c, route, query)
+    await tab.__aenter__()
+    await answered(tab.run())
+    if page:
+        tab.query = query
+        await answered(tab.open_page(page))
+    return tab
+
+
+async def set_eps(tab: ProtocolSession, key: str, k: int) -> dict:
+    """Move the select slider ``key`` to k/255 (its k-th option) and rerun."""
+    tab.state[key] = ("string_array_value", [tab.eps_options[k]])
+    return await answered(tab.run(fragment=tab.widgets[key][1]))
+
+
+async def follow_until(tab: ProtocolSession, label: str, value: str, timeout_s: float = 30) -> float:
+    """Rerun the Join page's live fragment once a second, as the browser does (st.fragment(run_every=1)),
+    until metric ``label`` shows ``value``; returns the seconds that took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        shown = await answered(tab.run(fragment=tab.auto_reruns[0]))
+        if shown.get(label) == value:
+            return time.perf_counter() - started
+        await asyncio.sleep(1.0)
+    raise AssertionError(f"{label} never showed {value} (last: {shown.get(label)})")
+
+
+def linf(k: int) -> str:
+    return f"{k / 255:.4f}"
+
+
+def test_classroom_across_replicas_teacher_on_one_students_on_the_other(scale, loop):
+    """A room created through replica A is joined through replica B (via Redis); students on B follow
+    the teacher's eps change and answer the teacher's challenge, and the answer is stored."""
+    from advcore.classroom import follow
+    from advcore.classroom.store import open_store
+    routes = routes_per_replica(scale)
+    a, b = scale.replicas[1].address, scale.replicas[0].address  # the teacher's and the students' replicas
+    title = f"scale {uuid.uuid4().hex[:8]}"
+    store = open_store(scale.store_url)
+    CLASS.update(store=store, routes=routes, teacher_replica=a, student_replica=b)
+
+    async def scenario():
+        teacher = CLASS["teacher"] = await open_session(scale, routes[a], "teach")
+        teacher.state["teach_title"] = ("string_value", title)
+        await answered(teacher.run(trigger=teacher.submits["teach_create"]))
+        (room,) = [r for r in store.list_rooms() if r.get("title") == title]
+        code = CLASS["code"] = room["code"]
+        view = follow.make_view("mnist", "mnist-standard", "pgd", 80 / 255, image=3)
+        teacher.state["teach_link"] = ("string_value", follow.explore_link(view, scale.url))
+        await answered(teacher.run(trigger=teacher.widgets["teach_link_load"][0]))
+        version, presented = store.get_view(code)
+        assert presented["model"] == "mnist-standard" and presented["image"] == 3, presented
+
+        students = []
+        for nick in ("ada", "grace"):
+            tab = await open_session(scale, routes[b], "join")
+            tab.state["class_code"] = ("string_value", code.lower())  # codes are typed in any case
+            tab.state["class_nick_input"] = ("string_value", nick)
+            shown = await answered(tab.run(trigger=tab.submits["class_join"]))
+            assert f"room={code}" in tab.url and f"nick={nick}" in tab.url and "token=" in tab.url, tab.url
+            assert shown.get(LINF) == linf(80), (shown, tab.alerts)
+            students.append(tab)
+        CLASS["students"] = students
+        assert [m["nickname"] for m in store.members(code)] == ["ada", "grace"]
+
+        await set_eps(teacher, "teach_eps_linf", 60)  # the teacher moves eps on replica A
+        assert store.get_view(code)[1]["eps"] == pytest.approx(60 / 255)
+        CLASS["follow_s"] = [await follow_until(tab, LINF, linf(60)) for tab in students]
+
+        teacher.state["teach_ch_eps_linf"] = ("double_value", 60 / 255)  # template: smallest eps, this ceiling
+        await answered(teacher.run(trigger=teacher.widgets["teach_ch_start"][0]))
+        (challenge,) = store.challenges(code)
+        CLASS["challenge"] = challenge["id"]
+        ada = students[0]
+        await answered(ada.run(fragment=ada.auto_reruns[0]))  # the live panel sees the challenge: whole page reruns
+        key = f"ans_{challenge['id']}_eps_linf"
+        assert key in ada.widgets, sorted(ada.widgets)
+        await set_eps(ada, key, 58)
+        await answered(ada.run(trigger=ada.widgets[f"ans_{challenge['id']}_submit"][0]))
+        assert any(alert.startswith("Accepted") for alert in ada.alerts), ada.alerts
+        (entry,) = store.submissions(code, challenge["id"])
+        assert entry["nickname"] == "ada" and entry["norm"] <= 58 / 255 + 1e-6, entry
+
+    loop.run_until_complete(scenario())
+    print("teacher change -> students' pages (s):", [round(s, 2) for s in CLASS["follow_s"]])
+
+
+def test_replica_killed_mid_class_its_students_reconnect_to_the_survivor(scale, loop):
+    """SIGKILL the students' replica mid-class: the teacher's replica keeps answering; each student
+    reconnects through nginx (same cookie, the page's own URL) to the survivor, is back in the same
+    room and view and follows the next change; the accepted submission is still there; an Explore
+    tab shows the same example again; new sessions are served."""
+    if "students" not in CLASS:
+        pytest.fail("the classroom test did not set up the class this test continues")
+    store, code, routes = CLASS["store"], CLASS["code"], CLASS["routes"]
+    victim = next(r for r in scale.replicas if r.address == CLASS["student_replica"])
+    survivor = CLASS["teacher_replica"]
+    teacher, students = CLASS["teacher"], CLASS["students"]
+    submitted = store.submissions(code, CLASS["challenge"])
     timeline: dict[str, float] = {}
 
     async def scenario():
-        async with session(scale, per_replica[survivor.address]) as stay:
-            await stay.run()
-            moved = session(scale, per_replica[victim.address], "image=7")
-            await moved.__aenter__()
-            await moved.run()
-            before = await moved.set_eps(5)
-            query = moved.url  # what the browser's address bar holds: data set, model, image, attack, eps
-            assert "image=7" in query, query
-            t0 = time.perf_counter()
-            os.kill(victim.proc.pid, signal.SIGKILL)
-            victim.proc.wait()
-            timeline["killed"] = 0.0
-            with pytest.raises((ConnectionClosed, OSError)):  # the dead replica's websocket is gone
-                await asyncio.wait_for(moved.set_eps(9), 30)
-            timeline["student_saw_the_drop_s"] = time.perf_counter() - t0
-            await moved.__aexit__(None, None, None)
-            async with session(scale, per_replica[victim.address], query) as back:
-                shown = await asyncio.wait_for(back.run(), 60)
-                timeline["student_back_s"] = time.perf_counter() - t0
-                for label in ("clean prediction", "adversarial prediction", LINF):  # the same view
-                    assert shown[label] == before[label], (label, shown, before)
-            for k in (3, 20, 40):  # the survivor's student never noticed
-                answer = await asyncio.wait_for(stay.set_eps(k), 30)
-                assert float(answer[LINF]) <= k / 255 + 1e-4
-            timeline["survivor_answered_s"] = time.perf_counter() - t0
-            for _ in range(3):  # new students, with no cookie yet, are all served
-                async with session(scale) as fresh:
-                    assert LINF in await asyncio.wait_for(fresh.run(), 60)
-            timeline["new_sessions_served_s"] = time.perf_counter() - t0
+        explorer = await open_session(scale, routes[victim.address], query="image=7")
+        before = await set_eps(explorer, [k for k in explorer.widgets if k.endswith("eps_linf")][0], 5)
+        assert "image=7" in explorer.url, explorer.url
+        t0 = time.perf_counter()
+        os.kill(victim.proc.pid, signal.SIGKILL)
+        victim.proc.wait()
+        for tab in (*students, explorer):
+            with pytest.raises((ConnectionClosed, OSError)):  # the dead replica's websockets are gone
+                await answered(tab.run(fragment=tab.auto_reruns[0] if tab.auto_reruns else ""), 30)
+            await tab.__aexit__(None, None, None)
+        timeline["students_saw_the_drop_s"] = time.perf_counter() - t0
+        await set_eps(teacher, "teach_eps_linf", 70)  # the survivor never stopped answering
+        timeline["teacher_moved_eps_s"] = time.perf_counter() - t0
 
-    asyncio.run(scenario())
+        back = []
+        for old in students:  # the browser reconnects to the same page with the same URL and cookie
+            tab = session(scale, routes[victim.address], old.url)
+            await tab.__aenter__()
+            tab.page_hash = old.pages["join"]  # page hashes come from the script path: the same on every replica
+            await answered(tab.run())
+            assert not tab.alerts, tab.alerts  # rejoined from the URL's token, no warning
+            await follow_until(tab, LINF, linf(70))  # same room, the teacher's current view
+            timeline[f"{old.url.split('nick=')[1].split('&')[0]}_back_s"] = time.perf_counter() - t0
+            back.append(tab)
+        CLASS["students"] = back
+        again = session(scale, routes[victim.address], explorer.url)
+        async with again:
+            shown = await answered(again.run())
+        for label in ("clean prediction", "adversarial prediction", LINF):  # the same example
+            assert shown[label] == before[label], (label, shown, before)
+        timeline["explorer_back_s"] = time.perf_counter() - t0
+
+        await set_eps(teacher, "teach_eps_linf", 40)
+        for tab in back:  # following again, now on the survivor
+            await follow_until(tab, LINF, linf(40))
+        timeline["students_followed_next_change_s"] = time.perf_counter() - t0
+        for _ in range(3):  # new students, with no cookie yet, are all served
+            async with session(scale) as fresh:
+                assert LINF in await answered(fresh.run())
+        timeline["new_sessions_served_s"] = time.perf_counter() - t0
+
+    loop.run_until_complete(scenario())
+    assert store.submissions(code, CLASS["challenge"]) == submitted != []  # no accepted submission lost
+    assert {m["nickname"] for m in store.members(code)} == {"ada", "grace"}  # rejoined, not joined again
     assert get(scale.url + "/_stcore/health")[:2][0] == 200
-    after = [r for r in scale.requests(per_replica[victim.address]) if r["request"].startswith("GET /_stcore/stream")]
-    assert after[-1]["status"] == 101 and after[-1]["upstreams"][-1] == survivor.address, after
+    streams = [r for r in scale.requests(routes[victim.address]) if r["request"].startswith("GET /_stcore/stream")]
+    assert streams[-1]["status"] == 101 and streams[-1]["upstreams"][-1] == survivor, streams[-1]
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "scale-replica-kill.json").write_text(json.dumps({k: round(v, 3) for k, v in timeline.items()},
-                                                                  indent=2))
-    print("replica kill timeline (s):", timeline)
+    timeline = {k: round(v, 3) for k, v in timeline.items()}
+    (ARTIFACTS / "scale-replica-kill.json").write_text(json.dumps(timeline, indent=2))
+    print("replica kill timeline (s after SIGKILL):", timeline)
