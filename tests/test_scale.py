@@ -90,6 +90,24 @@ def routes_per_replica(c) -> dict[str, str]:
     return found
 
 
+def test_scale_compose_runs_the_configs_these_tests_run():
+    """deploy/compose.yaml mounts the nginx.conf and redis.conf the cluster here uses, points the
+    replicas at the redis service and port, and builds the image whose port nginx's upstream names.
+    (Text checks: PyYAML is not a dependency; `docker compose config` is the full check.)"""
+    from deploy.local import DEPLOY, UPSTREAM_LINE
+    compose = (DEPLOY / "compose.yaml").read_text()
+    for line in ("- ./nginx.conf:/etc/nginx/nginx.conf:ro", "- ./redis.conf:/usr/local/etc/redis/redis.conf:ro",
+                 'command: ["redis-server", "/usr/local/etc/redis/redis.conf"]', "- redis-data:/data",
+                 "ADVLAB_STORE: redis://redis:6379/0", "- user-models:/home/advlab/user-models",
+                 "ADVCORE_USER_MODELS: /home/advlab/user-models", "context: ..", "dockerfile: Dockerfile"):
+        assert line in compose, line
+    assert re.findall(r"^  (app|nginx|redis):$", compose, re.M) == ["app", "nginx", "redis"]
+    assert "port 6379" in (DEPLOY / "redis.conf").read_text().splitlines()
+    assert "appendonly yes" in (DEPLOY / "redis.conf").read_text().splitlines()
+    assert UPSTREAM_LINE.search((DEPLOY / "nginx.conf").read_text())  # server app:8501 = the service and port
+    assert "EXPOSE 8501" in (ROOT / "Dockerfile").read_text()
+
+
 def test_nginx_serves_the_app_and_its_health_check(scale):
     status, headers, body = get(scale.url + "/")
     assert status == 200 and b'<div id="root">' in body
