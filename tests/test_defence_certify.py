@@ -32,3 +32,19 @@ def test_an_adaptive_l2_attack_within_the_certified_radius_never_changes_the_vot
     assert np.all(share + 3 * np.sqrt(0.25 / 500) >= 0.5)
     # the attack did push: the vote share fell on average
     assert share.mean() < (cert.counts[ok] / cert.n).mean()
+
+
+def test_sweep_sanity_checks_flag_the_naive_evaluation_and_not_the_bpda_one(mnist_test):
+    """evaluate.sanity_checks on a sweep of mnist-standard behind bits:3: the naive PGD keeps its accuracy at
+    eps 0.5 and loses to black-box Square; the same sweep through BPDA raises neither flag."""
+    from advcore import evaluate
+    defended = defences.apply(zoo.load("mnist-standard"), "bits:3")
+    models = {"naive": defended, "bpda": adaptive.attack_model(defended, "bpda")}
+    table = evaluate.sweep_attacks(models, mnist_test, ["pgd", "square"], [0.0, 0.3, 0.5],
+                                   {"steps": 20, "queries": 300}, n=40)
+    flags = {f.check: f for f in evaluate.sanity_checks(table, large_eps=0.5)}
+    assert not flags["large-eps:naive:pgd"].ok and flags["large-eps:bpda:pgd"].ok
+    naive = table[(table.model == "naive") & (table.attack == "pgd") & (table.eps == 0.3)].robust_accuracy.item()
+    square = table[(table.model == "naive") & (table.attack == "square") & (table.eps == 0.3)].robust_accuracy.item()
+    assert naive >= square + 0.3  # Square, with no gradient at all, beats the naive white-box attack
+    assert not flags["pgd-vs-square"].ok and "model naive" in flags["pgd-vs-square"].message
