@@ -367,6 +367,26 @@ def _byo_parsers(sub, data) -> None:
     p.set_defaults(func=cmd_remove_dataset)
 
 
+def cmd_sweep_files(args) -> int:
+    """Write models/<id>.sweep.json (the Sweep page's default request) for shipped models."""
+    from . import data, shipped_sweeps, zoo
+    from .errors import AdvcoreError
+    entries = [c for c in zoo.list_cards(args.dataset) if c["shipped"]]
+    wanted_ids = [m for m in (args.models or "").split(",") if m]
+    unknown = set(wanted_ids) - {c["id"] for c in entries}
+    if unknown:
+        raise AdvcoreError(f"not shipped models: {', '.join(sorted(unknown))}")
+    for entry in entries:
+        if wanted_ids and entry["id"] not in wanted_ids:
+            continue
+        split = data.load(entry["dataset"], "test")
+        command = "python -m advcore " + shlex.join(["sweep-files", "--models", entry["id"]])
+        path = shipped_sweeps.write(entry["id"], zoo.load(entry["id"]), split, shipped_sweeps.default_request(split),
+                                    command)
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _boolean(text: str) -> bool:
     """argparse type: true/false (also 1/0, yes/no)."""
     if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
@@ -450,6 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
             action.dest, action.type = "eps_list", str
             action.help = "comma-separated eps values in pixel units, e.g. 0,0.1,0.2,0.3"
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("sweep-files", help="measure the Sweep page's default sweep of shipped models, ship it "
+                                           "beside their cards (models/<id>.sweep.json)")
+    p.add_argument("--dataset", choices=list(data.DATASETS), default=None)
+    p.add_argument("--models", default=None, help="comma-separated shipped model ids (default: all)")
+    p.set_defaults(func=cmd_sweep_files)
 
     p = sub.add_parser("train", help="train a model and write its card")
     _train_flags(p)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from . import data
@@ -223,14 +224,31 @@ def write_card(folder: Path, content: dict) -> Path:
 
 # --- loading -------------------------------------------------------------------------
 
-_loaded: dict[str, object] = {}
+MAX_MODELS_ENV = "ADVCORE_MAX_MODELS"
+_loaded: OrderedDict[str, object] = OrderedDict()  # the one model cache of a process, least recently used first
 _load_lock = threading.Lock()
 
 
+def max_models() -> int:
+    """How many models a process keeps loaded (``ADVCORE_MAX_MODELS``, default 24): past that the least
+    recently used is dropped, so browser-trained and uploaded user models cannot grow memory without bound."""
+    try:
+        return max(1, int(os.environ.get(MAX_MODELS_ENV, "24")))
+    except ValueError:
+        return 24
+
+
+def is_loaded(model_id: str) -> bool:
+    return model_id in _loaded
+
+
 def load(model_id: str):
-    """Load a model once per process: sha256-checked against its card, Keras safe mode, warmed up."""
+    """Load a model once per process: sha256-checked against its card, Keras safe mode, warmed up.
+
+    This is the process's only model cache (bounded, see ``max_models``); the dashboard builds on it."""
     with _load_lock:
         if model_id in _loaded:
+            _loaded.move_to_end(model_id)
             return _loaded[model_id]
         entry = card(model_id)
         folder = models_dir() if entry["shipped"] else user_models_dir()
@@ -248,6 +266,8 @@ def load(model_id: str):
         import numpy as np
         model(np.zeros((1, *shape), np.float32), training=False)  # warm up
         _loaded[model_id] = model
+        while len(_loaded) > max_models():
+            _loaded.popitem(last=False)
         return model
 
 

@@ -10,6 +10,8 @@ hundreds of milliseconds a rerun.
 from __future__ import annotations
 
 import gc
+import threading
+import weakref
 
 import numpy as np
 import streamlit as st
@@ -32,18 +34,49 @@ def model_key(model_id: str) -> str:
     return f"{model_id}@{str(zoo.card(model_id).get('weights_sha256'))[:16]}"
 
 
-@st.cache_resource(show_spinner="Loading the model and compiling its attacks...", max_entries=32)
+_warmed: weakref.WeakSet = weakref.WeakSet()
+_warm_lock = threading.Lock()
+
+
 def model(key: str):
-    """The warmed-up model of a ``model_key`` (raises AdvcoreError if it cannot be loaded safely)."""
+    """The warmed-up model of a ``model_key`` (raises AdvcoreError if it cannot be loaded safely).
+
+    Models are cached by ``zoo.load`` alone (one bounded cache per process); this adds the warm-up:
+    a first compiled attack of each kind, so the first slider move is fast."""
     model_id = key.split("@")[0]
-    net = zoo.load(model_id)
-    shape = data.info(zoo.card(model_id)["dataset"]).shape
-    x = np.zeros((1, *shape), np.float32)
-    for norm in ("linf", "l2"):
-        attacks.run("pgd", net, x, [0], eps=0.01, steps=1, norm=norm, trace=True)
-        attacks.run("pgd", net, x, [0], eps=0.01, steps=1, norm=norm)
-    gc.freeze()
+    if zoo.is_loaded(model_id):
+        net = zoo.load(model_id)
+    else:
+        with st.spinner("Loading the model and compiling its attacks..."):
+            net = zoo.load(model_id)
+    with _warm_lock:
+        if net in _warmed:
+            return net
+        shape = data.info(zoo.card(model_id)["dataset"]).shape
+        x = np.zeros((1, *shape), np.float32)
+        for norm in ("linf", "l2"):
+            attacks.run("pgd", net, x, [0], eps=0.01, steps=1, norm=norm, trace=True)
+            attacks.run("pgd", net, x, [0], eps=0.01, steps=1, norm=norm)
+        gc.freeze()
+        _warmed.add(net)
     return net
+
+
+def checked_model(model_id: str):
+    """The warmed-up model of ``model_id`` (AdvcoreError if it cannot be used)."""
+    return model(model_key(model_id))
+
+
+def usable_models(ids) -> tuple[dict, list[str]]:
+    """The models of ``ids`` that load, in order, and one message per model that does not."""
+    models, errors = {}, []
+    for model_id in ids:
+        net, error = try_model(model_id)
+        if error:
+            errors.append(f"Skipping {model_id}: {error}")
+        else:
+            models[model_id] = net
+    return models, errors
 
 
 def try_model(model_id: str):

@@ -59,3 +59,18 @@ class Progress:
 
     def close(self) -> None:
         self.bar.empty()
+
+
+def compute_once(request: str, compute, total: int, text: str):
+    """The stored result of ``request`` (a ``ResultStore.key``), or ``compute(progress)`` run now under a
+    progress bar of ``total`` steps and stored for the next viewer."""
+    found = results().get(request)
+    if found is not None:
+        return found
+    progress = Progress(total, text)
+    try:
+        value = compute(progress)
+    finally:
+        progress.close()
+    results().put(request, value)
+    return value

@@ -1,9 +1,8 @@
 """Sweep: attack strength vs. defence effect over many test images. Layout only."""
 
-import numpy as np
 import streamlit as st
 
-from advcore import attacks, cards, evaluate, viz
+from advcore import attacks, cards, evaluate, shipped_sweeps, viz
 from advcore.attacks.registry import EPS_UI_MAX
 from advcore.ui import controls, limits, resources, store
 
@@ -16,47 +15,45 @@ with st.form("sweep_form"):
     dataset = controls.dataset_select(c1, "sweep_dataset")
     ids = [c["id"] for c in resources.cards(dataset)]
     chosen = c1.multiselect("Models", ids, default=ids, key=f"sweep_models_{dataset}")
-    names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=["fgsm", "pgd"], key="sweep_attacks",
+    names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=list(shipped_sweeps.DEFAULT_ATTACKS),
+                           key="sweep_attacks",
                            format_func=lambda a: attacks.ATTACKS[a].title)
     norm = c2.radio("Norm", ["linf", "l2"], horizontal=True, key="sweep_norm")
-    steps = c2.number_input("Steps (iterative attacks)", 1, limits.MAX_STEPS, 20, key="sweep_steps")
+    steps = c2.number_input("Steps (iterative attacks)", 1, limits.MAX_STEPS, shipped_sweeps.DEFAULT_STEPS,
+                            key="sweep_steps")
     default_max = cards.LARGE_EPS[dataset] if norm == "linf" else 4.0
     eps_max = c3.number_input("Largest eps (pixel units)", 0.001, EPS_UI_MAX[norm], default_max, format="%.4f",
                               key=f"sweep_eps_max_{dataset}_{norm}")
-    points = c3.slider("Eps values", 2, limits.MAX_SWEEP_POINTS, 9, key="sweep_points")
-    n = c3.slider("Test images", 10, limits.MAX_SWEEP_IMAGES, min(500, limits.MAX_SWEEP_IMAGES), step=10,
-                  key="sweep_n")
+    points = c3.slider("Eps values", 2, limits.MAX_SWEEP_POINTS, shipped_sweeps.DEFAULT_POINTS, key="sweep_points")
+    n = c3.slider("Test images", 10, limits.MAX_SWEEP_IMAGES, min(shipped_sweeps.DEFAULT_N, limits.MAX_SWEEP_IMAGES),
+                  step=10, key="sweep_n")
     submitted = st.form_submit_button("Run sweep", type="primary")
 
-eps_values = [round(float(e), 6) for e in np.linspace(0.0, eps_max, points)]
+eps_values = shipped_sweeps.eps_grid(eps_max, points)
 request = store.ResultStore.key(dataset=dataset, models=chosen, attacks=names, norm=norm, steps=steps,
                                 eps=eps_values, n=n)
-results = store.results()
-table = results.get(request)
-if table is None and submitted:
+result = store.results().get(request)
+if result is None and submitted:
     if not chosen or not names:
         st.warning("Choose at least one model and one attack.")
         st.stop()
     split = resources.test_split(dataset)
-    models = {}
-    for model_id in chosen:
-        model, error = resources.try_model(model_id)
-        if error:
-            st.error(f"Skipping {model_id}: {error}")
-        else:
-            models[model_id] = model
-    if not models:
-        st.stop()
-    n_used = min(n, len(split))
-    progress = store.Progress(n_used * len(models) * len(names) * len(eps_values), "attacking images")
-    table = evaluate.sweep_attacks(models, split, names, eps_values, {"norm": norm, "steps": int(steps)}, n_used,
-                                   batch_size=limits.BATCH, progress=progress)
-    progress.close()
-    results.put(request, table)
-if table is None:
+    total = min(n, len(split)) * len(chosen) * len(names) * len(eps_values)
+    result = store.compute_once(request, lambda progress: shipped_sweeps.sweep(
+        chosen, resources.checked_model, split, names, norm, int(steps), eps_values, n, limits.BATCH, progress),
+        total, "attacking images")
+if result is None:
     st.info("Choose the models, attacks and budget, then press **Run sweep**. Results are kept, so a "
             "second view of the same sweep is instant.")
     st.stop()
+table, served, skipped = result
+for message in skipped:
+    st.error(message)
+if table.empty:
+    st.stop()
+if served:
+    st.caption(f"Measured when the model was made and shipped with it: {', '.join(served)} "
+               "(`models/<id>.sweep.json`); the others were attacked now.")
 
 split = resources.test_split(dataset)
 if not split.full:

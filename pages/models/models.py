@@ -48,12 +48,12 @@ ids = [c["id"] for c in resources.cards(dataset)]
 request = store.ResultStore.key(dataset=dataset, attack=attack, eps=eps, n=n, models=ids)
 matrix = store.results().get(request)
 if matrix is None and submitted:
-    models = {i: m for i in ids for m, err in [resources.try_model(i)] if err is None}
+    models, errors = resources.usable_models(ids)
+    for error in errors:
+        st.error(error)
     split = resources.test_split(dataset)
-    progress = store.Progress(min(n, len(split)) * len(models), "crafting")
-    matrix = evaluate.transfer_matrix(models, split, attack, attacks.accepted(attack, {"eps": eps, "steps": 20}),
-                                      n, progress=progress, batch_size=limits.BATCH)
-    progress.close()
-    store.results().put(request, matrix)
+    matrix = store.compute_once(request, lambda progress: evaluate.transfer_matrix(
+        models, split, attack, attacks.accepted(attack, {"eps": eps, "steps": 20}), n, progress=progress,
+        batch_size=limits.BATCH), min(n, len(split)) * len(models), "crafting")
 if matrix is not None:
     st.plotly_chart(viz.transfer_heatmap(matrix), key="transfer_heatmap")

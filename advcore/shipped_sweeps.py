@@ -1,0 +1,114 @@
+"""Eps sweeps of shipped models, measured once and shipped beside their cards, so the Sweep page's
+default request is answered at once instead of in a minute.
+
+``models/<id>.sweep.json`` holds the weights' sha256, the exact request (data set and its source,
+attacks, norm, steps, eps grid, number of images) and the rows ``evaluate.sweep_attacks`` returned.
+A file is used only for a request equal to its own and only while the card's weights sha256 matches;
+anything else is computed as before. ``python -m advcore sweep-files`` (re)writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import cards, evaluate, zoo
+from .errors import AdvcoreError
+
+# The Sweep page's default request (its form starts from these).
+DEFAULT_ATTACKS = ("fgsm", "pgd")
+DEFAULT_NORM = "linf"
+DEFAULT_STEPS = 20
+DEFAULT_POINTS = 9
+DEFAULT_N = 500
+
+
+def eps_grid(eps_max: float, points: int) -> list[float]:
+    """``points`` evenly spaced eps values from 0 to ``eps_max`` (pixel units), rounded to 1e-6."""
+    return [round(float(e), 6) for e in np.linspace(0.0, eps_max, points)]
+
+
+def request(split, attack_names, norm: str, steps: int, eps_values, n: int) -> dict:
+    """The canonical description of one model's sweep (what a shipped file must match)."""
+    return {"dataset": split.name, "test_set": split.source, "attacks": list(attack_names), "norm": norm,
+            "steps": int(steps), "eps": [round(float(e), 6) for e in eps_values], "n": min(int(n), len(split))}
+
+
+def default_request(split) -> dict:
+    return request(split, DEFAULT_ATTACKS, DEFAULT_NORM, DEFAULT_STEPS,
+                   eps_grid(cards.LARGE_EPS[split.name], DEFAULT_POINTS), DEFAULT_N)
+
+
+def path_of(model_id: str) -> Path:
+    return zoo.models_dir() / f"{zoo.check_id(model_id)}.sweep.json"
+
+
+def shipped_rows(model_id: str, wanted: dict) -> pd.DataFrame | None:
+    """The shipped rows of ``model_id`` for ``wanted``, or None (not shipped, other request, or weights
+    that no longer match the card)."""
+    try:
+        card = zoo.card(model_id)
+        content = json.loads(path_of(model_id).read_text())
+    except (OSError, ValueError, zoo.ModelError):
+        return None
+    if not card["shipped"] or content.get("weights_sha256") != card.get("weights_sha256"):
+        return None
+    if content.get("request") != wanted:
+        return None
+    return pd.DataFrame(content["rows"])
+
+
+def measure(model_id: str, model, split, wanted: dict, batch_size: int = evaluate.DEFAULT_BATCH,
+            progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Run the sweep ``wanted`` describes on one model."""
+    return evaluate.sweep_attacks({model_id: model}, split, wanted["attacks"], wanted["eps"],
+                                  {"norm": wanted["norm"], "steps": wanted["steps"]}, wanted["n"], batch_size,
+                                  progress)
+
+
+def write(model_id: str, model, split, wanted: dict, command: str) -> Path:
+    """Measure and write ``models/<id>.sweep.json`` atomically."""
+    table = measure(model_id, model, split, wanted)
+    content = {"model": model_id, "weights_sha256": zoo.card(model_id)["weights_sha256"], "request": wanted,
+               "command": command, "rows": json.loads(table.to_json(orient="records"))}
+    path = path_of(model_id)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(content, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: str, steps: int, eps_values,
+          n: int, batch_size: int = evaluate.DEFAULT_BATCH,
+          progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The sweep table of several models: shipped rows where they match, computed rows otherwise.
+
+    load_model(id) is called only for models that must be computed; an AdvcoreError from it skips that
+    model. Returns (table, ids served from shipped files, one message per skipped model). ``progress``
+    counts attacked images of the computed part."""
+    wanted = request(split, attack_names, norm, steps, eps_values, n)
+    tables, served, skipped = [], [], []
+    for model_id in ids:
+        rows = shipped_rows(model_id, wanted)
+        if rows is None:
+            try:
+                model = load_model(model_id)
+            except AdvcoreError as exc:
+                skipped.append(f"Skipping {model_id}: {exc}")
+                continue
+            rows = measure(model_id, model, split, wanted, batch_size, progress)
+        else:
+            served.append(model_id)
+        tables.append(rows)
+    if not tables:
+        return pd.DataFrame(), served, skipped
+    order = {"attack": {a: i for i, a in enumerate(attack_names)}, "model": {m: i for i, m in enumerate(ids)}}
+    table = pd.concat(tables, ignore_index=True)
+    table = table.sort_values(["attack", "model", "eps"], key=lambda c: c.map(order[c.name]) if c.name in order else c,
+                              kind="stable").reset_index(drop=True)
+    return table, served, skipped
