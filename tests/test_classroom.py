@@ -239,8 +239,13 @@ def test_follow_view_checked_and_explore_link_round_trip():
     link = follow.explore_link(view, "http://class.example:8501/")
     assert link.startswith("http://class.example:8501/explore?dataset=mnist&model=mnist-pgd")
     assert follow.view_from_link(link) == view
+    tuned = follow.make_view("mnist", "mnist-pgd", "pgd", 1.5, image=3, params={"norm": "l2", "steps": "10",
+                                                                                "random_start": "false"})
+    assert tuned["params"] == {"norm": "l2", "steps": 10, "random_start": False} and tuned["norm"] == "l2"
+    assert follow.view_from_link(follow.explore_link(tuned)) == tuned
     for bad in [dict(dataset="imagenet"), dict(attack="nope"), dict(eps=float("nan")), dict(eps=5.0),
-                dict(model="../etc/passwd"), dict(params={"evil": 1})]:
+                dict(model="../etc/passwd"), dict(params={"evil": 1}), dict(params={"steps": "many"}),
+                dict(params={"steps": 10**9}), dict(params={"target": 10})]:
         args = {"dataset": "mnist", "model": "mnist-pgd", "attack": "pgd", "eps": 0.1, **bad}
         with pytest.raises(ClassroomError):
             follow.make_view(args.pop("dataset"), args.pop("model"), args.pop("attack"), args.pop("eps"),

@@ -1,11 +1,12 @@
 """Follow the teacher: the presented view is a small JSON dict, versioned in the store.
 
 A view names what the teacher shows: data set, model, image (a test-set index, or the id of
-a drawn/uploaded image kept in the store, with its label), attack, its settings and eps
+a drawn/uploaded image kept in the store, with its label), attack, its settings (checked by the
+attack registry) and eps
 (pixel units; L∞ or L2 by the attack's ``norm`` setting). Followers poll ``view_version``
 (one small read) and fetch the view only when the version moved. The Explore page holds
-the same facts in its URL (``dataset, model, image, attack, eps``), so a view converts to
-and from an Explore link.
+the same facts in its URL (``dataset, model, image, attack, eps`` and the attack's settings),
+so a view converts to and from an Explore link.
 """
 
 from __future__ import annotations
@@ -37,13 +38,21 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
     if attack not in attacks.ATTACKS:
         raise ClassroomError(f"unknown attack {attack!r}")
     spec = attacks.ATTACKS[attack]
-    allowed = {p.name for p in spec.params} | {"target"}
-    params = {k: v for k, v in (params or {}).items() if k not in ("eps", "trace")}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ClassroomError(f"{attack} has no setting {', '.join(unknown)}")
-    if any(not isinstance(v, (int, float, str, bool, type(None))) for v in params.values()):
-        raise ClassroomError("attack settings must be numbers, text or true/false")
+    known = {p.name: p for p in spec.params}
+    checked = {}
+    for name, value in (params or {}).items():
+        if name in ("eps", "trace") or value is None:
+            continue
+        if name == "target":
+            checked[name] = _target(value, dataset)
+        elif name in known:
+            try:
+                checked[name] = known[name].check(value)
+            except ValueError as exc:  # AdvcoreError
+                raise ClassroomError(str(exc)) from None
+        else:
+            raise ClassroomError(f"{attack} has no setting {name}")
+    params = checked
     norm = params.get("norm", spec.norms[0])
     eps = float(eps)
     if not (math.isfinite(eps) and 0 <= eps <= EPS_UI_MAX.get(norm, EPS_UI_MAX["linf"])):
@@ -61,6 +70,16 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
     if len(json.dumps(view)) > MAX_VIEW_BYTES:
         raise ClassroomError("this view is too large to present")
     return view
+
+
+def _target(value, dataset: str) -> int:
+    try:
+        target = int(value)
+    except (TypeError, ValueError):
+        raise ClassroomError(f"target {value!r} is not a class number") from None
+    if not 0 <= target < len(data.info(dataset).class_names):
+        raise ClassroomError(f"target {target} is not a class of {dataset}")
+    return target
 
 
 def present(store: Store, code: str, view: dict) -> int:
@@ -82,6 +101,7 @@ def explore_query(view: dict) -> dict[str, str]:
              "eps": f"{view['eps']:.4f}"}
     if "image" in view:
         query["image"] = str(view["image"])
+    query.update({k: str(v) for k, v in sorted(view.get("params", {}).items())})  # norm, steps, target, ...
     return query
 
 
@@ -90,8 +110,9 @@ def explore_link(view: dict, base: str = "") -> str:
 
 
 def view_from_link(link: str) -> dict:
-    """A view from an Explore link (``.../explore?dataset=...&model=...&image=...&attack=...&eps=...``)."""
-    query = {k: v[0] for k, v in parse_qs(urlparse(str(link).strip()).query).items() if k in EXPLORE_KEYS}
+    """A view from an Explore link (``.../explore?dataset=...&model=...&image=...&attack=...&eps=...``,
+    and any attack settings the link carries: norm, steps, target, ...; other parameters are ignored)."""
+    query = {k: v[0][:100] for k, v in parse_qs(urlparse(str(link).strip()).query).items()}
     missing = [k for k in EXPLORE_KEYS if k not in query]
     if missing:
         raise ClassroomError(f"the link does not give {', '.join(missing)}")
@@ -99,4 +120,10 @@ def view_from_link(link: str) -> dict:
         image, eps = int(query["image"]), float(query["eps"])
     except ValueError:
         raise ClassroomError("the link's image or eps is not a number") from None
-    return make_view(query["dataset"], query["model"], query["attack"], eps, image=image)
+    settings = {k: v for k, v in query.items() if k not in EXPLORE_KEYS and k in _setting_names(query["attack"])}
+    return make_view(query["dataset"], query["model"], query["attack"], eps, image=image, params=settings)
+
+
+def _setting_names(attack: str) -> set[str]:
+    spec = attacks.ATTACKS.get(attack)
+    return ({p.name for p in spec.params} | {"target"}) - {"eps", "trace"} if spec else set()

@@ -223,7 +223,8 @@ def start_challenge_form(s: Store, code: str, view: dict | None) -> None:
                                             format_func=lambda c: f"{c}: {names[c]}", key="teach_ch_target")
         default = view["eps"] if norm == view["norm"] and view["eps"] > 0 else (0.1 if norm == "linf" else 2.0)
         eps = st.number_input("eps (ceiling)" if kind == "min-eps" else "eps", 0.001, challenges.EPS_MAX[norm],
-                              float(default), format="%.4f", key=f"teach_ch_eps_{norm}")
+                              float(default), format="%.4f",
+                              key=f"teach_ch_eps_{norm}_{default:.4f}")  # a new presented eps resets it
         params["eps_max" if kind == "min-eps" else "eps"] = eps
     if st.button("Start this challenge", type="primary", key="teach_ch_start"):
         try:
@@ -233,7 +234,7 @@ def start_challenge_form(s: Store, code: str, view: dict | None) -> None:
             st.error(f"Cannot start: {exc}")
 
 
-def leaderboard_table(s: Store, code: str, challenge: dict, key: str) -> list[dict]:
+def leaderboard_table(s: Store, code: str, challenge: dict) -> list[dict]:
     board = challenges.leaderboard(s, code, challenge)
     if not board:
         st.caption("No correct answer yet.")
@@ -242,7 +243,7 @@ def leaderboard_table(s: Store, code: str, challenge: dict, key: str) -> list[di
              **({f"{challenge['norm']} norm": round(r["score"], 5)} if challenge["kind"] == "min-eps" else {}),
              "solved at": time.strftime("%H:%M:%S", time.localtime(r["time"])), "attempts": r["attempts"]}
             for r in board]
-    st.dataframe(rows, hide_index=True, key=key)
+    st.table(rows)  # static and large: readable on a projector
     return board
 
 
@@ -261,7 +262,7 @@ def teacher_challenge(s: Store, code: str, challenge: dict) -> None:
         st.dataframe([{"choice": c + (" ✓" if i == challenge["answer"] and challenge["status"] == "revealed" else ""),
                        "answers": counts[i]} for i, c in enumerate(challenge["choices"])],
                      hide_index=True, key=f"quiz_{cid}")
-    board = leaderboard_table(s, code, challenge, f"board_{cid}")
+    board = leaderboard_table(s, code, challenge)
     if board and board[0].get("image_id") and cols[2].toggle("Show the best answer", key=f"best_{cid}"):
         best = next(e for e in s.submissions(code, cid) if e["id"] == board[0]["submission"])
         if challenge["kind"] == "robust":
@@ -321,8 +322,7 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
     if challenge["kind"] == "targeted":
         params["target"] = challenge["target"]
     with cols[2]:
-        params["eps"] = controls.eps_slider(challenge["norm"], f"ans_{cid}_eps",
-                                            challenge["eps"] if challenge["kind"] != "min-eps" else 0.1)
+        params["eps"] = controls.eps_slider(challenge["norm"], f"ans_{cid}_eps", challenge["eps"])  # the budget
     try:
         result = analyse(resources.model_key(challenge["model"]), image_key, x, label, attack,
                          json.dumps(params, sort_keys=True))

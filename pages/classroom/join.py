@@ -58,7 +58,7 @@ if membership is None:
     st.stop()
 
 code, nick = membership
-top = st.columns([3, 2, 1])
+top = st.columns([2, 3, 1])
 top[0].markdown(f"Room **{code}** · you are **{nick}**")
 mode = top[1].segmented_control("Mode", MODES, default=MODES[0], key="class_mode", label_visibility="collapsed")
 if top[2].button("Leave", key="class_leave"):
@@ -121,4 +121,4 @@ for challenge in reversed(items):
         elif challenge["kind"] == "quiz" and challenge["status"] == "revealed":
             st.write(f"The answer: **{challenge['choices'][challenge['answer']]}**")
         if challenge["kind"] != "quiz" or challenge["status"] == "revealed":
-            ui.leaderboard_table(s, code, challenge, f"class_board_{challenge['id']}")
+            ui.leaderboard_table(s, code, challenge)

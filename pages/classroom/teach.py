@@ -68,14 +68,15 @@ if st.session_state.get("teach_show_key"):
             st.rerun()
 
 link = ui.join_link(code)
-head = st.columns([2, 3, 2])
+head = st.columns([3, 3, 2])
 with head[0]:
     st.caption(f"{room.get('title') or 'Room'} · join code")
-    st.markdown(f"<div style='font-size:3.6rem;font-weight:700;letter-spacing:0.25em;line-height:1.1'>{code}</div>",
+    st.markdown(f"<div style='font-size:3.4rem;font-weight:700;letter-spacing:0.12em;line-height:1.1;"
+                f"white-space:nowrap;font-family:monospace'>{code}</div>",
                 unsafe_allow_html=True)  # the code is from rooms.ALPHABET only
 with head[1]:
     st.caption("Join link (students open it, or the QR code, and pick a nickname)")
-    st.code(link, language=None)
+    st.code(link, language=None, wrap_lines=True)
 
 
     @st.fragment(run_every=ui.TEACHER_POLL_S)
@@ -87,7 +88,7 @@ with head[1]:
         row[2].metric("following you", counts["following"])
 
     presence()
-head[2].image(ui.qr_png(link), width=240, caption="scan to join")
+head[2].image(ui.qr_png(link), width=200, caption="scan to join")
 
 present_tab, challenge_tab, room_tab = st.tabs(["Present", "Challenges", "Results and room"])
 

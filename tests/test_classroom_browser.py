@@ -1,0 +1,128 @@
+"""Classroom end to end in headless Chromium: a teacher and two students in three pages of the real
+server. The students follow the teacher's eps change; a student's answer reaches the teacher's
+leaderboard; the server is stopped and started again on the same state folder and the room, its
+leaderboard and the students' membership are all still there."""
+
+import json
+import os
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from advcore.classroom.store import SQLiteStore
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available, metric_value, streamlit_server
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.needs_data]
+ARTIFACTS = ROOT / "test-artifacts"
+VIEWPORT = {"width": 1280, "height": 720}
+FOLLOW_METRIC = "L∞ of the change"
+SLIDER = '[data-testid="stSlider"] [role="slider"], [data-testid="stSlider"] input[type="range"]'
+
+if not chromium_available():
+    if os.environ.get("ADVCORE_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("ADVCORE_REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
+    pytest.skip("Chromium is not installed; browser tests skipped", allow_module_level=True)
+
+
+def wait_metric(page, label: str, timeout_s: float = 120) -> str:
+    page.wait_for_selector(f'[data-testid="stMetric"]:has-text("{label}")', timeout=timeout_s * 1000)
+    return metric_value(page, label)
+
+
+def wait_text(page, text: str, timeout_s: float = 60) -> None:
+    page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
+
+
+def join(page, url: str, code: str, nick: str) -> None:
+    page.goto(f"{url}/join?room={code}")
+    page.get_by_label("Nickname", exact=False).fill(nick)
+    page.get_by_role("button", name="Join").click()
+    wait_metric(page, FOLLOW_METRIC)
+
+
+def shot(page, name: str) -> None:
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+
+
+def test_classroom_follow_leaderboard_and_restart_in_the_browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = {"ADVLAB_STATE_DIR": str(tmp_path), "ADVLAB_STORE": ""}
+    store = SQLiteStore(Path(tmp_path) / "classroom.sqlite3")
+    report = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                    args=CHROMIUM_ARGS)
+        teacher, ada, ben = (browser.new_context(viewport=VIEWPORT).new_page() for _ in range(3))
+        with streamlit_server(env) as (url, _):
+            teacher.goto(url)  # the process's first run goes through app.py's navigation (see advcore.ui)
+            teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+            teacher.goto(f"{url}/teach")
+            teacher.get_by_role("button", name="Create a room").click(timeout=120_000)
+            wait_metric(teacher, FOLLOW_METRIC)
+            code = store.list_rooms()[0]["code"]
+            key = teacher.locator('[data-testid="stCode"]').first.inner_text().strip()
+            assert len(key) >= 12 and code in teacher.content()
+            teacher.get_by_role("button", name="I have noted the key").click()
+            join(ada, url, code, "ada")
+            join(ben, url, code, "ben")
+            shot(teacher, "classroom-teacher.png")
+
+            latencies = []
+            thumb = teacher.locator(SLIDER).first
+            for _ in range(4):  # the teacher moves eps; each student's page must show the new view
+                before = [metric_value(s, FOLLOW_METRIC) for s in (ada, ben)]
+                thumb.focus()
+                started = time.perf_counter()
+                teacher.keyboard.press("ArrowRight")
+                for student, old in zip((ada, ben), before):
+                    while metric_value(student, FOLLOW_METRIC) == old:
+                        assert time.perf_counter() - started < 30, "a follower did not pick up the change"
+                        student.wait_for_timeout(20)
+                    latencies.append(time.perf_counter() - started)
+            report["follow_latency_s"] = {"n": len(latencies), "median": statistics.median(latencies),
+                                          "max": max(latencies)}
+            shot(ada, "classroom-student-following.png")
+            assert store.get_room(code) and store.view_version(code) >= 5
+
+            teacher.get_by_role("tab", name="Challenges").click()
+            ceiling = teacher.get_by_label("eps (ceiling)")  # template: smallest eps, on the presented view
+            ceiling.fill("0.3")
+            ceiling.press("Enter")
+            teacher.wait_for_timeout(1500)
+            teacher.get_by_role("button", name="Start this challenge").click()
+            wait_text(ada, "Submit this adversarial image", 30)
+            ada.get_by_role("button", name="Submit this adversarial image").click()
+            wait_text(ada, "Accepted", 60)
+            shot(ada, "classroom-student-answer.png")
+            wait_text(teacher, "ada", 30)  # the leaderboard, refreshed every 2 s
+            teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=30_000)
+            assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
+            shot(teacher, "classroom-teacher-leaderboard.png")
+            student_link = ada.url
+        assert "token=" in student_link
+
+        with streamlit_server(env) as (url2, _):  # a restart on the same state folder
+            teacher.goto(url2)
+            teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+            teacher.goto(f"{url2}/teach")
+            teacher.get_by_label("Room code").fill(code)
+            teacher.get_by_label("Teacher key").fill(key)
+            teacher.get_by_role("button", name="Control this room").click()
+            teacher.get_by_role("tab", name="Challenges").click()
+            teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=120_000)
+            assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
+            ada.goto(student_link.replace(url, url2))  # the student's page reconnects with its link
+            wait_text(ada, "you are", 60)
+            assert "ada" in ada.get_by_text("you are").first.inner_text()
+            wait_metric(ada, FOLLOW_METRIC)
+            shot(teacher, "classroom-teacher-after-restart.png")
+        browser.close()
+    (ARTIFACTS / "classroom-browser.json").write_text(json.dumps(report, indent=2))
+    print(report)
