@@ -16,9 +16,9 @@ from advcore import images, live, metrics, viz
 from . import resources
 
 
-# The cached functions take the image as ``_x``: Streamlit leaves arguments with a leading underscore out
-# of the cache key, so the array is not hashed on every rerun; ``image_key`` (data set and index, or the
-# digest of a drawn or uploaded image) identifies it instead.
+# The cached functions take the image as ``_x``: Streamlit leaves arguments with a leading underscore
+# out of the cache key, so the array is not hashed on every rerun; ``image_key`` ("test:<index>" in
+# the model's data set, or a digest of a drawn or uploaded image's pixels) identifies it instead.
 @st.cache_data(max_entries=4096, show_spinner=False)
 def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:
     return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json))
