@@ -7,12 +7,56 @@ smallest flipping eps run every eps of a grid in one call (one eps per copy).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import attacks, metrics
 
-CURVE_POINTS = 16
-REFINE_POINTS = 8
+CURVE_POINTS = 16  # the refinement uses the same batch size, so the compiled attack is traced once for both
+
+
+@dataclass(frozen=True)
+class EpsRange:
+    """The eps slider of one data set and norm, in pixel units: 0 to ``high`` in steps of ``step``, with the
+    standard budgets of the literature always exactly on the grid; ``default`` is where it opens."""
+
+    high: float
+    step: float
+    standard: tuple[float, ...]
+    default: float
+
+    def grid(self) -> list[float]:
+        points = {round(k * self.step, 6) for k in range(int(round(self.high / self.step)) + 1)}
+        return sorted(points | {round(v, 6) for v in self.standard})
+
+
+# Standard budgets: L∞ 0.3 on MNIST and 8/255 on CIFAR-10 (Madry et al. 2018), 0.1 on Fashion-MNIST
+# (e.g. Croce & Hein 2020); L2 0.5 on CIFAR-10 (RobustBench, Croce et al. 2021) and 2.0 on MNIST.
+EPS_RANGES: dict[str, dict[str, EpsRange]] = {
+    "mnist": {"linf": EpsRange(0.5, 1 / 255, (0.1, 0.2, 0.3), 0.1),
+              "l2": EpsRange(8.0, 0.1, (1.0, 1.5, 2.0, 3.0), 2.0)},
+    "fashion": {"linf": EpsRange(0.5, 1 / 255, (0.1, 0.2), 0.1),
+                "l2": EpsRange(6.0, 0.1, (1.0, 1.5), 1.5)},
+    "cifar10": {"linf": EpsRange(32 / 255, 1 / 255, (2 / 255, 4 / 255, 8 / 255, 16 / 255), 8 / 255),
+                "l2": EpsRange(2.0, 0.05, (0.25, 0.5, 1.0), 0.5)},
+}
+
+
+def eps_range(dataset: str, norm: str) -> EpsRange:
+    """The slider range of ``dataset`` for ``norm`` (MNIST's for an unknown data set)."""
+    return EPS_RANGES.get(dataset, EPS_RANGES["mnist"])[norm]
+
+
+def verdict(clean_class: int, adv_class: int, label: int, target: int | None = None) -> tuple[str, str]:
+    """What happened to one image, as (words, tone): tone is 'bad' (the attack succeeded), 'good' (the
+    model held) or 'neutral'. An image the model already gets wrong is never called fooled."""
+    if clean_class != label:
+        return "already misclassified", "neutral"
+    if target is not None:
+        return (f"target {target} reached", "bad") if adv_class == target else \
+            (f"target {target} not reached", "good")
+    return ("fooled", "bad") if adv_class != label else ("still right", "good")
 
 
 def analyse(model, x: np.ndarray, y: int, attack: str, params: dict) -> dict:
@@ -65,21 +109,29 @@ def _fooled(pred: np.ndarray, y: int, target) -> np.ndarray:
 
 def eps_curve(model, x: np.ndarray, y: int, attack: str, params: dict, eps_max: float,
               points: int = CURVE_POINTS) -> dict:
-    """True-class and top-other-class probability against eps in [0, eps_max], and the
-    smallest eps on the grid (refined once between grid points) at which the attack succeeds."""
+    """True-class probability and, against it, the top other class's (untargeted) or the target's
+    (targeted) probability for eps in [0, eps_max]; and the smallest eps on the grid (refined once
+    between grid points) at which the attack succeeds. ``other_name`` says which the second curve is."""
     grid = np.linspace(0.0, eps_max, points, dtype=np.float32)
     probs, pred = _grid_attack(model, x, y, attack, params, grid)
-    other = probs.copy()
-    other[:, y] = -1
-    fooled = _fooled(pred, y, params.get("target"))
+    target = params.get("target")
+    if target is not None:
+        target = int(np.ravel(target)[0])
+        other_prob, other_name = probs[:, target], f"target class {target}"
+    else:
+        other = probs.copy()
+        other[:, y] = -1
+        other_prob, other_name = other.max(axis=1), "top other class"
+    fooled = _fooled(pred, y, target)
     flip = None
     if fooled.any():
         first = int(np.argmax(fooled))
         flip = float(grid[first])
-        if first > 0:  # refine between the last unfooled and the first fooled grid point
-            fine = np.linspace(grid[first - 1], grid[first], REFINE_POINTS + 2, dtype=np.float32)[1:-1]
+        if first > 0:  # refine between the last unfooled and the first fooled grid point (same batch size)
+            fine = np.linspace(grid[first - 1], grid[first], points, dtype=np.float32)
             _, fine_pred = _grid_attack(model, x, y, attack, params, fine)
-            fine_fooled = _fooled(fine_pred, y, params.get("target"))
+            fine_fooled = _fooled(fine_pred, y, target)
             if fine_fooled.any():
                 flip = float(fine[int(np.argmax(fine_fooled))])
-    return {"eps": grid, "true_prob": probs[:, y], "other_prob": other.max(axis=1), "flip_eps": flip}
+    return {"eps": grid, "true_prob": probs[:, y], "other_prob": other_prob, "other_name": other_name,
+            "flip_eps": flip}

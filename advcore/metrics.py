@@ -108,3 +108,20 @@ def summarise(x, x_adv, clean_logits, adv_logits, y, target=None) -> dict[str, f
         "mean_attack_strength": float(attack_strength(x, x_adv).mean()) if len(y) else 0.0,
         "mean_defence_effect": float(defence_effect(clean_logits, adv_logits).mean()) if len(y) else 0.0,
     }
+
+
+# One sentence per metric the Explore and Compare pages show, with its unit (pages use these as help texts).
+METRIC_HELP: dict[str, str] = {
+    "linf": "L∞: the largest change made to any single pixel value, in pixel units of the [0, 1] scale "
+            "(×255 gives grey levels); an L∞ attack keeps it at most eps.",
+    "l2": "L2: the length of the whole change (square root of the sum of squared pixel changes), in pixel "
+          "units of the [0, 1] scale; many small changes add up.",
+    "l0": "L0: how many pixel values changed by at least half a grey level (a count, out of height × width × "
+          "channels).",
+    "psnr": "PSNR: peak signal-to-noise ratio of the adversarial against the original image, in decibels (dB); "
+            "higher means harder to see, above about 30 dB most people see no difference.",
+    "kl": "KL(clean ‖ adv): how far the model's class probabilities moved, in nats (0 = unchanged; "
+          "ln 10 ≈ 2.3 nats is as far as a confident answer moving to a uniform guess).",
+    "true_prob_drop": "True-class probability drop: the model's probability for the true class before minus "
+                      "after the attack, in percentage points.",
+}

@@ -1,7 +1,8 @@
 """Plotly figure builders: numbers in, ``go.Figure`` out, no I/O.
 
 Images go to Plotly as uint8 RGB (``image`` traces); the perturbation is a heatmap on a
-diverging colour scale centred at 0, amplified so its largest value fills the scale.
+diverging colour scale centred at 0 (red brighter, blue darker), amplified so its largest value
+fills the scale; a colour bar gives the true signed change.
 
 Figures are written as plain trace and layout dicts with the empty ``"none"`` template:
 the dashboard's charts take Streamlit's theme in the page, and a named Plotly template
@@ -15,31 +16,34 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-CLEAN, ADV, NOISE = "#1f77b4", "#d62728", "#7f7f7f"
+CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
+FONT_SIZE = 14  # px: the smallest chart text readable from the back of a classroom (presenter mode: 18)
 _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
-_LEGEND_TOP = {"orientation": "h", "y": 1.2}
+_LEGEND_TOP = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 _LEGEND_BELOW = {"orientation": "h", "y": -0.3, "yanchor": "top"}  # narrow charts: keeps the lines visible
 
 
-def _figure(data: list[dict], **layout) -> go.Figure:
-    return go.Figure({"data": data, "layout": {**_BASE, **layout}})
+def _figure(data: list[dict], font_size: int = FONT_SIZE, **layout) -> go.Figure:
+    return go.Figure({"data": data, "layout": {**_BASE, "font": {"size": font_size}, **layout}})
 
 
 def _title(text: str) -> dict:
     return {"text": text}
 
 
-def _image_row(titles: list[str], spacing: float) -> dict:
+def _image_row(titles: list[str], spacing: float, font_size: int = FONT_SIZE) -> dict:
     """Layout for ``len(titles)`` panels side by side: one hidden x/y axis pair each, titles above."""
     n = max(len(titles), 1)
     width = (1 - spacing * (n - 1)) / n
     layout: dict = {"annotations": []}
     for i, text in enumerate(titles):
         suffix, left = ("" if i == 0 else str(i + 1)), i * (width + spacing)
-        layout[f"xaxis{suffix}"] = {"domain": [left, left + width], "visible": False, "anchor": f"y{suffix}"}
+        domain = [round(left, 6), min(round(left + width, 6), 1.0)]
+        layout[f"xaxis{suffix}"] = {"domain": domain, "visible": False, "anchor": f"y{suffix}"}
         layout[f"yaxis{suffix}"] = {"visible": False, "anchor": f"x{suffix}"}
         layout["annotations"].append({"text": text, "x": left + width / 2, "y": 1, "xref": "paper", "yref": "paper",
-                                      "xanchor": "center", "yanchor": "bottom", "showarrow": False})
+                                      "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                                      "font": {"size": font_size + 2}})
     return layout
 
 
@@ -50,9 +54,11 @@ def _panel(i: int) -> dict:
 
 def _two_axes(x_title: str, left_title: str, right_title: str, right_range) -> dict:
     """Layout with a second y axis on the right (traces on it use ``yaxis="y2"``)."""
-    return {"xaxis": {"title": _title(x_title)}, "yaxis": {"title": _title(left_title)},
+    return {"xaxis": {"title": _title(x_title), "automargin": True}, "yaxis": {"title": _title(left_title),
+                                                                                "automargin": True},
             "yaxis2": {"title": _title(right_title), "range": right_range, "autorange": False, "overlaying": "y",
-                       "side": "right", "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0], "showgrid": False}}
+                       "side": "right", "tickmode": "array", "tickvals": [0, 0.25, 0.5, 0.75, 1.0], "showgrid": False,
+                       "automargin": True}}
 
 
 def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
@@ -67,74 +73,115 @@ def amplification(delta: np.ndarray) -> float:
     return 1.0 / peak if peak > 0 else 1.0
 
 
+def _signed(value: float) -> str:
+    return "0" if value == 0 else f"{value:+.3f}".replace("-", "−")
+
+
 def image_triptych(x: np.ndarray, x_adv: np.ndarray, titles=("original", "perturbation", "adversarial"),
-                   height: int = 320) -> go.Figure:
-    """Original | perturbation (channel mean, amplified, RdBu centred at 0) | adversarial."""
+                   height: int = 320, font_size: int = FONT_SIZE, with_original: bool = True) -> go.Figure:
+    """Original | perturbation (channel mean, amplified, diverging scale centred at 0) | adversarial.
+
+    The perturbation panel has a colour bar at its right: blue is a darker pixel, red a brighter one, and
+    its ticks give the true signed change in pixel units (the colours are amplified by the factor in the
+    title so the largest change fills the scale). ``with_original=False`` leaves out the first panel.
+    """
     delta = (np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).mean(axis=-1)
     amp = amplification(delta)
-    layout = _image_row([titles[0], f"{titles[1]} (x{amp:.1f})", titles[2]], spacing=0.03)
-    layout["yaxis2"].update(autorange="reversed", scaleanchor="x2")  # square pixels, row 0 at the top
+    peak = 1.0 / amp if np.abs(delta).max(initial=0.0) > 0 else 0.0
+    names = [titles[0], f"{titles[1]} (x{amp:.1f})", titles[2]][0 if with_original else 1:]
+    layout = _image_row(names, spacing=0.09 if with_original else 0.16, font_size=font_size)
+    heat = 1 if with_original else 0
+    suffix = str(heat + 1) if heat else ""
+    layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}")  # square pixels, row 0 on top
+    ticks = [-1, -0.5, 0, 0.5, 1]
+    colorbar = {"x": layout[f"xaxis{suffix}"]["domain"][1] + 0.005, "xanchor": "left", "y": 0.5, "len": 0.9,
+                "thickness": 10, "tickvals": ticks, "ticktext": [_signed(t * peak) for t in ticks],
+                "tickfont": {"size": font_size - 2}, "outlinewidth": 0}
     data = [
         {"type": "image", "z": to_uint8_rgb(x), "hoverinfo": "skip", **_panel(0)},
         {"type": "heatmap", "z": delta * amp, "zmin": -1, "zmax": 1, "zmid": 0, "colorscale": "RdBu",
-         "showscale": False, "customdata": delta, "hovertemplate": "delta %{customdata:.4f}<extra></extra>",
-         **_panel(1)},
-        {"type": "image", "z": to_uint8_rgb(x_adv), "hoverinfo": "skip", **_panel(2)},
-    ]
-    return _figure(data, height=height, **layout)
+         "reversescale": True, "showscale": True, "colorbar": colorbar, "customdata": delta,
+         "hovertemplate": "delta %{customdata:.4f}<extra></extra>", **_panel(heat)},
+        {"type": "image", "z": to_uint8_rgb(x_adv), "hoverinfo": "skip", **_panel(heat + 1)},
+    ][0 if with_original else 1:]
+    lines = max(str(t).count("<br>") + 1 for t in names)
+    margin = {**_BASE["margin"], "t": 8 + lines * (font_size + 8), "b": 6}
+    return _figure(data, font_size=font_size, height=height, margin=margin, **layout)
+
+
+def _top_notes(names, clean_probs, adv_probs) -> list[dict]:
+    """Arrows over the clean and the adversarial top class; one shared arrow when they are the same class."""
+    clean_top, adv_top = int(np.argmax(clean_probs)), int(np.argmax(adv_probs))
+    marks = [(clean_top, float(clean_probs[clean_top]), CLEAN, "clean pred")]
+    if adv_top == clean_top:
+        marks = [(clean_top, max(float(clean_probs[clean_top]), float(adv_probs[adv_top])), BOTH,
+                  "clean & adv pred")]
+    else:
+        marks.append((adv_top, float(adv_probs[adv_top]), ADV, "adv pred"))
+    return [{"x": names[top], "y": y, "text": text, "showarrow": True, "arrowcolor": color,
+             "font": {"color": color}, "ay": -25} for top, y, color, text in marks]
 
 
 def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise_probs=None,
-                     height: int = 300) -> go.Figure:
-    """Class probabilities before and after (and under random noise); the true class is marked."""
-    names = [f"<b>{n}</b> (true)" if i == true_class else str(n) for i, n in enumerate(class_names)]
+                     height: int = 300, target: int | None = None, font_size: int = FONT_SIZE) -> go.Figure:
+    """Class probabilities before and after (and under random noise); the true class (and the
+    target of a targeted attack) is marked."""
+    def name(i, n):
+        return f"<b>{n}</b> (true)" if i == true_class else f"<i>{n}</i> (target)" if i == target else str(n)
+    names = [name(i, n) for i, n in enumerate(class_names)]
     series = [(clean_probs, "clean", CLEAN), (adv_probs, "adversarial", ADV)]
     if noise_probs is not None:
         series.append((noise_probs, "random noise, same budget", NOISE))
-    data = [{"type": "bar", "x": names, "y": np.asarray(p), "name": name, "marker": {"color": color}}
-            for p, name, color in series]
-    notes = []
-    for probs, color, label in ((clean_probs, CLEAN, "clean"), (adv_probs, ADV, "adv")):
-        top = int(np.argmax(probs))
-        notes.append({"x": names[top], "y": float(probs[top]), "text": f"{label} pred", "showarrow": True,
-                      "arrowcolor": color, "font": {"color": color}, "ay": -25})
-    return _figure(data, barmode="group", height=height, annotations=notes,
-                   xaxis={"type": "category"},  # class names like "7" must stay categories, not numbers
-                   yaxis={"range": [0, 1.1], "title": _title("probability")},
-                   legend=_LEGEND_BELOW)
+    data = [{"type": "bar", "x": names, "y": np.asarray(p), "name": label, "marker": {"color": color}}
+            for p, label, color in series]
+    return _figure(data, font_size=font_size, barmode="group", height=height,
+                   annotations=_top_notes(names, clean_probs, adv_probs),
+                   margin={**_BASE["margin"], "t": 60},
+                   xaxis={"type": "category", "automargin": True},  # names like "7" stay categories, not numbers
+                   yaxis={"range": [0, 1.15], "title": _title("probability"), "automargin": True},
+                   legend=_LEGEND_TOP)
 
 
-def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300) -> go.Figure:
-    """Per-step loss (nats) and true-class probability of one example."""
+def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300, font_size: int = FONT_SIZE,
+                 prob_name: str = "true-class probability") -> go.Figure:
+    """Per-step loss (nats) and true-class (or target-class) probability of one example."""
     steps = np.arange(len(loss))
-    data = [{"type": "scatter", "x": steps, "y": np.asarray(loss), "name": "loss (cross-entropy)",
+    data = [{"type": "scatter", "x": steps, "y": np.asarray(loss), "name": "loss (cross-entropy, nats)",
              "line": {"color": ADV}},
-            {"type": "scatter", "x": steps, "y": np.asarray(true_prob), "name": "true-class probability",
+            {"type": "scatter", "x": steps, "y": np.asarray(true_prob), "name": prob_name,
              "line": {"color": CLEAN}, "yaxis": "y2"}]
-    return _figure(data, height=height, legend=_LEGEND_BELOW, **_two_axes("step", "loss", "p(true)", [0, 1.05]))
+    return _figure(data, font_size=font_size, height=height, legend=_LEGEND_BELOW,
+                   **_two_axes("step", "loss (nats)", "probability", [0, 1.05]))
 
 
 def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,
-              height: int = 260) -> go.Figure:
-    """True-class and top-other-class probability of one image against eps (with the flip point)."""
-    data = [{"type": "scatter", "x": np.asarray(eps), "y": np.asarray(p), "name": name, "mode": "lines+markers",
+              height: int = 260, other_name: str = "top other class", flip_text: str | None = None,
+              font_size: int = FONT_SIZE, x_title: str = "eps (pixel units)") -> go.Figure:
+    """True-class and top-other-class (or target-class) probability of one image against eps, with the
+    flip point."""
+    data = [{"type": "scatter", "x": np.asarray(eps), "y": np.asarray(p), "name": label, "mode": "lines+markers",
              "line": {"color": color}}
-            for p, name, color in ((true_prob, "true class", CLEAN), (other_prob, "top other class", ADV))]
+            for p, label, color in ((true_prob, "true class", CLEAN), (other_prob, other_name, ADV))]
     marks: dict = {}
     if flip_eps is not None:
         marks = {"shapes": [{"type": "line", "x0": flip_eps, "x1": flip_eps, "y0": 0, "y1": 1, "xref": "x",
                              "yref": "paper", "line": {"color": ADV}}],
-                 "annotations": [{"x": flip_eps, "y": 0, "yref": "paper", "text": f"flips at {flip_eps:.3f}",
+                 "annotations": [{"x": flip_eps, "y": 0, "yref": "paper",
+                                  "text": flip_text or f"flips at {flip_eps:.3f}",
                                   "showarrow": False, "xanchor": "left", "yanchor": "bottom"}]}
-    return _figure(data, height=height, xaxis={"title": _title("eps (pixel units)")},
-                   yaxis={"range": [0, 1.05], "title": _title("probability")}, legend=_LEGEND_TOP, **marks)
+    return _figure(data, font_size=font_size, height=height,
+                   xaxis={"title": _title(x_title), "automargin": True},
+                   yaxis={"range": [0, 1.05], "title": _title("probability"), "automargin": True},
+                   legend=_LEGEND_TOP, **marks)
 
 
-def model_row(images: list[np.ndarray], titles: list[str], height: int = 240) -> go.Figure:
-    """A row of images (e.g. the same attack on every model), each with its title."""
+def model_row(images: list[np.ndarray], titles: list[str], height: int = 240,
+              font_size: int = FONT_SIZE) -> go.Figure:
+    """A row of images (e.g. an adversarial image next to random noise of the same budget), titled."""
     data = [{"type": "image", "z": to_uint8_rgb(image), "hoverinfo": "skip", **_panel(i)}
             for i, image in enumerate(images)]
-    return _figure(data, height=height, **_image_row(list(titles), spacing=0.02))
+    return _figure(data, font_size=font_size, height=height,
+                   **_image_row(list(titles), spacing=0.04, font_size=font_size))
 
 
 def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "accuracy under attack",

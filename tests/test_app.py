@@ -99,9 +99,9 @@ def test_good_upload_is_attacked():
 
 def test_every_model_button_and_other_sources():
     at = start()
-    at.button(key="every_model").click().run()
+    at.toggle(key="every_model").set_value(True).run()
     assert not at.exception
-    for source in ("By class", "Random", "Only images the model gets right"):
+    for source in ("By class", "Random", "One it gets right"):
         at.radio(key="image_source").set_value(source).run()
         assert not at.exception and metric(at, "clean prediction")
 

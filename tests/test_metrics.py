@@ -62,3 +62,10 @@ def test_summary_keys():
     s = metrics.summarise(x, x, np.eye(2), np.eye(2), np.array([0, 1]))
     for key in ("n", "clean_accuracy", "robust_accuracy", "attack_success_rate", "max_linf", "mean_l2"):
         assert key in s
+
+
+@pytest.mark.parametrize("key,unit", [("linf", "pixel units"), ("l2", "pixel units"), ("l0", "count"),
+                                      ("psnr", "dB"), ("kl", "nats"), ("true_prob_drop", "percentage points")])
+def test_every_metric_has_a_one_sentence_explanation_with_its_unit(key, unit):
+    text = metrics.METRIC_HELP[key]
+    assert unit in text and text.endswith(".") and len(text) < 260

@@ -71,3 +71,45 @@ def test_model_row_and_transfer_heatmap():
 def test_class_names_that_look_like_numbers_stay_categories():
     fig = viz.probability_bars([str(i) for i in range(10)], np.eye(10)[7], np.eye(10)[3], 7)
     assert fig.layout.xaxis.type == "category"  # else "7 (true)" falls off a numeric axis
+
+
+def test_one_arrow_when_clean_and_adversarial_predictions_coincide():
+    fig = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.6, 0.3, 0.1], 0)
+    notes = fig.layout.annotations
+    assert [a.text for a in notes] == ["clean & adv pred"] and notes[0].x == "<b>a</b> (true)"
+    apart = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.1, 0.7, 0.2], 0)
+    assert len({(a.x, a.y) for a in apart.layout.annotations}) == 2  # two arrows, at two places
+
+
+def test_probability_bars_name_the_target():
+    fig = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7], 0, target=2)
+    assert fig.data[0].x[2] == "<i>c</i> (target)"
+
+
+def test_perturbation_has_a_signed_colour_bar_in_true_units():
+    x = np.full((8, 8, 1), 0.5, np.float32)
+    x_adv = x.copy()
+    x_adv[0, 0, 0], x_adv[1, 1, 0] = 0.6, 0.45  # +0.1 and -0.05
+    heat = viz.image_triptych(x, x_adv).data[1]
+    assert heat.showscale and heat.colorbar.ticktext[0] == "−0.100" and heat.colorbar.ticktext[-1] == "+0.100"
+    assert heat.colorbar.ticktext[2] == "0" and heat.z.max() == pytest.approx(1.0)
+
+
+def test_triptych_without_the_original_and_two_line_titles():
+    x = np.zeros((4, 4, 1), np.float32)
+    fig = viz.image_triptych(x, x + 0.1, titles=("", "perturbation", "adversarial<br>3 (90.0%)"), with_original=False)
+    assert [t.type for t in fig.data] == ["heatmap", "image"]
+    assert [a.text for a in fig.layout.annotations] == ["perturbation (x10.0)", "adversarial<br>3 (90.0%)"]
+    assert fig.layout.margin.t >= 2 * viz.FONT_SIZE  # room for both title lines
+
+
+def test_chart_text_is_readable_from_the_back():
+    figs = [viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0), viz.image_triptych(np.zeros((4, 4, 1)),
+            np.zeros((4, 4, 1))), viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0])]
+    assert all(f.layout.font.size >= 14 for f in figs)
+    assert viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0).layout.xaxis.automargin  # names not cut
+
+
+def test_eps_curve_names_its_second_line():
+    fig = viz.eps_curve([0, 0.1], [1, 0.2], [0, 0.7], 0.1, other_name="target 3: cat", flip_text="flips at 0.100")
+    assert fig.data[1].name == "target 3: cat" and fig.layout.annotations[0].text == "flips at 0.100"

@@ -18,7 +18,7 @@ from advcore import data, images
 
 from . import canvas, resources
 
-SOURCES = ("Test image by index", "By class", "Random", "Only images the model gets right", "Draw", "Upload")
+SOURCES = ("Test image", "By class", "Random", "One it gets right", "Draw", "Upload")
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,17 @@ def _from_test(split: data.Split, index: int, how: str) -> Picked:
                   f"test image {index} ({how})", index)
 
 
-def pick_image(dataset: str, model_id: str, url_index: int | None) -> Picked | None:
-    """Widgets for the image source; returns the picked image or None (with a message shown)."""
+def pick_image(dataset: str, model_id: str, url_index: int | None, source_where=None,
+               detail_where=None) -> Picked | None:
+    """Widgets for the image source (a radio in ``source_where``) and the image itself (in
+    ``detail_where``; both default to the current container); returns the picked image or None (with a
+    message shown)."""
+    source_where = source_where or st.container()
+    with detail_where or st.container():
+        return _pick(dataset, model_id, url_index, source_where)
+
+
+def _pick(dataset: str, model_id: str, url_index: int | None, source_where) -> Picked | None:
     split = resources.test_split(dataset)
     names = split.class_names
     n = len(split)
@@ -50,21 +59,26 @@ def pick_image(dataset: str, model_id: str, url_index: int | None) -> Picked | N
     if url_index is not None and not 0 <= url_index < n:
         st.warning(f"The image in the link ({url_index}) is outside 0-{n - 1}; showing {st.session_state.image_index}.")
     sources = SOURCES if data.info(dataset).shape[-1] == 1 else tuple(s for s in SOURCES if s != "Draw")
-    source = st.radio("Image", sources, key="image_source", horizontal=False)
-    if source == "Test image by index":
+    source = source_where.radio("Image", sources, key="image_source", horizontal=True,
+                                help="a test image by its index, by class, at random, or among those the model "
+                                     "classifies correctly; or draw or upload your own")
+    if source == "Test image":
         index = int(st.number_input(f"index (0-{n - 1})", 0, n - 1, key="image_index"))
         return _from_test(split, index, names[split.y[index]])
     if source == "By class":
-        cls = st.selectbox("class", range(len(names)), format_func=lambda c: f"{c}: {names[c]}", key="image_class")
+        # keyed by data set: a new data set brings its own class list (never "8: ship" over a bag)
+        cls = st.selectbox("class", range(len(names)), format_func=lambda c: f"{c}: {names[c]}",
+                           key=f"image_class_{dataset}")
         members = np.flatnonzero(split.y == cls)
-        k = int(st.number_input(f"which one (0-{len(members) - 1})", 0, len(members) - 1, 0, key="image_class_k"))
+        k = int(st.number_input(f"which one (0-{len(members) - 1})", 0, len(members) - 1, 0,
+                                key=f"image_class_k_{dataset}"))
         return _from_test(split, int(members[k]), names[cls])
     if source == "Random":
         if st.button("New random image", key="image_random") or "image_random_index" not in st.session_state:
             st.session_state.image_random_index = int(np.random.default_rng().integers(n))
         index = min(st.session_state.image_random_index, n - 1)
         return _from_test(split, index, "random")
-    if source == "Only images the model gets right":
+    if source == "One it gets right":
         correct = np.flatnonzero(resources.correct_mask(resources.model_key(model_id), dataset))
         if not len(correct):
             st.warning("This model gets no test image right.")

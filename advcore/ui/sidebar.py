@@ -1,4 +1,5 @@
-"""The sidebar every page shares: where AdvLab runs and which data it has."""
+"""The sidebar every page shares: navigation (st.navigation puts it there), and where AdvLab runs and which
+data it has folded into an "About this server" expander."""
 
 import streamlit as st
 
@@ -6,15 +7,21 @@ from advcore import data
 
 from . import resources
 
+SIDEBAR_CSS = ('<style>section[data-testid="stSidebar"] { width: 256px !important; min-width: 256px !important; }'
+               '</style>')
 
 def show() -> None:
+    """The sidebar: navigation above (from st.navigation), a narrow width (the pages need the room on a
+    1024-pixel projector), and the server's facts folded away."""
+    st.html(SIDEBAR_CSS)
     with st.sidebar:
-        st.caption(f"Running on {resources.device_summary()}")
-        for name, info in data.DATASETS.items():
-            split = resources.test_split(name)
-            if split.full:
-                st.caption(f"{info.title}: full test set ({len(split):,} images)")
-            else:
-                st.caption(f"⚠️ {info.title}: only the shipped sample ({len(split)} images); "
-                           "the full test set was not available")
-        st.caption("Images are in [0, 1]; eps is in those pixel units (k/255 shown too).")
+        with st.expander("About this server", icon=":material/dns:"):
+            st.caption(f"Running on {resources.device_summary()}")
+            for name, info in data.DATASETS.items():
+                split = resources.test_split(name)
+                if split.full:
+                    st.caption(f"{info.title}: full test set ({len(split):,} images)")
+                else:
+                    st.caption(f":material/warning: {info.title}: only the shipped sample ({len(split)} images); "
+                               "the full test set was not available")
+            st.caption("Images are in [0, 1]; eps is in those pixel units (k/255 shown too).")

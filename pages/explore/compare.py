@@ -1,0 +1,129 @@
+"""Compare: two models of one data set side by side under one attack and one eps slider (the
+standard-vs-robust moment). Layout only; the numbers come from advcore.live via advcore.ui.results."""
+
+import json
+
+import streamlit as st
+
+from advcore import viz
+from advcore.ui import controls, picker, resources, results
+
+INTRO = ("The same image, the same attack and the same **epsilon** against two models. Try a standard model on "
+         "the left and an adversarially trained one on the right (Madry et al. 2018), then move epsilon: the "
+         "robust model holds longer, and its perturbation looks more like the digit or object itself.")
+
+
+def model_ids(dataset: str) -> list[str]:
+    return [c["id"] for c in resources.cards(dataset)]
+
+
+def default_pair(dataset: str) -> tuple[str, str]:
+    """A standard model first and an adversarially trained one second, when the zoo has both."""
+    cards = resources.cards(dataset)
+    def recipe(card):
+        return (card.get("recipe") or {}).get("recipe")
+    standard = [c["id"] for c in cards if recipe(c) == "standard"]
+    robust = sorted((c for c in cards if recipe(c) not in (None, "standard")), key=lambda c: recipe(c) != "pgd-at")
+    robust = [c["id"] for c in robust]  # PGD adversarial training first: the classic robust model
+    ids = [c["id"] for c in cards]
+    first = (standard or ids)[0]
+    second = next((m for m in robust + ids if m != first), first)
+    return first, second
+
+
+def apply_url_once(url: controls.UrlState) -> None:
+    if st.session_state.get("compare_url_applied"):
+        return
+    st.session_state.compare_url_applied = True
+    dataset = url.dataset or "mnist"
+    if url.dataset:
+        st.session_state.compare_dataset = url.dataset
+    for name, value in (("a", url.model), ("b", url.model_b)):
+        if value:
+            st.session_state[f"compare_{name}_{dataset}"] = value
+    if url.attack:
+        st.session_state.compare_attack = url.attack
+    controls.seed_attack_widgets(url, "compare")
+
+
+def model_pickers(where_a, where_b, dataset: str) -> tuple[str, str]:
+    ids = model_ids(dataset)
+    first, second = default_pair(dataset)
+    for name, value in (("a", first), ("b", second)):
+        if st.session_state.get(f"compare_{name}_{dataset}") not in ids:
+            st.session_state[f"compare_{name}_{dataset}"] = value
+    a = where_a.selectbox("Model A", ids, key=f"compare_a_{dataset}")
+    b = where_b.selectbox("Model B", ids, key=f"compare_b_{dataset}")
+    return a, b
+
+
+def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int, slot: str) -> None:
+    """One model's column: predictions, perturbation and adversarial image, probability bars."""
+    _, error = resources.try_model(model_id)
+    if error:
+        st.error(f"Model {model_id} is unavailable: {error}")
+        return
+    params_json = json.dumps(choice.params, sort_keys=True)
+    try:
+        result = results.analyse(resources.model_key(model_id), picked.key, picked.x, picked.label,
+                                 choice.spec.name, params_json)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    st.markdown(f"#### {model_id}")
+    results.show_predictions(result, names, picked.label, choice.target, linf=False, compact=True)
+    st.plotly_chart(viz.image_triptych(picked.x[0], result["x_adv"], height=270, font_size=font,
+                                       with_original=False, titles=("", "perturbation", "adversarial")),
+                    key=f"compare_images_{slot}", config={"displayModeBar": False})
+    st.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], picked.label,
+                                         target=choice.target, font_size=font, height=300),
+                    key=f"compare_probs_{slot}", config={"displayModeBar": False})
+
+
+@st.fragment
+def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, presenter: bool) -> None:
+    names = resources.test_split(dataset).class_names
+    choice = controls.attack_row("compare", dataset, names, picked.label if picked else -1, model_ids(dataset),
+                                 (a, b), url.eps, url.norm)
+    query = controls.view_query(dataset=dataset, model=a, model_b=b, attack=choice.spec.name, eps=choice.eps,
+                                image=picked.index if picked else None,
+                                **controls.attack_query(choice.spec, choice.params))
+    controls.write_url(query)
+    if picked is None:
+        st.info("Pick an image above.")
+        return
+    if "source" in choice.params and choice.params["source"] is None:
+        st.warning(f"The transfer attack needs a third model of {dataset} to craft the attack on; there is none.")
+        return
+    font = 18 if presenter else viz.FONT_SIZE
+    left, right = st.columns(2, gap="large")
+    with left:
+        side(a, picked, choice, names, font, "a")
+    with right:
+        side(b, picked, choice, names, font, "b")
+    st.caption(f"Both models get the same image ({picked.description}, true class {names[picked.label]}) and "
+               f"{choice.spec.title} at eps {controls.eps_label(choice.eps, choice.norm)}; each perturbation is "
+               "crafted against its own model. Colours are amplified by the factor in the title (red: brighter, "
+               f"blue: darker; the colour bar gives the true change). *{choice.spec.paper}*")
+    with st.expander("Link to this comparison", expanded=False):
+        controls.share_link(query, "compare")
+
+
+title, toggle = st.columns([5, 1], vertical_alignment="center")
+title.title("Compare two models")
+presenter = controls.presenter_toggle(toggle)
+controls.page_style(presenter)
+if not presenter:
+    st.markdown(INTRO)
+url = controls.read_url(model_ids)
+for message in url.messages:
+    st.warning(message)
+apply_url_once(url)
+top = st.columns([1.05, 1.1, 1.1, 2.2, 1.0], vertical_alignment="bottom")
+dataset = controls.dataset_select(top[0], "compare_dataset")
+if not model_ids(dataset):
+    st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
+    st.stop()
+model_a, model_b = model_pickers(top[1], top[2], dataset)
+picked = picker.pick_image(dataset, model_a, url.image, source_where=top[3], detail_where=top[4])
+compare_panel(dataset, model_a, model_b, picked, url, presenter)
