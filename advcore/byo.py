@@ -69,6 +69,10 @@ def check_archive(path: Path) -> dict:
         raise ModelError(f"{path}: {size / 2**20:.0f} MB; the limit is {MAX_MODEL_BYTES >> 20} MB")
     try:
         with zipfile.ZipFile(path) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+            if unpacked > 2 * MAX_MODEL_BYTES:
+                raise ModelError(f"{path}: unpacks to {unpacked / 2**20:.0f} MB; the limit is "
+                                 f"{2 * MAX_MODEL_BYTES >> 20} MB")
             info = archive.getinfo("config.json")
             if info.file_size > MAX_CONFIG_BYTES:
                 raise ModelError(f"{path}: its config.json is over {MAX_CONFIG_BYTES >> 20} MB")

@@ -194,7 +194,7 @@ def _class_folders(folder: Path, names: list[str] | None) -> tuple[list[str], li
             raise DataError(f"{sub}: the sub-folder {sub.name!r} is not a class in the class-names file "
                             "(name it after a line of the file, or give its index)")
         for path in sorted(sub.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
                 if path.is_symlink() or not path.is_file():
                     raise DataError(f"{path}: not a regular file (symbolic links are not followed)")
                 files.append((path, label))
@@ -227,7 +227,17 @@ def _read_npz(path: Path, size, channels) -> dict[str, np.ndarray]:
             if not {"x_test", "y_test"} <= keys:
                 raise DataError(f"{path}: expected the keras.datasets layout (x_test, y_test, optionally "
                                 f"x_train, y_train), found {sorted(keys)[:10]}")
-            arrays = {k: archive[k] for k in ("x_test", "y_test", "x_train", "y_train") if k in keys}
+            wanted = [k for k in ("x_test", "y_test", "x_train", "y_train") if k in keys]
+            for key in wanted:  # sizes from the headers, before anything is decompressed
+                with archive.zip.open(f"{key}.npy") as handle:
+                    major, _ = np.lib.format.read_magic(handle)
+                    read_header = np.lib.format.read_array_header_1_0 if major == 1 else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read_header(handle)
+                if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > 2 * MAX_STORED_BYTES:
+                    raise DataError(f"{path}: {key} holds {shape} {dtype}; the limit is {MAX_IMAGES:,} images "
+                                    f"and {MAX_STORED_BYTES >> 20} MB of pixels")
+            arrays = {k: archive[k] for k in wanted}
     except DataError:
         raise
     except Exception as exc:  # zip/npy errors come in many types

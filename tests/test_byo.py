@@ -5,6 +5,7 @@ image sets; MNIST comes from the shipped sample when ADVCORE_DATA_DIR has no dat
 """
 
 import json
+import zipfile
 
 import keras
 import numpy as np
@@ -282,6 +283,25 @@ def test_an_npz_in_the_keras_layout_is_added(folders):
     np.savez(folders / "labels.npz", x_test=np.zeros((4, 20, 20), np.uint8), y_test=np.array([0, 1, 2, 5]))
     with pytest.raises(DataError, match=r"labels in y_test must be in \[0, 2\]"):
         imagesets.add_dataset("labels", folders / "labels.npz", names)
+
+
+def test_an_oversized_npz_is_refused_from_its_header(folders, monkeypatch):
+    path = folders / "big.npz"
+    np.savez_compressed(path, x_test=np.zeros((64, 32, 32, 3), np.uint8), y_test=np.zeros(64, np.int64))
+    monkeypatch.setattr(imagesets, "MAX_STORED_BYTES", 64 * 32 * 32)
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", lambda *a: pytest.fail("decompressed before the check"))
+    with pytest.raises(DataError, match=r"x_test holds \(64, 32, 32, 3\) uint8; the limit"):
+        imagesets.add_dataset("big", path)
+
+
+def test_a_model_archive_that_unpacks_too_big_is_refused(folders, monkeypatch):
+    path = folders / "bomb.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", bytes(4 << 20))
+    monkeypatch.setattr(byo, "MAX_MODEL_BYTES", 1 << 20)
+    with pytest.raises(ModelError, match="unpacks to"):
+        byo.check_archive(path)
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
