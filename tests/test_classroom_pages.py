@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from advcore.classroom import challenges, rooms
+from advcore.ui import controls
 from tests.conftest import APP, TIMEOUT
 
 pytestmark = pytest.mark.needs_data  # shipped models
@@ -56,11 +57,13 @@ def test_classroom_teacher_creates_room_and_student_follows(fresh_store):
     assert any(m.label == "adversarial prediction" for m in student.metric), "the presented view is shown"
     before = fresh_store.get_view(code)[1]["eps"]
     slider = teacher.select_slider(key="teach_eps_linf")
-    slider.set_value(slider.value + 2 / 255)
+    grid = controls.eps_grid("linf")
+    moved = grid[grid.index(controls.nearest(grid, slider.value)) + 2]  # two slider positions up
+    slider.set_value(moved)
     run(teacher)
     assert fresh_store.view_version(code) == 2
     run(student)  # the follow fragment's next tick
-    assert student.session_state.class_view["eps"] == pytest.approx(before + 2 / 255, abs=1e-4)
+    assert student.session_state.class_view["eps"] == pytest.approx(moved) and moved > before
     assert rooms.presence(fresh_store, code)["following"] == 1
 
 

@@ -6,6 +6,7 @@ The logic (rooms, checks, leaderboards) is in ``advcore.classroom``; this module
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import threading
@@ -146,6 +147,26 @@ def show_view(s: Store, view: dict, key: str) -> None:
     show_result(names, x, label, result, key)
 
 
+# Explore's controls are being reworked (eps grids per data set, the target picker beside the attack);
+# these two calls work with the current and the reworked signatures of advcore.ui.controls.
+def eps_slider(norm: str, key: str, dataset: str, value: float) -> float:
+    if "value" in inspect.signature(controls.eps_slider).parameters:
+        return controls.eps_slider(norm, key, dataset=dataset, value=value)
+    return controls.eps_slider(norm, key, value)
+
+
+def attack_settings(spec, key: str, class_names, true_class: int, ids: list[str], attacked: str) -> dict:
+    """Widgets for the attack's settings, the target class included (None values left out)."""
+    if not hasattr(controls, "target_select"):
+        params = controls.attack_controls(spec, key, class_names, true_class, ids)
+    else:
+        params = controls.attack_controls(spec, key, ids, attacked=attacked)
+        target = controls.target_select(st, spec, key, class_names, true_class)
+        if target is not None:
+            params["target"] = target
+    return {k: v for k, v in params.items() if v is not None or k == "step_size"}
+
+
 # --- teacher -----------------------------------------------------------------------------------
 
 def presenter(key: str = "teach") -> dict | None:
@@ -164,9 +185,9 @@ def presenter(key: str = "teach") -> dict | None:
     spec = attacks.ATTACKS[attack]
     split = resources.test_split(dataset)
     with right.popover("Attack settings", use_container_width=True):
-        params = controls.attack_controls(spec, key, split.class_names, int(split.y[index]), ids)
+        params = attack_settings(spec, key, split.class_names, int(split.y[index]), ids, model_id)
     with right:
-        eps = controls.eps_slider(params.get("norm", spec.norms[0]), f"{key}_eps", 0.1)
+        eps = eps_slider(params.get("norm", spec.norms[0]), f"{key}_eps", dataset, 0.1)
     note = right.text_input("A line for the class (optional)", "", max_chars=200, key=f"{key}_note")
     try:
         return follow.make_view(dataset, model_id, attack, eps, image=index, params=params, note=note)
@@ -314,7 +335,7 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
                                format_func=lambda a: attacks.ATTACKS[a].title)
     spec = attacks.ATTACKS[attack]
     with cols[1].popover("Attack settings", use_container_width=True):
-        params = controls.attack_controls(spec, f"ans_{cid}", names, label, model_ids(dataset))
+        params = attack_settings(spec, f"ans_{cid}", names, label, model_ids(dataset), challenge["model"])
     if challenge["norm"] not in spec.norms:
         st.warning(f"{spec.title} does not do the {challenge['norm']} norm this challenge measures in.")
     if "norm" in params or len(spec.norms) > 1:
@@ -322,7 +343,7 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
     if challenge["kind"] == "targeted":
         params["target"] = challenge["target"]
     with cols[2]:
-        params["eps"] = controls.eps_slider(challenge["norm"], f"ans_{cid}_eps", challenge["eps"])  # the budget
+        params["eps"] = eps_slider(challenge["norm"], f"ans_{cid}_eps", dataset, challenge["eps"])  # the budget
     try:
         result = analyse(resources.model_key(challenge["model"]), image_key, x, label, attack,
                          json.dumps(params, sort_keys=True))
