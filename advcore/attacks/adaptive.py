@@ -40,7 +40,7 @@ MODES = ("none", "bpda", "eot", "bpda+eot")
 MAX_EOT_SAMPLES = 64
 DEFAULT_EOT_SAMPLES = 8
 MASKING_GAP = 0.2  # accuracy points the adaptive attack must take off the naive figure to flag masking
-MAX_BATCH_IMAGES = 8000  # images through the model in one attack step (batch x EOT draws x votes)
+MAX_BATCH_IMAGES = 2048  # images through the model in one attack step (batch x EOT draws x votes)
 
 
 class BPDA:
