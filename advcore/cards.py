@@ -68,12 +68,12 @@ def measure(model, model_id: str, dataset: str, robust_eps: float | None, eval_n
             entry = _measure(model, model_id, split, attack, params, extra_n)
             log(f"  {attack} {params}: {entry['robust_accuracy']:.2%} on {entry['n']}")
             results["robust"].append(entry)
-        worst = worst_case(model, model_id, split, robust_eps, extra_n)
+        worst = measure_worst_case(model, model_id, split, robust_eps, extra_n)
         log(f"  worst of {worst['attack']}: {worst['robust_accuracy']:.2%} on {worst['n']} {worst['per_attack']}")
         results["robust"].append(worst)
         extra_rows = [{"model": model_id, "attack": a, "eps": robust_eps, "robust_accuracy": acc}
                       for a, acc in worst["per_attack"].items()]
-        results["sanity"] = sanity(model, model_id, split, robust_eps, extra_n, extra_rows)
+        results["sanity"] = measure_sanity(model, model_id, split, robust_eps, extra_n, extra_rows)
         log(f"  sanity: {[f['check'] + (' ok' if f['ok'] else ' FAILED') for f in results['sanity']['flags']]}")
     return results
 
@@ -81,7 +81,7 @@ def measure(model, model_id: str, dataset: str, robust_eps: float | None, eval_n
 WORST_CASE = (("apgd-ce", {"steps": 100}), ("apgd-dlr", {"steps": 100}), ("square", {"queries": 1000}))
 
 
-def worst_case(model, model_id: str, split, eps: float, n: int) -> dict:
+def measure_worst_case(model, model_id: str, split, eps: float, n: int) -> dict:
     """AutoAttack-style number (Croce & Hein 2020): an image counts as robust only if APGD-CE,
     APGD-DLR (100 steps each) and the black-box Square Attack (1,000 queries) all fail on it."""
     names = ",".join(a for a, _ in WORST_CASE)
@@ -93,7 +93,7 @@ def worst_case(model, model_id: str, split, eps: float, n: int) -> dict:
             "command": evaluate_command(model_id, split.name, names, params, summary["n"])}
 
 
-def sanity(model, model_id: str, split, eps: float, n: int, extra_rows: list | None = None) -> dict:
+def measure_sanity(model, model_id: str, split, eps: float, n: int, extra_rows: list | None = None) -> dict:
     """Eps sweep (PGD-40) up to the large eps, FGSM and noise at ``eps`` (plus ``extra_rows``, e.g.
     APGD and Square results), and the flags over them."""
     large = LARGE_EPS[split.name]

@@ -149,8 +149,11 @@ def sanity_checks(table: pd.DataFrame, large_eps: float | None = None) -> list[F
 
     - accuracy must not rise as eps grows (per model and attack);
     - at ``large_eps`` (e.g. 0.5 on MNIST, 32/255 on CIFAR-10) accuracy should be near 0;
-    - an iterative attack must not be weaker than FGSM at the same eps;
-    - random noise must not be stronger than a gradient attack at the same eps.
+    - an iterative gradient attack must not be weaker than FGSM at the same eps;
+    - FGSM must not leave accuracy far (``MASKING_GAP``) above the iterative attack's (gradient
+      masking, e.g. catastrophic overfitting);
+    - random noise or a black-box attack (e.g. Square) must not be stronger than a white-box
+      gradient attack at the same eps.
     """
     flags = []
     for (model_id, attack), rows in table.groupby(["model", "attack"], sort=False):

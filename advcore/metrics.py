@@ -2,6 +2,11 @@
 
 Images are float32 in [0, 1]; norms are in that pixel space, and ``*_255``
 variants multiply by 255 for people used to 8-bit pixel units.
+
+The two "seed formulas" are the project's founding pair of numbers, shown on every page:
+attack strength = ||x - x'|| (how much the image changed, ``attack_strength``) and
+defence effect = ||f(x) - f(x')|| (how much the model's output moved, ``defence_effect``),
+both per example.
 """
 
 from __future__ import annotations

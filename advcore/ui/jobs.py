@@ -45,7 +45,7 @@ class TrainingJob:
             self.epochs.append(event)
 
 
-class JobRegistry:
+class JobBoard:
     def __init__(self, max_jobs: int):
         self.jobs: dict[str, TrainingJob] = {}
         self.slots = threading.BoundedSemaphore(max_jobs)
@@ -83,8 +83,8 @@ class JobRegistry:
 
 
 @st.cache_resource
-def registry() -> JobRegistry:
-    return JobRegistry(limits.MAX_TRAIN_JOBS)
+def job_board() -> JobBoard:
+    return JobBoard(limits.MAX_TRAIN_JOBS)
 
 
 def user_model_id(name: str) -> str:

@@ -6,6 +6,7 @@ import json
 import streamlit as st
 
 from advcore import viz
+from advcore.errors import AdvcoreError
 from advcore.ui import controls, picker, resources, results
 
 INTRO = ("The same image, the same attack and the same **epsilon** against two models. Try a standard model on "
@@ -67,7 +68,7 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
     try:
         result = results.analyse(resources.model_key(model_id), picked.key, picked.x, picked.label,
                                  choice.spec.name, params_json)
-    except ValueError as exc:
+    except AdvcoreError as exc:
         st.error(str(exc))
         return
     st.markdown(f"#### {model_id}")

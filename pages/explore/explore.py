@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import viz, zoo
+from advcore.errors import AdvcoreError
 from advcore.ui import controls, picker, resources, results
 
 INTRO = ("An **adversarial example** is an image changed too little for people to notice, yet the model's answer "
@@ -69,7 +70,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     key = resources.model_key(model_id)
     try:
         result = results.analyse(key, picked.key, picked.x, picked.label, spec.name, params_json)
-    except ValueError as exc:  # AdvcoreError: e.g. a parameter out of range
+    except AdvcoreError as exc:  # e.g. a parameter out of range
         st.error(str(exc))
         return
     misclassified = result["shift"]["clean_class"] != picked.label

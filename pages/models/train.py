@@ -28,14 +28,14 @@ with st.form("train_form"):
     name = st.text_input("Name", "my-robust-model", max_chars=40, key="train_name")
     submitted = st.form_submit_button("Start training", type="primary")
 
-registry = jobs.registry()
+board = jobs.job_board()
 if submitted:
     try:
         cfg = train.TrainConfig(
             model_id=jobs.user_model_id(name), dataset=dataset, architecture=architecture, recipe=recipe,
             eps=0.0 if recipe == "standard" else float(eps), steps=7, epochs=int(epochs), n_train=int(n_train),
             lr_schedule="cyclic" if recipe == "fgsm-rs" else "constant", eval_n=1000, extra_n=200).check()
-        st.session_state.train_job = registry.start(cfg).id
+        st.session_state.train_job = board.start(cfg).id
     except AdvcoreError as exc:
         st.error(f"Cannot start: {exc}")
 
@@ -64,13 +64,13 @@ def show_job(job: jobs.TrainingJob | None) -> None:
 @st.fragment(run_every=1.0)
 def live_job() -> None:
     """Redrawn every second while the job runs; one full rerun when it ends stops the polling."""
-    job = registry.get(st.session_state.get("train_job"))
+    job = board.get(st.session_state.get("train_job"))
     show_job(job)
     if job is None or job.status not in ACTIVE:
         st.rerun()
 
 
-current = registry.get(st.session_state.get("train_job"))
+current = board.get(st.session_state.get("train_job"))
 if current is not None and current.status in ACTIVE:
     live_job()
 else:
