@@ -160,3 +160,31 @@ def headline(card: dict) -> dict:
     row["train_minutes"] = round(card.get("training", {}).get("seconds", 0) / 60, 1)
     row["shipped"] = card.get("shipped", True)
     return row
+
+
+def markdown_table(entries: list[dict]) -> str:
+    """The README's zoo table, made from the cards (so no figure is typed by hand): per model the recipe,
+    size, training minutes, clean accuracy (and on how many test images) and, at the largest reference
+    eps (the training eps for robust models), PGD-40, PGD-100x5 and the worst case, each with its n."""
+    def find(robust, eps, attack, steps, restarts=1):
+        return next((e for e in robust if e["attack"] == attack and e.get("steps") == steps
+                     and e.get("restarts", 1) == restarts and abs(e["eps"] - eps) < 1e-9), None)
+
+    def cell(entry):
+        return "—" if entry is None else f"{entry['robust_accuracy']:.1%} (n={entry['n']})"
+
+    rows = ["| model | recipe | architecture | params | train min (2-core CPU) | clean | eps | PGD-40 | PGD-100x5 "
+            "| worst of APGD-CE/DLR, Square |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for card in entries:
+        res, recipe = card.get("results", {}), card.get("recipe", {})
+        robust = res.get("robust", [])
+        eps = recipe.get("eps") if recipe.get("recipe") != "standard" else max((e["eps"] for e in robust), default=0)
+
+        clean_n = res.get("clean", {}).get("n") or (robust[0]["n"] if robust else "?")
+        worst = next((e for e in robust if "," in e["attack"]), None)
+        rows.append(f"| `{card['id']}` | {recipe.get('recipe')} | {card.get('architecture')} | "
+                    f"{card.get('parameters', 0):,} | {card.get('training', {}).get('seconds', 0) / 60:.1f} | "
+                    f"{res.get('clean_accuracy', 0):.2%} (n={clean_n}) | {eps:.4g} ({eps * 255:.3g}/255) | "
+                    f"{cell(find(robust, eps, 'pgd', 40))} | {cell(find(robust, eps, 'pgd', 100, 5))} | "
+                    f"{cell(worst)} |")
+    return "\n".join(rows)

@@ -120,6 +120,9 @@ def _check_target(split, params: dict) -> None:
 def cmd_zoo(args) -> int:
     from . import cards, zoo
     entries = zoo.list_cards(args.dataset)
+    if args.markdown:
+        print(cards.markdown_table([c for c in entries if c["shipped"]]))
+        return 0
     if args.json:
         print(json.dumps(entries if args.full else [cards.headline(c) for c in entries], indent=2))
         return 0
@@ -272,7 +275,12 @@ def cmd_sweep(args) -> int:
     n = evaluate.check_n(args.n, len(split))
     models = {m: _model_for(args.dataset, m) for m in args.models.split(",") if m}
     with _progress(n * len(eps_values) * len(models), not args.json and not args.quiet) as bar:
-        table = evaluate.sweep(models, split, args.attack, eps_values, params, n, progress=bar.update)
+        if args.defence or args.adaptive != "none":
+            from .attacks import adaptive
+            table = adaptive.sweep(models, split, args.attack, eps_values, params, args.defence, args.adaptive,
+                                   args.eot_samples, n, progress=bar.update)
+        else:
+            table = evaluate.sweep(models, split, args.attack, eps_values, params, n, progress=bar.update)
     flags = [f.as_dict() for f in evaluate.sanity_checks(table)]
     if args.csv:
         table.to_csv(args.csv, index=False)
@@ -428,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=list(data.DATASETS), default=None)
     p.add_argument("--json", action="store_true")
     p.add_argument("--full", action="store_true", help="with --json: whole cards")
+    p.add_argument("--markdown", action="store_true", help="the shipped models as the README's zoo table")
     p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("attack", help="attack one test image")
@@ -469,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
         if action.dest == "param_eps":
             action.dest, action.type = "eps_list", str
             action.help = "comma-separated eps values in pixel units, e.g. 0,0.1,0.2,0.3"
+    _defence_flags(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("sweep-files", help="measure the Sweep page's default sweep of shipped models, ship it "
