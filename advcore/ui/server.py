@@ -3,6 +3,10 @@
 TensorFlow: one thread per op, and GPU memory allocated as needed. Streamlit: its per-run Keras
 clean-up, which does not fit an app with shared, long-lived models, is switched off
 (``keep_tensorflow_caches``).
+
+Imported by the first page run (it imports TensorFlow). The one Streamlit setting that must
+precede the first session, that pages come from ``st.navigation`` and not a v1 ``pages/``
+folder, is made at server start by ``advcore.ui.startup``, which imports nothing heavy.
 """
 
 from __future__ import annotations
