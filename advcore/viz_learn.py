@@ -27,8 +27,8 @@ def _figure(data: list[dict], **layout) -> go.Figure:
 
 
 def _axis(title: str, **extra) -> dict:
-    return {"title": {"text": title, "font": {"size": FONT}}, "tickfont": {"size": FONT - 2 if FONT > 14 else 14},
-            **extra}
+    return {"title": {"text": title, "font": {"size": FONT}}, "tickfont": {"size": max(FONT - 2, 14)},
+            "exponentformat": "none", **extra}
 
 
 def _panels(titles: list[str], spacing: float = 0.04, square: bool = True) -> dict:
@@ -51,6 +51,12 @@ def _panels(titles: list[str], spacing: float = 0.04, square: bool = True) -> di
 def _on(i: int) -> dict:
     suffix = "" if i == 0 else str(i + 1)
     return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+
+
+def class_label(c: int, class_names) -> str:
+    """'3' for MNIST's digit classes, '3: dress' where the name says more than the number."""
+    name = str(class_names[c])
+    return name if name == str(c) else f"{c}: {name}"
 
 
 def signed_map(values: np.ndarray) -> np.ndarray:
@@ -109,19 +115,20 @@ def _class_scale(n: int) -> list:
     return scale
 
 
-def landscape_figure(grid, class_names, title: str = "", height: int = 400) -> go.Figure:
-    """Two heat maps of a ``landscape.Grid``: the loss (nats) and the predicted class, over (gradient-sign
-    offset, random offset) in pixel units; the dashed diamond is the L∞ ball of radius ``grid.radius``."""
+def landscape_figure(grid, class_names, title: str = "", zmax: float | None = None, height: int = 420) -> go.Figure:
+    """Two heat maps of a ``landscape.Grid``: the loss (nats; colour scale 0..``zmax``, so two models can share
+    it) and the predicted class, over (gradient-sign offset, random offset) in pixel units; the dashed diamond
+    is the L∞ ball of radius ``grid.radius``."""
     coords = np.asarray(grid.coords, np.float64).tolist()
     n = len(class_names)
-    names = np.asarray([f"{c}: {class_names[c]}" for c in range(n)], dtype=object)
+    names = np.asarray([class_label(c, class_names) for c in range(n)], dtype=object)
     r = float(grid.radius)
     ball = {"type": "scatter", "mode": "lines", "x": [r, 0, -r, 0, r], "y": [0, r, 0, -r, 0], "showlegend": False,
             "line": {"color": "black", "width": 2, "dash": "dash"}, "hoverinfo": "skip"}
     data = [
         {"type": "heatmap", "x": coords, "y": coords, "z": np.asarray(grid.loss, np.float64).tolist(),
-         "colorscale": "Viridis", "zmin": 0, "colorbar": {"title": {"text": "loss"}, "x": 0.45, "len": 0.9,
-                                                           "tickfont": {"size": 14}},
+         "colorscale": "Viridis", "zmin": 0, **({"zmax": zmax} if zmax else {}),
+         "colorbar": {"x": 0.37, "xanchor": "left", "len": 0.85, "thickness": 14, "tickfont": {"size": 14}},
          "hovertemplate": "gradient %{x:.3f}<br>random %{y:.3f}<br>loss %{z:.2f}<extra></extra>"},
         dict(ball, xaxis="x", yaxis="y"),
         {"type": "heatmap", "x": coords, "y": coords, "z": np.asarray(grid.pred).tolist(),
@@ -138,13 +145,13 @@ def landscape_figure(grid, class_names, title: str = "", height: int = 400) -> g
         data.append({"type": "scatter", "mode": "text", "x": [float(c[cols].mean())], "y": [float(c[rows].mean())],
                      "text": [str(class_names[cls])], "textfont": {"size": FONT + 2, "color": "black"},
                      "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2"})
-    layout = {"xaxis": _axis("along the gradient sign", domain=[0, 0.42]),
-              "yaxis": _axis("along a random sign"),
-              "xaxis2": _axis("along the gradient sign", domain=[0.55, 0.97]),
-              "yaxis2": _axis("", anchor="x2"), "height": height,
+    layout = {"xaxis": _axis("gradient sign", domain=[0, 0.35], nticks=4),
+              "yaxis": _axis("random sign", nticks=5),
+              "xaxis2": _axis("gradient sign", domain=[0.6, 1.0], nticks=4),
+              "yaxis2": _axis("", anchor="x2", nticks=5), "height": height,
               "annotations": [{"text": t, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "showarrow": False,
                                "xanchor": "center", "yanchor": "bottom", "font": {"size": FONT}}
-                              for t, x in (("loss (nats)", 0.21), ("predicted class", 0.76))]}
+                              for t, x in (("loss (nats)", 0.175), ("predicted class", 0.8))]}
     if title:
         layout["title"] = {"text": title, "font": {"size": FONT + 2}}
         layout["margin"] = dict(_BASE["margin"], t=80)
@@ -160,7 +167,7 @@ def feature_scatter(points: np.ndarray, labels: np.ndarray, class_names, clean_x
     for c in range(len(class_names)):
         sel = labels == c
         data.append({"type": "scattergl", "mode": "markers", "x": points[sel, 0].tolist(),
-                     "y": points[sel, 1].tolist(), "name": f"{c}: {class_names[c]}",
+                     "y": points[sel, 1].tolist(), "name": class_label(c, class_names),
                      "marker": {"size": 6, "color": CLASS_COLOURS[c % 10], "opacity": 0.6}, "hoverinfo": "name"})
     if clean_xy is not None and adv_xy is not None:
         data.append({"type": "scatter", "mode": "lines", "x": [clean_xy[0], adv_xy[0]], "y": [clean_xy[1], adv_xy[1]],

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import attacks, landscape
+from .. import attacks, defences, landscape
 from ..attacks.base import logits_of
 
 TOL = 1e-6  # slack on budget comparisons (slider values are rounded k/255)
@@ -150,21 +150,22 @@ def targeted(model, x, y: int, target: int, eps: float, budget: float = 0.2, ste
                           f"{_name(class_names, target)}; raise eps (at most {eps_text(budget)}).", numbers)
 
 
-def transfer(target_model, source_model, x, y: int, eps: float, budget: float = 0.2, steps: int = 20,
-             same_model: bool = False, class_names=None) -> Verdict:
-    """Lesson 7: PGD crafted on ``source_model`` (never the target's gradients) fools ``target_model``."""
-    if same_model:
-        return Verdict(False, "not yet: that is the target itself (white-box); choose another source model.")
+def square(model, x, y: int, eps: float, queries: int, budget: float = 0.2, max_queries: int = 500,
+           seed: int = 0, class_names=None) -> Verdict:
+    """Lesson 7: the Square Attack (Andriushchenko et al. 2020), which reads only output scores, fools the
+    model with ``eps`` <= ``budget`` and at most ``max_queries`` queries."""
     if (over := _over(eps, budget)) is not None:
         return over
-    adv = attacks.run("pgd", source_model, x, [y], eps=eps, steps=steps).x_adv
-    on_target = _pred(target_model, adv)
-    numbers = {"eps": eps, "target_class": on_target, "source_class": _pred(source_model, adv)}
-    if on_target != y:
-        return Verdict(True, f"done: the example made on the source model reads {_name(class_names, on_target)} "
-                             f"on the target at {eps_text(eps)}, without its gradients.", numbers)
-    return Verdict(False, f"not yet: at {eps_text(eps)} the target still reads {_name(class_names, y)}; raise eps "
-                          "or try another source.", numbers)
+    if queries > max_queries:
+        return Verdict(False, f"not yet: {queries} queries is over the budget of {max_queries}.", {"queries": queries})
+    r = attacks.run("square", model, x, [y], eps=eps, queries=queries, seed=seed)
+    adv, used = int(r.adv_pred[0]), int(np.ravel(r.info["queries"])[0])
+    numbers = {"eps": eps, "adv_class": adv, "queries_used": used}
+    if adv != y:
+        return Verdict(True, f"done: after {used} queries and no gradient it reads {_name(class_names, adv)} at "
+                             f"{eps_text(eps)}.", numbers)
+    return Verdict(False, f"not yet: after {used} queries at {eps_text(eps)} it still reads {_name(class_names, y)}; "
+                          "raise eps or the query budget.", numbers)
 
 
 def robust_gap(standard, robust, x, y: int, eps: float, steps: int = 20, class_names=None) -> Verdict:
@@ -179,3 +180,55 @@ def robust_gap(standard, robust, x, y: int, eps: float, steps: int = 20, class_n
         return Verdict(False, f"not yet: at {eps_text(eps)} the standard model resists too; raise eps.", numbers)
     return Verdict(False, f"not yet: at {eps_text(eps)} the robust model is fooled too "
                           f"(reads {_name(class_names, rob)}); lower eps.", numbers)
+
+
+def defended_attack(model, x, y: int, defence: str, mode: str, eps: float, steps: int = 20,
+                    samples: int = 8, norm: str = "linf") -> tuple[int, np.ndarray]:
+    """PGD through ``adaptive.attack_model`` (``mode`` none = naive, bpda, eot, bpda+eot) on ``model`` behind
+    ``defence``; returns the defended model's class on the result and the adversarial image."""
+    from ..attacks import adaptive
+    defended = defences.apply(model, defence)
+    x_adv = attacks.run("pgd", adaptive.attack_model(defended, mode, samples), x, [y], eps=eps, steps=steps,
+                        norm=norm).x_adv
+    return int(logits_of(defended, x_adv).argmax(axis=1)[0]), x_adv
+
+
+def adaptive_break(model, x, y: int, defence: str, mode: str, eps: float, budget: float = 0.2, steps: int = 20,
+                   class_names=None) -> Verdict:
+    """Lesson 9: at ``eps`` <= ``budget`` the naive PGD leaves the defended model right, and PGD with the
+    student's ``mode`` (BPDA/EOT, Athalye, Carlini & Wagner 2018) makes it wrong."""
+    if (over := _over(eps, budget)) is not None:
+        return over
+    if mode == "none":
+        return Verdict(False, "not yet: the naive attack is the one that fails here; choose an adaptive mode.")
+    naive, _ = defended_attack(model, x, y, defence, "none", eps, steps)
+    mine, _ = defended_attack(model, x, y, defence, mode, eps, steps)
+    numbers = {"eps": eps, "naive_class": naive, "adaptive_class": mine, "mode": mode}
+    if naive != y:
+        return Verdict(False, f"not yet: at {eps_text(eps)} even the naive attack gets through {defence}; lower eps "
+                              "to where the defence looks strong.", numbers)
+    if mine != y:
+        return Verdict(True, f"done: naive PGD leaves {_name(class_names, y)}, PGD with {mode} makes it read "
+                             f"{_name(class_names, mine)} at {eps_text(eps)}: the defence only hid the gradient.",
+                       numbers)
+    return Verdict(False, f"not yet: with {mode} at {eps_text(eps)} the defended model still reads "
+                          f"{_name(class_names, y)}; try another mode or a larger eps.", numbers)
+
+
+def certified(model, x, y: int, sigma: float, radius: float = 0.5, n0: int = 100, n: int = 1000,
+              alpha: float = 0.001) -> Verdict:
+    """Lesson 10: randomized smoothing (Cohen, Rosenfeld & Kolter 2019) with noise ``sigma`` certifies the
+    correct class of ``x`` within an L2 radius of at least ``radius``."""
+    cert = defences.certify(model, x, sigma, n0, n, alpha)
+    got, pred = float(cert.radius[0]), int(cert.pred[0])
+    numbers = {"sigma": sigma, "radius": got, "pred": pred, "p_lower": float(cert.p_lower[0])}
+    if pred == y and got >= radius:
+        return Verdict(True, f"done: with sigma {sigma:g} the smoothed model provably keeps class {y} within L2 "
+                             f"radius {got:.2f} (at least {radius:g}).", numbers)
+    if pred == defences.ABSTAIN:
+        return Verdict(False, f"not yet: with sigma {sigma:g} the smoothed model abstains (no class wins clearly "
+                              "under noise); try a smaller sigma or another image.", numbers)
+    if pred != y:
+        return Verdict(False, f"not yet: the smoothed model reads {pred}, not {y}; try a smaller sigma.", numbers)
+    return Verdict(False, f"not yet: the certified radius is {got:.2f}, below {radius:g}; the radius grows with "
+                          "sigma and with how clearly the class wins under noise.", numbers)

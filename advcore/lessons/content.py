@@ -77,7 +77,7 @@ LESSONS: list[Lesson] = [
          "in straight lines as eps grows ({goodfellow2015}).",
          "The first chart moves one image along the sign of its gradient (solid) and along random sign "
          "directions of the same size (dashed). Along the gradient the true class's logit falls and another "
-         "class overtakes it; along random directions the logits hardly move ({goodfellow2015}).",
+         "class overtakes it; along random directions the logits move far less ({goodfellow2015}).",
          "The maps show a 2-D slice of input space around the image: across, the gradient sign; up, a random "
          "sign direction; colour, the loss, and on the right the class the model predicts. The dashed diamond "
          "is the L∞ ball of radius eps that an attack may search. Loss surfaces drawn this way show how sharply "
@@ -140,7 +140,8 @@ LESSONS: list[Lesson] = [
          "model, or who cannot even do that, still succeeds ({papernot2017}).",
          "Transfer: adversarial examples made on one model often fool another model trained for the same task "
          "({szegedy2014}; {papernot2016}). The matrix shows, for examples made by PGD on each model (rows), the "
-         "accuracy of each model (columns); the diagonal is white-box.",
+         "accuracy of each model (columns); the diagonal is white-box. Here the other MNIST models are "
+         "adversarially trained, and few examples cross between them and the standard model.",
          "Whether examples transfer depends on the models. A PGD-trained model resists examples transferred "
          "from other models at least as well as white-box ones ({madry2018}); a model trained only on one-step "
          "attacks can fall to transferred examples, a sign that its robustness partly came from hiding its "
@@ -149,8 +150,8 @@ LESSONS: list[Lesson] = [
          "at the edge of the L∞ ball and keeps the ones that lower the margin of the true class. It needs "
          "hundreds of queries but no gradient, which makes it a check on gradient attacks: if it beats them, "
          "the gradients were misleading ({andriushchenko2020}; {croce2020})."),
-        "Fool mnist-standard without its gradients: craft the example on another model, with an L∞ eps of at "
-        "most 0.2."),
+        "Fool mnist-standard without its gradients: use the Square Attack with an L∞ eps of at most 0.2 and at "
+        "most 500 queries."),
     Lesson(
         "learn_training", "8. Adversarial training", "Adversarial training", ":material/filter_8:",
         ("Adversarial training trains on attacked images: every training batch is replaced by its PGD "
@@ -167,6 +168,60 @@ LESSONS: list[Lesson] = [
          "responds to are the ones a person sees too ({santurkar2019}). On a standard model the same attack "
          "makes a noisy pattern that looks like nothing."),
         "Find an eps at which PGD fools the standard model on this image but not the robust model."),
+    Lesson(
+        "learn_masking", "9. False robustness", "False robustness", ":material/filter_9:",
+        ("A defence can look strong because it breaks the attack, not because the model became robust. "
+         "Preprocessing such as JPEG compression or rounding pixels to a few grey levels has no useful gradient, "
+         "so an attack that differentiates through it gets zero and fails ({dziugaite2016}; {xu2018}; "
+         "{athalye2018}).",
+         "Athalye, Carlini and Wagner called this obfuscated gradients and broke most of the defences published "
+         "at ICLR 2018 with adaptive attacks. BPDA keeps the defence in the forward pass but differentiates it as "
+         "if it were the identity; EOT averages the gradient over the random draws of a randomized defence "
+         "({athalye2018}; {athalye2018eot}).",
+         "Randomness is no defence either: random resizing and padding made attacks miss a moving target "
+         "({xie2018}), and averaging over its draws (EOT) brings them back on target ({athalye2018}).",
+         "Defensive distillation looked robust because its outputs saturated and gradients vanished; attacks on "
+         "the logits instead of the probabilities broke it ({papernot2016distillation}; {carlini2017}).",
+         "Carlini et al. wrote a checklist for evaluations that catches these mistakes. AdvLab raises a flag for "
+         "each check it can run automatically: the table below says what each means and what triggers it "
+         "({carlini2019})."),
+        "Break the defence: choose an eps of at most 0.2 at which naive PGD leaves the defended model right, and "
+        "an adaptive mode with which PGD makes it wrong."),
+    Lesson(
+        "learn_certified", "10. Certified robustness", "Certified robustness", ":material/verified:",
+        ("An attack only shows that a model can be fooled; when it fails, a stronger attack may still succeed. A "
+         "certificate is a proof that no change within some radius can change the prediction ({carlini2019}; "
+         "{cohen2019}).",
+         "Randomized smoothing turns any classifier into one that can be certified: classify many copies of the "
+         "image with Gaussian noise of standard deviation sigma added and return the majority vote. If the top "
+         "class wins with probability at least p > 1/2, the vote cannot change within the L2 radius "
+         "sigma·Φ⁻¹(p), where Φ⁻¹ is the inverse of the standard normal distribution ({lecuyer2019}; "
+         "{cohen2019}).",
+         "p is estimated by counting votes, with a confidence bound, so the certificate holds with probability "
+         "1 − alpha over the noise drawn; when no class wins clearly the smoothed classifier abstains "
+         "({cohen2019}).",
+         "A larger sigma certifies larger radii but blurs what the base model sees, so clean accuracy falls: the "
+         "accuracy-robustness trade-off again. The curve shows certified accuracy: the share of test images "
+         "classified correctly with a certified radius of at least r ({cohen2019})."),
+        "Choose sigma and an image so that the smoothed mnist-standard certifies the correct class within an L2 "
+        "radius of at least 0.5."),
+]
+
+# Carlini et al. 2019's evaluation checks that AdvLab flags: (flag name, what it means, a case that triggers it).
+CHECKLIST: list[tuple[str, str, str]] = [
+    ("gradients", "many input gradients are exactly zero: the attack has nothing to follow",
+     "bits:2 or jpeg in front of a model (this page); saturated softmax outputs"),
+    ("adaptive:<defence>", "an adaptive attack (BPDA, EOT) beats the naive one by more than 20 points: the defence "
+     "hid the gradient", "bits:2 or jpeg:50 on mnist-standard with BPDA (this page)"),
+    ("monotone", "accuracy must not rise as eps grows", "a randomized defence scored with one draw per eps"),
+    ("large-eps", "at a huge eps (0.5 on MNIST) accuracy should reach about 0", "an attack whose gradient vanishes"),
+    ("<attack>-vs-fgsm", "an iterative attack must be at least as strong as one FGSM step",
+     "PGD with a step size far too small (lesson 5)"),
+    ("<attack>-vs-noise", "every attack must beat random noise of the same budget", "zero gradients"),
+    ("<attack>-vs-square", "a white-box attack must not lose to the black-box Square Attack",
+     "mnist-pgd's card: PGD-40 leaves 93.4%, Square 90.2% at eps 0.3 (n=1000)"),
+    ("<attack>-vs-fgsm-gap", "FGSM far weaker than PGD: robust to one-step attacks only",
+     "FGSM training that overfits to its own attack (Wong, Rice & Kolter 2020)"),
 ]
 
 GLOSSARY_LESSON = Lesson(

@@ -47,6 +47,12 @@ PAPERS: dict[str, tuple[str, str]] = {
                "Neural Networks, NDSS"),
     "papernot2016distillation": ("Papernot et al. 2016", "Papernot, McDaniel, Wu, Jha & Swami 2016, Distillation as a "
                                  "Defense to Adversarial Perturbations against Deep Neural Networks, IEEE S&P"),
+    "athalye2018eot": ("Athalye, Engstrom, Ilyas & Kwok 2018", "Athalye, Engstrom, Ilyas & Kwok 2018, Synthesizing "
+                       "Robust Adversarial Examples, ICML"),
+    "dziugaite2016": ("Dziugaite, Ghahramani & Roy 2016", "Dziugaite, Ghahramani & Roy 2016, A study of the effect "
+                      "of JPG compression on adversarial images, arXiv"),
+    "xie2018": ("Xie et al. 2018", "Xie, Wang, Zhang, Ren & Yuille 2018, Mitigating Adversarial Effects Through "
+                "Randomization, ICLR"),
     "cohen2019": ("Cohen, Rosenfeld & Kolter 2019", "Cohen, Rosenfeld & Kolter 2019, Certified Adversarial Robustness "
                   "via Randomized Smoothing, ICML"),
     "lecuyer2019": ("Lecuyer et al. 2019", "Lecuyer, Atlidakis, Geambasu, Hsu & Jana 2019, Certified Robustness to "

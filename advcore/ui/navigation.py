@@ -39,6 +39,8 @@ SECTIONS: dict[str, list[PageSpec]] = {
         PageSpec("learn/learn_targeted.py", "6. Targeted, minimal", ":material/looks_6:"),
         PageSpec("learn/learn_blackbox.py", "7. Black-box", ":material/filter_7:"),
         PageSpec("learn/learn_training.py", "8. Adversarial training", ":material/filter_8:"),
+        PageSpec("learn/learn_masking.py", "9. False robustness", ":material/filter_9:"),
+        PageSpec("learn/learn_certified.py", "10. Certified robustness", ":material/verified:"),
         PageSpec("learn/learn_glossary.py", "Glossary", ":material/menu_book:"),
     ],
     "Models": [

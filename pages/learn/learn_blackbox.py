@@ -1,5 +1,5 @@
-"""Lesson 7: without gradients; transfer between models (Papernot, McDaniel & Goodfellow 2016) and the
-Square Attack's queries (Andriushchenko et al. 2020)."""
+"""Lesson 7: without gradients; the Square Attack's queries (Andriushchenko et al. 2020) and transfer between
+models (Papernot, McDaniel & Goodfellow 2016)."""
 
 import streamlit as st
 
@@ -42,29 +42,25 @@ L.model(TARGET)
 ids = [m for m in model_ids() if L.resources.try_model(m)[1] is None]
 left, right = st.columns([1, 3], gap="large")
 index, x, y = L.image(left, PAGE, default=0)
-sources = [m for m in ids if m != TARGET] or [TARGET]
-source = left.selectbox("source model (its gradients craft the example)", sources, key=f"{PAGE}_source")
 eps = L.eps_slider(left, PAGE, default=0.15, high=0.3)
+queries = left.select_slider("Square Attack query budget", [50, 100, 200, 300, 500, 1000, 2000], value=200,
+                             key=f"{PAGE}_queries")
+sources = [m for m in ids if m != TARGET] or [TARGET]
+source = left.selectbox("transfer: source model (its gradients craft the example)", sources, key=f"{PAGE}_source")
+s = square(L.key(TARGET), index, eps, queries)
 t = transferred(L.key(TARGET), L.key(source), index, eps)
 with right:
-    cols = st.columns([1, 1])
-    cols[0].plotly_chart(viz_learn.image_row(
-        [x[0], t["x_adv"]], [f"image: {L.name(y)}", f"{source}: {L.name(t['source'])} → {TARGET}: "
-                                                     f"{L.name(t['target'])}"], height=240),
-        key="blackbox_transfer", config={"displayModeBar": False})
-    with cols[1]:
-        queries = st.select_slider("Square Attack query budget", [50, 100, 200, 500, 1000, 2000], value=200,
-                                   key=f"{PAGE}_queries")
-        if st.toggle("Run the Square Attack on the target (black-box, scores only)", key=f"{PAGE}_square"):
-            s = square(L.key(TARGET), index, eps, queries)
-            st.plotly_chart(viz_learn.image_row([s["x_adv"]], [f"reads {L.name(s['adv'])} after "
-                                                               f"{s['queries']:.0f} queries"], height=220),
-                            key="blackbox_square", config={"displayModeBar": False})
+    st.plotly_chart(viz_learn.image_row(
+        [x[0], s["x_adv"], t["x_adv"]],
+        [f"image: {L.name(y)}", f"Square, {s['queries']:.0f} queries: {L.name(s['adv'])}",
+         f"from {source}: {L.name(t['target'])}"]), key="blackbox_row", config={"displayModeBar": False})
+    st.caption(f"Middle: the Square Attack on {TARGET}, scores only (it stops at the first success). Right: PGD "
+               f"made on {source} (which reads it as {L.name(t['source'])}), shown to {TARGET}.")
     st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model (rows), "
                 f"eps {MATRIX_EPS * 255:.0f}/255, test images 0-{MATRIX_N - 1}.")
     st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on", "crafted on"),
                     key="blackbox_matrix", config={"displayModeBar": False})
-L.try_it(lesson, PAGE, lambda: checks.transfer(L.model(TARGET), L.model(source), x, y, eps,
-                                               same_model=source == TARGET, class_names=L.split().class_names))
-L.explore(model=TARGET, image=index, attack="transfer", eps=eps, source=source)
+L.try_it(lesson, PAGE, lambda: checks.square(L.model(TARGET), x, y, eps, queries, class_names=L.split().class_names),
+         f"The check runs the Square Attack on {TARGET} with your eps and query budget.")
+L.explore(model=TARGET, image=index, attack="square", eps=eps, queries=queries)
 L.footer(lesson)

@@ -37,7 +37,7 @@ model_id = left.radio("Model", [L.STANDARD, L.ROBUST], key=f"{PAGE}_model",
                       help="the robust model was trained with PGD (Madry et al. 2018)")
 L.model(model_id)
 index, x, y = L.image(left, PAGE, default=0)
-eps = L.eps_slider(left, PAGE, default=0.1, high=0.3, label="eps of the PGD attack (L∞)")
+eps = L.eps_slider(left, PAGE, default=0.2, high=0.3, label="eps of the PGD attack (L∞)")
 proj, means = projection(L.key(model_id))
 r = moved(L.key(model_id), index, eps)
 left.plotly_chart(viz_learn.image_row([x[0], r["x_adv"]], [f"reads {L.name(y)}", f"reads {L.name(r['adv'])}"],

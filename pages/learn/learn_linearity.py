@@ -28,26 +28,29 @@ def grid(model_key: str, index: int, radius: float) -> landscape.Grid:
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD), L.model(L.ROBUST)
-left, right = st.columns([1, 3], gap="large")
+L.model(L.STANDARD)
+L.model(L.ROBUST)
+left, right = st.columns([1, 3], gap="large", vertical_alignment="bottom")
 index, x, y = L.image(left, PAGE, default=0)
-left.caption(f"True class: {L.name(y)}. Thick line: the true class's logit.")
+right.markdown(f"**{L.STANDARD}**, test image {index} (true class {L.name(y)}: the thick line). The same loss "
+               "colour scale for both models below, saturating above the largest loss inside the balls.")
 names = L.split().class_names
-with right:
-    z = logits(L.key(L.STANDARD), index)
-    cols = st.columns(2)
-    for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
-                              (cols[1], "random", "along a random sign direction")):
-        series = {f"{names[c]}": z[which][:, c] for c in range(len(names))}
-        fig = viz_learn.lines(ALONG * 255, series, "step t (/255)", "logit", title=f"{L.STANDARD}: {title}",
-                              colours={f"{names[c]}": viz_learn.CLASS_COLOURS[c] for c in range(len(names))})
-        fig.update_traces(line={"width": 6}, selector={"name": f"{names[y]}"})
-        col.plotly_chart(fig, key=f"linearity_{which}", config={"displayModeBar": False})
+z = logits(L.key(L.STANDARD), index)
+cols = st.columns(2)
+for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
+                          (cols[1], "random", "along a random sign direction")):
+    series = {f"{names[c]}": z[which][:, c] for c in range(len(names))}
+    fig = viz_learn.lines(ALONG * 255, series, "step t (/255)", "logit", title=title,
+                          colours={f"{names[c]}": viz_learn.CLASS_COLOURS[c] for c in range(len(names))})
+    fig.update_traces(line={"width": 6}, selector={"name": f"{names[y]}"})
+    col.plotly_chart(fig, key=f"linearity_{which}", config={"displayModeBar": False})
 radius = L.eps_slider(st, PAGE, default=0.3, high=0.5, label="radius of the slice (L∞, the dashed diamond)")
 grids = {m: grid(L.key(m), index, radius) for m in (L.STANDARD, L.ROBUST)}
+zmax = max(max(g.max_loss for g in grids.values()), 0.1)
 cols = st.columns(2)
 for col, (model_id, g) in zip(cols, grids.items()):
-    col.plotly_chart(viz_learn.landscape_figure(g, names, f"{model_id}: max loss {g.max_loss:.2f} in the ball"),
+    col.plotly_chart(viz_learn.landscape_figure(g, names, f"{model_id}: max loss {g.max_loss:.2f} in the ball",
+                                                zmax=zmax),
                      key=f"landscape_{model_id}", config={"displayModeBar": False})
     col.caption(f"{model_id}: the true class covers {g.true_region:.0%} of the ball.")
 L.try_it(lesson, PAGE, lambda: checks.linearity(grids[L.STANDARD], grids[L.ROBUST]))

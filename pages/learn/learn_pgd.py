@@ -25,12 +25,12 @@ lesson = L.header(f"learn_{PAGE}")
 L.model(L.STANDARD)
 left, right = st.columns([1, 3], gap="large")
 index, x, y = L.image(left, PAGE, default=0)
-eps = L.eps_slider(left, PAGE, default=20 / 255, high=80 / 255)
+eps = L.eps_slider(left, PAGE, default=50 / 255, high=80 / 255)
 steps = left.slider("steps", 1, 40, 10, key=f"{PAGE}_steps")
 step_size = left.select_slider("step size alpha (pixel units)", STEP_SIZES, value=0.005, key=f"{PAGE}_alpha")
 restarts = left.slider("random restarts", 1, 5, 1, key=f"{PAGE}_restarts")
-random_start = left.checkbox("random start in the ball", value=restarts > 1, key=f"{PAGE}_random",
-                             disabled=restarts > 1, help="restarts start from random points")
+random_start = left.checkbox("random start", value=restarts > 1, key=f"{PAGE}_random", disabled=restarts > 1,
+                             help="start from a random point in the eps-ball (always on with restarts)")
 random_start = random_start or restarts > 1
 default_alpha = 2.5 * eps / steps
 mine = run(L.key(L.STANDARD), index, eps, steps, step_size, restarts, random_start)

@@ -42,7 +42,8 @@ def paint(model_key: str, index: int, target: int) -> dict:
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD), L.model(L.ROBUST)
+L.model(L.STANDARD)
+L.model(L.ROBUST)
 names = L.split().class_names
 st.plotly_chart(viz_learn.tradeoff_scatter(tradeoff_rows()), key="training_tradeoff",
                 config={"displayModeBar": False})

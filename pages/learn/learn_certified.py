@@ -1,0 +1,73 @@
+"""Lesson 10: certified robustness by randomized smoothing (Cohen, Rosenfeld & Kolter 2019): noisy copies, a
+majority vote, a certified L2 radius per image, the certified-accuracy curve, and an attack that cannot beat it."""
+
+import numpy as np
+import streamlit as st
+
+from advcore import defences, viz_learn
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "certified"
+SIGMAS = (0.12, 0.25, 0.5, 1.0)
+N0, N, ALPHA = 50, 500, 0.001
+CURVE_IMAGES, CURVE_N = 100, 500
+RADII = np.round(np.arange(0, 2.01, 0.1), 2)
+
+
+@st.cache_data(max_entries=512, show_spinner="Voting over noisy copies...")
+def certify(model_key: str, index: int, sigma: float) -> dict:
+    x = L.split().x[index:index + 1]
+    cert = defences.certify(L.net(model_key), x, sigma, N0, N, ALPHA)
+    noisy = np.clip(np.repeat(x, 3, axis=0) + np.random.default_rng(0).normal(0, sigma, (3, *x.shape[1:])), 0, 1)
+    counts = defences.noise_counts(L.net(model_key), x, sigma, 200, seed=2)[0]
+    return {"pred": int(cert.pred[0]), "radius": float(cert.radius[0]), "p_lower": float(cert.p_lower[0]),
+            "noisy": noisy.astype(np.float32), "counts": counts}
+
+
+@st.cache_resource(show_spinner=f"Certifying {CURVE_IMAGES} test images (once per sigma)...")
+def curve(model_key: str, sigma: float) -> dict:
+    data = L.split()
+    cert = defences.certify(L.net(model_key), data.x[:CURVE_IMAGES], sigma, N0, CURVE_N, ALPHA)
+    return defences.certified_accuracy(cert, data.y[:CURVE_IMAGES], RADII)
+
+
+@st.cache_data(max_entries=256, show_spinner="Attacking the smoothed model (BPDA + EOT)...")
+def attack(model_key: str, index: int, sigma: float, eps: float) -> int:
+    x, y = L.split().x[index:index + 1], int(L.split().y[index])
+    smoothed = f"smooth:{sigma}:16"
+    pred, _ = checks.defended_attack(L.net(model_key), x, y, smoothed, "bpda+eot", eps, steps=20, samples=4)
+    return pred
+
+
+lesson = L.header(f"learn_{PAGE}")
+L.model(L.STANDARD)
+left, right = st.columns([1, 3], gap="large")
+index, x, y = L.image(left, PAGE, default=0)
+sigma = left.select_slider("noise sigma (pixel units)", SIGMAS, value=0.25, key=f"{PAGE}_sigma")
+c = certify(L.key(L.STANDARD), index, sigma)
+with right:
+    st.plotly_chart(viz_learn.image_row([x[0], *c["noisy"]], ["image", "noisy copy 1", "noisy copy 2",
+                                                                "noisy copy 3"]), key="certified_noisy",
+                    config={"displayModeBar": False})
+    votes = ", ".join(f"{L.name(k)}: {v}" for k, v in enumerate(c["counts"]) if v)
+    st.markdown(f"Votes of {L.STANDARD} over 200 noisy copies: {votes}.")
+    cols = st.columns(3)
+    cols[0].metric("smoothed prediction", "abstains" if c["pred"] == defences.ABSTAIN else L.name(c["pred"]))
+    cols[1].metric("lower bound on p(top class)", f"{c['p_lower']:.3f}", help=f"{N} votes, confidence 1 - {ALPHA}")
+    cols[2].metric("certified L2 radius", f"{c['radius']:.2f}", help="sigma · Φ⁻¹(p): no change of L2 norm "
+                   "below it changes the smoothed prediction")
+    if c["radius"] > 0 and st.toggle("Attack the smoothed model inside the certified radius (PGD-L2, BPDA + EOT)",
+                                     key=f"{PAGE}_attack"):
+        pred = attack(L.key(L.STANDARD), index, sigma, round(c["radius"] * 0.99, 4))
+        st.markdown(f"PGD with L2 eps {c['radius'] * 0.99:.2f} (just inside the radius): the smoothed model reads "
+                    f"**{L.name(pred)}**. The certificate says this holds for every attack, with probability "
+                    f"1 − {ALPHA} over the noise.")
+    if st.toggle(f"Certified accuracy curve over {CURVE_IMAGES} test images (once per sigma)", key=f"{PAGE}_curve"):
+        acc = curve(L.key(L.STANDARD), sigma)
+        st.plotly_chart(viz_learn.lines(RADII, {f"sigma {sigma:g}": list(acc.values())}, "L2 radius r",
+                                          "certified accuracy", y_range=[0, 1.02]), key="certified_curve",
+                        config={"displayModeBar": False})
+L.try_it(lesson, PAGE, lambda: checks.certified(L.model(L.STANDARD), x, y, sigma))
+L.explore(model=L.STANDARD, image=index, attack="pgd", norm="l2", eps=max(c["radius"], 0.5))
+L.footer(lesson)

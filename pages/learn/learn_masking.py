@@ -1,0 +1,69 @@
+"""Lesson 9: false robustness; a preprocessing defence that stops naive PGD and falls to BPDA/EOT
+(Athalye, Carlini & Wagner 2018), and the evaluation checklist of Carlini et al. 2019."""
+
+import pandas as pd
+import streamlit as st
+
+from advcore import lessons, viz_learn
+from advcore.attacks import adaptive
+from advcore.lessons import checks
+from advcore.ui import lesson as L
+
+PAGE = "masking"
+DEFENCES = {"bits:2": "round to 4 grey levels (bits:2)", "jpeg:50": "JPEG at quality 50 (jpeg:50)",
+            "resize-pad": "random resize and pad (resize-pad)"}
+N_IMAGES, STEPS = 100, 20
+
+
+@st.cache_data(max_entries=512, show_spinner="Attacking through the defence...")
+def one(model_key: str, index: int, defence: str, mode: str, eps: float) -> dict:
+    x, y = L.split().x[index:index + 1], int(L.split().y[index])
+    net = L.net(model_key)
+    naive, x_naive = checks.defended_attack(net, x, y, defence, "none", eps, STEPS)
+    mine, x_mine = checks.defended_attack(net, x, y, defence, mode, eps, STEPS)
+    return {"naive": naive, "x_naive": x_naive[0], "adaptive": mine, "x_adaptive": x_mine[0]}
+
+
+@st.cache_resource(show_spinner=f"Naive and adaptive PGD over {N_IMAGES} test images (once per defence)...")
+def compare(model_key: str, defence: str, eps: float) -> dict:
+    data = L.split()
+    return adaptive.compare(L.net(model_key), data.x[:N_IMAGES], data.y[:N_IMAGES], "pgd",
+                            {"eps": eps, "steps": STEPS}, defence)
+
+
+lesson = L.header(f"learn_{PAGE}")
+L.model(L.STANDARD)
+left, right = st.columns([1, 3], gap="large")
+defence = left.selectbox("defence in front of mnist-standard", list(DEFENCES), format_func=DEFENCES.get,
+                         key=f"{PAGE}_defence")
+mode = left.radio("attack mode", adaptive.MODES, index=adaptive.MODES.index(adaptive.recommended_mode(defence)),
+                  key=f"{PAGE}_mode_{defence}", horizontal=True,
+                  help="none: differentiate through the defence as it is (naive); bpda: treat the non-differentiable "
+                       "stage as the identity; eot: average over the defence's random draws")
+index, x, y = L.image(left, PAGE, default=0)
+eps = L.eps_slider(left, PAGE, default=0.15, high=0.3)
+r = one(L.key(L.STANDARD), index, defence, mode, eps)
+with right:
+    st.plotly_chart(viz_learn.image_row(
+        [x[0], r["x_naive"], r["x_adaptive"]],
+        [f"image: {L.name(y)}", f"naive PGD → defended reads {L.name(r['naive'])}",
+         f"PGD with {mode} → reads {L.name(r['adaptive'])}"], height=260), key="masking_row",
+        config={"displayModeBar": False})
+    if st.toggle(f"Evaluate over {N_IMAGES} test images (naive against {adaptive.recommended_mode(defence)}, "
+                 "about 15-50 s once per defence and eps)", key=f"{PAGE}_many"):
+        c = compare(L.key(L.STANDARD), defence, eps)
+        cols = st.columns(2)
+        cols[0].metric("accuracy under naive PGD", f"{c['naive']['robust_accuracy']:.0%}")
+        cols[1].metric(f"accuracy under PGD with {c['adaptive']['adaptive']}",
+                       f"{c['adaptive']['robust_accuracy']:.0%}")
+        for flag in c["flags"]:
+            (st.success if flag.ok else st.error)(f"{flag.check}: {flag.message}")
+    st.markdown("**The evaluation checklist** (Carlini et al. 2019): the flags AdvLab raises on sweeps, model "
+                "cards and this page.")
+    st.dataframe(pd.DataFrame(lessons.CHECKLIST, columns=["flag", "what it means", "a case that triggers it"]),
+                 hide_index=True, use_container_width=True)
+L.try_it(lesson, PAGE, lambda: checks.adaptive_break(L.model(L.STANDARD), x, y, defence, mode, eps,
+                                                     class_names=L.split().class_names),
+         "The check uses the defence, mode, image and eps above.")
+L.explore(model=L.STANDARD, image=index, attack="pgd", eps=eps, steps=STEPS)
+L.footer(lesson)
