@@ -63,3 +63,15 @@ def test_cli_certify(capsys):
     curve = report["certified_accuracy"]
     assert curve["0"] >= curve["0.5"] >= curve["1"] and curve["0"] == pytest.approx(report["clean_accuracy"])
     assert report["clean_accuracy"] + report["abstain_rate"] <= 1 + 1e-9 and report["clean_accuracy"] >= 0.8
+
+
+def test_cli_sweep_behind_a_defence(capsys):
+    common = ["sweep", "--dataset", "mnist", "--models", "mnist-standard", "--attack", "pgd", "--eps", "0,0.3",
+              "--steps", "10", "--n", "20", "--defence", "jpeg:75", "--json"]
+    rows = {}
+    for mode in ("none", "bpda"):
+        code, out, _ = run_cli(capsys, *common, "--adaptive", mode)
+        assert code == 0
+        rows[mode] = {r["eps"]: r for r in json.loads(out)["rows"]}
+        assert all(r["defence"] == "jpeg:75" and r["adaptive"] == mode for r in rows[mode].values())
+    assert rows["none"][0.3]["robust_accuracy"] >= rows["bpda"][0.3]["robust_accuracy"] + 0.3

@@ -176,3 +176,24 @@ def compare(model, x: np.ndarray, y: np.ndarray, attack: str, params: dict, defe
     flags = [gradient_check(defences.apply(model, defence), x[probe], np.asarray(y[probe], np.int32)),
              masking_flag(naive, adaptive)]
     return {"defence": str(defence), "attack": attack, "naive": naive, "adaptive": adaptive, "flags": flags}
+
+
+def sweep(models: dict, split, attack: str, eps_values, params: dict, defence=None, mode: str = "none",
+          samples: int = DEFAULT_EOT_SAMPLES, n: int = 1000, batch_size: int = 500,
+          progress: Callable[[int], None] | None = None):
+    """``evaluate.sweep`` behind a defence, naive or adaptive: one row per (model, eps) with the same
+    columns plus ``defence``, ``adaptive`` and ``eot_samples``, scored on the defended model, so
+    ``evaluate.sanity_checks`` reads it as any sweep."""
+    import pandas as pd
+
+    from ..evaluate import check_n
+    n = check_n(n, len(split))
+    x, y = split.x[:n], split.y[:n]
+    rows = []
+    for model_id, model in models.items():
+        for eps in eps_values:
+            summary = evaluate(model, x, y, attack, dict(params, eps=float(eps)), defence, mode, samples, batch_size,
+                               progress)
+            rows.append({"model": model_id, "attack": attack, "eps": float(eps), "eps_255": float(eps) * 255,
+                         **summary})
+    return pd.DataFrame(rows)
