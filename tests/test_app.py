@@ -178,3 +178,120 @@ def test_every_registered_attack_runs_on_explore():
         assert not at.exception, (name, [e.value for e in at.exception])
         assert not at.error, (name, [e.value for e in at.error])
         assert metric(at, "adversarial prediction")
+
+
+# --- issue 12: nothing misleading, nothing lost, compare ---------------------------------------
+
+def _texts(at) -> str:
+    return " ".join(e.value for kind in ("markdown", "warning", "info", "caption") for e in getattr(at, kind))
+
+
+@pytest.mark.needs_data
+def test_an_image_the_model_already_gets_wrong_is_not_called_fooled():
+    at = start({"image": "247", "eps": "0"})  # mnist-standard reads test image 247 wrongly
+    adv = next(m for m in at.metric if m.label == "adversarial prediction")
+    assert adv.delta == "already misclassified"
+    text = _texts(at)
+    assert "Already misclassified" in text and "flips this image from" not in text and "fooled" not in text
+
+
+@pytest.mark.needs_data
+def test_a_link_with_a_target_and_l2_eps_opens_exactly_that_view():
+    query = {"dataset": "mnist", "model": "mnist-standard", "image": "5", "attack": "pgd", "norm": "l2",
+             "eps": "1.5", "target": "2", "steps": "30", "restarts": "2", "seed": "7"}
+    at = start(query)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.radio(key="explore_pgd_norm").value == "l2"
+    assert at.select_slider(key="eps_l2").value == pytest.approx(1.5)
+    assert at.selectbox(key="explore_target").value == 2
+    assert at.number_input(key="explore_pgd_steps").value == 30
+    assert at.number_input(key="explore_pgd_restarts").value == 2
+    assert at.number_input(key="explore_pgd_seed").value == 7
+    assert {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
+            for k in query} == {**query, "eps": "1.5000"}
+    adv = next(m for m in at.metric if m.label == "adversarial prediction")
+    assert adv.delta in ("target 2 reached", "target 2 not reached")
+    assert "pushing towards **2: 2**" in _texts(at)
+
+
+@pytest.mark.needs_data
+def test_an_l2_link_above_half_is_not_clamped():
+    at = start({"attack": "deepfool", "norm": "l2", "eps": "3.0"})
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.select_slider(key="eps_l2").value == pytest.approx(3.0)
+
+
+@pytest.mark.needs_data
+def test_transfer_source_is_another_model_of_the_data_set():
+    at = start()
+    at.selectbox(key="attack").set_value("transfer").run()
+    assert not at.exception and not at.error
+    source = at.selectbox(key="explore_transfer_source")
+    assert source.value != "mnist-standard" and "mnist-standard" not in source.options
+
+
+@pytest.mark.needs_data
+def test_switching_the_image_source_keeps_the_attack_and_its_settings():
+    at = start()
+    at.selectbox(key="attack").set_value("bim").run()
+    at.number_input(key="explore_bim_steps").set_value(7).run()
+    for source in ("Upload", "Draw", "Test image"):
+        at.radio(key="image_source").set_value(source).run()
+        assert not at.exception
+        assert at.selectbox(key="attack").value == "bim" and at.number_input(key="explore_bim_steps").value == 7
+
+
+@pytest.mark.needs_data
+def test_every_model_tiles_stay_and_follow_eps():
+    at = start()
+    at.toggle(key="every_model").set_value(True).run()
+    tiles = [m.value for m in at.markdown if "still right" in m.value or "fooled" in m.value]
+    assert len(tiles) >= 3
+    set_eps(at, 0.3)
+    after = [m.value for m in at.markdown if "still right" in m.value or "fooled" in m.value]
+    assert len(after) == len(tiles) and after != tiles
+    assert any(":red[**fooled**]" in t for t in after) and any("mnist-pgd" in t for t in after)
+
+
+@pytest.mark.needs_data
+def test_by_class_follows_the_data_set():
+    at = start()
+    at.radio(key="image_source").set_value("By class").run()
+    at.selectbox(key="dataset").set_value("fashion").run()
+    assert not at.exception
+    names = at.selectbox(key="image_class_fashion").options
+    assert "8: Bag" in names and not any("ship" in n for n in names)
+
+
+@pytest.mark.needs_data
+def test_eps_follows_the_data_set():
+    at = start()
+    assert at.select_slider(key="eps_linf").value == pytest.approx(0.1)
+    at.selectbox(key="dataset").set_value("cifar10").run()
+    assert not at.exception
+    assert at.select_slider(key="eps_linf").value == pytest.approx(8 / 255, abs=1e-6)
+    assert "8/255" in metric(at, "L∞ of the change") or float(metric(at, "L∞ of the change")) <= 8 / 255 + 1e-4
+
+
+@pytest.mark.needs_data
+def test_every_metric_has_its_explanation():
+    from advcore import metrics as m
+    at = start()
+    helps = {x.label: x.help for x in at.metric}
+    for label, key in (("L∞ of the change", "linf"), ("L2 of the change", "l2"), ("L0: values changed", "l0"),
+                       ("PSNR", "psnr"), ("KL(clean ‖ adv)", "kl"), ("true-class probability", "true_prob_drop")):
+        assert helps[label].startswith(m.METRIC_HELP[key]), label
+
+
+@pytest.mark.needs_data
+def test_compare_page_shows_two_models_under_one_eps():
+    at = start()
+    at.switch_page("pages/explore/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="compare_a_mnist").value == "mnist-standard"
+    assert at.selectbox(key="compare_b_mnist").value == "mnist-pgd"
+    assert [m.label for m in at.metric].count("adversarial prediction") == 2
+    assert len(at.get("plotly_chart")) == 4
+    at.select_slider(key="compare_eps_linf").set_value(round(76 / 255, 6)).run()
+    verdicts = [m.delta for m in at.metric if m.label == "adversarial prediction"]
+    assert verdicts[0] == "fooled" and not at.exception
