@@ -25,7 +25,7 @@ from advcore.errors import AdvcoreError
 
 from . import controls, resources
 
-FOLLOW_POLL_S = 1.0  # a follower's page asks the store for the view version this often
+FOLLOW_POLL_S = 0.5  # a follower's page asks the store for the view version this often
 TEACHER_POLL_S = 2.0  # the teacher's counts and leaderboard refresh this often
 HEARTBEAT_S = 5.0  # a student's page reports itself at most this often
 EXPIRE_EVERY_S = 60.0

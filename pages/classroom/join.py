@@ -40,6 +40,8 @@ def leave() -> None:
 
 membership = restore_membership()
 if membership is None:
+    if "class_notice" in st.session_state:
+        st.info(st.session_state.pop("class_notice"))
     with st.form("class_join"):
         code = st.text_input("Room code (on the teacher's screen)", st.query_params.get("room", ""), max_chars=12,
                              key="class_code")
@@ -72,40 +74,36 @@ def challenge_signature() -> str:
 
 
 @st.fragment(run_every=ui.FOLLOW_POLL_S)
-def live_panel() -> None:
-    """Runs every second: reports this page, picks up a new view, and reruns the page for new challenges."""
+def watcher() -> None:
+    """Draws nothing: reports this page now and then, and reruns the page when the teacher presents a
+    new view (if following) or starts or ends a challenge. An unchanged tick costs three small reads."""
     if s.get_room(code) is None:
-        st.error("This room has ended.")
         leave()
-        return
+        st.session_state.class_notice = "That room has ended: the teacher closed it, or it was idle too long."
+        st.rerun()
     if time.time() - st.session_state.get("class_beat", 0.0) > ui.HEARTBEAT_S:
         rooms.heartbeat(s, code, nick, following)
         st.session_state.class_beat = time.time()
-    signature = challenge_signature()
-    if st.session_state.setdefault("class_signature", signature) != signature:
-        st.session_state.class_signature = signature
-        st.rerun()  # a challenge started or closed: redraw the whole page
-    changed = follow.poll(s, code, st.session_state.get("class_version", 0))
-    if changed is not None:
-        st.session_state.class_version, st.session_state.class_view = changed
-    view = st.session_state.get("class_view")
-    if view is None:
-        st.info("The teacher has not presented a view yet; it appears here when they do.")
-        return
-    link = follow.explore_link(view)
-    if following:
-        ui.show_view(s, view, "class_view")
-        st.caption(f"Following the teacher (view {st.session_state.class_version}). "
-                   f"[Open this view in Explore]({link}) to try your own settings.")
-    else:
-        st.link_button("Open the teacher's current view in Explore", link)
-        st.caption("Switch back to “Follow the teacher” any time.")
+    if challenge_signature() != st.session_state.get("class_signature") or (
+            following and s.view_version(code) != st.session_state.get("class_version")):
+        st.rerun()
 
 
-live_panel()
+st.session_state.class_signature = challenge_signature()  # what this run draws; the watcher compares
+st.session_state.class_version, st.session_state.class_view = s.get_view(code)
+watcher()
+view = st.session_state.class_view
+if view is None:
+    st.info("The teacher has not presented a view yet; it appears here when they do.")
+elif following:
+    ui.show_view(s, view, "class_view")
+    st.caption(f"Following the teacher (view {st.session_state.class_version}). "
+               f"[Open this view in Explore]({follow.explore_link(view)}) to try your own settings.")
+else:
+    st.link_button("Open the teacher's current view in Explore", follow.explore_link(view))
+    st.caption("Switch back to “Follow the teacher” any time.")
 
 items = [challenges.public(c) for c in s.challenges(code)]
-st.session_state.class_signature = json.dumps([(c["id"], c["status"]) for c in items])
 open_items = [c for c in items if c["status"] == "open"]
 if items:
     st.header("Challenges")
