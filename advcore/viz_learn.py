@@ -81,7 +81,7 @@ def image_row(panels: list[np.ndarray], titles: list[str], signed: list[bool] | 
         else:
             data.append({"type": "image", "z": to_uint8_rgb(panel), "hoverinfo": "skip", **_on(i)})
     height = height or (200 if len(panels) >= 5 else 250)
-    return _figure(data, height=height, margin={"l": 5, "r": 5, "t": 40, "b": 5}, **_panels(titles))
+    return _figure(data, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 5}, **_panels(titles))
 
 
 def lines(x, series: dict[str, np.ndarray], x_title: str, y_title: str, title: str = "",
@@ -147,11 +147,11 @@ def landscape_figure(grid, class_names, title: str = "", zmax: float | None = No
                      "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2"})
     layout = {"xaxis": _axis("gradient sign", domain=[0, 0.35], nticks=4),
               "yaxis": _axis("random sign", nticks=5),
-              "xaxis2": _axis("gradient sign", domain=[0.6, 1.0], nticks=4),
-              "yaxis2": _axis("", anchor="x2", nticks=5), "height": height,
+              "xaxis2": _axis("gradient sign", domain=[0.62, 1.0], nticks=4),
+              "yaxis2": _axis("", anchor="x2", showticklabels=False), "height": height,
               "annotations": [{"text": t, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "showarrow": False,
                                "xanchor": "center", "yanchor": "bottom", "font": {"size": FONT}}
-                              for t, x in (("loss (nats)", 0.175), ("predicted class", 0.8))]}
+                              for t, x in (("loss (nats)", 0.175), ("predicted class", 0.81))]}
     if title:
         layout["title"] = {"text": title, "font": {"size": FONT + 2}}
         layout["margin"] = dict(_BASE["margin"], t=80)
@@ -194,8 +194,10 @@ def matrix_heatmap(matrix: pd.DataFrame, x_title: str, y_title: str, height: int
 
 def tradeoff_scatter(rows: list[dict], height: int = 380) -> go.Figure:
     """Clean against robust accuracy, one labelled point per model (rows: id, clean, robust)."""
+    rows = sorted(rows, key=lambda r: (r["clean"], r["robust"]))
     data = [{"type": "scatter", "mode": "markers+text", "x": [r["clean"]], "y": [r["robust"]], "text": [r["id"]],
-             "textposition": "top center", "textfont": {"size": FONT}, "name": r["id"], "showlegend": False,
-             "marker": {"size": 16}} for r in rows]
-    return _figure(data, height=height, xaxis=_axis("clean accuracy", tickformat=".0%"),
+             "textposition": ("top left", "bottom left")[i % 2], "textfont": {"size": FONT}, "name": r["id"],
+             "showlegend": False, "marker": {"size": 16}} for i, r in enumerate(rows)]
+    low = min([r["clean"] for r in rows] or [0.5])
+    return _figure(data, height=height, xaxis=_axis("clean accuracy", tickformat=".0%", range=[low - 0.12, 1.01]),
                    yaxis=_axis("robust accuracy (PGD-40)", tickformat=".0%", range=[-0.05, 1.05]))

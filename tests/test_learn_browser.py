@@ -40,10 +40,10 @@ def test_every_learn_page_in_chromium():
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         problems = []
         for spec in specs:
-            page.goto(f"{url}/{spec.url_path}")
-            page.wait_for_selector("h1", timeout=180_000)
-            page.wait_for_selector("text=Papers cited in this lesson", timeout=180_000)  # the page's end
-            page.wait_for_function(NOTHING_RUNNING, timeout=180_000)
+            page.goto(f"{url}/{spec.url_path}", timeout=400_000, wait_until="commit")
+            page.wait_for_selector("h1", timeout=400_000)
+            page.wait_for_selector("text=Papers cited in this lesson", timeout=400_000)  # the page's end
+            page.wait_for_function(NOTHING_RUNNING, timeout=400_000)
             page.wait_for_timeout(1500)
             name = spec.url_path.removeprefix("learn_")
             page.screenshot(path=str(ARTIFACTS / f"learn-{name}.png"))

@@ -117,8 +117,8 @@ LESSONS: list[Lesson] = [
          "Madry et al. framed robustness as a game: the attacker maximises the loss inside the ball, the defender "
          "trains to minimise that maximum, with PGD as the attacker ({madry2018}). Auto-PGD chooses its own "
          "step size to avoid the trap you are about to fall into ({croce2020})."),
-        "Find a step size with which PGD (10 steps, no random start) fails to flip this image, although PGD "
-        "with the default step size flips it at the same eps."),
+        "Find a step size with which PGD (no random start) fails to flip this image, although PGD with the "
+        "default step size flips it at the same eps and number of steps."),
     Lesson(
         "learn_targeted", "6. Targeted attacks and minimal perturbations", "Targeted and minimal",
         ":material/looks_6:",
@@ -160,13 +160,16 @@ LESSONS: list[Lesson] = [
          "Robustness costs clean accuracy: the chart plots each zoo model's clean accuracy against its accuracy "
          "under PGD, read from the model cards. Tsipras et al. show that this trade-off can be unavoidable: a "
          "robust model must give up features that predict well but break under small changes ({tsipras2019}).",
-         "What the models look at: the input gradient shows which pixels change the decision. Robust models' "
-         "gradients look like the object, standard models' look like noise ({tsipras2019}). On the shipped "
-         "MNIST models the robust model's gradient lies mostly on and next to the strokes of the digit, the "
-         "standard model's spreads over the background (the numbers under the maps).",
-         "A large targeted attack on a robust model paints the target class: the changes a robust model "
-         "responds to are the ones a person sees too ({santurkar2019}). On a standard model the same attack "
-         "makes a noisy pattern that looks like nothing."),
+         "What the models look at: the input gradient shows which pixels change the decision. Tsipras et al. "
+         "found that robust models' gradients look like the object and standard models' like noise "
+         "({tsipras2019}). On the shipped MNIST models the picture is mixed: the robust model's gradient is "
+         "sparse and lies mostly on and next to the strokes of the digit, the standard model's is smoother but "
+         "spreads over the background (the numbers under the maps).",
+         "Santurkar et al. showed that a large targeted attack on a robust model paints features of the target "
+         "class ({santurkar2019}). Try it below. On these MNIST models the standard model's large L2 attacks "
+         "already draw strokes of the target digit, while the L∞-trained mnist-pgd hardly moves: its gradient "
+         "is close to zero on far more pixels, so gradient steps make little progress, one reason why its card flags "
+         "that the black-box Square Attack beats PGD ({carlini2019})."),
         "Find an eps at which PGD fools the standard model on this image but not the robust model."),
     Lesson(
         "learn_masking", "9. False robustness", "False robustness", ":material/filter_9:",

@@ -27,7 +27,7 @@ left, right = st.columns([1, 3], gap="large")
 index, x, y = L.image(left, PAGE, default=0)
 eps = L.eps_slider(left, PAGE, default=50 / 255, high=80 / 255)
 steps = left.slider("steps", 1, 40, 10, key=f"{PAGE}_steps")
-step_size = left.select_slider("step size alpha (pixel units)", STEP_SIZES, value=0.005, key=f"{PAGE}_alpha")
+step_size = left.select_slider("step size alpha (pixel units)", STEP_SIZES, value=0.02, key=f"{PAGE}_alpha")
 restarts = left.slider("random restarts", 1, 5, 1, key=f"{PAGE}_restarts")
 random_start = left.checkbox("random start", value=restarts > 1, key=f"{PAGE}_random", disabled=restarts > 1,
                              help="start from a random point in the eps-ball (always on with restarts)")

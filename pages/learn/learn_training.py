@@ -9,7 +9,8 @@ from advcore.ui import lesson as L
 
 PAGE = "training"
 N_ALIGN = 100
-PAINT_EPS = 6.0  # L2, pixel units: large on purpose (Santurkar et al. 2019)
+PAINT_EPS = 4.0  # L2, pixel units: large on purpose (Santurkar et al. 2019)
+PAINT_STEPS = 100
 
 
 def tradeoff_rows() -> list[dict]:
@@ -37,7 +38,8 @@ def gradient(model_key: str, index: int):
 @st.cache_data(max_entries=256, show_spinner="Painting...")
 def paint(model_key: str, index: int, target: int) -> dict:
     x, y = L.split().x[index:index + 1], [int(L.split().y[index])]
-    r = attacks.run("pgd", L.net(model_key), x, y, eps=PAINT_EPS, norm="l2", steps=60, target=[target])
+    r = attacks.run("pgd", L.net(model_key), x, y, eps=PAINT_EPS, norm="l2", steps=PAINT_STEPS, target=[target],
+                    random_start=False)
     return {"x_adv": r.x_adv[0], "adv": int(r.adv_pred[0])}
 
 
@@ -52,7 +54,8 @@ st.caption("Every zoo model's clean accuracy against its accuracy under PGD-40 a
 left, right = st.columns([1, 3], gap="large")
 index, x, y = L.image(left, PAGE, default=0)
 choices = [c for c in range(len(names)) if c != y]
-target = left.selectbox("paint towards class", choices, key=f"{PAGE}_target_{y}", format_func=lambda c: names[c])
+target = left.selectbox("paint towards class", choices, key=f"{PAGE}_target_{y}", format_func=lambda c: names[c],
+                        index=choices.index(3) if 3 in choices else 0)
 eps = L.eps_slider(left, PAGE, default=0.2, high=0.5, label="eps for the task (L∞)")
 with right:
     g = {m: gradient(L.key(m), index) for m in (L.STANDARD, L.ROBUST)}
@@ -69,8 +72,8 @@ with right:
                                         [f"{L.STANDARD} → reads {L.name(p[L.STANDARD]['adv'])}",
                                          f"{L.ROBUST} → reads {L.name(p[L.ROBUST]['adv'])}"], height=250),
                     key="training_paint", config={"displayModeBar": False})
-    st.caption(f"Targeted PGD towards {names[target]} with a large L2 budget ({PAINT_EPS:g}, 60 steps) on each "
-               "model: what does the change look like?")
+    st.caption(f"Targeted PGD towards {names[target]} with a large L2 budget ({PAINT_EPS:g}, {PAINT_STEPS} steps) "
+               "on each model: what does the change look like?")
 L.try_it(lesson, PAGE, lambda: checks.robust_gap(L.model(L.STANDARD), L.model(L.ROBUST), x, y, eps,
                                                  class_names=names))
 L.explore(model=L.ROBUST, image=index, attack="pgd", eps=eps)
