@@ -55,74 +55,86 @@ def test_classroom_follow_leaderboard_and_restart_in_the_browser(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     env = {"ADVLAB_STATE_DIR": str(tmp_path), "ADVLAB_STORE": ""}
     store = SQLiteStore(Path(tmp_path) / "classroom.sqlite3")
-    report = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
                                     args=CHROMIUM_ARGS)
         teacher, ada, ben = (browser.new_context(viewport=VIEWPORT).new_page() for _ in range(3))
-        with streamlit_server(env) as (url, _):
-            teacher.goto(url)  # the process's first run goes through app.py's navigation (see advcore.ui)
-            teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
-            teacher.goto(f"{url}/teach")
-            teacher.get_by_role("button", name="Create a room").click(timeout=120_000)
-            wait_metric(teacher, FOLLOW_METRIC)
-            code = store.list_rooms()[0]["code"]
-            key = teacher.locator('[data-testid="stCode"]').first.inner_text().strip()
-            assert len(key) >= 12 and code in teacher.content()
-            teacher.get_by_role("button", name="I have noted the key").click()
-            join(ada, url, code, "ada")
-            join(ben, url, code, "ben")
-            shot(teacher, "classroom-teacher.png")
-
-            latencies = []
-            thumb = teacher.locator(SLIDER).first
-            for _ in range(4):  # the teacher moves eps; each student's page must show the new view
-                before = [metric_value(s, FOLLOW_METRIC) for s in (ada, ben)]
-                thumb.focus()
-                started = time.perf_counter()
-                teacher.keyboard.press("ArrowRight")
-                for student, old in zip((ada, ben), before):
-                    while metric_value(student, FOLLOW_METRIC) == old:
-                        assert time.perf_counter() - started < 30, "a follower did not pick up the change"
-                        student.wait_for_timeout(20)
-                    latencies.append(time.perf_counter() - started)
-            report["follow_latency_s"] = {"n": len(latencies), "median": statistics.median(latencies),
-                                          "max": max(latencies)}
-            shot(ada, "classroom-student-following.png")
-            assert store.get_room(code) and store.view_version(code) >= 5
-
-            teacher.get_by_role("tab", name="Challenges").click()
-            ceiling = teacher.get_by_label("eps (ceiling)")  # template: smallest eps, on the presented view
-            ceiling.fill("0.3")
-            ceiling.press("Enter")
-            teacher.wait_for_timeout(1500)
-            teacher.get_by_role("button", name="Start this challenge").click()
-            wait_text(ada, "Submit this adversarial image", 30)
-            ada.get_by_role("button", name="Submit this adversarial image").click()
-            wait_text(ada, "Accepted", 60)
-            shot(ada, "classroom-student-answer.png")
-            wait_text(teacher, "ada", 30)  # the leaderboard, refreshed every 2 s
-            teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=30_000)
-            assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
-            shot(teacher, "classroom-teacher-leaderboard.png")
-            student_link = ada.url
-        assert "token=" in student_link
-
-        with streamlit_server(env) as (url2, _):  # a restart on the same state folder
-            teacher.goto(url2)
-            teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
-            teacher.goto(f"{url2}/teach")
-            teacher.get_by_label("Room code").fill(code)
-            teacher.get_by_label("Teacher key").fill(key)
-            teacher.get_by_role("button", name="Control this room").click()
-            teacher.get_by_role("tab", name="Challenges").click()
-            teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=120_000)
-            assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
-            ada.goto(student_link.replace(url, url2))  # the student's page reconnects with its link
-            wait_text(ada, "you are", 60)
-            assert "ada" in ada.get_by_text("you are").first.inner_text()
-            wait_metric(ada, FOLLOW_METRIC)
-            shot(teacher, "classroom-teacher-after-restart.png")
+        for page in (teacher, ada, ben):
+            page.set_default_timeout(120_000)  # a loaded 2-core machine can take this long for a first run
+        try:
+            report = run_class(teacher, ada, ben, env, store)
+        except Exception:
+            for name, page in (("teacher", teacher), ("ada", ada), ("ben", ben)):
+                page.screenshot(path=str(ARTIFACTS / f"classroom-failed-{name}.png"), full_page=True)
+            raise
         browser.close()
     (ARTIFACTS / "classroom-browser.json").write_text(json.dumps(report, indent=2))
     print(report)
+
+
+def run_class(teacher, ada, ben, env: dict, store) -> dict:
+    report = {}
+    with streamlit_server(env) as (url, _):
+        teacher.goto(url)  # the process's first run goes through app.py's navigation (see advcore.ui)
+        teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+        teacher.goto(f"{url}/teach")
+        teacher.get_by_role("button", name="Create a room").click(timeout=120_000)
+        wait_metric(teacher, FOLLOW_METRIC)
+        code = store.list_rooms()[0]["code"]
+        key = teacher.locator('[data-testid="stCode"]').first.inner_text().strip()
+        assert len(key) >= 12 and code in teacher.content()
+        teacher.get_by_role("button", name="I have noted the key").click()
+        join(ada, url, code, "ada")
+        join(ben, url, code, "ben")
+        shot(teacher, "classroom-teacher.png")
+
+        latencies = []
+        thumb = teacher.locator(SLIDER).first
+        for _ in range(4):  # the teacher moves eps; each student's page must show the new view
+            before = [metric_value(s, FOLLOW_METRIC) for s in (ada, ben)]
+            thumb.focus()
+            started = time.perf_counter()
+            teacher.keyboard.press("ArrowRight")
+            for student, old in zip((ada, ben), before):
+                while metric_value(student, FOLLOW_METRIC) == old:
+                    assert time.perf_counter() - started < 30, "a follower did not pick up the change"
+                    student.wait_for_timeout(20)
+                latencies.append(time.perf_counter() - started)
+        report["follow_latency_s"] = {"n": len(latencies), "median": statistics.median(latencies),
+                                      "max": max(latencies)}
+        shot(ada, "classroom-student-following.png")
+        assert store.get_room(code) and store.view_version(code) >= 5
+
+        teacher.get_by_role("tab", name="Challenges").click()
+        ceiling = teacher.get_by_label("eps (ceiling)")  # template: smallest eps, on the presented view
+        ceiling.fill("0.3")
+        ceiling.press("Enter")
+        teacher.wait_for_timeout(1500)
+        teacher.get_by_role("button", name="Start this challenge").click()
+        wait_text(ada, "Submit this adversarial image", 30)
+        ada.get_by_role("button", name="Submit this adversarial image").click()
+        wait_text(ada, "Accepted", 60)
+        shot(ada, "classroom-student-answer.png")
+        wait_text(teacher, "ada", 30)  # the leaderboard, refreshed every 2 s
+        teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=30_000)
+        assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
+        shot(teacher, "classroom-teacher-leaderboard.png")
+        student_link = ada.url
+    assert "token=" in student_link
+
+    with streamlit_server(env) as (url2, _):  # a restart on the same state folder
+        teacher.goto(url2)
+        teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+        teacher.goto(f"{url2}/teach")
+        teacher.get_by_label("Room code").fill(code)
+        teacher.get_by_label("Teacher key").fill(key)
+        teacher.get_by_role("button", name="Control this room").click()
+        teacher.get_by_role("tab", name="Challenges").click()
+        teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=120_000)
+        assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
+        ada.goto(student_link.replace(url, url2))  # the student's page reconnects with its link
+        wait_text(ada, "you are", 60)
+        assert "ada" in ada.get_by_text("you are").first.inner_text()
+        wait_metric(ada, FOLLOW_METRIC)
+        shot(teacher, "classroom-teacher-after-restart.png")
+    return report

@@ -114,3 +114,25 @@ def test_classroom_wrong_teacher_key_and_wrong_code_refused(fresh_store):
     student.button[0].click()
     run(student)
     assert any("No open room" in e.value for e in student.error)
+
+
+def test_classroom_teacher_presents_an_uploaded_image(fresh_store):
+    import io
+
+    import numpy as np
+    from PIL import Image
+    teacher, code, _ = teacher_with_room()
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 40), np.uint8)).save(buffer, format="PNG")
+    teacher.radio(key="teach_source").set_value("Upload")
+    run(teacher)
+    teacher.file_uploader(key="teach_upload").set_value(("digit.png", buffer.getvalue(), "image/png"))
+    run(teacher)
+    view = fresh_store.get_view(code)[1]
+    assert "image_id" in view and fresh_store.get_image(view["image_id"]).shape == (1, 28, 28, 1)
+    student = page("pages/classroom/join.py", {"room": code})
+    student.text_input(key="class_nick_input").input("dan")
+    student.button[0].click()
+    run(student)
+    assert student.session_state.class_view["image_id"] == view["image_id"]
+    assert any("teacher’s own image" in m.value for m in student.markdown)

@@ -6,6 +6,7 @@ The logic (rooms, checks, leaderboards) is in ``advcore.classroom``; this module
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import io
 import json
@@ -17,13 +18,14 @@ from urllib.parse import urlencode, urlparse
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, data, live, viz
+from advcore import attacks, data, images, live, viz
+from advcore.attacks.base import logits_of
 from advcore.classroom import challenges, follow, queue, rooms
 from advcore.classroom.rooms import ClassroomError
 from advcore.classroom.store import Store, open_store
 from advcore.errors import AdvcoreError
 
-from . import controls, resources
+from . import canvas, controls, resources
 
 FOLLOW_POLL_S = 0.5  # a follower's page asks the store for the view version this often
 TEACHER_POLL_S = 2.0  # the teacher's counts and leaderboard refresh this often
@@ -139,9 +141,9 @@ def show_view(s: Store, view: dict, key: str) -> None:
         st.error(f"This view cannot be shown: {exc}")
         return
     spec = attacks.ATTACKS[view["attack"]]
-    st.markdown(f"**{view['model']}** on {'test image ' + str(view['image']) if 'image' in view else 'a drawn image'}"
-                f" ({names[label]}), **{spec.title}** at eps **{controls.eps_label(view['eps'], view['norm'])}**. "
-                f"*{spec.paper}*")
+    where = f"test image {view['image']}" if "image" in view else "the teacher’s own image"
+    st.markdown(f"**{view['model']}** on {where} ({names[label]}), **{spec.title}** at eps "
+                f"**{controls.eps_label(view['eps'], view['norm'])}**. *{spec.paper}*")
     if view.get("note"):
         st.info(view["note"])
     show_result(names, x, label, result, key)
@@ -169,7 +171,38 @@ def attack_settings(spec, key: str, class_names, true_class: int, ids: list[str]
 
 # --- teacher -----------------------------------------------------------------------------------
 
-def presenter(key: str = "teach") -> dict | None:
+IMAGE_SOURCES = ("Test image", "Draw", "Upload")
+
+
+def _own_image(s: Store, code: str, dataset: str, model_id: str, source: str, key: str):
+    """A drawn or uploaded image, kept in the store under its content id; (image id, label) or None."""
+    shape = data.info(dataset).shape
+    try:
+        if source == "Draw":
+            pixels = canvas.draw(f"{key}_canvas", shape[0])
+            x = None if pixels is None else images.from_drawing(pixels, shape)
+        else:
+            upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key=f"{key}_upload")
+            x = None if upload is None else images.from_bytes(upload.getvalue(), shape,
+                                                              invert_light_background=shape[-1] == 1)
+    except images.ImageError as exc:
+        st.error(f"This image cannot be used: {exc}.")
+        return None
+    if x is None:
+        st.caption("Draw or upload an image to present it.")
+        return None
+    stored = st.session_state.setdefault(f"{key}_stored", {})
+    digest = hashlib.sha1(x.tobytes()).hexdigest()
+    if digest not in stored:
+        stored[digest] = s.put_image(x, room=code)
+    names = data.info(dataset).class_names
+    guess = int(np.argmax(logits_of(model_for(model_id), x)[0]))
+    label = st.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
+                         index=guess, format_func=lambda c: f"{c}: {names[c]}", key=f"{key}_label_{digest[:12]}")
+    return stored[digest], int(label)
+
+
+def presenter(s: Store, code: str, key: str = "teach") -> dict | None:
     """The teacher's view picker (data set, model, image, attack, settings, eps); returns the view."""
     left, right = st.columns([1, 2])
     dataset = controls.dataset_select(left, f"{key}_dataset")
@@ -178,19 +211,29 @@ def presenter(key: str = "teach") -> dict | None:
         st.error(f"No model for {dataset} is available.")
         return None
     model_id = left.selectbox("Model", ids, key=f"{key}_model_{dataset}")
-    n = len(resources.test_split(dataset))
-    index = int(left.number_input(f"Test image (0-{n - 1})", 0, n - 1, 0, key=f"{key}_image_{dataset}"))
+    split = resources.test_split(dataset)
+    sources = IMAGE_SOURCES if data.info(dataset).shape[-1] == 1 else ("Test image", "Upload")
+    with left:
+        source = st.radio("Image", sources, horizontal=True, key=f"{key}_source")
+        if source == "Test image":
+            index = int(st.number_input(f"Test image (0-{len(split) - 1})", 0, len(split) - 1, 0,
+                                        key=f"{key}_image_{dataset}"))
+            image, label = {"image": index}, int(split.y[index])
+        else:
+            own = _own_image(s, code, dataset, model_id, source, key)
+            if own is None:
+                return None
+            image, label = {"image_id": own[0], "label": own[1]}, own[1]
     attack = right.selectbox("Attack", list(attacks.ATTACKS), key=f"{key}_attack",
                              format_func=lambda a: attacks.ATTACKS[a].title)
     spec = attacks.ATTACKS[attack]
-    split = resources.test_split(dataset)
     with right.popover("Attack settings", use_container_width=True):
-        params = attack_settings(spec, key, split.class_names, int(split.y[index]), ids, model_id)
+        params = attack_settings(spec, key, split.class_names, label, ids, model_id)
     with right:
         eps = eps_slider(params.get("norm", spec.norms[0]), f"{key}_eps", dataset, 0.1)
     note = right.text_input("A line for the class (optional)", "", max_chars=200, key=f"{key}_note")
     try:
-        return follow.make_view(dataset, model_id, attack, eps, image=index, params=params, note=note)
+        return follow.make_view(dataset, model_id, attack, eps, params=params, note=note, **image)
     except ClassroomError as exc:
         st.error(str(exc))
         return None

@@ -102,7 +102,7 @@ with present_tab:
                 st.rerun()
             except ClassroomError as exc:
                 st.error(str(exc))
-    view = ui.presenter()
+    view = ui.presenter(s, code)
     if view is not None:
         version = ui.present_if_changed(s, code, view)
         ui.show_view(s, view, "teach_view")
