@@ -85,7 +85,7 @@ def test_a_deep_link_opened_first_gets_the_apps_navigation():
             spec = next((s for s in specs if not s.default), specs[0])
             page = first_tab if section == next(iter(navigation.SECTIONS)) else first_tab.context.browser.new_page()
             page.set_viewport_size({"width": 1280, "height": 720})
-            page.goto(f"{url}/{spec.url_path}")
+            page.goto(f"{url}/{spec.url_path}", timeout=120_000)
             page.locator("h1").first.wait_for(timeout=120_000)
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
             page.screenshot(path=ARTIFACTS / f"deep-link-{spec.url_path}.png")
@@ -97,3 +97,33 @@ def test_a_deep_link_opened_first_gets_the_apps_navigation():
             assert [a.inner_text().split("\n")[-1] for a in nav.locator("a").all()] == titles, spec.url_path
             assert nav.locator('a[aria-current="page"]').inner_text().split("\n")[-1] == spec.title
             assert page.locator("h1").first.is_visible(), spec.url_path
+
+
+CUT_METRICS_JS = """() => [...document.querySelectorAll(
+    '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
+
+
+@pytest.mark.needs_data
+def test_explore_and_compare_fit_a_1280x720_projector():
+    """Issue 12: on each data set's default view no metric value is cut, the image row is fully in view and
+    its images are at least ~260 px wide; Compare opens with two models."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with streamlit_server() as (url, _), browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        for dataset in ("mnist", "fashion", "cifar10"):
+            page.goto(f"{url}/?dataset={dataset}", timeout=180_000)
+            page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / f"explore-{dataset}-1280x720.png"))
+            assert page.evaluate(CUT_METRICS_JS) == [], dataset
+            chart = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+            assert chart["y"] >= 0 and chart["y"] + chart["height"] <= 720, (dataset, chart)
+            image = page.locator('[data-testid="stPlotlyChart"] g.imagelayer image').first.bounding_box()
+            assert image["width"] >= 250, (dataset, image)
+        page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
+        page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / "compare-cifar10-1280x720.png"))
+        assert page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').count() == 2
+        assert page.evaluate(CUT_METRICS_JS) == []
