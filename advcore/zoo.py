@@ -189,7 +189,7 @@ def card(model_id: str) -> dict:
 
 def list_cards(dataset: str | None = None) -> list[dict]:
     """Every model's card, optionally of one data set: shipped before user models, then by
-    data set, standard models first (the Explore page opens on the standard model)."""
+    data set, standard models first and ``<dataset>-standard`` first of those (the Explore page opens on it)."""
     cards, seen = [], set()
     for folder in (models_dir(), user_models_dir()):
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
@@ -204,7 +204,8 @@ def list_cards(dataset: str | None = None) -> list[dict]:
             if dataset is None or entry.get("dataset") == dataset:
                 cards.append(entry)
     cards.sort(key=lambda c: (not c["shipped"], str(c.get("dataset")),
-                              c.get("recipe", {}).get("recipe") != "standard", c["id"]))
+                              c.get("recipe", {}).get("recipe") != "standard",
+                              c["id"] != f"{c.get('dataset')}-standard", c["id"]))
     return cards
 
 
