@@ -18,9 +18,14 @@ lifespan runs once, after the runtime starts and before the server accepts a con
 and states what ``st.navigation`` would state on its first call: this app's pages come from
 ``st.navigation``. No page needs any boilerplate.
 
+What else changes with ``st.App`` (Streamlit 1.67): uvicorn handles SIGTERM itself (graceful
+shutdown, then the process ends by the signal, exit status 143, where the plain script exited
+0), and ``streamlit run`` no longer opens a local browser tab (the server is headless anyway).
+
 Guards: ``tests/test_streamlit_contract.py`` fails if Streamlit changes the attribute, the v1
 branch, the ``st.navigation`` reset, the lifespan or the ``st.App`` discovery this relies on;
-``tests/test_browser.py`` opens a deep link first on a fresh server for a page of every section.
+``tests/test_browser.py`` opens a deep link as the first visitor of a fresh server, then one
+for a page of every other section.
 """
 
 from __future__ import annotations
