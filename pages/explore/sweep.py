@@ -52,8 +52,9 @@ for message in skipped:
 if table.empty:
     st.stop()
 if served:
+    computed = [m for m in table["model"].unique() if m not in served]
     st.caption(f"Measured when the model was made and shipped with it: {', '.join(served)} "
-               "(`models/<id>.sweep.json`); the others were attacked now.")
+               f"(`models/<id>.sweep.json`)" + (f"; attacked now: {', '.join(computed)}." if computed else "."))
 
 split = resources.test_split(dataset)
 if not split.full:
