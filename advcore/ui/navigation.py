@@ -62,8 +62,9 @@ def all_pages() -> list[PageSpec]:
 
 
 def build():
-    """``st.navigation`` over SECTIONS (call from app.py only)."""
+    """``st.navigation`` over SECTIONS (call from app.py only), every page listed: a deep link into a later
+    section (``/teach``) must show where the visitor is, not hide it behind "View more"."""
     import streamlit as st
     return st.navigation({section: [st.Page(str(PAGES_DIR / spec.path), title=spec.title, icon=spec.icon,
                                             default=spec.default) for spec in specs]
-                          for section, specs in SECTIONS.items()})
+                          for section, specs in SECTIONS.items()}, expanded=True)
