@@ -295,3 +295,18 @@ def test_compare_page_shows_two_models_under_one_eps():
     at.select_slider(key="compare_eps_linf").set_value(round(76 / 255, 6)).run()
     verdicts = [m.delta for m in at.metric if m.label == "adversarial prediction"]
     assert verdicts[0] == "fooled" and not at.exception
+
+
+@pytest.mark.needs_data
+def test_an_uploaded_image_is_kept_so_its_link_opens_it():
+    at = start()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.file_uploader(key="image_upload").set_value(("photo.png", _png("RGB", (300, 200)), "image/png")).run()
+    kept = at.query_params["kept"]
+    kept = kept[0] if isinstance(kept, list) else kept
+    shown = metric(at, "clean prediction")
+    again = start({"kept": kept})  # a new session (same server process) opens the link
+    assert again.radio(key="image_source").value == "From the link"
+    assert metric(again, "clean prediction") == shown and not again.warning
+    gone = start({"kept": "0123456789ab"})
+    assert any("no longer on this server" in w.value for w in gone.warning)

@@ -20,7 +20,7 @@ from advcore.errors import AdvcoreError
 
 from . import limits
 
-URL_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b")
+URL_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b", "kept")
 SETTING_KEYS = tuple(sorted({p.name for spec in attacks.ATTACKS.values() for p in spec.params}
                             - {"eps", "trace", "norm"}))  # steps, step_size, restarts, seed, source, ...
 
@@ -193,6 +193,7 @@ class UrlState:
     eps: float | None = None
     norm: str | None = None
     target: int | None = None
+    kept: str | None = None  # id of a drawn/uploaded image kept on the server
     settings: dict = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
 
@@ -255,6 +256,11 @@ def read_url(model_ids_for) -> UrlState:
                 state.messages.append(f"The eps in the link ({eps:g}) is outside [0, {high:g}] for "
                                       f"{state.norm or 'linf'} on {dataset}; using {clamped:g}.")
             state.eps = clamped
+    if "kept" in text:
+        if text["kept"].isalnum() and len(text["kept"]) <= 16:
+            state.kept = text["kept"]
+        else:
+            state.messages.append("The link's image id is not valid; showing a test image.")
     state.settings = {k: text[k] for k in SETTING_KEYS if k in text}
     return state
 

@@ -17,8 +17,11 @@ import streamlit as st
 from advcore import data, images
 
 from . import canvas, resources
+from .store import ResultStore
 
 SOURCES = ("Test image", "By class", "Random", "One it gets right", "Draw", "Upload")
+FROM_LINK = "From the link"
+KEPT_IMAGES = 256  # drawn/uploaded images kept for links, per server process (least recently used go first)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,24 @@ class Picked:
     key: str  # cache key: "test:<index>" or "px:<sha1 of the pixels>"
     description: str
     index: int | None = None
+    kept: str | None = None  # short id of a drawn/uploaded image kept on this server (for its link)
+
+
+@st.cache_resource
+def _kept_images() -> ResultStore:
+    """Drawn and uploaded images by short id, so a link to them works while this server runs."""
+    return ResultStore(KEPT_IMAGES)
+
+
+def _link_image(dataset: str, names, kept_id: str) -> Picked | None:
+    entry = _kept_images().get(kept_id)
+    if entry is None or entry[0] != dataset:
+        st.warning("The drawn or uploaded image of this link is no longer on this server (it keeps them only "
+                   "while it runs); pick another image.")
+        return None
+    _, x, label, description = entry
+    st.caption(f"{description} from the link, true class {names[label]}")
+    return Picked(x, label, f"px:{kept_id}", description, kept=kept_id)
 
 
 def _pixels_key(x: np.ndarray) -> str:
@@ -40,11 +61,15 @@ def _from_test(split: data.Split, index: int, how: str) -> Picked:
 
 
 def pick_image(dataset: str, model_id: str, url_index: int | None, source_where=None,
-               detail_where=None) -> Picked | None:
+               detail_where=None, url_kept: str | None = None) -> Picked | None:
     """Widgets for the image source (a radio in ``source_where``) and the image itself (in
     ``detail_where``; both default to the current container); returns the picked image or None (with a
-    message shown)."""
+    message shown). ``url_kept``: a link's drawn/uploaded image id, offered as the source "From the link"."""
     source_where = source_where or st.container()
+    if url_kept and not st.session_state.get("kept_applied"):
+        st.session_state.kept_applied = True
+        st.session_state.kept_id = url_kept
+        st.session_state.image_source = FROM_LINK
     with detail_where or st.container():
         return _pick(dataset, model_id, url_index, source_where)
 
@@ -59,9 +84,13 @@ def _pick(dataset: str, model_id: str, url_index: int | None, source_where) -> P
     if url_index is not None and not 0 <= url_index < n:
         st.warning(f"The image in the link ({url_index}) is outside 0-{n - 1}; showing {st.session_state.image_index}.")
     sources = SOURCES if data.info(dataset).shape[-1] == 1 else tuple(s for s in SOURCES if s != "Draw")
+    if st.session_state.get("kept_id"):
+        sources += (FROM_LINK,)
     source = source_where.radio("Image", sources, key="image_source", horizontal=True,
                                 help="a test image by its index, by class, at random, or among those the model "
                                      "classifies correctly; or draw or upload your own")
+    if source == FROM_LINK:
+        return _link_image(dataset, names, st.session_state.kept_id)
     if source == "Test image":
         index = int(st.number_input(f"index (0-{n - 1})", 0, n - 1, key="image_index"))
         return _from_test(split, index, names[split.y[index]])
@@ -111,4 +140,6 @@ def _from_user(dataset: str, model_id: str, names, source: str) -> Picked | None
     guess = int(np.argmax(resources.model(resources.model_key(model_id))(x, training=False)[0]))
     label = st.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
                          index=guess, format_func=lambda c: f"{c}: {names[c]}", key=f"user_label_{key}")
-    return Picked(x, int(label), key, "your drawing" if source == "Draw" else "your upload")
+    description = "a drawing" if source == "Draw" else "an upload"
+    _kept_images().put(key[3:15], (dataset, x, int(label), description))
+    return Picked(x, int(label), key, f"your {description.split()[-1]}", kept=key[3:15])

@@ -87,7 +87,7 @@ def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, 
     choice = controls.attack_row("compare", dataset, names, picked.label if picked else -1, model_ids(dataset),
                                  (a, b), url.eps, url.norm)
     query = controls.view_query(dataset=dataset, model=a, model_b=b, attack=choice.spec.name, eps=choice.eps,
-                                image=picked.index if picked else None,
+                                image=picked.index if picked else None, kept=picked.kept if picked else None,
                                 **controls.attack_query(choice.spec, choice.params))
     controls.write_url(query)
     if picked is None:
@@ -126,5 +126,6 @@ if not model_ids(dataset):
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
 model_a, model_b = model_pickers(top[1], top[2], dataset)
-picked = picker.pick_image(dataset, model_a, url.image, source_where=top[3], detail_where=top[4])
+picked = picker.pick_image(dataset, model_a, url.image, source_where=top[3], detail_where=top[4],
+                           url_kept=url.kept)
 compare_panel(dataset, model_a, model_b, picked, url, presenter)

@@ -56,11 +56,12 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                                  model_id, url.eps, url.norm)
     spec, params, norm, eps, target = choice.spec, choice.params, choice.norm, choice.eps, choice.target
     query = controls.view_query(dataset=dataset, model=model_id, attack=spec.name, eps=eps,
-                                image=picked.index if picked else None, **controls.attack_query(spec, params))
+                                image=picked.index if picked else None, kept=picked.kept if picked else None,
+                                **controls.attack_query(spec, params))
     controls.write_url(query)
     if picked is None:
-        st.info("Pick an image above: draw it or upload it. Its link stays on this page while the server runs "
-                "only for test images.")
+        st.info("Pick an image above: draw it or upload it. A drawn or uploaded image is kept on this server "
+                "while it runs, so the page's link shows it again.")
         return
     if "source" in params and params["source"] is None:
         st.warning(f"The transfer attack needs another model of {dataset} to craft the attack on; there is none "
@@ -198,5 +199,6 @@ model, error = resources.try_model(model_id)
 if error:
     st.error(f"Model {model_id} is unavailable: {error}")
     st.stop()
-picked = picker.pick_image(dataset, model_id, url.image, source_where=top[2], detail_where=top[3])
+picked = picker.pick_image(dataset, model_id, url.image, source_where=top[2], detail_where=top[3],
+                           url_kept=url.kept)
 explore_panel(dataset, model_id, picked, url, presenter)
