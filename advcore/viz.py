@@ -156,9 +156,9 @@ def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300, fon
 
 def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,
               height: int = 260, other_name: str = "top other class", flip_text: str | None = None,
-              font_size: int = FONT_SIZE, x_title: str = "eps (pixel units)") -> go.Figure:
+              font_size: int = FONT_SIZE, x_title: str = "eps (pixel units)", ticks_255: bool = False) -> go.Figure:
     """True-class and top-other-class (or target-class) probability of one image against eps, with the
-    flip point."""
+    flip point. ``ticks_255``: eps axis ticks at whole grey levels, labelled k/255 (L∞ budgets)."""
     data = [{"type": "scatter", "x": np.asarray(eps), "y": np.asarray(p), "name": label, "mode": "lines+markers",
              "line": {"color": color}}
             for p, label, color in ((true_prob, "true class", CLEAN), (other_prob, other_name, ADV))]
@@ -169,8 +169,13 @@ def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, fl
                  "annotations": [{"x": flip_eps, "y": 0, "yref": "paper",
                                   "text": flip_text or f"flips at {flip_eps:.3f}",
                                   "showarrow": False, "xanchor": "left", "yanchor": "bottom"}]}
-    return _figure(data, font_size=font_size, height=height,
-                   xaxis={"title": _title(x_title), "automargin": True},
+    xaxis = {"title": _title(x_title), "automargin": True}
+    if ticks_255 and len(eps):
+        top = float(np.max(eps)) * 255
+        step = next((k for k in (1, 2, 4, 8, 16, 32, 64) if top / k <= 8), 128)
+        levels = np.arange(0, int(top) + 1, step)
+        xaxis.update(tickmode="array", tickvals=levels / 255, ticktext=[f"{k}/255" for k in levels])
+    return _figure(data, font_size=font_size, height=height, xaxis=xaxis,
                    yaxis={"range": [0, 1.05], "title": _title("probability"), "automargin": True},
                    legend=_LEGEND_TOP, **marks)
 

@@ -113,3 +113,9 @@ def test_chart_text_is_readable_from_the_back():
 def test_eps_curve_names_its_second_line():
     fig = viz.eps_curve([0, 0.1], [1, 0.2], [0, 0.7], 0.1, other_name="target 3: cat", flip_text="flips at 0.100")
     assert fig.data[1].name == "target 3: cat" and fig.layout.annotations[0].text == "flips at 0.100"
+
+
+def test_eps_curve_ticks_in_grey_levels_for_linf():
+    fig = viz.eps_curve(np.linspace(0, 32 / 255, 16), np.ones(16), np.zeros(16), None, ticks_255=True)
+    assert list(fig.layout.xaxis.ticktext) == ["0/255", "4/255", "8/255", "12/255", "16/255", "20/255", "24/255",
+                                               "28/255", "32/255"]

@@ -161,7 +161,8 @@ def eps_search(key, picked, spec, params, norm, dataset, names, target, font) ->
     other = f"target {names[target]}" if target is not None else c["other_name"]
     flip_text = None if c["flip_eps"] is None else f"flips at {controls.eps_label(c['flip_eps'], norm)}"
     st.plotly_chart(viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"], other_name=other,
-                                  flip_text=flip_text, font_size=font, height=300), key="curve",
+                                  flip_text=flip_text, font_size=font, height=300, ticks_255=norm == "linf",
+                                  x_title="eps" if norm == "linf" else "eps (L2, pixel units)"), key="curve",
                     config={"displayModeBar": False})
 
 
