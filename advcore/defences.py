@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -345,21 +346,40 @@ class Defended:
         return soft + tf.stop_gradient(hard - soft)
 
 
-_wrapped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_wrapped_lock = threading.Lock()
+class Recent:
+    """Wrappers made per (owner, key): found again while anyone holds them (weakly), and the last ``size``
+    kept alive (strongly), so attacks compiled for a wrapper are reused without pinning every model a
+    server ever loaded (a wrapper holds its model; a plain per-model cache would never let it go)."""
+
+    def __init__(self, size: int = 16):
+        self._weak: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._recent: OrderedDict = OrderedDict()
+        self._size, self._lock = size, threading.Lock()
+
+    def get(self, owner, key, make: Callable):
+        # id(owner) is stable while an entry lives: every wrapper holds its owner
+        slot = (id(owner), key)
+        with self._lock:
+            made = self._weak.get(slot)
+            if made is None:
+                made = self._weak[slot] = make()
+            self._recent[slot] = made
+            self._recent.move_to_end(slot)
+            while len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+            return made
+
+
+_defended = Recent()
 
 
 def apply(model, defence) -> Defended | object:
     """``model`` behind ``defence`` (a spec string or Defence); the model itself for no defence.
-    One Defended object per (model, defence) while the model lives, so compiled attacks are reused."""
+    The same Defended object for the same (model, defence) while it is in use (see ``Recent``)."""
     defence = parse(defence)
     if not defence:
         return model
-    with _wrapped_lock:
-        per_model = _wrapped.setdefault(model, {})
-        if defence not in per_model:
-            per_model[defence] = Defended(model, defence)
-        return per_model[defence]
+    return _defended.get(model, defence, lambda: Defended(model, defence))
 
 
 def base_model(model):

@@ -239,3 +239,28 @@ def test_clopper_pearson_and_certified_accuracy():
     assert defences.certified_accuracy(cert, [1, 2, 0], [0, 0.5, 1.0]) == {0.0: 2 / 3, 0.5: 1 / 3, 1.0: 0.0}
     with pytest.raises(AdvcoreError, match="alpha"):
         defences.certify(None, np.zeros((1, 4, 4, 1)), 0.25, alpha=0.7)
+
+
+def test_wrapper_cache_reuses_while_in_use_and_lets_models_go():
+    import gc
+    import weakref
+
+    class Model:  # stands in for a Keras model
+        pass
+
+    class Wrapper:
+        def __init__(self, owner):
+            self.owner = owner
+
+    def wrap(cache, owner):
+        return cache.get(owner, "bits:3", lambda: Wrapper(owner))
+
+    cache = defences.Recent(size=1)
+    owner = Model()
+    first = wrap(cache, owner)
+    assert wrap(cache, owner) is first
+    gone = weakref.ref(owner)
+    del owner, first
+    wrap(cache, Model())  # pushes the first wrapper out of the recent list
+    gc.collect()
+    assert gone() is None  # nothing pins the first model any more

@@ -24,9 +24,7 @@ attack model is only the attacker's tool, never the judge.
 from __future__ import annotations
 
 import math
-import threading
 import time
-import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -86,25 +84,23 @@ def check_samples(samples) -> int:
     return samples
 
 
-_wrappers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_wrappers = defences.Recent()
 
 
 def attack_model(model, mode: str = "none", samples: int = DEFAULT_EOT_SAMPLES):
     """The model an attack should differentiate: ``model`` itself for ``none``; BPDA over a Defended
-    model (the model itself if it has no defence); EOT over ``samples`` draws. One object per
-    (model, mode, samples) while the model lives, so the attacks' compiled loops are reused."""
+    model (the model itself if it has no defence); EOT over ``samples`` draws. The same object for the
+    same (model, mode, samples) while it is in use, so the attacks' compiled loops are reused."""
     mode = check_mode(mode)
     if mode == "none":
         return model
     samples = check_samples(samples) if "eot" in mode else 0
-    with _lock:
-        per_model = _wrappers.setdefault(model, {})
-        key = (mode, samples)
-        if key not in per_model:
-            inner = BPDA(model) if "bpda" in mode and isinstance(model, defences.Defended) else model
-            per_model[key] = EOT(inner, samples) if samples else inner
-        return per_model[key]
+
+    def make():
+        inner = BPDA(model) if "bpda" in mode and isinstance(model, defences.Defended) else model
+        return EOT(inner, samples) if samples else inner
+
+    return _wrappers.get(model, (mode, samples), make)
 
 
 def images_per_call(model, mode: str, samples: int) -> int:
