@@ -146,7 +146,8 @@ def test_nginx_carries_a_websocket_session_and_keeps_each_browser_on_one_replica
 
 def test_redis_restart_keeps_rooms_and_submissions_with_the_deploy_config(scale):
     """deploy/redis.conf's append-only file: even a SIGKILLed redis-server (no shutdown save) comes
-    back with every acknowledged write."""
+    back with every acknowledged write, and a client that was connected (as each replica's store
+    is) goes on working after the restart."""
     from advcore.classroom.store import open_store
     store = open_store(scale.store_url)
     code = "T" + uuid.uuid4().hex[:5].upper()
@@ -156,17 +157,16 @@ def test_redis_restart_keeps_rooms_and_submissions_with_the_deploy_config(scale)
         challenge = store.add_challenge(code, {"kind": "min-eps"})
         sid = store.add_submission(code, challenge, {"nickname": "ada", "eps": 0.1})
         assert store.set_view(code, {"dataset": "mnist", "eps": 0.1}) == 1
-    finally:
-        store.close()
-    scale.redis.send_signal(signal.SIGKILL)
-    scale.redis.wait()
-    scale.start_redis()  # same port, same data folder
-    store = open_store(scale.store_url)
-    try:
-        assert store.get_room(code)["title"] == "scale test"
-        assert [m["nickname"] for m in store.members(code)] == ["ada"]
-        assert [s["id"] for s in store.submissions(code, challenge)] == [sid]
-        assert store.get_view(code) == (1, {"dataset": "mnist", "eps": 0.1})
+        scale.redis.send_signal(signal.SIGKILL)
+        scale.redis.wait()
+        scale.start_redis()  # same port, same data folder
+        fresh = open_store(scale.store_url)
+        for client in (fresh, store):
+            assert client.get_room(code)["title"] == "scale test"
+            assert [m["nickname"] for m in client.members(code)] == ["ada"]
+            assert [s["id"] for s in client.submissions(code, challenge)] == [sid]
+            assert client.get_view(code) == (1, {"dataset": "mnist", "eps": 0.1})
+        fresh.close()
     finally:
         store.delete_room(code)
         store.close()
@@ -332,3 +332,25 @@ def test_replica_killed_mid_class_its_students_reconnect_to_the_survivor(scale, 
     timeline = {k: round(v, 3) for k, v in timeline.items()}
     (ARTIFACTS / "scale-replica-kill.json").write_text(json.dumps(timeline, indent=2))
     print("replica kill timeline (s after SIGKILL):", timeline)
+
+
+def test_redis_restarted_mid_class_the_class_goes_on(scale, loop):
+    """SIGKILL redis-server under the running class (the surviving replica connected to it): after
+    the restart the room, members and accepted submission are there, and the teacher's next change
+    still reaches the students."""
+    if "students" not in CLASS:
+        pytest.fail("the classroom tests did not set up the class this test continues")
+    store, code = CLASS["store"], CLASS["code"]
+    submitted, members = store.submissions(code, CLASS["challenge"]), store.members(code)
+    scale.redis.send_signal(signal.SIGKILL)
+    scale.redis.wait()
+    scale.start_redis()
+
+    async def scenario():
+        await set_eps(CLASS["teacher"], "teach_eps_linf", 33)
+        for tab in CLASS["students"]:
+            await follow_until(tab, LINF, linf(33))
+
+    loop.run_until_complete(scenario())
+    assert store.submissions(code, CLASS["challenge"]) == submitted
+    assert [m["nickname"] for m in store.members(code)] == [m["nickname"] for m in members]
