@@ -354,3 +354,16 @@ def test_lesson_one_check_button_answers_on_the_server():
     at.select_slider(key="what_eps").set_value(round(1 / 255, 6)).run()
     at.button(key="what_check").click().run()
     assert at.warning and at.warning[0].value.startswith("not yet:")
+
+
+@pytest.mark.needs_data
+def test_a_lesson_link_opens_that_view_in_explore():
+    from streamlit.testing.v1 import AppTest
+    link = links.explore_link(dataset="mnist", model="mnist-standard", image=4, attack="fgsm", eps=31 / 255)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(links.parse_link(link))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.warning, [w.value for w in at.warning]  # every value of the link was accepted
+    assert at.selectbox(key="attack").value == "fgsm"
+    assert at.number_input(key="image_index").value == 4

@@ -98,10 +98,10 @@ def explore(where=None, **view) -> None:
                               icon=":material/open_in_new:")
 
 
-def footer(lesson: lessons.Lesson) -> None:
-    """The papers the lesson cites, and links to the previous and next lessons."""
+def footer(lesson: lessons.Lesson, references: list[str] | None = None) -> None:
+    """The papers the lesson cites (or ``references``), and links to the previous and next lessons."""
     with st.expander("Papers cited in this lesson"):
-        for reference in lesson.references:
+        for reference in references or lesson.references:
             st.markdown(f"- {reference}")
     order = [spec for spec in navigation.SECTIONS.get("Learn", [])]
     stems = [spec.url_path for spec in order]

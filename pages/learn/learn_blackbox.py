@@ -8,7 +8,7 @@ from advcore.lessons import checks
 from advcore.ui import lesson as L
 
 PAGE = "blackbox"
-MATRIX_N, MATRIX_EPS = 200, 0.2
+MATRIX_N, MATRIX_EPS, MATRIX_STEPS = 100, 0.2, 10
 TARGET = L.STANDARD
 
 
@@ -19,7 +19,8 @@ def model_ids() -> list[str]:
 @st.cache_resource(show_spinner=f"Transfer matrix: PGD on each model, {MATRIX_N} test images (once)...")
 def matrix(keys: tuple[str, ...]):
     models = {k.split("@")[0]: L.net(k) for k in keys}
-    return evaluate.transfer_matrix(models, L.split(), "pgd", {"eps": MATRIX_EPS, "steps": 20}, n=MATRIX_N)
+    return evaluate.transfer_matrix(models, L.split(), "pgd", {"eps": MATRIX_EPS, "steps": MATRIX_STEPS},
+                                   n=MATRIX_N)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -57,7 +58,7 @@ with right:
     st.caption(f"Middle: the Square Attack on {TARGET}, scores only (it stops at the first success). Right: PGD "
                f"made on {source} (which reads it as {L.name(t['source'])}), shown to {TARGET}.")
     st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model (rows), "
-                f"eps {MATRIX_EPS * 255:.0f}/255, test images 0-{MATRIX_N - 1}.")
+                f"eps {MATRIX_EPS * 255:.0f}/255, {MATRIX_STEPS} steps, test images 0-{MATRIX_N - 1}.")
     st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on", "crafted on"),
                     key="blackbox_matrix", config={"displayModeBar": False})
 L.try_it(lesson, PAGE, lambda: checks.square(L.model(TARGET), x, y, eps, queries, class_names=L.split().class_names),

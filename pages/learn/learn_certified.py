@@ -44,7 +44,7 @@ lesson = L.header(f"learn_{PAGE}")
 L.model(L.STANDARD)
 left, right = st.columns([1, 3], gap="large")
 index, x, y = L.image(left, PAGE, default=0)
-sigma = left.select_slider("noise sigma (pixel units)", SIGMAS, value=0.25, key=f"{PAGE}_sigma")
+sigma = left.select_slider("noise sigma (pixel units)", SIGMAS, value=0.12, key=f"{PAGE}_sigma")
 c = certify(L.key(L.STANDARD), index, sigma)
 with right:
     st.plotly_chart(viz_learn.image_row([x[0], *c["noisy"]], ["image", "noisy copy 1", "noisy copy 2",
@@ -54,7 +54,8 @@ with right:
     st.markdown(f"Votes of {L.STANDARD} over 200 noisy copies: {votes}.")
     cols = st.columns(3)
     cols[0].metric("smoothed prediction", "abstains" if c["pred"] == defences.ABSTAIN else L.name(c["pred"]))
-    cols[1].metric("lower bound on p(top class)", f"{c['p_lower']:.3f}", help=f"{N} votes, confidence 1 - {ALPHA}")
+    cols[1].metric("p(top class) ≥", f"{c['p_lower']:.3f}", help=f"lower confidence bound from {N} votes, "
+                   f"confidence 1 - {ALPHA}")
     cols[2].metric("certified L2 radius", f"{c['radius']:.2f}", help="sigma · Φ⁻¹(p): no change of L2 norm "
                    "below it changes the smoothed prediction")
     if c["radius"] > 0 and st.toggle("Attack the smoothed model inside the certified radius (PGD-L2, BPDA + EOT)",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from advcore.lessons import glossary
+from advcore.lessons import glossary, papers
 from advcore.ui import lesson as L
 
 lesson = L.header("learn_glossary")
@@ -10,4 +10,5 @@ query = st.text_input("Find a term", key="glossary_find", placeholder="e.g. eps,
 for term, text, _ in glossary.entries():
     if query.lower() in (term + " " + text).lower():
         st.markdown(f"**{term}**: {text}")
-L.footer(lesson)
+cited = sorted({key for _, _, keys in glossary.entries() for key in keys})
+L.footer(lesson, [papers.full(key) for key in cited])

@@ -10,8 +10,7 @@ from advcore.lessons import checks
 from advcore.ui import lesson as L
 
 PAGE = "masking"
-DEFENCES = {"bits:2": "round to 4 grey levels (bits:2)", "jpeg:50": "JPEG at quality 50 (jpeg:50)",
-            "resize-pad": "random resize and pad (resize-pad)"}
+DEFENCES = {"bits:2": "bits:2 (4 grey levels)", "jpeg:50": "jpeg:50 (JPEG)", "resize-pad": "resize-pad (random)"}
 N_IMAGES, STEPS = 100, 20
 
 
@@ -49,8 +48,8 @@ with right:
         [f"image: {L.name(y)}", f"naive PGD → defended reads {L.name(r['naive'])}",
          f"PGD with {mode} → reads {L.name(r['adaptive'])}"], height=260), key="masking_row",
         config={"displayModeBar": False})
-    if st.toggle(f"Evaluate over {N_IMAGES} test images (naive against {adaptive.recommended_mode(defence)}, "
-                 "about 15-50 s once per defence and eps)", key=f"{PAGE}_many"):
+    if st.toggle(f"{N_IMAGES} test images: naive against {adaptive.recommended_mode(defence)} (slow, once per "
+                 "defence and eps)", key=f"{PAGE}_many"):
         c = compare(L.key(L.STANDARD), defence, eps)
         cols = st.columns(2)
         cols[0].metric("accuracy under naive PGD", f"{c['naive']['robust_accuracy']:.0%}")
@@ -60,8 +59,8 @@ with right:
             (st.success if flag.ok else st.error)(f"{flag.check}: {flag.message}")
     st.markdown("**The evaluation checklist** (Carlini et al. 2019): the flags AdvLab raises on sweeps, model "
                 "cards and this page.")
-    st.dataframe(pd.DataFrame(lessons.CHECKLIST, columns=["flag", "what it means", "a case that triggers it"]),
-                 hide_index=True, use_container_width=True)
+    st.table(pd.DataFrame(lessons.CHECKLIST, columns=["flag", "what it means", "a case that triggers it"])
+             .set_index("flag"))
 L.try_it(lesson, PAGE, lambda: checks.adaptive_break(L.model(L.STANDARD), x, y, defence, mode, eps,
                                                      class_names=L.split().class_names),
          "The check uses the defence, mode, image and eps above.")
