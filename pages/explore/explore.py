@@ -132,10 +132,10 @@ def trace_and_curve(key, picked, spec, params, norm, dataset, names, result, mis
     left, right = st.columns(2)
     with left:
         if result["trace"] is not None:
-            prob_name = f"p(target {names[target]})" if target is not None else "true-class probability"
-            st.plotly_chart(viz.attack_trace(result["trace"]["loss"], result["trace"]["true_prob"], font_size=font,
-                                             prob_name=prob_name), key="trace", config={"displayModeBar": False})
-            st.caption("The attack's loss (what it climbs) and the true-class probability at each step.")
+            st.plotly_chart(viz.attack_trace(result["trace"]["loss"], result["trace"]["true_prob"], font_size=font),
+                            key="trace", config={"displayModeBar": False})
+            st.caption("The attack's loss (cross-entropy, the quantity its steps optimise) and the true-class "
+                       "probability at each step.")
         else:
             st.caption("One-step or non-gradient attack: no per-step trace.")
     with right:
