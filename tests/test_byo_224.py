@@ -13,7 +13,7 @@ from PIL import Image
 
 from advcore import cli, data, imagesets, zoo
 
-from .conftest import start
+from . import conftest
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +62,13 @@ def test_the_panda_recipe_runs_step_by_step(recipe, capsys):
     assert attacked["linf_255"] <= 4 + 1e-3 and attacked["clean_label"] in data.info("photos").class_names
 
 
-def test_explore_opens_on_the_user_model_at_224(recipe):
+def test_explore_opens_on_the_user_model_at_224(recipe, monkeypatch):
     if "mobilenetv2" not in [c["id"] for c in zoo.list_cards("photos")]:
         pytest.skip("needs the recipe test first")
-    at = start({"dataset": "photos", "model": "mobilenetv2"})
+    # the first run compiles PGD for a 3.5M-parameter network and draws the eps curve (16 attacked copies):
+    # minutes on a busy 2-core CPU
+    monkeypatch.setattr(conftest, "TIMEOUT", 900)
+    at = conftest.start({"dataset": "photos", "model": "mobilenetv2"})
     picker = at.selectbox(key="model_photos")
     assert picker.value == "mobilenetv2" and "user model" in picker.format_func(picker.value)
     assert len(at.get("plotly_chart")) >= 2
