@@ -70,6 +70,7 @@ def join_link(code: str) -> str:
     return f"{base_url()}/join?{urlencode({'room': code})}"
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
 def qr_png(text: str, scale: int = 10) -> bytes:
     """A QR code of ``text`` as PNG (segno), large enough to scan from the back of a room."""
     import segno
