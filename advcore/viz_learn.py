@@ -192,12 +192,13 @@ def matrix_heatmap(matrix: pd.DataFrame, x_title: str, y_title: str, height: int
                    yaxis=_axis(y_title, autorange="reversed"), margin={"l": 150, "r": 20, "t": 20, "b": 70})
 
 
-def tradeoff_scatter(rows: list[dict], height: int = 380) -> go.Figure:
-    """Clean against robust accuracy, one labelled point per model (rows: id, clean, robust)."""
-    rows = sorted(rows, key=lambda r: (r["clean"], r["robust"]))
-    data = [{"type": "scatter", "mode": "markers+text", "x": [r["clean"]], "y": [r["robust"]], "text": [r["id"]],
-             "textposition": ("top left", "bottom left")[i % 2], "textfont": {"size": FONT}, "name": r["id"],
-             "showlegend": False, "marker": {"size": 16}} for i, r in enumerate(rows)]
-    low = min([r["clean"] for r in rows] or [0.5])
-    return _figure(data, height=height, xaxis=_axis("clean accuracy", tickformat=".0%", range=[low - 0.12, 1.01]),
-                   yaxis=_axis("robust accuracy (PGD-40)", tickformat=".0%", range=[-0.05, 1.05]))
+def tradeoff_scatter(rows: list[dict], height: int = 400) -> go.Figure:
+    """Clean against robust accuracy, one point per model (rows: id, clean, robust), named in the legend."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    data = [{"type": "scatter", "mode": "markers", "x": [r["clean"]], "y": [r["robust"]], "name": r["id"],
+             "marker": {"size": 16, "color": CLASS_COLOURS[i % len(CLASS_COLOURS)]},
+             "hovertemplate": f"{r['id']}<br>clean %{{x:.1%}}<br>robust %{{y:.1%}}<extra></extra>"}
+            for i, r in enumerate(rows)]
+    return _figure(data, height=height, xaxis=_axis("clean accuracy", tickformat=".0%"),
+                   yaxis=_axis("robust accuracy (PGD-40)", tickformat=".0%", range=[-0.05, 1.05]),
+                   legend={"font": {"size": FONT - 2}})

@@ -20,7 +20,8 @@ def tradeoff_rows() -> list[dict]:
         res = card.get("results", {})
         pgd = [e for e in res.get("robust", []) if e["attack"] == "pgd" and e.get("steps") == 40]
         if res.get("clean_accuracy") is not None and pgd:
-            rows.append({"id": card["id"], "clean": res["clean_accuracy"], "robust": pgd[-1]["robust_accuracy"]})
+            rows.append({"id": card["id"], "clean": res["clean_accuracy"],
+                         "robust": max(pgd, key=lambda e: e["eps"])["robust_accuracy"]})
     return rows
 
 
