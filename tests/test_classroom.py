@@ -411,3 +411,32 @@ def test_room_training_queue_positions_estimates_and_cancel(store):
     assert queue.position(store, c) == 1 and queue.estimate_wait_s(store, c) == 0.0 * 60
     store.claim_job("w")
     assert queue.position(store, c) == 0
+
+
+def test_room_training_queue_worker_runs_cancels_and_cleans_up(store, tmp_path, monkeypatch):
+    from advcore.classroom import queue
+    monkeypatch.setenv(zoo.USER_MODELS_ENV, str(tmp_path))
+    code, _ = rooms.create_room(store)
+    done = queue.enqueue(store, code, "ann", "ann-model", {})
+    failing = queue.enqueue(store, code, "ben", "ben-model", {})
+    cancelled = queue.enqueue(store, code, "cat", "cat-model", {})
+    orphan = queue.enqueue(store, code, "dan", "dan-model", {})
+    seen = []
+
+    def train(job, should_stop):
+        seen.append(job["model_id"])
+        (tmp_path / f"{job['model_id']}.keras").write_bytes(b"w")
+        if job["id"] == failing:
+            raise RuntimeError("out of memory\ntraceback...")
+        if job["id"] == cancelled:
+            queue.cancel(store, cancelled)
+            assert should_stop()
+        if job["id"] == orphan:
+            rooms.close_room(store, code)  # the teacher closes the room mid-training
+
+    results = [queue.run_next(store, "w1", train) for _ in range(4)]
+    assert seen == ["ann-model", "ben-model", "cat-model", "dan-model"]
+    assert [r and r["status"] for r in results] == ["done", "failed", "cancelled", None]
+    assert results[1]["message"] == "out of memory" and store.get_job(done) is None  # room closed: gone
+    assert not list(tmp_path.glob("*.keras")), "a closed room's models are deleted, the one still training too"
+    assert queue.run_next(store, "w1", train) is None

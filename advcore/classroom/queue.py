@@ -56,3 +56,27 @@ def cancel(store: Store, job_id: str, now: float | None = None) -> bool:
     """Cancel a queued or running job (a running one stops at its next check); False if already over."""
     t = time.time() if now is None else now
     return store.update_job(job_id, only_if=OPEN_JOB_STATES, status="cancelled", finished=t) is not None
+
+
+def run_next(store: Store, worker: str, run) -> dict | None:
+    """Take the oldest queued job and run it with ``run(job, should_stop)``; returns the job as it
+    ended (None if the queue was empty). ``should_stop()`` turns True once the job is cancelled (the
+    trainer checks it every batch). A job whose room was closed meanwhile has its model deleted."""
+    from .rooms import delete_user_model
+    job = store.claim_job(worker)
+    if job is None:
+        return None
+
+    def should_stop() -> bool:
+        current = store.get_job(job["id"])
+        return current is None or current["status"] == "cancelled"
+
+    try:
+        run(job, should_stop)
+        fields = {"status": "stopped" if should_stop() else "done"}
+    except Exception as exc:  # the job's failure is recorded for its student; the worker goes on
+        fields = {"status": "failed", "message": (str(exc).splitlines() or [exc.__class__.__name__])[0][:300]}
+    ended = store.update_job(job["id"], only_if=("running",), finished=time.time(), **fields)
+    if store.get_job(job["id"]) is None and job.get("model_id"):
+        delete_user_model(job["model_id"])  # the room closed while it trained
+    return ended or store.get_job(job["id"])
