@@ -87,16 +87,14 @@ def test_link_keys_are_keys_explore_reads():
 
 # --- landscape (data-free) --------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny():
-    from advcore import zoo
-    return zoo.build("cnn-tiny", "mnist", seed=0)
+@pytest.fixture
+def tiny(untrained_model):
+    return untrained_model
 
 
-@pytest.fixture(scope="module")
-def images():
-    gen = np.random.default_rng(1)
-    return gen.random((8, 28, 28, 1), dtype=np.float32), gen.integers(0, 10, 8)
+@pytest.fixture
+def images(random_batch):
+    return random_batch[0][:8], random_batch[1][:8]
 
 
 def test_landscape_shapes(tiny, images):

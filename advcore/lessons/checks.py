@@ -57,18 +57,26 @@ def fgsm_flip(model, x, y: int, eps: float, budget: float = 40 / 255, class_name
                           f"(at most {eps_text(budget)}) or another image.", {"eps": eps, "adv_class": int(adv)})
 
 
+def _one_fooled(y: int, first: int, second: int, numbers: dict, done: str, first_holds: str,
+                second_fooled: str) -> Verdict:
+    """The verdict of a task "fool the first, not the second": ``first``/``second`` are their classes after
+    the attack; each message is for one outcome."""
+    if first != y and second == y:
+        return Verdict(True, done, numbers)
+    return Verdict(False, first_holds if first == y else second_fooled, numbers)
+
+
 def direction(model, x, y: int, eps: float, seed: int = 0, class_names=None) -> Verdict:
     """Lesson 2: at ``eps`` FGSM fools the model but random ±eps noise (the control) does not."""
     fgsm = int(attacks.run("fgsm", model, x, [y], eps=eps).adv_pred[0])
     noise = int(attacks.run("noise", model, x, [y], eps=eps, seed=seed).adv_pred[0])
-    numbers = {"eps": eps, "fgsm_class": fgsm, "noise_class": noise}
-    if fgsm != y and noise == y:
-        return Verdict(True, f"done: at {eps_text(eps)} FGSM makes it read {_name(class_names, fgsm)}, the same "
-                             f"budget as noise leaves it {_name(class_names, y)}.", numbers)
-    if fgsm == y:
-        return Verdict(False, f"not yet: at {eps_text(eps)} even FGSM does not fool the model; raise eps.", numbers)
-    return Verdict(False, f"not yet: at {eps_text(eps)} random noise fools it too "
-                          f"(reads {_name(class_names, noise)}); lower eps.", numbers)
+    at = f"at {eps_text(eps)}"
+    return _one_fooled(
+        y, fgsm, noise, {"eps": eps, "fgsm_class": fgsm, "noise_class": noise},
+        f"done: {at} FGSM makes it read {_name(class_names, fgsm)}, the same budget as noise leaves it "
+        f"{_name(class_names, y)}.",
+        f"not yet: {at} even FGSM does not fool the model; raise eps.",
+        f"not yet: {at} random noise fools it too (reads {_name(class_names, noise)}); lower eps.")
 
 
 def linearity(std: landscape.Grid, rob: landscape.Grid) -> Verdict:
@@ -172,14 +180,13 @@ def robust_gap(standard, robust, x, y: int, eps: float, steps: int = 20, class_n
     """Lesson 8: at ``eps`` PGD fools the standard model but not the adversarially trained one."""
     std = int(attacks.run("pgd", standard, x, [y], eps=eps, steps=steps).adv_pred[0])
     rob = int(attacks.run("pgd", robust, x, [y], eps=eps, steps=steps).adv_pred[0])
-    numbers = {"eps": eps, "standard_class": std, "robust_class": rob}
-    if std != y and rob == y:
-        return Verdict(True, f"done: at {eps_text(eps)} the standard model reads {_name(class_names, std)}, the "
-                             f"robust one still {_name(class_names, y)}.", numbers)
-    if std == y:
-        return Verdict(False, f"not yet: at {eps_text(eps)} the standard model resists too; raise eps.", numbers)
-    return Verdict(False, f"not yet: at {eps_text(eps)} the robust model is fooled too "
-                          f"(reads {_name(class_names, rob)}); lower eps.", numbers)
+    at = f"at {eps_text(eps)}"
+    return _one_fooled(
+        y, std, rob, {"eps": eps, "standard_class": std, "robust_class": rob},
+        f"done: {at} the standard model reads {_name(class_names, std)}, the robust one still "
+        f"{_name(class_names, y)}.",
+        f"not yet: {at} the standard model resists too; raise eps.",
+        f"not yet: {at} the robust model is fooled too (reads {_name(class_names, rob)}); lower eps.")
 
 
 def defended_attack(model, x, y: int, defence: str, mode: str, eps: float, steps: int = 20,
