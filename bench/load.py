@@ -52,6 +52,7 @@ class ProtocolSession:
         self.submits: dict[str, str] = {}  # form key -> its submit button's id
         self.auto_reruns: list[str] = []  # fragments the page asked to rerun on a timer (st.fragment(run_every=))
         self.alerts: list[str] = []  # st.success/info/warning/error texts of the last run
+        self.metric_list: list[tuple[str, str]] = []  # the last run's metrics in page order (labels may repeat)
         self.seen: set[str] = set()  # keys of the widgets and charts the last run showed
         self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
         self.index_max = 0  # the image-index box's largest value (9999 on the full MNIST test set)
@@ -85,7 +86,7 @@ class ProtocolSession:
             rerun.widget_states.widgets.add(id=trigger, trigger_value=True)
         await self.ws.send(msg.SerializeToString())
         metrics: dict[str, str] = {}
-        self.seen, self.alerts = set(), []
+        self.seen, self.alerts, self.metric_list = set(), [], []
         while True:
             forward = ForwardMsg()
             forward.ParseFromString(await self.ws.recv())
@@ -105,6 +106,7 @@ class ProtocolSession:
                     raise RuntimeError(f"exception shown: {element.exception.message[:200]}")
                 if which == "metric":
                     metrics[element.metric.label] = element.metric.body
+                    self.metric_list.append((element.metric.label, element.metric.body))
                 if which == "slider" and element.slider.id.endswith(EPS_KEY):
                     self.eps_options = list(element.slider.options)
                 if which == "number_input" and element.number_input.id.endswith(INDEX_KEY):
