@@ -352,6 +352,21 @@ def presenter_toggle(where) -> bool:
     return on
 
 
+def page_header(title: str, intro: str, model_ids_for) -> tuple[bool, UrlState]:
+    """Title with the Presenter switch, the page style, the introduction (hidden when presenting) and the
+    link's state, its messages shown; returns (presenter, url state)."""
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    left.title(title)
+    presenter = presenter_toggle(right)
+    page_style(presenter)
+    if not presenter:
+        st.markdown(intro)
+    url = read_url(model_ids_for)
+    for message in url.messages:
+        st.warning(message)
+    return presenter, url
+
+
 def page_style(presenter: bool) -> None:
     """Compact page top and metric values that wrap instead of being cut; larger type for presenting."""
     st.html(PAGE_CSS + (PRESENTER_CSS if presenter else ""))

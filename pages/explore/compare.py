@@ -110,15 +110,7 @@ def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, 
         controls.share_link(query, "compare")
 
 
-title, toggle = st.columns([5, 1], vertical_alignment="center")
-title.title("Compare two models")
-presenter = controls.presenter_toggle(toggle)
-controls.page_style(presenter)
-if not presenter:
-    st.markdown(INTRO)
-url = controls.read_url(model_ids)
-for message in url.messages:
-    st.warning(message)
+presenter, url = controls.page_header("Compare two models", INTRO, model_ids)
 apply_url_once(url)
 top = st.columns([1.05, 1.1, 1.1, 2.2, 1.0], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "compare_dataset")

@@ -178,15 +178,7 @@ def model_card(dataset: str, model_id: str) -> None:
         st.json(card, expanded=False)
 
 
-title, toggle = st.columns([5, 1], vertical_alignment="center")
-title.title("Explore: one image, one attack")
-presenter = controls.presenter_toggle(toggle)
-controls.page_style(presenter)
-if not presenter:
-    st.markdown(INTRO)
-url = controls.read_url(model_ids)
-for message in url.messages:
-    st.warning(message)
+presenter, url = controls.page_header("Explore: one image, one attack", INTRO, model_ids)
 apply_url_once(url)
 top = st.columns([1.05, 1.15, 2.6, 1.2], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "dataset")
