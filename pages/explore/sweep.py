@@ -10,9 +10,9 @@ st.title("Sweep: attack strength vs. defence effect")
 st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "
            "trained models. A robust model's curve stays up; a standard model's falls to 0.")
 
+dataset = controls.dataset_select(st.columns(3)[0], "sweep_dataset")  # outside the form: the lists follow it
 with st.form("sweep_form"):
     c1, c2, c3 = st.columns(3)
-    dataset = controls.dataset_select(c1, "sweep_dataset")
     ids = [c["id"] for c in resources.cards(dataset)]
     chosen = c1.multiselect("Models", ids, default=ids, key=f"sweep_models_{dataset}")
     names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=list(shipped_sweeps.DEFAULT_ATTACKS),
