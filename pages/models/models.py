@@ -35,9 +35,9 @@ for card in all_cards:
 st.header("Transfer matrix")
 st.caption("Adversarial examples crafted on one model (row), tried on another (column). White-box on the "
            "diagonal; off the diagonal, how well an attack transfers without the target's gradients.")
+dataset = controls.dataset_select(st.columns(3)[0], "transfer_dataset")  # outside the form: eps follows it
 with st.form("transfer_form"):
-    c1, c2, c3 = st.columns(3)
-    dataset = controls.dataset_select(c1, "transfer_dataset")
+    c2, c3 = st.columns(2)
     attack = c2.selectbox("Attack", [a for a, s in attacks.ATTACKS.items() if s.family == "gradient"],
                           key="transfer_attack", format_func=lambda a: attacks.ATTACKS[a].title)
     eps = c2.number_input("eps (linf, pixel units)", 0.0, 1.0, cards.REFERENCE_EPS[dataset][-1], format="%.4f",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from advcore import train, viz
+from advcore import cards, train, viz
 from advcore.errors import AdvcoreError
 from advcore.ui import controls, jobs, limits
 
@@ -13,15 +13,18 @@ st.caption("A small model, trained here on this server, appears in the zoo (Expl
            f"is done. Limits on this server: {limits.MAX_TRAIN_EPOCHS} epochs, "
            f"{limits.MAX_TRAIN_IMAGES:,} training images.")
 
+dataset = controls.dataset_select(st.columns(3)[0], "train_dataset")  # outside the form: eps follows it
 with st.form("train_form"):
     c1, c2, c3 = st.columns(3)
-    dataset = controls.dataset_select(c1, "train_dataset")
     architecture = c1.selectbox("Architecture", list(ARCHITECTURES), format_func=ARCHITECTURES.get,
                                 key="train_arch")
     recipe = c2.selectbox("Recipe", train.RECIPES, index=1, key="train_recipe",
                           help="standard: clean images; pgd-at: Madry et al. 2018; fgsm-rs: Wong et al. 2020; "
-                               "trades: Zhang et al. 2019")
-    eps = c2.number_input("Training eps (linf, pixel units)", 0.0, 0.5, 0.3, format="%.4f", key="train_eps")
+                               "n-fgsm: de Jorge et al. 2022; trades: Zhang et al. 2019")
+    eps = c2.number_input("Training eps (linf, pixel units)", 0.0, 0.5, cards.REFERENCE_EPS[dataset][-1],
+                          format="%.4f", key=f"train_eps_{dataset}",
+                          help="the budget the model is trained against: 0.3 is usual on MNIST, 0.1 on "
+                               "Fashion-MNIST, 8/255 = 0.0314 on CIFAR-10")
     epochs = c3.slider("Epochs", 1, limits.MAX_TRAIN_EPOCHS, 1, key="train_epochs")
     n_train = c3.slider("Training images", 1000, limits.MAX_TRAIN_IMAGES, min(10_000, limits.MAX_TRAIN_IMAGES),
                         step=1000, key="train_n")
