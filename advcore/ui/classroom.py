@@ -121,13 +121,13 @@ def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target
                   delta="fooled" if fooled else "still right", delta_color="inverse" if fooled else "normal")
     row[2].metric("L∞ of the change", f"{norms['linf']:.4f}", help=f"{norms['linf_255']:.1f}/255")
     row[3].metric("L2 of the change", f"{norms['l2']:.3f}")
-    left, right = st.columns([3, 2])
-    left.plotly_chart(viz.image_triptych(x[0], result["x_adv"]), key=f"{key}_triptych",
-                      config={"displayModeBar": False})
-    right.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], label),
-                       key=f"{key}_probs", config={"displayModeBar": False})
+    st.plotly_chart(viz.image_triptych(x[0], result["x_adv"]), key=f"{key}_triptych",
+                    config={"displayModeBar": False})  # full width: the colour bar needs the room
+    bars = st.columns([3, 2])[0]
+    bars.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], label),
+                      key=f"{key}_probs", config={"displayModeBar": False})
     if target is not None:
-        right.caption(f"Target class: {names[target]}.")
+        bars.caption(f"Target class: {names[target]}.")
 
 
 def show_view(s: Store, view: dict, key: str) -> None:
