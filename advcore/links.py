@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from . import attacks
 from .errors import AdvcoreError
 
-EXPLORE_PATH = "/explore"
+EXPLORE_PATH = "/"  # Explore is the default page: its URL is the app's root (a /explore link is "not found")
 VIEW_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b")
 
 
@@ -45,7 +45,7 @@ def explore_query(*, dataset: str, model: str, attack: str, eps: float, image: i
 
 
 def explore_link(**view) -> str:
-    """'/explore?dataset=mnist&model=...': a relative link to the view (keywords as ``explore_query``)."""
+    """'/?dataset=mnist&model=...': a relative link to the view (keywords as ``explore_query``)."""
     return f"{EXPLORE_PATH}?{urlencode(explore_query(**view))}"
 
 

@@ -237,7 +237,7 @@ def test_follow_versions_are_atomic_under_concurrent_presenting(store_factory):
 def test_follow_view_checked_and_explore_link_round_trip():
     view = follow.make_view("mnist", "mnist-pgd", "fgsm", 0.2, image=12)
     link = follow.explore_link(view, "http://class.example:8501/")
-    assert link.startswith("http://class.example:8501/explore?dataset=mnist&model=mnist-pgd")
+    assert link.startswith("http://class.example:8501/?dataset=mnist&model=mnist-pgd")
     assert follow.view_from_link(link) == view
     tuned = follow.make_view("mnist", "mnist-pgd", "pgd", 1.5, image=3, params={"norm": "l2", "steps": "10",
                                                                                 "random_start": "false"})

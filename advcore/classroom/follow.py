@@ -106,11 +106,12 @@ def explore_query(view: dict) -> dict[str, str]:
 
 
 def explore_link(view: dict, base: str = "") -> str:
-    return f"{base.rstrip('/')}/explore?{urlencode(explore_query(view))}"
+    from ..links import EXPLORE_PATH
+    return f"{base.rstrip('/')}{EXPLORE_PATH}?{urlencode(explore_query(view))}"
 
 
 def view_from_link(link: str) -> dict:
-    """A view from an Explore link (``.../explore?dataset=...&model=...&image=...&attack=...&eps=...``,
+    """A view from an Explore link (``.../?dataset=...&model=...&image=...&attack=...&eps=...``,
     and any attack settings the link carries: norm, steps, target, ...; other parameters are ignored)."""
     query = {k: v[0][:100] for k, v in parse_qs(urlparse(str(link).strip()).query).items()}
     missing = [k for k in EXPLORE_KEYS if k not in query]
