@@ -64,3 +64,23 @@ def test_learn_page_in_chromium(browser_at_server, spec):
         page.screenshot(path=str(ARTIFACTS / f"learn-{name}-full.png"))
     finally:
         page.close()
+
+
+def test_open_in_explore_link_opens_that_view(browser_at_server):
+    """The lesson's "Open this in Explore" button leads to Explore with the lesson's image and attack."""
+    browser, url = browser_at_server
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        page.goto(f"{url}/learn_what", timeout=WAIT_MS, wait_until="commit")
+        link = page.locator("a", has_text="Open this in Explore").first
+        link.wait_for(timeout=WAIT_MS)
+        href = link.get_attribute("href")
+        assert "attack=fgsm" in href and "image=4" in href, href
+        page.goto(url + href if href.startswith("/") else href, timeout=WAIT_MS, wait_until="commit")
+        page.wait_for_selector('[data-testid="stMetric"]', timeout=WAIT_MS)
+        page.wait_for_function(NOTHING_RUNNING, timeout=WAIT_MS)
+        assert not page.get_by_text("Page not found").count()
+        assert not page.locator('[data-testid="stAlertContentWarning"]').count(), "Explore refused part of the link"
+        page.screenshot(path=str(ARTIFACTS / "learn-link-to-explore.png"))
+    finally:
+        page.close()
