@@ -12,6 +12,7 @@ from keras import layers
 from PIL import Image
 
 from advcore import cli, data, imagesets, zoo
+from bench.browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
 
 from . import conftest
 
@@ -72,3 +73,33 @@ def test_explore_opens_on_the_user_model_at_224(recipe, monkeypatch):
     picker = at.selectbox(key="model_photos")
     assert picker.value == "mobilenetv2" and "user model" in picker.format_func(picker.value)
     assert len(at.get("plotly_chart")) >= 2
+
+
+@pytest.mark.browser
+@pytest.mark.needs_data  # slow tier: a real server compiling attacks for MobileNetV2
+@pytest.mark.skipif(not chromium_available(), reason="Chromium is not installed")
+def test_the_user_model_runs_live_in_the_browser(recipe):
+    if "mobilenetv2" not in [c["id"] for c in zoo.list_cards("photos")]:
+        pytest.skip("needs the recipe test first")
+    artifacts = conftest.ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    env = {zoo.USER_MODELS_ENV: str(recipe / "user-models"), imagesets.USER_DATA_ENV: str(recipe / "user-data")}
+    with streamlit_server(env, timeout=300) as (url, _), browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(f"{url}/?dataset=photos&model=mobilenetv2&eps=0.0157")
+        page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=900_000)
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(artifacts / "byo-224-explore.png"))
+        shown = page.evaluate("() => document.body.innerText + [...document.querySelectorAll('input')]"
+                              ".map(i => i.value).join(' ')")
+        assert "mobilenetv2 (user model)" in shown
+        page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
+        latencies = []
+        for _ in range(4):  # one grey level more per key press; wait for the new attack each time
+            old = metric_value(page, "L∞ of the change")
+            page.keyboard.press("ArrowRight")
+            new, waited = wait_for_change(page, "L∞ of the change", old, timeout_s=300)
+            latencies.append(round(waited * 1000))
+        page.screenshot(path=str(artifacts / "byo-224-explore-moved.png"), full_page=True)
+    (artifacts / "byo-224-timing.json").write_text(json.dumps({"eps_move_ms": latencies}) + "\n")
+    assert float(new) == pytest.approx(8 / 255, abs=1e-3)  # 4/255 plus four grey levels
