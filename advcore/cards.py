@@ -25,6 +25,16 @@ REFERENCE_EPS = {"mnist": (0.1, 0.3), "fashion": (0.1,), "cifar10": (2 / 255, 8 
 LARGE_EPS = {"mnist": 0.5, "fashion": 0.5, "cifar10": 32 / 255}
 
 
+def reference_eps(dataset: str) -> tuple[float, ...]:
+    """A data set's reference budgets (pixel units): the shipped sets' above, a user image set's own."""
+    return tuple(REFERENCE_EPS.get(dataset) or data.info(dataset).reference_eps)
+
+
+def large_eps(dataset: str) -> float:
+    """The budget at which any model of ``dataset`` should fall to about 0 accuracy (pixel units)."""
+    return float(LARGE_EPS.get(dataset) or data.info(dataset).large_eps)
+
+
 def pgd_step(dataset: str, eps: float) -> float:
     """Card convention for PGD-40: step 0.01 on MNIST, eps/4 otherwise."""
     return 0.01 if dataset == "mnist" else eps / 4
@@ -49,7 +59,7 @@ def measure(model, model_id: str, dataset: str, robust_eps: float | None, eval_n
             extra_n: int = 1000, log=print) -> dict:
     """All card results for one model (robust_eps None for a standard model)."""
     split = data.load(dataset, "test")
-    eps_list = (robust_eps,) if robust_eps else REFERENCE_EPS[dataset]
+    eps_list = (robust_eps,) if robust_eps else reference_eps(dataset)
     results = {"test_set": split.source, "full_test_set": split.full, "robust": []}
     for eps in eps_list:
         params = {"eps": eps, "norm": "linf", "steps": 40, "step_size": pgd_step(dataset, eps),
@@ -96,7 +106,7 @@ def measure_worst_case(model, model_id: str, split, eps: float, n: int) -> dict:
 def measure_sanity(model, model_id: str, split, eps: float, n: int, extra_rows: list | None = None) -> dict:
     """Eps sweep (PGD-40) up to the large eps, FGSM and noise at ``eps`` (plus ``extra_rows``, e.g.
     APGD and Square results), and the flags over them."""
-    large = LARGE_EPS[split.name]
+    large = large_eps(split.name)
     grid = sorted({0.0, eps / 2, eps, (eps + large) / 2, large})
     pgd = {"norm": "linf", "steps": 40, "seed": 0}
     models = {model_id: model}

@@ -128,10 +128,7 @@ def load_split(ds: data.DatasetInfo, split: str) -> data.Split:
 def budgets(name: str) -> tuple[tuple[float, ...], float]:
     """(reference eps values, large eps) of any data set, in pixel units."""
     from . import cards
-    ds = data.info(name)
-    if name in cards.REFERENCE_EPS:
-        return tuple(cards.REFERENCE_EPS[name]), float(cards.LARGE_EPS[name])
-    return ds.reference_eps, float(ds.large_eps)
+    return cards.reference_eps(name), cards.large_eps(name)
 
 
 # --- reading the user's images ----------------------------------------------------------------

@@ -41,7 +41,7 @@ def request(split, attack_names, norm: str, steps: int, eps_values, n: int) -> d
 
 def default_request(split) -> dict:
     return request(split, DEFAULT_ATTACKS, DEFAULT_NORM, DEFAULT_STEPS,
-                   eps_grid(cards.LARGE_EPS[split.name], DEFAULT_POINTS), DEFAULT_N)
+                   eps_grid(cards.large_eps(split.name), DEFAULT_POINTS), DEFAULT_N)
 
 
 def path_of(model_id: str) -> Path:

@@ -21,7 +21,7 @@ with st.form("sweep_form"):
     norm = c2.radio("Norm", ["linf", "l2"], horizontal=True, key="sweep_norm")
     steps = c2.number_input("Steps (iterative attacks)", 1, limits.MAX_STEPS, shipped_sweeps.DEFAULT_STEPS,
                             key="sweep_steps")
-    default_max = cards.LARGE_EPS[dataset] if norm == "linf" else 4.0
+    default_max = cards.large_eps(dataset) if norm == "linf" else 4.0
     eps_max = c3.number_input("Largest eps (pixel units)", 0.001, EPS_UI_MAX[norm], default_max, format="%.4f",
                               key=f"sweep_eps_max_{dataset}_{norm}")
     points = c3.slider("Eps values", 2, limits.MAX_SWEEP_POINTS, shipped_sweeps.DEFAULT_POINTS, key="sweep_points")
@@ -64,7 +64,7 @@ with chart:
     st.plotly_chart(viz.sweep_chart(table), key="sweep_accuracy")
 with flags_col:
     st.subheader("Sanity checks")
-    large = cards.LARGE_EPS[dataset] if norm == "linf" else None
+    large = cards.large_eps(dataset) if norm == "linf" else None
     for flag in evaluate.sanity_checks(table, large_eps=large):
         (st.success if flag.ok else st.error)(flag.message, icon="✅" if flag.ok else "🚩")
 left, right = st.columns(2)

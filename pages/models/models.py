@@ -40,7 +40,7 @@ with st.form("transfer_form"):
     c2, c3 = st.columns(2)
     attack = c2.selectbox("Attack", [a for a, s in attacks.ATTACKS.items() if s.family == "gradient"],
                           key="transfer_attack", format_func=lambda a: attacks.ATTACKS[a].title)
-    eps = c2.number_input("eps (linf, pixel units)", 0.0, 1.0, cards.REFERENCE_EPS[dataset][-1], format="%.4f",
+    eps = c2.number_input("eps (linf, pixel units)", 0.0, 1.0, cards.reference_eps(dataset)[-1], format="%.4f",
                           key=f"transfer_eps_{dataset}")
     n = c3.slider("Test images", 10, min(1000, limits.MAX_SWEEP_IMAGES), 200, step=10, key="transfer_n")
     submitted = st.form_submit_button("Compute", type="primary")

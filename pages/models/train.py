@@ -21,7 +21,7 @@ with st.form("train_form"):
     recipe = c2.selectbox("Recipe", train.RECIPES, index=1, key="train_recipe",
                           help="standard: clean images; pgd-at: Madry et al. 2018; fgsm-rs: Wong et al. 2020; "
                                "n-fgsm: de Jorge et al. 2022; trades: Zhang et al. 2019")
-    eps = c2.number_input("Training eps (linf, pixel units)", 0.0, 0.5, cards.REFERENCE_EPS[dataset][-1],
+    eps = c2.number_input("Training eps (linf, pixel units)", 0.0, 0.5, cards.reference_eps(dataset)[-1],
                           format="%.4f", key=f"train_eps_{dataset}",
                           help="the budget the model is trained against: 0.3 is usual on MNIST, 0.1 on "
                                "Fashion-MNIST, 8/255 = 0.0314 on CIFAR-10")
