@@ -16,6 +16,9 @@ from bench.browser import browser_page, chromium_available, metric_value, stream
 
 from . import conftest
 
+# Minutes of CPU (a 224x224 MobileNetV2): kept out of the quick tier like the tests that need data.
+pytestmark = pytest.mark.needs_data
+
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
