@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .attacks.registry import Param
+from .attacks.registry import Param, check_params, lookup
 from .errors import AdvcoreError
 
 MAX_STAGES = 4
@@ -133,22 +133,17 @@ def register(spec: DefenceSpec) -> DefenceSpec:
 
 
 def get(name: str) -> DefenceSpec:
-    if name not in DEFENCES:
-        raise AdvcoreError(f"unknown defence {name!r}; choose one of: {', '.join(DEFENCES)}")
-    return DEFENCES[name]
+    return lookup(DEFENCES, name, "defence")
 
 
 def validate(name: str, params: dict) -> dict:
     """Fill defaults and range-check the parameters of defence ``name`` (AdvcoreError if bad)."""
     spec = get(name)
-    unknown = set(params) - {p.name for p in spec.params}
-    if unknown:
-        raise AdvcoreError(f"defence {name} has no parameter(s) {', '.join(sorted(unknown))}; "
-                           f"it takes: {', '.join(p.name for p in spec.params) or 'none'}")
     try:
-        return {p.name: p.check(params.get(p.name, p.default)) for p in spec.params}
-    except AdvcoreError as exc:
-        raise AdvcoreError(f"defence {name}: {exc}") from None
+        return check_params(f"defence {name}", spec.params, params)
+    except AdvcoreError as exc:  # a value out of range: say which defence it was for
+        message = str(exc)
+        raise AdvcoreError(message if message.startswith("defence ") else f"defence {name}: {message}") from None
 
 
 register(DefenceSpec(

@@ -113,21 +113,32 @@ def register(spec: AttackSpec) -> AttackSpec:
     return spec
 
 
+def lookup(table: dict, name: str, kind: str):
+    """``table[name]``, or an AdvcoreError naming the choices (``kind``: 'attack', 'defence')."""
+    if name not in table:
+        raise AdvcoreError(f"unknown {kind} {name!r}; choose one of: {', '.join(table)}")
+    return table[name]
+
+
+def check_params(owner: str, params: tuple[Param, ...], given: dict, extra: frozenset = frozenset()) -> dict:
+    """Every parameter of ``params`` from ``given`` or its default, range-checked; a name in ``given`` that
+    is neither a parameter nor in ``extra`` is refused, naming ``owner`` and what it takes."""
+    known = {p.name for p in params}
+    unknown = set(given) - known - extra
+    if unknown:
+        raise AdvcoreError(f"{owner} has no parameter(s) {', '.join(sorted(unknown))}; "
+                           f"it takes: {', '.join(sorted(known)) or 'none'}")
+    return {p.name: p.check(given.get(p.name, p.default)) for p in params}
+
+
 def get(name: str) -> AttackSpec:
-    if name not in ATTACKS:
-        raise AdvcoreError(f"unknown attack {name!r}; choose one of: {', '.join(ATTACKS)}")
-    return ATTACKS[name]
+    return lookup(ATTACKS, name, "attack")
 
 
 def validate(name: str, params: dict) -> dict:
     """Fill defaults and check every parameter of attack ``name``; unknown names are refused."""
     spec = get(name)
-    known = {p.name for p in spec.params}
-    unknown = set(params) - known - {"target"}
-    if unknown:
-        raise AdvcoreError(f"{name} has no parameter(s) {', '.join(sorted(unknown))}; "
-                           f"it takes: {', '.join(sorted(known))}")
-    checked = {p.name: p.check(params.get(p.name, p.default)) for p in spec.params}
+    checked = check_params(name, spec.params, params, frozenset({"target"}))
     if "target" in params and params["target"] is not None:
         if not spec.targeted:
             raise AdvcoreError(f"{name} has no targeted mode")
