@@ -8,10 +8,13 @@ import pytest
 from advcore import data, evaluate, shipped_sweeps, zoo
 
 SWEEP_FILES = sorted(zoo.models_dir().glob("*.sweep.json"))
+# One file per data set, the cheaper models (the CIFAR-10 airbench file alone takes a minute to recompute).
+RECHECKED = [p for p in SWEEP_FILES if p.name in ("mnist-pgd.sweep.json", "fashion-standard.sweep.json",
+                                                   "cifar10-fast.sweep.json")]
 
 
 @pytest.mark.needs_data
-@pytest.mark.parametrize("path", SWEEP_FILES[:3], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", RECHECKED, ids=lambda p: p.name)
 def test_a_shipped_sweep_reproduces_within_one_point(path):
     content = json.loads(path.read_text())
     wanted = content["request"]
