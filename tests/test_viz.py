@@ -107,7 +107,8 @@ def test_chart_text_is_readable_from_the_back():
     figs = [viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0), viz.image_triptych(np.zeros((4, 4, 1)),
             np.zeros((4, 4, 1))), viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0])]
     assert all(f.layout.font.size >= 14 for f in figs)
-    assert viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0).layout.xaxis.automargin  # names not cut
+    long = viz.probability_bars(["T-shirt/top", "Ankle boot"], [0.9, 0.1], [0.2, 0.8], 0)
+    assert long.layout.xaxis.tickangle == -35 and long.layout.margin.b >= 0.57 * 7 * len("T-shirt/top (true)")
 
 
 def test_eps_curve_names_its_second_line():
