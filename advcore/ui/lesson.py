@@ -67,6 +67,14 @@ def image(where, page: str, default: int = 0, label: str = "Test image") -> tupl
     return index, data.x[index:index + 1], int(data.y[index])
 
 
+def opening(page: str, default_image: int = 0) -> tuple:
+    """The usual start of a one-image lesson on ``STANDARD``: its model loaded, a narrow left column with
+    the test-image picker, a wide right column. Returns (left, right, index, x, y)."""
+    model(STANDARD)
+    left, right = st.columns([1, 3], gap="large")
+    return (left, right, *image(left, page, default=default_image))
+
+
 def eps_slider(where, page: str, default: float, high: float = 0.5, label: str = "eps (L∞ budget)") -> float:
     """An L∞ eps slider over k/255, showing both forms."""
     grid = [round(k / 255, 6) for k in range(int(round(high * 255)) + 1)]

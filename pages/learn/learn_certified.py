@@ -41,9 +41,7 @@ def attack(model_key: str, index: int, sigma: float, eps: float) -> int:
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD)
-left, right = st.columns([1, 3], gap="large")
-index, x, y = L.image(left, PAGE, default=0)
+left, right, index, x, y = L.opening(PAGE, default_image=0)
 sigma = left.select_slider("noise sigma (pixel units)", SIGMAS, value=0.12, key=f"{PAGE}_sigma")
 c = certify(L.key(L.STANDARD), index, sigma)
 with right:

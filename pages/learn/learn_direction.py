@@ -29,9 +29,7 @@ def curves(model_key: str) -> dict:
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD)
-left, right = st.columns([1, 3], gap="large")
-index, x, y = L.image(left, PAGE, default=4)
+left, right, index, x, y = L.opening(PAGE, default_image=4)
 eps = L.eps_slider(left, PAGE, default=30 / 255, high=80 / 255)
 left.caption(f"Model: {L.STANDARD}. True class: {L.name(y)}.")
 r = one_image(L.key(L.STANDARD), index, eps)

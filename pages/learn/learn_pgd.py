@@ -22,9 +22,7 @@ def run(model_key: str, index: int, eps: float, steps: int, step_size: float | N
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD)
-left, right = st.columns([1, 3], gap="large")
-index, x, y = L.image(left, PAGE, default=0)
+left, right, index, x, y = L.opening(PAGE, default_image=0)
 eps = L.eps_slider(left, PAGE, default=50 / 255, high=80 / 255)
 steps = left.slider("steps", 1, 40, 10, key=f"{PAGE}_steps")
 step_size = left.select_slider("step size alpha (pixel units)", STEP_SIZES, value=0.02, key=f"{PAGE}_alpha")

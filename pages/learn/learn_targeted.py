@@ -36,10 +36,8 @@ def minimal(model_key: str, index: int) -> list[dict]:
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD)
+left, right, index, x, y = L.opening(PAGE, default_image=0)
 names = L.split().class_names
-left, right = st.columns([1, 3], gap="large")
-index, x, y = L.image(left, PAGE, default=0)
 choices = [c for c in range(len(names)) if c != y]
 target = left.selectbox("target class", choices, index=choices.index(3) if 3 in choices else 0,
                         key=f"{PAGE}_target_{y}", format_func=lambda c: names[c])

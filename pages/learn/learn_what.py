@@ -26,9 +26,7 @@ def fgsm_steps(model_key: str, index: int, eps: float) -> dict:
 
 
 lesson = L.header(f"learn_{PAGE}")
-L.model(L.STANDARD)
-left, right = st.columns([1, 3], gap="large")
-index, x, y = L.image(left, PAGE, default=4)
+left, right, index, x, y = L.opening(PAGE, default_image=4)
 eps = L.eps_slider(left, PAGE, default=20 / 255, high=80 / 255)
 left.caption(f"Model: {L.STANDARD} (no defence). True class: {L.name(y)}.")
 r = fgsm_steps(L.key(L.STANDARD), index, eps)
