@@ -79,10 +79,6 @@ def qr_png(text: str, scale: int = 10) -> bytes:
     return buf.getvalue()
 
 
-def model_ids(dataset: str) -> list[str]:
-    return [c["id"] for c in resources.cards(dataset)]
-
-
 def model_for(model_id: str):
     """The server's cached model (what the challenge checks run on)."""
     return resources.model(resources.model_key(model_id))
@@ -207,7 +203,7 @@ def presenter(s: Store, code: str, key: str = "teach") -> dict | None:
     """The teacher's view picker (data set, model, image, attack, settings, eps); returns the view."""
     left, right = st.columns([1, 2])
     dataset = controls.dataset_select(left, f"{key}_dataset")
-    ids = model_ids(dataset)
+    ids = resources.model_ids(dataset)
     if not ids:
         st.error(f"No model for {dataset} is available.")
         return None
@@ -242,7 +238,7 @@ def presenter(s: Store, code: str, key: str = "teach") -> dict | None:
 
 def load_into_presenter(view: dict, key: str = "teach") -> None:
     """Set the presenter's widgets to a view (call before they are drawn, then rerun)."""
-    if view["model"] not in model_ids(view["dataset"]):
+    if view["model"] not in resources.model_ids(view["dataset"]):
         raise ClassroomError(f"model {view['model']!r} is not available for {view['dataset']} on this server")
     st.session_state[f"{key}_dataset"] = view["dataset"]
     st.session_state[f"{key}_model_{view['dataset']}"] = view["model"]
@@ -379,7 +375,7 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
                                format_func=lambda a: attacks.ATTACKS[a].title)
     spec = attacks.ATTACKS[attack]
     with cols[1].popover("Attack settings", use_container_width=True):
-        params = attack_settings(spec, f"ans_{cid}", names, label, model_ids(dataset), challenge["model"])
+        params = attack_settings(spec, f"ans_{cid}", names, label, resources.model_ids(dataset), challenge["model"])
     if challenge["norm"] not in spec.norms:
         st.warning(f"{spec.title} does not do the {challenge['norm']} norm this challenge measures in.")
     if "norm" in params or len(spec.norms) > 1:

@@ -94,9 +94,14 @@ def correct_mask(key: str, dataset: str) -> np.ndarray:
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def cards(dataset: str | None = None) -> list[dict]:
+def model_cards(dataset: str | None = None) -> list[dict]:
     """Zoo cards (refreshed every few seconds so user-trained models appear)."""
     return zoo.list_cards(dataset)
+
+
+def model_ids(dataset: str) -> list[str]:
+    """The ids of ``dataset``'s models, in the zoo's order (the first is where pickers open)."""
+    return [c["id"] for c in model_cards(dataset)]
 
 
 def device_summary() -> str:

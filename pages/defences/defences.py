@@ -46,7 +46,7 @@ def defence_spec(where, key: str) -> str:
 with st.form("defence_form"):
     c1, c2, c3 = st.columns(3)
     dataset = controls.dataset_select(c1, "def_dataset")
-    ids = [c["id"] for c in resources.cards(dataset)]
+    ids = resources.model_ids(dataset)
     model_id = c1.selectbox("Model", ids, key=f"def_model_{dataset}")
     spec = defence_spec(c2, "def")
     attack = c3.selectbox("Attack", GRADIENT_ATTACKS, key="def_attack",

@@ -14,13 +14,9 @@ INTRO = ("The same image, the same attack and the same **epsilon** against two m
          "robust model holds longer, and its perturbation looks more like the digit or object itself.")
 
 
-def model_ids(dataset: str) -> list[str]:
-    return [c["id"] for c in resources.cards(dataset)]
-
-
 def default_pair(dataset: str) -> tuple[str, str]:
     """A standard model first and an adversarially trained one second, when the zoo has both."""
-    cards = resources.cards(dataset)
+    cards = resources.model_cards(dataset)
     def recipe(card):
         return (card.get("recipe") or {}).get("recipe")
     standard = [c["id"] for c in cards if recipe(c) == "standard"]
@@ -48,7 +44,7 @@ def apply_url_once(url: controls.UrlState) -> None:
 
 
 def model_pickers(where_a, where_b, dataset: str) -> tuple[str, str]:
-    ids = model_ids(dataset)
+    ids = resources.model_ids(dataset)
     first, second = default_pair(dataset)
     for name, value in (("a", first), ("b", second)):
         if st.session_state.get(f"compare_{name}_{dataset}") not in ids:
@@ -84,7 +80,8 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
 @st.fragment
 def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, presenter: bool) -> None:
     names = resources.test_split(dataset).class_names
-    choice = controls.attack_row("compare", dataset, names, picked.label if picked else -1, model_ids(dataset),
+    choice = controls.attack_row("compare", dataset, names, picked.label if picked else -1,
+                                 resources.model_ids(dataset),
                                  (a, b), url.eps, url.norm)
     query = controls.view_query(dataset=dataset, model=a, model_b=b, attack=choice.spec.name, eps=choice.eps,
                                 image=picked.index if picked else None, kept=picked.kept if picked else None,
@@ -110,11 +107,11 @@ def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, 
         controls.share_link(query, "compare")
 
 
-presenter, url = controls.page_header("Compare two models", INTRO, model_ids)
+presenter, url = controls.page_header("Compare two models", INTRO, resources.model_ids)
 apply_url_once(url)
 top = st.columns([1.05, 1.1, 1.1, 2.2, 1.0], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "compare_dataset")
-if not model_ids(dataset):
+if not resources.model_ids(dataset):
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
 model_a, model_b = model_pickers(top[1], top[2], dataset)

@@ -15,10 +15,6 @@ INTRO = ("An **adversarial example** is an image changed too little for people t
          "flips.")
 
 
-def model_ids(dataset: str) -> list[str]:
-    return [c["id"] for c in resources.cards(dataset)]
-
-
 def apply_url_once(url: controls.UrlState) -> None:
     """Seed the widgets from the link on a session's first run only."""
     if st.session_state.get("url_applied"):
@@ -36,7 +32,7 @@ def apply_url_once(url: controls.UrlState) -> None:
 def every_model(dataset, picked, attack, params_json, names, target) -> None:
     """The same attack at the same eps on every model of the data set, each marked fooled or held."""
     entries = []
-    for other in model_ids(dataset):
+    for other in resources.model_ids(dataset):
         _, error = resources.try_model(other)
         if error:
             entries.append((other, None, "unavailable", error[:60], "neutral"))
@@ -52,7 +48,8 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                   presenter: bool) -> None:
     names = resources.test_split(dataset).class_names
     font = 18 if presenter else viz.FONT_SIZE
-    choice = controls.attack_row("explore", dataset, names, picked.label if picked else -1, model_ids(dataset),
+    choice = controls.attack_row("explore", dataset, names, picked.label if picked else -1,
+                                 resources.model_ids(dataset),
                                  model_id, url.eps, url.norm)
     spec, params, norm, eps, target = choice.spec, choice.params, choice.norm, choice.eps, choice.target
     query = controls.view_query(dataset=dataset, model=model_id, attack=spec.name, eps=eps,
@@ -167,7 +164,7 @@ def eps_search(key, picked, spec, params, norm, dataset, names, target, font) ->
 
 
 def model_card(dataset: str, model_id: str) -> None:
-    card = next(c for c in resources.cards(dataset) if c["id"] == model_id)
+    card = next(c for c in resources.model_cards(dataset) if c["id"] == model_id)
     recipe = card.get("recipe") or {}
     st.markdown(f"**Model {model_id}** · {card.get('architecture', '?')} · trained with "
                 f"{recipe.get('recipe') or recipe.get('loss') or 'a standard recipe'}"
@@ -178,11 +175,11 @@ def model_card(dataset: str, model_id: str) -> None:
         st.json(card, expanded=False)
 
 
-presenter, url = controls.page_header("Explore: one image, one attack", INTRO, model_ids)
+presenter, url = controls.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
 apply_url_once(url)
 top = st.columns([1.05, 1.15, 2.6, 1.2], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "dataset")
-ids = model_ids(dataset)
+ids = resources.model_ids(dataset)
 if not ids:
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()

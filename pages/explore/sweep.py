@@ -13,7 +13,7 @@ st.caption("Accuracy over the first N test images as the budget grows, for stand
 dataset = controls.dataset_select(st.columns(3)[0], "sweep_dataset")  # outside the form: the lists follow it
 with st.form("sweep_form"):
     c1, c2, c3 = st.columns(3)
-    ids = [c["id"] for c in resources.cards(dataset)]
+    ids = resources.model_ids(dataset)
     chosen = c1.multiselect("Models", ids, default=ids, key=f"sweep_models_{dataset}")
     names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=list(shipped_sweeps.DEFAULT_ATTACKS),
                            key="sweep_attacks",

@@ -13,7 +13,7 @@ TARGET = L.STANDARD
 
 
 def model_ids() -> list[str]:
-    return [c["id"] for c in L.resources.cards(L.DATASET)]
+    return L.resources.model_ids(L.DATASET)
 
 
 @st.cache_resource(show_spinner=f"Transfer matrix: PGD on each model, {MATRIX_N} test images (once)...")

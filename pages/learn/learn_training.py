@@ -16,7 +16,7 @@ PAINT_STEPS = 100
 def tradeoff_rows() -> list[dict]:
     """Clean and PGD-40 accuracy at each model's reference eps, from the cards (no computation)."""
     rows = []
-    for card in L.resources.cards():
+    for card in L.resources.model_cards():
         res = card.get("results", {})
         pgd = [e for e in res.get("robust", []) if e["attack"] == "pgd" and e.get("steps") == 40]
         if res.get("clean_accuracy") is not None and pgd:

@@ -9,7 +9,7 @@ from advcore.ui import controls, limits, resources, store
 st.title("Models")
 st.caption("Every figure comes from the model's card, measured by the training command on the test set. "
            "Robust accuracy is PGD accuracy at the budget in the column name.")
-all_cards = resources.cards()
+all_cards = resources.model_cards()
 if not all_cards:
     st.error("No models found. Train one with `python -m advcore train` (see the README).")
     st.stop()
@@ -44,7 +44,7 @@ with st.form("transfer_form"):
                           key=f"transfer_eps_{dataset}")
     n = c3.slider("Test images", 10, min(1000, limits.MAX_SWEEP_IMAGES), 200, step=10, key="transfer_n")
     submitted = st.form_submit_button("Compute", type="primary")
-ids = [c["id"] for c in resources.cards(dataset)]
+ids = resources.model_ids(dataset)
 request = store.ResultStore.key(dataset=dataset, attack=attack, eps=eps, n=n, models=ids)
 matrix = store.results().get(request)
 if matrix is None and submitted:
