@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 from advcore import attacks, data, zoo
 from advcore.attacks.registry import EPS_UI_MAX
@@ -94,20 +94,13 @@ def poll(store: Store, code: str, known_version: int) -> tuple[int, dict | None]
     return store.get_view(code)
 
 
-def explore_query(view: dict) -> dict[str, str]:
-    """The Explore page's URL parameters for a view (a stored image has no index: image 0 is
-    not shown instead, the parameter is left out)."""
-    query = {"dataset": view["dataset"], "model": view["model"], "attack": view["attack"],
-             "eps": f"{view['eps']:.4f}"}
-    if "image" in view:
-        query["image"] = str(view["image"])
-    query.update({k: str(v) for k, v in sorted(view.get("params", {}).items())})  # norm, steps, target, ...
-    return query
-
-
 def explore_link(view: dict, base: str = "") -> str:
-    from ..links import EXPLORE_PATH
-    return f"{base.rstrip('/')}{EXPLORE_PATH}?{urlencode(explore_query(view))}"
+    """The Explore link of a presented view (``advcore.links`` builds it; a stored image has no index, so
+    the image parameter is left out rather than showing image 0)."""
+    from .. import links
+    return base.rstrip("/") + links.explore_link(dataset=view["dataset"], model=view["model"],
+                                                 attack=view["attack"], eps=view["eps"], image=view.get("image"),
+                                                 **view.get("params", {}))
 
 
 def view_from_link(link: str) -> dict:
