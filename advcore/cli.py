@@ -281,7 +281,8 @@ def cmd_sweep(args) -> int:
                                    args.eot_samples, n, progress=bar.update)
         else:
             table = evaluate.sweep(models, split, args.attack, eps_values, params, n, progress=bar.update)
-    flags = [f.as_dict() for f in evaluate.sanity_checks(table)]
+    from .shipped_sweeps import standard_models
+    flags = [f.as_dict() for f in evaluate.sanity_checks(table, standard_models=standard_models(models))]
     if args.csv:
         table.to_csv(args.csv, index=False)
     if args.json:
@@ -466,6 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", default=100, type=int, help="number of test images (first N)")
     p.add_argument("--defence", default=None, metavar="SPEC", help="defences before the noise, e.g. bits:3")
     p.set_defaults(func=cmd_certify)
+
+    from . import landscape
+    p = sub.add_parser("landscape", help="loss and predicted class on a 2-D grid around one test image "
+                                         "(gradient-sign x random direction)")
+    common(p)
+    landscape.add_arguments(p, dataset_and_model=False)
+    p.set_defaults(func=landscape.command)
 
     p = sub.add_parser("sweep", help="accuracy against eps for several models")
     common(p, needs_model=False)
