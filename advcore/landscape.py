@@ -16,7 +16,7 @@ maps and penultimate-layer feature projections.
   an adversarial example lands among the classes (the "data projector" of You, Tse & Zhao 2023).
 
 Images are float32 (N, H, W, C) in [0, 1]; radii and eps in pixel units; losses are cross-entropy in
-nats. CLI: ``python -m advcore.landscape --dataset mnist --model mnist-standard --index 0 --json``.
+nats. CLI: ``python -m advcore landscape --dataset mnist --model mnist-standard --index 0 --json``.
 """
 
 from __future__ import annotations
@@ -237,40 +237,100 @@ def feature_projection(model, x: np.ndarray, y: np.ndarray) -> Projection:
     return project(features(model, x), y)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m advcore.landscape``: a 2-D loss/decision grid around one test image as JSON or a figure."""
+# Class colours of the PNG's decision panel (Plotly's "Plotly" qualitative palette, 10 colours).
+_CLASS_RGB = np.array([[99, 110, 250], [239, 85, 59], [0, 204, 150], [171, 99, 250], [255, 161, 90],
+                       [25, 211, 243], [255, 102, 146], [182, 232, 128], [255, 151, 255], [254, 203, 82]], np.uint8)
+# Viridis at 5 stops, interpolated linearly: the loss panel's colour scale (dark = low loss).
+_VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float64)
+
+
+def grid_png(g: Grid, scale: int = 8) -> bytes:
+    """A PNG of a grid with no plotting back end: the loss (Viridis, 0 to the grid's maximum) on the left, the
+    predicted class (one colour per class) on the right, the L∞ ball's edge in white on both, each grid point
+    ``scale`` pixels wide; the image at the centre, the gradient-sign direction to the right, the random one up."""
+    import io
+
+    from PIL import Image
+    loss = np.asarray(g.loss, np.float64)
+    t = np.clip(loss / max(float(loss.max()), 1e-12), 0, 1) * (len(_VIRIDIS) - 1)
+    lo = np.floor(t).astype(int).clip(0, len(_VIRIDIS) - 2)
+    heat = _VIRIDIS[lo] + (t - lo)[..., None] * (_VIRIDIS[lo + 1] - _VIRIDIS[lo])
+    classes = _CLASS_RGB[np.asarray(g.pred) % len(_CLASS_RGB)].astype(np.float64)
+    inside = g.inside
+    edge = inside & ~np.all([np.roll(inside, s, axis=a) for s in (1, -1) for a in (0, 1)], axis=0)
+    panels = []
+    for panel in (heat, classes):
+        panel = np.where(edge[..., None], 255.0, panel)[::-1]  # row 0 at the bottom: the random direction points up
+        panels.append(np.repeat(np.repeat(panel, scale, axis=0), scale, axis=1))
+    gap = np.full((panels[0].shape[0], scale * 2, 3), 255.0)
+    picture = np.concatenate([panels[0], gap, panels[1]], axis=1).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def add_arguments(parser: argparse.ArgumentParser, dataset_and_model: bool = True) -> None:
+    """The landscape flags (``python -m advcore landscape`` and ``python -m advcore.landscape``); the main CLI
+    adds --dataset, --model and --json itself (``dataset_and_model=False``)."""
+    from . import data
+    if dataset_and_model:
+        parser.add_argument("--dataset", default="mnist", choices=list(data.DATASETS))
+        parser.add_argument("--model", required=True, help="zoo id, e.g. mnist-standard")
+        parser.add_argument("--json", action="store_true", help="print loss and pred grids as JSON")
+    parser.add_argument("--index", type=int, default=0, help="test image index")
+    parser.add_argument("--radius", type=float, default=None,
+                        help="half-width of the grid in pixel units (default: the data set's budget, MNIST 0.3)")
+    parser.add_argument("--size", type=int, default=41, help="grid points per axis (2-201; default 41)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random direction")
+    parser.add_argument("--out", default=None, help="write the picture: .png (loss | predicted class) or .html "
+                                                    "(the interactive Plotly figure)")
+
+
+def command(args) -> int:
+    """Run the landscape command on parsed ``args``; AdvcoreError on bad input (the caller prints one line)."""
+    from pathlib import Path
+
     from . import data, zoo
     from .errors import AdvcoreError
-    parser = argparse.ArgumentParser(prog="python -m advcore.landscape", description=main.__doc__)
-    parser.add_argument("--dataset", default="mnist", choices=list(data.DATASETS))
-    parser.add_argument("--model", required=True, help="zoo id, e.g. mnist-standard")
-    parser.add_argument("--index", type=int, default=0, help="test image index")
-    parser.add_argument("--radius", type=float, default=None, help="half-width in pixel units (default: budget)")
-    parser.add_argument("--size", type=int, default=41, help="grid points per axis")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random direction")
-    parser.add_argument("--out", default=None, help="write the figure (png/html)")
-    parser.add_argument("--json", action="store_true", help="print loss and pred grids as JSON")
-    args = parser.parse_args(argv)
-    try:
-        split = data.load(args.dataset, "test")
-        if not 0 <= args.index < len(split) or not 2 <= args.size <= 201:
-            raise AdvcoreError(f"index must be in [0, {len(split) - 1}] and size in [2, 201]")
-        radius = DEFAULT_RADIUS[args.dataset] if args.radius is None else args.radius
-        if not 0 < radius <= 1:
-            raise AdvcoreError(f"radius must be in (0, 1], got {radius}")
-        model = zoo.load(args.model)
-        g = landscape(model, split.x[args.index], int(split.y[args.index]), radius, args.size, args.seed)
-    except AdvcoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.out:
-        from . import viz_learn
-        fig = viz_learn.landscape_figure(g, split.class_names, f"{args.model}, test image {args.index}")
-        fig.write_html(args.out) if args.out.endswith(".html") else fig.write_image(args.out)
+    split = data.load(args.dataset, "test")
+    if not 0 <= args.index < len(split) or not 2 <= args.size <= 201:
+        raise AdvcoreError(f"index must be in [0, {len(split) - 1}] and size in [2, 201]")
+    radius = DEFAULT_RADIUS.get(args.dataset, 0.3) if args.radius is None else args.radius
+    if not 0 < radius <= 1:
+        raise AdvcoreError(f"radius must be in (0, 1], got {radius}")
+    if args.out and not args.out.lower().endswith((".png", ".html")):
+        raise AdvcoreError(f"--out must end in .png or .html, got {args.out}")
+    model = zoo.load(args.model)
+    shape = tuple(model.input_shape[1:])
+    if shape != tuple(split.x.shape[1:]):
+        raise AdvcoreError(f"model {args.model} takes {shape} images, {args.dataset}'s are {tuple(split.x.shape[1:])}")
+    g = landscape(model, split.x[args.index], int(split.y[args.index]), radius, args.size, args.seed)
     out = dict(g.to_json(), model=args.model, dataset=args.dataset, index=args.index, radius=radius)
+    if args.out:
+        if args.out.lower().endswith(".png"):
+            Path(args.out).write_bytes(grid_png(g))
+        else:
+            from . import viz_learn
+            viz_learn.landscape_figure(g, split.class_names, f"{args.model}, test image {args.index}").write_html(
+                args.out)
+        out["saved"] = str(args.out)
     print(json.dumps(out) if args.json else f"max loss in the L∞ ball {out['max_loss']:.3f} nats; true class on "
           f"{out['true_region']:.0%} of the ball")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m advcore.landscape`` (the same as ``python -m advcore landscape``): a 2-D loss/decision grid
+    around one test image as JSON or a picture."""
+    from .errors import AdvcoreError
+    parser = argparse.ArgumentParser(prog="python -m advcore.landscape", description=main.__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return command(args)
+    except AdvcoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
