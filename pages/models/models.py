@@ -1,40 +1,114 @@
-"""Models: every zoo card, and a transfer matrix between the models of one data set. Layout only."""
+"""Models: every model in plain words (figures from its card), your own models and their upload, a transfer
+matrix, and a table of defences on the standard models. Layout only: the words and the defence table are
+advcore.ui.model_table, the upload is advcore.byo."""
 
 import pandas as pd
 import streamlit as st
 
-from advcore import attacks, cards, evaluate, viz
-from advcore.ui import controls, limits, resources, store
+from advcore import attacks, byo, cards, defences, evaluate, viz
+from advcore.ui import controls, limits, model_table, navigation, resources, store
 
 st.title("Models")
-st.caption("Every figure comes from the model's card, measured by the training command on the test set. "
-           "Robust accuracy is PGD accuracy at the budget in the column name.")
+st.caption("One row per model. Every figure comes from the model's card, measured on the test set by the command "
+           "that trained (or added) it; the command for each figure is in the model's details.")
 all_cards = resources.model_cards()
 if not all_cards:
     st.error("No models found. Train one with `python -m advcore train` (see the README).")
     st.stop()
-table = pd.DataFrame([cards.headline(c) for c in all_cards])
-fraction_columns = [c for c in table.columns if c == "clean" or "@" in c]
-st.dataframe(table, hide_index=True, key="models_table",
-             column_config={c: st.column_config.NumberColumn(c, format="percent") for c in fraction_columns})
+
+HELP = {
+    "Training": "how the model was trained; adversarial training trains on attacked images (Madry et al. 2018)",
+    "Clean accuracy": "share of test images classified correctly, no attack",
+    "Budget ε (L∞)": "the model's own budget: the ε it was trained at, or for a standard model the data set's usual "
+                     "budget (MNIST 0.3, Fashion-MNIST 0.1, CIFAR-10 8/255); each pixel may change by at most ε",
+    "Robust accuracy (PGD)": "share of test images still classified correctly after a PGD attack "
+                             "(Madry et al. 2018) at the budget",
+    "Worst case": "per image the strongest of APGD-CE, APGD-DLR and the black-box Square Attack (Croce & Hein "
+                  "2020); — means not measured",
+    "Test images": "how many test images each figure was measured on",
+}
+student_rows = model_table.student_table(all_cards)
+st.dataframe(pd.DataFrame(student_rows), hide_index=True, key="models_table",
+             column_config={name: st.column_config.TextColumn(name, help=text) for name, text in HELP.items()})
+if any(row["Worst case"] == model_table.MISSING for row in student_rows):
+    st.caption(f"{model_table.MISSING} in *Worst case*: not measured. The training command measures the worst case "
+               "only for adversarially trained models; a standard model already falls to about 0% under plain PGD.")
+
+
+def show_card(card: dict) -> None:
+    """A card's readable fields, its figures and sanity checks, then the raw card."""
+    st.markdown("\n".join(f"- **{label}:** {text}" for label, text in model_table.card_fields(card)))
+    rows = model_table.results_rows(card)
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"card_results_{card['id']}")
+    for flag in model_table.sanity_flags(card):
+        (st.success if flag.get("ok") else st.error)(flag.get("message", ""))
+    training = card.get("training") or {}
+    if training.get("stopped"):
+        st.info(training["stopped"])
+    command = training.get("command") or (card.get("source") or {}).get("command")
+    if command:
+        st.code(command, language="bash")
+    st.caption("The raw card (JSON):")
+    st.json(card, expanded=False)
+
 
 for card in all_cards:
-    with st.expander(f"{card['id']} — {card.get('recipe', {}).get('recipe')} on {card.get('dataset')}"):
-        recipe, training = card.get("recipe", {}), card.get("training", {})
-        st.markdown(f"**Architecture** {card.get('architecture')} ({card.get('parameters', 0):,} parameters) · "
-                    f"**Training** {training.get('seconds', 0) / 60:.1f} min on {training.get('hardware')} · "
-                    f"**Data** {card.get('data', {}).get('source')} {card.get('data', {}).get('note', '')}")
-        st.code(training.get("command", ""), language="bash")
-        results = card.get("results", {})
-        st.dataframe(pd.DataFrame(results.get("robust", [])), hide_index=True, key=f"card_results_{card['id']}")
-        for flag in results.get("sanity", {}).get("flags", []):
-            (st.success if flag["ok"] else st.error)(flag["message"])
-        if training.get("stopped"):
-            st.info(training["stopped"])
+    with st.expander(f"Details: {model_table.display_id(card)} — {model_table.training_words(card)}"):
+        show_card(card)
+
+st.header("Your models")
+user_cards = [c for c in all_cards if not c.get("shipped", True)]
+done = st.session_state.pop("models_upload_done", None)
+if done:
+    st.success(f"Added {done}: it is now in every page's model picker for its data set.")
+if not user_cards:
+    st.info("No user models on this server yet. Add a Keras classifier with `python -m advcore add-model --file "
+            "model.keras --dataset mnist --id my-model` (checks it, measures it and writes its card; see the README).")
+for card in user_cards:
+    st.subheader(model_table.display_id(card))
+    st.markdown("\n".join(f"- **{label}:** {text}" for label, text in model_table.card_fields(card)))
+    for flag in model_table.sanity_flags(card):
+        (st.success if flag.get("ok") else st.error)(flag.get("message", ""))
+
+if byo.upload_allowed():
+    with st.form("upload_form"):
+        st.markdown(f"**Upload a model** (a Keras `.keras` file up to {byo.MAX_UPLOAD_BYTES >> 20} MB; the same "
+                    "checks as `add-model`: built-in Keras layers only, no Lambda or custom code, the data set's "
+                    "input shape, logits out)")
+        u1, u2 = st.columns(2)
+        upload = u1.file_uploader("Model file", type=["keras"], key="upload_file",
+                                  max_upload_size=byo.MAX_UPLOAD_BYTES >> 20)
+        upload_dataset = controls.dataset_select(u2, "upload_dataset")
+        upload_id = u2.text_input("Model id", key="upload_id", placeholder="my-model",
+                                  help="1-64 of a-z, 0-9, '-' and '_'; a shipped model's id cannot be used")
+        strip = u2.checkbox("Remove a final softmax", key="upload_strip",
+                            help="attacks need logits: gradients through a softmax vanish (Carlini & Wagner 2017)")
+        eval_n = u2.number_input("Test images to measure it on", 20, 1000, 200, step=20, key="upload_n")
+        add = st.form_submit_button("Check and add", type="primary")
+    if add:
+        if upload is None or not upload_id.strip():
+            st.error("Choose a .keras file and give the model an id.")
+        else:
+            try:
+                with st.spinner("Checking the model and measuring its card..."):
+                    byo.add_uploaded(upload.getvalue(), upload_dataset, upload_id.strip(), strip, int(eval_n),
+                                     log=lambda message: None)
+            except Exception as exc:  # one message, never a traceback: ModelError's text or the error's own
+                st.error(f"The model was not added: {exc}")
+            else:
+                resources.model_cards.clear()
+                st.session_state["models_upload_done"] = upload_id.strip()
+                st.rerun()
+else:
+    st.caption(f"Uploading a model from the browser is off on this server. A server admin turns it on by starting "
+               f"the dashboard with `{byo.UPLOAD_ENV}=1` (for a teacher's own server: every visitor could then add "
+               "a model).")
 
 st.header("Transfer matrix")
-st.caption("Adversarial examples crafted on one model (row), tried on another (column). White-box on the "
-           "diagonal; off the diagonal, how well an attack transfers without the target's gradients.")
+st.caption("Each cell is the **accuracy of the column model on examples crafted against the row model** (first n "
+           "test images). The diagonal is a white-box attack; off the diagonal, how well an attack transfers to a "
+           "model whose gradients it never saw (Papernot et al. 2016). Lower means the attack works better.")
 dataset = controls.dataset_select(st.columns(3)[0], "transfer_dataset")  # outside the form: eps follows it
 with st.form("transfer_form"):
     c2, c3 = st.columns(2)
@@ -57,3 +131,51 @@ if matrix is None and submitted:
         batch_size=limits.BATCH), min(n, len(split)) * len(models), "crafting")
 if matrix is not None:
     st.plotly_chart(viz.transfer_heatmap(matrix), key="transfer_heatmap")
+
+st.header("Defences on the standard models")
+st.markdown(
+    "Input transformations put in front of a **standard** model, attacked with PGD at the data set's budget two "
+    "ways: **naive** (the attack uses the gradient TensorFlow gives through the defence: none through JPEG or "
+    "bit-depth reduction) and **adaptive** (BPDA: the defence forward, the identity backward; EOT: the gradient "
+    "averaged over random draws; Athalye, Carlini & Wagner 2018). Only the adaptive figure says how robust the "
+    "defended model is. This takes a while, so it runs when you press **Compute**.")
+st.page_link(str(navigation.PAGES_DIR / "defences" / "defences.py"), icon=":material/shield:",
+             label="One model, any chain of defences, and a smoothing certificate: the Defences page")
+def_dataset = controls.dataset_select(st.columns(3)[0], "models_def_dataset")
+standard = [c["id"] for c in resources.model_cards(def_dataset)
+            if c.get("shipped", True) and model_table.recipe_of(c) == "standard"]
+def_eps = float(cards.reference_eps(def_dataset)[-1])
+with st.form("models_defence_form"):
+    d1, d2 = st.columns(2)
+    chosen = d1.multiselect("Defences", list(model_table.DEFAULT_DEFENCES) + ["bits:1", "jpeg:50", "median:2"],
+                            default=list(model_table.DEFAULT_DEFENCES), key="models_def_specs",
+                            help="; ".join(f"{s.name}: {s.title} ({s.paper.split(',')[0]})"
+                                           for s in defences.DEFENCES.values()))
+    def_n = d2.slider("Test images", 20, 200, 100, step=20, key="models_def_n")
+    def_steps = d2.number_input("PGD steps", 5, min(limits.MAX_STEPS, 100), 20, key="models_def_steps")
+    draws = d1.slider("EOT draws", 1, 16, 4, key="models_def_eot", help="random draws averaged per gradient (EOT)")
+    compute = st.form_submit_button("Compute", type="primary")
+st.caption(f"Models: {', '.join(standard) or 'none'} · PGD-{def_steps} at ε = {model_table.eps_text(def_eps)} "
+           f"on the first {def_n} test images.")
+params = attacks.accepted("pgd", {"eps": def_eps, "steps": int(def_steps)})
+def_request = store.ResultStore.key(page="models-defences", models=[resources.model_key(i) for i in standard],
+                                    defences=chosen, params=params, n=def_n, samples=draws)
+table = store.results().get(def_request)
+if table is None and compute and standard:
+    models, errors = resources.usable_models(standard)
+    for error in errors:
+        st.error(error)
+    split = resources.test_split(def_dataset)
+    x, y = split.x[:def_n], split.y[:def_n]
+    plan = model_table.defence_plan(chosen)
+    table = store.compute_once(def_request, lambda progress: model_table.defence_table(
+        models, x, y, chosen, params, samples=draws, batch_size=limits.BATCH, progress=progress),
+        model_table.defence_cost(len(models), plan, len(x)), "attacking")
+if table is not None:
+    st.dataframe(pd.DataFrame(model_table.defence_rows(table, draws)), hide_index=True, key="models_defence_table")
+    st.caption("Clean accuracy: the defended model on the unattacked images (the row 'none' is the model alone). "
+               "Naive and adaptive PGD: accuracy on the attacked images, scored on the defended model itself. "
+               "'Hidden gradient' marks a naive figure the adaptive attack beats by more than 20 points "
+               "(obfuscated gradients).")
+elif not standard:
+    st.info("This data set has no shipped standard model.")

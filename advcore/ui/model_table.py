@@ -1,0 +1,261 @@
+"""What the Models page shows of a model card, in words a student reads, and the defence table it computes.
+
+Everything here is read from the cards (``advcore.zoo.card``, written by ``advcore.cards`` and
+``advcore.byo``) or measured on request (``defence_table``); no figure is typed in. Cells are text,
+never None: a figure a card does not hold is an em dash (``MISSING``) and the page says "not measured".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from advcore import cards, data, defences
+from advcore.attacks import adaptive
+
+MISSING = "—"
+
+# Training recipes (advcore.train.RECIPES, plus the user-model and distillation cards) in plain words.
+TRAINING_WORDS = {
+    "standard": "standard",
+    "pgd-at": "adversarial training (PGD, Madry et al. 2018)",
+    "fgsm-rs": "fast adversarial training (FGSM + random start, Wong et al. 2020)",
+    "n-fgsm": "fast adversarial training (N-FGSM: FGSM from larger noise, de Jorge et al. 2022)",
+    "trades": "TRADES (Zhang et al. 2019)",
+    "distillation": "defensive distillation (Papernot et al. 2016)",
+    "distilled": "defensive distillation (Papernot et al. 2016)",
+    "user": "brought by a user (training not recorded)",
+}
+
+# The robustness figures a table of defences reports, the adaptive mode per defence from the registry.
+DEFAULT_DEFENCES = ("jpeg:75", "bits:3", "median:3", "resize-pad")
+
+
+def recipe_of(card: dict) -> str | None:
+    return (card.get("recipe") or {}).get("recipe")
+
+
+def training_words(card: dict) -> str:
+    """How the model was trained, in plain words with its paper; an unknown recipe is named as it is."""
+    recipe = recipe_of(card)
+    if recipe in TRAINING_WORDS:
+        return TRAINING_WORDS[recipe]
+    if recipe:
+        return f"recipe '{recipe}' (see the card's details)"
+    return "not recorded on the card"
+
+
+def percent(value) -> str:
+    """0.951 -> '95.1%'; None (not measured) -> the em dash."""
+    return MISSING if value is None else f"{float(value):.1%}"
+
+
+def per_255(eps: float) -> str:
+    k = float(eps) * 255
+    return f"{k:.0f}/255" if abs(k - round(k)) < 1e-3 else f"{k:.1f}/255"
+
+
+def eps_text(eps: float) -> str:
+    """A budget as a student reads it: '8/255 (0.0314)'."""
+    return f"{per_255(eps)} ({float(eps):.3g})"
+
+
+def budget(card: dict) -> float:
+    """The model's own L∞ budget (pixel units): the eps it was trained at, or for a standard or user model
+    the data set's largest reference budget (MNIST 0.3, Fashion-MNIST 0.1, CIFAR-10 8/255)."""
+    recipe = card.get("recipe") or {}
+    if recipe.get("recipe") not in (None, "standard", "user") and recipe.get("eps"):
+        return float(recipe["eps"])
+    dataset = card.get("dataset")
+    try:
+        return float(cards.reference_eps(dataset)[-1])
+    except Exception:  # an unknown data set: the largest budget the card measured
+        return max((float(e["eps"]) for e in _robust(card)), default=0.0)
+
+
+def _robust(card: dict) -> list[dict]:
+    return [e for e in (card.get("results") or {}).get("robust", []) if isinstance(e, dict) and "eps" in e]
+
+
+def _at(entries, eps: float) -> list[dict]:
+    return [e for e in entries if abs(float(e["eps"]) - eps) < 1e-6]
+
+
+def pgd_entry(card: dict, eps: float) -> dict | None:
+    """The card's PGD figure at ``eps``: PGD-40 with one start if there is one (the cards' headline),
+    else the first PGD run at that budget (user models: PGD-20)."""
+    runs = [e for e in _at(_robust(card), eps) if e.get("attack") == "pgd"]
+    headline = [e for e in runs if e.get("steps") == 40 and (e.get("restarts") or 1) == 1]
+    return (headline or runs or [None])[0]
+
+
+def worst_entry(card: dict, eps: float) -> dict | None:
+    """The AutoAttack-style worst case (several attacks, per-image strongest) at ``eps``, if measured."""
+    return next((e for e in _at(_robust(card), eps) if "," in str(e.get("attack"))), None)
+
+
+def attack_name(entry: dict) -> str:
+    """'PGD-40', 'PGD-100 x 5 restarts', 'FGSM', 'worst of APGD-CE, APGD-DLR, SQUARE'."""
+    attack = str(entry.get("attack"))
+    if "," in attack:
+        return "worst of " + ", ".join(a.upper() for a in attack.split(","))
+    name = attack.upper()
+    if entry.get("steps") and attack not in ("fgsm", "noise"):
+        name += f"-{entry['steps']}"
+    if (entry.get("restarts") or 1) > 1:
+        name += f" x {entry['restarts']} restarts"
+    return name
+
+
+def _n(value) -> str:
+    return f"{int(value):,}" if isinstance(value, (int, float)) else MISSING
+
+
+def dataset_title(name) -> str:
+    try:
+        return data.info(name).title
+    except Exception:
+        return str(name) if name else MISSING
+
+
+def display_id(card: dict) -> str:
+    return card["id"] if card.get("shipped", True) else f"{card['id']} (user model)"
+
+
+def clean_images(card: dict):
+    """How many test images the clean accuracy was measured on: the card's clean run, else (older cards)
+    the first robust run's, whose clean accuracy it is (as ``cards.markdown_table`` reads it)."""
+    results = card.get("results") or {}
+    robust = _robust(card)
+    return (results.get("clean") or {}).get("n") or (robust[0].get("n") if robust else None)
+
+
+def student_row(card: dict) -> dict[str, str]:
+    """One row of the students' table: every cell a string, a missing figure the em dash."""
+    results = card.get("results") or {}
+    eps = budget(card)
+    pgd, worst = pgd_entry(card, eps), worst_entry(card, eps)
+    clean_n = clean_images(card)
+    measured = [f"clean {_n(clean_n)}" if clean_n else None,
+                f"{attack_name(pgd)} {_n(pgd.get('n'))}" if pgd else None,
+                f"worst case {_n(worst.get('n'))}" if worst else None]
+    return {
+        "Model": display_id(card),
+        "Data set": dataset_title(card.get("dataset")),
+        "Training": training_words(card),
+        "Clean accuracy": percent(results.get("clean_accuracy")),
+        "Budget ε (L∞)": eps_text(eps),
+        "Robust accuracy (PGD)": percent(pgd["robust_accuracy"]) if pgd else MISSING,
+        "Worst case": percent(worst["robust_accuracy"]) if worst else MISSING,
+        "Test images": " · ".join(m for m in measured if m) or MISSING,
+    }
+
+
+def student_table(all_cards: list[dict]) -> list[dict[str, str]]:
+    return [student_row(card) for card in all_cards]
+
+
+def results_rows(card: dict) -> list[dict[str, str]]:
+    """Every robustness figure of a card, one readable row each (no None cells)."""
+    return [{"Attack": attack_name(e), "ε (L∞)": eps_text(float(e["eps"])),
+             "Robust accuracy": percent(e.get("robust_accuracy")), "Test images": _n(e.get("n")),
+             "Command": str(e.get("command") or MISSING)} for e in _robust(card)]
+
+
+def card_fields(card: dict) -> list[tuple[str, str]]:
+    """A card's facts as (label, text) pairs, in the order a reader wants them; absent facts are left out."""
+    recipe, training, results = card.get("recipe") or {}, card.get("training") or {}, card.get("results") or {}
+    source, data_info = card.get("source") or {}, card.get("data") or {}
+    fields = [("Data set", dataset_title(card.get("dataset"))), ("Training", training_words(card))]
+    if recipe.get("recipe") not in (None, "standard", "user") and recipe.get("eps"):
+        fields.append(("Trained at ε", eps_text(float(recipe["eps"]))))
+    if recipe.get("training_attack"):
+        fields.append(("Training attack", str(recipe["training_attack"])))
+    if card.get("architecture"):
+        params = card.get("parameters")
+        fields.append(("Architecture", f"{card['architecture']}" + (f" ({params:,} parameters)" if params else "")))
+    if training.get("seconds"):
+        fields.append(("Training time", f"{training['seconds'] / 60:.1f} min on {training.get('hardware', '?')}"
+                       + (f", {training['epochs_completed']} epochs" if training.get("epochs_completed") else "")))
+    if source.get("file"):
+        fields.append(("Uploaded file", f"{source['file']} (Keras {source.get('keras_version', '?')}; "
+                       + ("final softmax removed" if source.get("softmax_stripped") else "returns logits") + ")"))
+    clean_n = clean_images(card)
+    if results.get("clean_accuracy") is not None:
+        fields.append(("Clean accuracy", percent(results["clean_accuracy"])
+                       + (f" on {_n(clean_n)} test images" if clean_n else "")))
+    eps = budget(card)
+    pgd = pgd_entry(card, eps)
+    if pgd:
+        fields.append((f"Robust accuracy at {per_255(eps)}", f"{percent(pgd['robust_accuracy'])} under "
+                       f"{attack_name(pgd)} on {_n(pgd.get('n'))} test images"))
+    worst = worst_entry(card, eps)
+    fields.append(("Worst case", f"{percent(worst['robust_accuracy'])} ({attack_name(worst)}, {_n(worst.get('n'))} "
+                   "test images)" if worst else "not measured"))
+    if data_info.get("source") or results.get("test_set"):
+        fields.append(("Test data", str(data_info.get("source") or results.get("test_set"))
+                       + (f" — {results['note']}" if results.get("note") else "")))
+    if card.get("created"):
+        fields.append(("Card written", str(card["created"])))
+    if card.get("weights_sha256"):
+        fields.append(("Weights sha256", str(card["weights_sha256"])[:16] + "…"))
+    return fields
+
+
+def sanity_flags(card: dict) -> list[dict]:
+    return list(((card.get("results") or {}).get("sanity") or {}).get("flags") or [])
+
+
+# --- the table of defences ---------------------------------------------------------------------
+
+def defence_plan(defence_specs) -> list[tuple[str, str]]:
+    """(canonical spec, adaptive mode) per defence, with the undefended model first as ('none', 'none')."""
+    plan = [("none", "none")]
+    for spec in defence_specs:
+        parsed = defences.parse(spec)
+        plan.append((str(parsed), adaptive.recommended_mode(parsed)))
+    return plan
+
+
+def defence_cost(n_models: int, plan, n: int) -> int:
+    """Images attacked in total (the progress bar's length): naive, plus adaptive where it differs."""
+    return n_models * sum(n * (1 + (mode != "none")) for _, mode in plan)
+
+
+def defence_table(models: dict, x: np.ndarray, y: np.ndarray, defence_specs, params: dict, attack: str = "pgd",
+                  samples: int = adaptive.DEFAULT_EOT_SAMPLES, batch_size: int = 500,
+                  progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Per model and defence (and the model undefended): clean accuracy of the defended model, robust
+    accuracy under ``attack`` naive (TensorFlow's gradient through the defence) and adaptive (BPDA for
+    stages without a gradient, EOT over ``samples`` draws for random ones; Athalye, Carlini & Wagner 2018),
+    and whether the naive figure hid the gradient (``adaptive.masking_flag``). Fractions in [0, 1]."""
+    rows = []
+    for model_id, model in models.items():
+        for spec, mode in defence_plan(defence_specs):
+            naive = adaptive.evaluate(model, x, y, attack, params, spec, "none", samples, batch_size, progress)
+            strong = naive if mode == "none" else adaptive.evaluate(model, x, y, attack, params, spec, mode, samples,
+                                                                    batch_size, progress)
+            flag = adaptive.masking_flag(naive, strong)
+            rows.append({"model": model_id, "defence": spec, "clean": naive["clean_accuracy"],
+                         "naive": naive["robust_accuracy"], "adaptive": strong["robust_accuracy"],
+                         "mode": mode, "masked": not flag.ok, "n": naive["n"]})
+    return rows
+
+
+MODE_WORDS = {"none": "same as naive (the defence lets the gradient through)", "bpda": "BPDA",
+              "eot": "EOT", "bpda+eot": "BPDA + EOT"}
+
+
+def defence_rows(rows: list[dict], samples: int) -> list[dict[str, str]]:
+    """``defence_table`` rows as text for the page."""
+    out = []
+    for r in rows:
+        mode = MODE_WORDS.get(r["mode"], r["mode"])
+        if "eot" in r["mode"]:
+            mode += f" ({samples} draws)"
+        out.append({"Model": r["model"], "Defence": "none" if r["defence"] == "none" else r["defence"],
+                    "Clean accuracy": percent(r["clean"]), "Naive PGD": percent(r["naive"]),
+                    "Adaptive PGD": percent(r["adaptive"]), "Adaptive attack": mode,
+                    "Hidden gradient?": "yes: only the adaptive figure counts" if r["masked"] else "no"})
+    return out
