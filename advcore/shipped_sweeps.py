@@ -112,3 +112,68 @@ def sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: s
     table = table.sort_values(["attack", "model", "eps"], key=lambda c: c.map(order[c.name]) if c.name in order else c,
                               kind="stable").reset_index(drop=True)
     return table, served, skipped
+
+
+def standard_models(ids) -> list[str]:
+    """The ids among ``ids`` whose card says they were trained on clean images only (recipe 'standard');
+    for them a large FGSM-PGD gap is normal (``evaluate.sanity_checks``' ``standard_models``)."""
+    out = []
+    for model_id in ids:
+        try:
+            recipe = zoo.card(model_id).get("recipe", {}).get("recipe")
+        except AdvcoreError:
+            continue
+        if recipe == "standard":
+            out.append(model_id)
+    return out
+
+
+def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: str, steps: int, eps_values,
+                   n: int, specs, samples: int = 8, batch_size: int = evaluate.DEFAULT_BATCH,
+                   progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Each model behind each defence in ``specs``, under each iterative gradient attack of ``attack_names``,
+    twice: naive (the gradient TensorFlow gives through the defence) and adaptive (the defence's recommended
+    BPDA and/or EOT; Athalye, Carlini & Wagner 2018). Rows as ``evaluate.sweep``'s plus ``defence``,
+    ``adaptive``, ``base_model``; their ``model`` is "<id> + <spec> (<mode>)", so sanity checks and charts
+    read each as a model of its own. Returns (table, one message per skipped model or defence)."""
+    from . import attacks, defences
+    from .attacks import adaptive
+    gradient = [a for a in attack_names if attacks.ATTACKS[a].family == "gradient" and attacks.ATTACKS[a].iterative]
+    tables, skipped = [], []
+    if not specs or not gradient:
+        return pd.DataFrame(), skipped
+    for model_id in ids:
+        try:
+            model = load_model(model_id)
+        except AdvcoreError as exc:
+            skipped.append(f"Skipping {model_id}: {exc}")
+            continue
+        for spec in specs:
+            spec = str(defences.parse(spec))
+            for attack in gradient:
+                for mode in dict.fromkeys(("none", adaptive.recommended_mode(spec))):
+                    params = attacks.accepted(attack, {"norm": norm, "steps": steps})
+                    rows = adaptive.sweep({f"{model_id} + {spec} ({'naive' if mode == 'none' else mode})": model},
+                                          split, attack, eps_values, params, spec, mode, samples, n, batch_size,
+                                          progress)
+                    tables.append(rows.assign(base_model=model_id))
+    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), skipped
+
+
+def defence_flags(table: pd.DataFrame) -> list:
+    """Per model and defence, ``adaptive.masking_flag`` at the eps where naive and adaptive differ most."""
+    from .attacks import adaptive
+    if table.empty or "defence" not in table:
+        return []
+    flags = []
+    for (base, spec, attack), rows in table.groupby(["base_model", "defence", "attack"], sort=False):
+        naive = rows[rows["adaptive"] == "none"].set_index("eps")
+        strong = rows[rows["adaptive"] != "none"].set_index("eps")
+        if naive.empty or strong.empty:
+            continue
+        gap = (naive["robust_accuracy"] - strong["robust_accuracy"]).dropna()
+        eps = gap.idxmax()
+        flag = adaptive.masking_flag(naive.loc[eps].to_dict(), strong.loc[eps].to_dict())
+        flags.append(evaluate.Flag(f"{flag.check}:{base}:{attack}", flag.ok,
+                                   f"{base} behind {spec}, {attack} at eps {eps:.4g}: {flag.message}", base, attack))
+    return flags

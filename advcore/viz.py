@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
+DEFENCE_COLOURS = ("#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # defended sweep lines
 FONT_SIZE = 14  # px: the smallest chart text readable from the back of a classroom (presenter mode: 18)
 _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
 # Fixed margins for charts with axis titles: Plotly's "automargin" redraws a chart until its margins settle,
@@ -200,15 +201,33 @@ def model_row(images: list[np.ndarray], titles: list[str], height: int = 240,
 
 def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "accuracy under attack",
                 height: int = 380) -> go.Figure:
-    """One line per (model, attack) of ``y`` against eps; x also labelled in /255."""
+    """One line per (model, attack) of ``y`` against eps; x also labelled in /255.
+
+    Rows of a defended sweep (``adaptive`` column, see ``shipped_sweeps.defended_sweep``) draw the naive
+    attack dashed and the adaptive one solid in one colour, the area between them shaded: the accuracy
+    the defence only seemed to give (Athalye, Carlini & Wagner 2018)."""
     data = []
-    for (model_id, attack), rows in table.groupby(["model", "attack"], sort=False):
+    if "adaptive" not in table:
+        table = table.assign(adaptive=np.nan)
+    colours = {}
+    for (model_id, attack, mode), rows in table.groupby(["model", "attack", "adaptive"], sort=False, dropna=False):
         rows = rows.sort_values("eps")
-        dash = "solid" if attack not in ("fgsm", "noise") else ("dash" if attack == "fgsm" else "dot")
+        line = {"dash": "solid" if attack not in ("fgsm", "noise") else ("dashdot" if attack == "fgsm" else "dot")}
+        trace = {}
+        if isinstance(mode, str):  # a defended line: one colour per model, defence and attack
+            base = model_id.rsplit(" (", 1)[0]
+            line = {"dash": "dash" if mode == "none" else "solid",
+                    "color": colours.setdefault((base, attack), DEFENCE_COLOURS[len(colours) % len(DEFENCE_COLOURS)])}
+            if mode != "none" and (base, attack) in colours and data and data[-1].get("_pair") == (base, attack):
+                rgb = ", ".join(str(int(line["color"][i:i + 2], 16)) for i in (1, 3, 5))
+                trace = {"fill": "tonexty", "fillcolor": f"rgba({rgb}, 0.2)"}
+            trace["_pair"] = (base, attack)
         data.append({"type": "scatter", "x": rows["eps"].to_numpy(), "y": rows[y].to_numpy(),
-                     "mode": "lines+markers", "name": f"{model_id} · {attack}", "line": {"dash": dash},
-                     "customdata": rows["eps_255"].to_numpy(),
+                     "mode": "lines+markers", "name": f"{model_id} · {attack}", "line": line,
+                     "customdata": rows["eps_255"].to_numpy(), **trace,
                      "hovertemplate": "eps %{x:.4f} (%{customdata:.1f}/255)<br>%{y:.3f}<extra></extra>"})
+    for trace in data:
+        trace.pop("_pair", None)
     y_axis = {"title": _title(y.replace("_", " "))}
     if y.endswith(("accuracy", "rate")):
         y_axis["range"] = [0, 1.02]

@@ -1,8 +1,10 @@
 """Sweep: attack strength vs. defence effect over many test images. Layout only."""
 
+import pandas as pd
 import streamlit as st
 
-from advcore import attacks, cards, evaluate, shipped_sweeps, viz
+from advcore import attacks, cards, defences, evaluate, shipped_sweeps, viz
+from advcore.attacks import adaptive
 from advcore.attacks.registry import EPS_UI_MAX
 from advcore.ui import controls, limits, resources, store
 
@@ -27,21 +29,39 @@ with st.form("sweep_form"):
     points = c3.slider("Eps values", 2, limits.MAX_SWEEP_POINTS, shipped_sweeps.DEFAULT_POINTS, key="sweep_points")
     n = c3.slider("Test images", 10, limits.MAX_SWEEP_IMAGES, min(shipped_sweeps.DEFAULT_N, limits.MAX_SWEEP_IMAGES),
                   step=10, key="sweep_n")
+    specs = st.multiselect(
+        "Defences (extra lines: naive attack dashed, adaptive attack solid)", list(defences.DEFENCES),
+        default=[], key="sweep_defences",
+        format_func=lambda d: f"{defences.DEFENCES[d].title} ({defences.make_stage(d)}, adaptive: "
+                              f"{adaptive.recommended_mode(str(defences.make_stage(d)))})",
+        help="Each model behind each defence at its default setting, under the iterative gradient attacks "
+             "chosen above, attacked twice: naively (the gradient TensorFlow gives through the defence) and "
+             "adaptively (BPDA and/or EOT; Athalye, Carlini & Wagner 2018). The shaded gap between the two "
+             "lines is robustness the defence only seemed to give.")
     submitted = st.form_submit_button("Run sweep", type="primary")
+specs = [str(defences.make_stage(d)) for d in specs]
 
 eps_values = shipped_sweeps.eps_grid(eps_max, points)
 request = store.ResultStore.key(dataset=dataset, models=chosen, attacks=names, norm=norm, steps=steps,
-                                eps=eps_values, n=n)
+                                eps=eps_values, n=n, defences=specs)
 result = store.results().get(request)
 if result is None and submitted:
     if not chosen or not names:
         st.warning("Choose at least one model and one attack.")
         st.stop()
     split = resources.test_split(dataset)
-    total = min(n, len(split)) * len(chosen) * len(names) * len(eps_values)
-    result = store.compute_once(request, lambda progress: shipped_sweeps.sweep(
-        chosen, resources.checked_model, split, names, norm, int(steps), eps_values, n, limits.BATCH, progress),
-        total, "attacking images")
+    iterative = [a for a in names if attacks.ATTACKS[a].family == "gradient" and attacks.ATTACKS[a].iterative]
+    total = min(n, len(split)) * len(chosen) * len(eps_values) * (len(names) + 2 * len(specs) * len(iterative))
+
+    def run(progress):
+        table, served, skipped = shipped_sweeps.sweep(chosen, resources.checked_model, split, names, norm,
+                                                      int(steps), eps_values, n, limits.BATCH, progress)
+        defended, more = shipped_sweeps.defended_sweep(chosen, resources.checked_model, split, names, norm,
+                                                       int(steps), eps_values, n, specs, batch_size=limits.BATCH,
+                                                       progress=progress)
+        return pd.concat([table, defended], ignore_index=True), served, skipped + more
+
+    result = store.compute_once(request, run, total, "attacking images")
 if result is None:
     st.info("Choose the models, attacks and budget, then press **Run sweep**. Results are kept, so a "
             "second view of the same sweep is instant.")
@@ -65,8 +85,16 @@ with chart:
 with flags_col:
     st.subheader("Sanity checks")
     large = cards.large_eps(dataset) if norm == "linf" else None
-    for flag in evaluate.sanity_checks(table, large_eps=large):
-        (st.success if flag.ok else st.error)(flag.message, icon="✅" if flag.ok else "🚩")
+    flags = evaluate.sanity_checks(table, large, shipped_sweeps.standard_models(chosen))
+    flags += shipped_sweeps.defence_flags(table)
+    show = {"warning": (st.error, ":material/warning:"), "info": (st.info, ":material/info:")}
+    for flag in sorted((f for f in flags if f.severity != "ok"), key=lambda f: f.severity != "warning"):
+        box, icon = show[flag.severity]
+        box(flag.message, icon=icon)
+    passed = [f for f in flags if f.severity == "ok"]
+    with st.expander(f"{len(passed)} of {len(flags)} checks passed", expanded=len(passed) == len(flags)):
+        for flag in passed:
+            st.success(flag.message, icon=":material/check_circle:")
 left, right = st.columns(2)
 left.plotly_chart(viz.sweep_chart(table, "attack_success_rate", "attack success rate (over correct points)"),
                   key="sweep_success")
