@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, data, evaluate
-from .train import TrainConfig, TrainState, hardware
+from .train import CLEAN_RECIPES, TrainConfig, TrainState, hardware
 
 # Reference budgets per data set (pixel units) and the eps where any model should fall to ~0.
 REFERENCE_EPS = {"mnist": (0.1, 0.3), "fashion": (0.1,), "cifar10": (2 / 255, 8 / 255)}
@@ -121,18 +121,28 @@ def measure_sanity(model, model_id: str, split, eps: float, n: int, extra_rows: 
             "flags": [f.as_dict() for f in flags]}
 
 
+def evaluation_eps(cfg: TrainConfig) -> float | None:
+    """The budget a card's strong checks (PGD-100x5, FGSM, worst case, sanity) run at: the training eps of an
+    adversarially trained model; for a distilled model, which claims robustness without a training eps, the
+    data set's largest reference budget; None (PGD-40 at the reference budgets only) for a standard model."""
+    if cfg.recipe == "distill":
+        return max(reference_eps(cfg.dataset))
+    return None if cfg.recipe == "standard" else cfg.eps
+
+
 def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, command: str, log=print) -> dict:
     """Measure ``model`` and assemble its card."""
     started = time.perf_counter()
-    results = measure(model, cfg.model_id, cfg.dataset, cfg.eps if cfg.recipe != "standard" else None,
-                      cfg.eval_n, cfg.extra_n, log)
+    results = measure(model, cfg.model_id, cfg.dataset, evaluation_eps(cfg), cfg.eval_n, cfg.extra_n, log)
     recipe = {k: v for k, v in asdict(cfg).items() if k not in ("model_id", "dataset", "architecture", "eval_n",
                                                                 "extra_n")}
     recipe.update(loss={"standard": "cross-entropy", "pgd-at": "cross-entropy on PGD examples",
                         "fgsm-rs": "cross-entropy on FGSM-RS examples",
                         "n-fgsm": "cross-entropy on N-FGSM examples",
-                        "trades": f"TRADES: CE + {cfg.beta} * KL"}[cfg.recipe],
-                  training_attack=None if cfg.recipe == "standard" else {
+                        "trades": f"TRADES: CE + {cfg.beta} * KL",
+                        "distill": f"cross-entropy at temperature {cfg.temperature:g} on a teacher's soft labels "
+                                   f"(teacher: cross-entropy at the same temperature)"}[cfg.recipe],
+                  training_attack=None if cfg.recipe in CLEAN_RECIPES else {
                       "pgd-at": f"PGD-{cfg.steps} linf, random start", "fgsm-rs": "FGSM, uniform random start",
                       "n-fgsm": "FGSM step eps from uniform noise in [-2eps, 2eps], unprojected",
                       "trades": f"PGD-{cfg.steps} on KL"}[cfg.recipe],
@@ -146,6 +156,7 @@ def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, comman
         "recipe": recipe,
         "data": data.source_fingerprint(cfg.dataset),
         "training": {"seconds": round(state.seconds, 1), "epochs_completed": len(state.history),
+                     **({"teacher_seconds": round(state.teacher_seconds, 1)} if state.teacher_seconds else {}),
                      "hardware": hardware(), "history": state.history, "stopped": state.stopped,
                      "command": command},
         "weights_file": weights.name,

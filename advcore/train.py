@@ -13,6 +13,13 @@
   and no projection back to the eps-ball; avoids catastrophic overfitting at the same cost.
 - trades: Zhang et al. 2019, "Theoretically Principled Trade-off between Robustness
   and Accuracy": CE(f(x), y) + beta * KL(f(x) || f(x')), x' maximising the KL.
+- distill: Papernot et al. 2016, "Distillation as a Defense to Adversarial Perturbations
+  against Deep Neural Networks": a teacher is trained on the labels with its softmax at
+  temperature T (``temperature``, 100 in the paper), then the student (the shipped model)
+  is trained on the teacher's softmax outputs at the same T; at test time the student's
+  logits are used as they are (T = 1), so its softmax saturates and cross-entropy
+  gradients underflow to zero. Not a defence: Carlini & Wagner 2017 ("Defensive
+  Distillation is Not Robust to Adversarial Examples") break it with attacks on logits.
 
 Each epoch ends with a checkpoint (weights, optimizer state, history) written to a
 temporary file and renamed, so an interrupted run resumes (``resume=True``) from the
@@ -27,7 +34,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +45,8 @@ from .attacks import norms
 from .attacks.registry import MAX_STEPS
 from .errors import AdvcoreError
 
-RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades")
+RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades", "distill")
+CLEAN_RECIPES = ("standard", "distill")  # recipes trained on clean images only (no training eps)
 HOLDOUT = 1024  # training images kept out of training, for the per-epoch robustness check
 COLLAPSE_DROP = 0.2  # fgsm-rs guard: roll back when held-out PGD accuracy falls this much
 
@@ -75,6 +83,8 @@ class TrainConfig:
     optimizer: str = _option("adam", "'sgd' is Nesterov momentum 0.9", OPTIMIZERS)
     weight_decay: float = _option(0.0, "decoupled weight decay per unit of learning rate (Loshchilov & Hutter 2019)")
     label_smoothing: float = _option(0.0, "label smoothing of the training loss (Szegedy et al. 2016)")
+    temperature: float = _option(1.0, "softmax temperature of the training loss; defensive distillation "
+                                      "trains teacher and student at 100 (Papernot et al. 2016)")
     eps_warmup_epochs: float = _option(0.0, "grow the training eps linearly from 0 over this many epochs "
                                             "(a guard against single-step training collapsing at large eps)")
     seed: int = _option(0, "random seed")
@@ -94,12 +104,14 @@ class TrainConfig:
             raise AdvcoreError(f"unknown recipe {self.recipe!r}; choose one of: {', '.join(RECIPES)}")
         if not (math.isfinite(self.eps) and 0 <= self.eps <= 1):
             raise AdvcoreError(f"eps must be in [0, 1], got {self.eps}")
-        if self.recipe != "standard" and self.eps <= 0:
+        if self.recipe not in CLEAN_RECIPES and self.eps <= 0:
             raise AdvcoreError(f"recipe {self.recipe} needs eps > 0")
         if self.optimizer not in OPTIMIZERS:
             raise AdvcoreError(f"optimizer must be one of: {', '.join(OPTIMIZERS)}")
         if not (0 <= self.weight_decay < 1 and 0 <= self.label_smoothing < 1):
             raise AdvcoreError("weight_decay and label_smoothing must be in [0, 1)")
+        if not (math.isfinite(self.temperature) and 1 <= self.temperature <= 1000):
+            raise AdvcoreError(f"temperature must be in [1, 1000], got {self.temperature}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise AdvcoreError(f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}")
         if not (1 <= self.epochs <= MAX_TRAIN_EPOCHS and 1 <= self.batch_size <= 4096
@@ -128,6 +140,7 @@ class TrainState:
     epoch: int = 0  # completed epochs
     seconds: float = 0.0
     history: list = field(default_factory=list)
+    teacher_seconds: float = 0.0  # distill: the part of ``seconds`` spent training the teacher
     stopped: str = ""
 
 
@@ -160,20 +173,26 @@ def _kl(p_logits, q_logits):
     return tf.reduce_sum(p * (tf.nn.log_softmax(p_logits) - tf.nn.log_softmax(q_logits)), axis=1)
 
 
-def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch: int, eps):
-    """The compiled step; ``eps`` is a variable (so a warm-up can grow it), alpha keeps its ratio to it."""
+def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch: int, eps, teacher=None):
+    """The compiled step; ``eps`` is a variable (so a warm-up can grow it), alpha keeps its ratio to it.
+    ``teacher`` (distill only) gives the soft labels softmax(teacher(x) / T)."""
     alpha = eps * (cfg.alpha / cfg.eps if cfg.eps > 0 else 0.0)
     ce = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
     classes = int(model.output_shape[-1])
 
     def train_loss(y, logits):
+        logits = logits / cfg.temperature
         if not cfg.label_smoothing:
             return ce(y, logits)
         target = tf.one_hot(y, classes) * (1 - cfg.label_smoothing) + cfg.label_smoothing / classes
         return tf.nn.softmax_cross_entropy_with_logits(target, logits)
 
+    def distill_loss(x, logits):
+        soft = tf.nn.softmax(teacher(x, training=False) / cfg.temperature)
+        return tf.nn.softmax_cross_entropy_with_logits(tf.stop_gradient(soft), logits / cfg.temperature)
+
     def replica_step(x, y, seed):
-        if cfg.recipe == "standard":
+        if cfg.recipe in CLEAN_RECIPES:
             x_train = x
         elif cfg.recipe in ("pgd-at", "fgsm-rs"):
             start = norms.random_start(tf.shape(x), eps, "linf", seed)
@@ -191,6 +210,8 @@ def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch:
             if cfg.recipe == "trades":
                 clean_logits = model(x, training=True)
                 per_example = train_loss(y, clean_logits) + cfg.beta * _kl(clean_logits, logits)
+            elif cfg.recipe == "distill":
+                per_example = distill_loss(x, logits)
             else:
                 per_example = train_loss(y, logits)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
@@ -267,7 +288,7 @@ def _load_checkpoint(path: Path, model, optimizer, cfg: TrainConfig) -> TrainSta
 def _holdout_accuracy(model, x, y, cfg: TrainConfig) -> tuple[float, float]:
     """Clean and PGD-10 accuracy on the held-out training images (the fgsm-rs guard's signal)."""
     from . import attacks, metrics
-    if cfg.recipe == "standard":
+    if cfg.recipe in CLEAN_RECIPES:
         from .attacks.base import logits_of
         return metrics.accuracy(logits_of(model, x), y), float("nan")
     result = attacks.run("pgd", model, x, y, eps=cfg.eps, steps=10, seed=cfg.seed)
@@ -282,6 +303,12 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
     is polled every batch (a stop ends training early, keeping what was learned).
     """
     cfg.check()
+    teacher, teacher_seconds = None, 0.0
+    if cfg.recipe == "distill":
+        teacher_cfg = replace(cfg, model_id=f"{cfg.model_id}-teacher", recipe="standard")
+        teacher, teacher_state = train(teacher_cfg, checkpoint_dir() / cfg.model_id, resume, report, should_stop,
+                                       show_progress)
+        teacher_seconds = teacher_state.seconds
     train_split = data.load(cfg.dataset, "train")
     x, y = train_split.x, train_split.y
     if cfg.n_train:
@@ -297,7 +324,7 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
     state = _load_checkpoint(ckpt, model, optimizer, cfg) if resume and ckpt.is_file() else TrainState()
     global_batch = cfg.batch_size
     eps = tf.Variable(cfg.eps, dtype=tf.float32, trainable=False)
-    step = _make_train_step(model, optimizer, cfg, strategy, global_batch, eps)
+    step = _make_train_step(model, optimizer, cfg, strategy, global_batch, eps, teacher)
     batches = len(x) // cfg.batch_size
     previous_weights = model.get_weights()
     best_hold = -1.0
@@ -347,6 +374,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
         state.epoch = epoch + 1
         _save_checkpoint(ckpt, model, optimizer, cfg, state)
     save_model(model, out_dir, cfg.model_id)
+    if teacher is not None:  # the run's time includes the teacher's
+        state = replace(state, seconds=state.seconds + teacher_seconds, teacher_seconds=teacher_seconds)
     return model, state
 
 

@@ -4,12 +4,13 @@ and each robust model is clearly more robust than its standard sibling at its ep
 import numpy as np
 import pytest
 
-from advcore import attacks, data, metrics, zoo
+from advcore import attacks, cards, data, evaluate, metrics, zoo
 
 pytestmark = pytest.mark.needs_data  # loads the shipped models or the data sets
 
 CARDS = [c for c in zoo.list_cards() if c["shipped"]]
-ROBUST = [c for c in CARDS if c["recipe"]["recipe"] != "standard"]
+ROBUST = [c for c in CARDS if c["recipe"]["recipe"] not in ("standard", "distill")]
+DISTILLED = [c for c in CARDS if c["recipe"]["recipe"] == "distill"]
 
 
 def test_the_zoo_is_not_empty():
@@ -46,3 +47,19 @@ def test_robust_model_beats_its_standard_sibling(card):
     robust = metrics.accuracy(attacks.run("pgd", zoo.load(card["id"]), x, y, eps=eps, steps=20).adv_logits, y)
     standard = metrics.accuracy(attacks.run("pgd", zoo.load(sibling["id"]), x, y, eps=eps, steps=20).adv_logits, y)
     assert robust > standard + 0.15, (robust, standard)  # at least 15 accuracy points
+
+
+@pytest.mark.parametrize("card", DISTILLED, ids=lambda c: c["id"])
+def test_distilled_model_masks_gradients_and_falls_to_a_scale_invariant_attack(card):
+    """Defensive distillation (Papernot et al. 2016) hides the cross-entropy gradient: PGD on it looks
+    weak, APGD on the DLR loss (Croce & Hein 2020) is not fooled, and the zero-gradient check fires."""
+    model = zoo.load(card["id"])
+    split = data.load(card["dataset"], "test")
+    x, y = split.x[:200], split.y[:200]
+    eps = max(cards.reference_eps(card["dataset"]))  # MNIST: 0.3
+    naive = metrics.accuracy(attacks.run("pgd", model, x, y, eps=eps, steps=20).adv_logits, y)
+    dlr = metrics.accuracy(attacks.run("apgd-dlr", model, x, y, eps=eps, steps=50).adv_logits, y)
+    assert naive > 0.5 and dlr < naive - 0.3, (naive, dlr)
+    assert not evaluate.gradient_check(model, x, y).ok
+    flags = {f["check"]: f["ok"] for f in card["results"]["sanity"]["flags"]}
+    assert not all(flags.values()), flags  # the card's own sanity checks flag the naive evaluation

@@ -98,3 +98,24 @@ def test_eps_warmup_grows_the_training_budget(private_dirs, tmp_path):
     finally:
         train._make_train_step = original
     assert seen[0] == 0.0 and max(seen) == pytest.approx(0.3) and seen == sorted(seen)
+
+
+@pytest.mark.needs_data
+def test_distillation_trains_a_teacher_then_a_student_with_saturated_logits(private_dirs, tmp_path):
+    """Papernot et al. 2016: student trained at T on the teacher's soft labels, deployed at T = 1, so its
+    logits are about T times larger than a normally trained model's (the softmax saturates)."""
+    cfg = _cfg(model_id="distill-test", epochs=3, n_train=8192, recipe="distill", temperature=100, lr=3e-3)
+    model, state = train.train(cfg, tmp_path, show_progress=False)
+    teacher = train.checkpoint_dir() / "distill-test" / "distill-test-teacher.keras"
+    assert teacher.is_file() and (tmp_path / "distill-test.keras").is_file()
+    assert 0 < state.teacher_seconds < state.seconds
+    assert state.history[-1]["holdout_clean_accuracy"] > 0.5
+    x = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)
+    assert float(np.std(model(x).numpy())) > 20  # a T = 1 model's logits spread a few units
+
+
+@pytest.mark.parametrize("kw,msg", [({"temperature": 0.5}, "temperature"), ({"temperature": float("inf")},
+                                                                           "temperature")])
+def test_bad_temperatures_are_refused(kw, msg):
+    with pytest.raises(AdvcoreError, match=msg):
+        _cfg(**kw).check()
