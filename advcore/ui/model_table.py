@@ -23,8 +23,7 @@ TRAINING_WORDS = {
     "fgsm-rs": "fast adversarial training (FGSM + random start, Wong et al. 2020)",
     "n-fgsm": "fast adversarial training (N-FGSM: FGSM from larger noise, de Jorge et al. 2022)",
     "trades": "TRADES (Zhang et al. 2019)",
-    "distillation": "defensive distillation (Papernot et al. 2016)",
-    "distilled": "defensive distillation (Papernot et al. 2016)",
+    "distill": "defensive distillation (Papernot et al. 2016; masks gradients, not robust)",
     "user": "brought by a user (training not recorded)",
 }
 
