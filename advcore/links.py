@@ -13,7 +13,7 @@ from . import attacks
 from .errors import AdvcoreError
 
 EXPLORE_PATH = "/"  # Explore is the default page: its URL is the app's root (a /explore link is "not found")
-VIEW_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b")
+VIEW_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b", "defence", "adaptive")
 
 
 def setting_keys(attack: str) -> set[str]:
@@ -31,16 +31,21 @@ def _text(value) -> str:
 
 def explore_query(*, dataset: str, model: str, attack: str, eps: float, image: int | None = None,
                   norm: str | None = None, target: int | None = None, model_b: str | None = None,
-                  **settings) -> dict[str, str]:
+                  defence: str | None = None, adaptive: bool | None = None, **settings) -> dict[str, str]:
     """The query values of one Explore view (None values are left out; floats with 4 decimals, as
-    Explore writes them). Unknown attacks or settings the attack does not take raise AdvcoreError."""
+    Explore writes them). ``defence``: a spec string of ``advcore.defences`` ('jpeg:75'; None or 'none':
+    no defence), ``adaptive``: the naive/adaptive switch (only written with a defence). Unknown attacks,
+    defences or settings the attack does not take raise AdvcoreError."""
     unknown = set(settings) - setting_keys(attack)
     if unknown:
         raise AdvcoreError(f"{attack} has no setting(s) {', '.join(sorted(unknown))}")
     if norm is not None and norm not in attacks.get(attack).norms:
         raise AdvcoreError(f"{attack} does not support norm {norm!r}")
+    from . import defences
+    chain = defences.parse(defence)
     values = {"dataset": dataset, "model": model, "image": image, "attack": attack, "eps": float(eps),
-              "norm": norm, "target": target, "model_b": model_b, **dict(sorted(settings.items()))}
+              "norm": norm, "target": target, "model_b": model_b, "defence": str(chain) if chain else None,
+              "adaptive": bool(adaptive) if chain else None, **dict(sorted(settings.items()))}
     return {k: _text(v) for k, v in values.items() if v is not None}
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attacks, metrics
+from . import attacks, defences, metrics
+from .attacks import adaptive as adaptive_attacks
+from .attacks.base import logits_of
 
 CURVE_POINTS = 16  # the refinement uses the same batch size, so the compiled attack is traced once for both
 
@@ -59,12 +61,51 @@ def verdict(clean_class: int, adv_class: int, label: int, target: int | None = N
     return ("fooled", "bad") if adv_class != label else ("still right", "good")
 
 
-def analyse(model, x: np.ndarray, y: int, attack: str, params: dict) -> dict:
-    """Run ``attack`` on one image; return images, probabilities, metrics and the trace."""
+@dataclass(frozen=True)
+class Setting:
+    """The model as the attack meets it: ``judge`` (the model behind the defence: it scores every image),
+    ``attacker`` (what the attack differentiates: the judge for a naive attack, its BPDA/EOT stand-in for
+    an adaptive one; Athalye, Carlini & Wagner 2018) and ``mode`` ('none', 'bpda', 'eot', 'bpda+eot')."""
+
+    judge: object
+    attacker: object
+    mode: str
+
+    @property
+    def defended(self) -> bool:
+        return isinstance(self.judge, defences.Defended)
+
+
+def setting(model, defence: str = "none", adaptive: bool = False) -> Setting:
+    """``model`` behind ``defence`` (a spec string, 'none' for none), attacked naively or adaptively;
+    adaptive means the attack the defence calls for (``adaptive.recommended_mode``: BPDA through stages
+    with no gradient, EOT over randomized ones)."""
+    judge = defences.apply(model, defence)
+    mode = adaptive_attacks.recommended_mode(defence) if adaptive else "none"
+    return Setting(judge, adaptive_attacks.attack_model(judge, mode), mode)
+
+
+def _scored(where: Setting, x: np.ndarray, result) -> tuple[np.ndarray, np.ndarray]:
+    """Clean and adversarial logits on the judge: fresh forward passes behind a defence (a new draw of any
+    randomness; the attacker is never the judge), the attack's own otherwise."""
+    if not where.defended:
+        return result.clean_logits, result.adv_logits
+    return logits_of(where.judge, x), logits_of(where.judge, result.x_adv)
+
+
+def analyse(model, x: np.ndarray, y: int, attack: str, params: dict, defence: str = "none",
+            adaptive: bool = False) -> dict:
+    """Run ``attack`` on one image; return images, probabilities, metrics and the trace.
+
+    With a ``defence`` (spec string) the attack runs on the defended model, naive or ``adaptive``
+    (see ``setting``), and the predictions are the defended model's; ``undefended_adv_probs`` is what the
+    bare model answers on the same adversarial image, ``mode`` which evaluation ran."""
     spec = attacks.get(attack)
     if spec.iterative and "trace" in spec.defaults():
         params = dict(params, trace=True)
-    result = attacks.run(attack, model, x, np.array([y]), **params)
+    where = setting(model, defence, adaptive)
+    result = attacks.run(attack, where.attacker, x, np.array([y]), **params)
+    result.clean_logits, result.adv_logits = _scored(where, x, result)
     norms = {k: float(v[0]) for k, v in metrics.perturbation_norms(x, result.x_adv).items()}
     shift = {k: v[0].item() for k, v in metrics.prediction_shift(result.clean_logits, result.adv_logits,
                                                                  np.array([y])).items()}
@@ -80,6 +121,9 @@ def analyse(model, x: np.ndarray, y: int, attack: str, params: dict) -> dict:
         "params": result.params,
         "info": {k: (float(v[0]) if np.ndim(v) else v) for k, v in result.info.items()},
         "trace": None,
+        "defence": str(defences.parse(defence)),
+        "mode": where.mode,
+        "undefended_adv_probs": metrics.softmax(logits_of(model, result.x_adv))[0] if where.defended else None,
     }
     if result.trace is not None:
         out["trace"] = {"loss": result.trace.loss[:, 0], "true_prob": result.trace.true_prob[:, 0],
@@ -87,20 +131,21 @@ def analyse(model, x: np.ndarray, y: int, attack: str, params: dict) -> dict:
     return out
 
 
-def noise_control(model, x: np.ndarray, y: int, eps: float, norm: str, seed: int = 0) -> dict:
-    """The same budget as random noise: its image and class probabilities."""
-    result = attacks.run("noise", model, x, np.array([y]), eps=eps, norm=norm, seed=seed)
+def noise_control(model, x: np.ndarray, y: int, eps: float, norm: str, seed: int = 0, defence: str = "none") -> dict:
+    """The same budget as random noise: its image and class probabilities (of the model behind ``defence``)."""
+    result = attacks.run("noise", defences.apply(model, defence), x, np.array([y]), eps=eps, norm=norm, seed=seed)
     return {"x_adv": result.x_adv[0], "probs": metrics.softmax(result.adv_logits)[0]}
 
 
-def _grid_attack(model, x, y, attack, params, eps_grid):
+def _grid_attack(where: Setting, x, y, attack, params, eps_grid):
     params = {k: v for k, v in params.items() if k not in ("eps", "trace")}
     if params.get("target") is not None:
         params["target"] = np.repeat(np.asarray(params["target"]).reshape(-1)[:1], len(eps_grid))
     batch = np.repeat(x, len(eps_grid), axis=0)
     labels = np.full(len(eps_grid), y)
-    result = attacks.run(attack, model, batch, labels, eps=np.asarray(eps_grid, np.float32), **params)
-    return metrics.softmax(result.adv_logits), result.adv_pred
+    result = attacks.run(attack, where.attacker, batch, labels, eps=np.asarray(eps_grid, np.float32), **params)
+    adv_logits = logits_of(where.judge, result.x_adv) if where.defended else result.adv_logits
+    return metrics.softmax(adv_logits), adv_logits.argmax(axis=1)
 
 
 def _fooled(pred: np.ndarray, y: int, target) -> np.ndarray:
@@ -108,12 +153,14 @@ def _fooled(pred: np.ndarray, y: int, target) -> np.ndarray:
 
 
 def eps_curve(model, x: np.ndarray, y: int, attack: str, params: dict, eps_max: float,
-              points: int = CURVE_POINTS) -> dict:
+              points: int = CURVE_POINTS, defence: str = "none", adaptive: bool = False) -> dict:
     """True-class probability and, against it, the top other class's (untargeted) or the target's
     (targeted) probability for eps in [0, eps_max]; and the smallest eps on the grid (refined once
-    between grid points) at which the attack succeeds. ``other_name`` says which the second curve is."""
+    between grid points) at which the attack succeeds. ``other_name`` says which the second curve is.
+    ``defence``/``adaptive`` as in ``analyse``: the probabilities are the defended model's."""
+    where = setting(model, defence, adaptive)
     grid = np.linspace(0.0, eps_max, points, dtype=np.float32)
-    probs, pred = _grid_attack(model, x, y, attack, params, grid)
+    probs, pred = _grid_attack(where, x, y, attack, params, grid)
     target = params.get("target")
     if target is not None:
         target = int(np.ravel(target)[0])
@@ -129,7 +176,7 @@ def eps_curve(model, x: np.ndarray, y: int, attack: str, params: dict, eps_max: 
         flip = float(grid[first])
         if first > 0:  # refine between the last unfooled and the first fooled grid point (same batch size)
             fine = np.linspace(grid[first - 1], grid[first], points, dtype=np.float32)
-            _, fine_pred = _grid_attack(model, x, y, attack, params, fine)
+            _, fine_pred = _grid_attack(where, x, y, attack, params, fine)
             fine_fooled = _fooled(fine_pred, y, target)
             if fine_fooled.any():
                 flip = float(fine[int(np.argmax(fine_fooled))])

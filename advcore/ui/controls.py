@@ -15,12 +15,13 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, data, live
+from advcore import attacks, data, defences, live
+from advcore.attacks import adaptive as adaptive_attacks
 from advcore.errors import AdvcoreError
 
 from . import limits
 
-URL_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b", "kept")
+URL_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b", "kept", "defence", "adaptive")
 SETTING_KEYS = tuple(sorted({p.name for spec in attacks.ATTACKS.values() for p in spec.params}
                             - {"eps", "trace", "norm"}))  # steps, step_size, restarts, seed, source, ...
 
@@ -149,6 +150,80 @@ def attack_controls(spec: attacks.AttackSpec, key: str, class_names=(), true_cla
 
 
 @dataclass
+class DefenceChoice:
+    """What the defence controls chose: ``spec`` (canonical spec string, 'none' for no defence), the
+    naive/adaptive switch, and ``mode``, the attack that runs ('none' = naive, 'bpda', 'eot', 'bpda+eot')."""
+
+    spec: str = "none"
+    adaptive: bool = False
+    mode: str = "none"
+
+    def query(self) -> dict:
+        """The URL values (none without a defence)."""
+        return {} if self.spec == "none" else {"defence": self.spec, "adaptive": self.adaptive}
+
+
+ADAPTIVE_CHOICES = ("naive", "adaptive")
+
+
+def defence_select(where, key: str) -> str:
+    """The defence picker: 'none' or one defence of ``advcore.defences.DEFENCES`` (its title shown)."""
+    return where.selectbox("Defence", ["none", *defences.DEFENCES], key=f"{key}_defence",
+                           format_func=lambda d: "none" if d == "none" else defences.DEFENCES[d].title,
+                           help="an input transformation in front of the model (or randomized smoothing); the "
+                                "defended model is itself a model, so the attack runs on it unchanged")
+
+
+def defence_controls(name: str, key: str) -> DefenceChoice:
+    """For a defence ``name`` ('none': nothing drawn): its parameters (from the registry), the naive /
+    adaptive switch, and one line on what runs. Widget keys ``<key>_def_<name>_<param>``, ``<key>_adaptive``."""
+    if name == "none":
+        return DefenceChoice()
+    spec = defences.get(name)
+    cols = st.columns([1.0] * len(spec.params) + [1.3, 4.2], vertical_alignment="bottom")
+    values = {}
+    for col, p in zip(cols, spec.params):
+        wkey = f"{key}_def_{name}_{p.name}"
+        _seed(wkey, p.default)
+        label = f"{p.name} ({p.unit})" if p.unit else p.name
+        if p.kind == "int":
+            values[p.name] = int(col.number_input(label, int(p.low), int(p.high), step=1, key=wkey, help=p.help))
+        else:
+            values[p.name] = float(col.number_input(label, float(p.low), float(p.high), key=wkey, help=p.help))
+    chain = str(defences.Defence((defences.make_stage(name, **values),)))
+    _seed(f"{key}_adaptive", "naive")
+    switch = cols[len(spec.params)].segmented_control(
+        "Attack it", ADAPTIVE_CHOICES, key=f"{key}_adaptive",
+        help="naive: the attack uses whatever gradient TensorFlow gives through the defence (zero through JPEG, "
+             "bit reduction and a vote); adaptive: BPDA differentiates those stages as the identity, EOT averages "
+             "over random draws (Athalye, Carlini & Wagner 2018)")
+    adaptive = switch == "adaptive"
+    mode = adaptive_attacks.recommended_mode(chain) if adaptive else "none"
+    if not adaptive:
+        what = "**Naive** attack: it differentiates the defended model as it is."
+    elif mode == "none":
+        what = "**Adaptive** = naive here: this defence is differentiable and not random, nothing to replace."
+    else:
+        what = {"bpda": "**Adaptive: BPDA**, the defence differentiated as the identity on the backward pass.",
+                "eot": "**Adaptive: EOT**, the gradient averaged over "
+                       f"{adaptive_attacks.DEFAULT_EOT_SAMPLES} random draws of the defence.",
+                "bpda+eot": "**Adaptive: BPDA + EOT**, the identity on the backward pass, averaged over "
+                            f"{adaptive_attacks.DEFAULT_EOT_SAMPLES} random draws."}[mode]
+    cols[-1].caption(f"{spec.title} ({chain}): {spec.summary}. {what} *{spec.paper.split(',')[0]}*")
+    return DefenceChoice(chain, adaptive, mode)
+
+
+def seed_defence_widgets(url: UrlState, key: str) -> None:
+    """Put a link's defence, its parameters and the naive/adaptive switch into the widgets (first run)."""
+    if url.defence is not None:
+        st.session_state[f"{key}_defence"] = url.defence.name
+        for name, value in url.defence.params:
+            st.session_state[f"{key}_def_{url.defence.name}_{name}"] = value
+    if url.adaptive is not None:
+        st.session_state[f"{key}_adaptive"] = ADAPTIVE_CHOICES[int(url.adaptive)]
+
+
+@dataclass
 class AttackChoice:
     """What the attack row chose: the attack, its full params (eps and target included), norm, eps, target."""
 
@@ -194,6 +269,8 @@ class UrlState:
     norm: str | None = None
     target: int | None = None
     kept: str | None = None  # id of a drawn/uploaded image kept on the server
+    defence: defences.Stage | None = None  # one defence with its parameters (None: no defence)
+    adaptive: bool | None = None  # the naive / adaptive switch
     settings: dict = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
 
@@ -261,8 +338,24 @@ def read_url(model_ids_for) -> UrlState:
             state.kept = text["kept"]
         else:
             state.messages.append("The link's image id is not valid; showing a test image.")
+    if "defence" in text:
+        _url_defence(text["defence"], state)
+    if "adaptive" in text:
+        state.adaptive = text["adaptive"].lower() in ("true", "1", "yes")
     state.settings = {k: text[k] for k in SETTING_KEYS if k in text}
     return state
+
+
+def _url_defence(text: str, state: UrlState) -> None:
+    try:
+        chain = defences.parse(text)
+    except AdvcoreError as exc:
+        state.messages.append(f"The link's defence is refused ({exc}); no defence.")
+        return
+    if len(chain.stages) > 1:
+        state.messages.append(f"Explore applies one defence; the link chains {len(chain.stages)} "
+                              f"({chain}), so only {chain.stages[0]} is used.")
+    state.defence = chain.stages[0] if chain else None
 
 
 def seed_attack_widgets(url: UrlState, key: str) -> None:

@@ -20,20 +20,23 @@ from . import resources
 # out of the cache key, so the array is not hashed on every rerun; ``image_key`` ("test:<index>" in
 # the model's data set, or a digest of a drawn or uploaded image's pixels) identifies it instead.
 @st.cache_data(max_entries=4096, show_spinner=False)
-def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:
-    return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json))
+def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
+            defence: str = "none", adaptive: bool = False) -> dict:
+    return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json), defence, adaptive)
 
 
 @st.cache_resource(max_entries=1024, show_spinner="Searching the smallest eps that flips this image...")
 def curve(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
-          eps_max: float) -> dict:
+          eps_max: float, defence: str = "none", adaptive: bool = False) -> dict:
     """The eps curve (cached: it does not depend on the slider)."""
-    return live.eps_curve(resources.model(model_key), _x, label, attack, json.loads(params_json), eps_max)
+    return live.eps_curve(resources.model(model_key), _x, label, attack, json.loads(params_json), eps_max,
+                          defence=defence, adaptive=adaptive)
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def noise(model_key: str, image_key: str, _x: np.ndarray, label: int, eps: float, norm: str) -> dict:
-    return live.noise_control(resources.model(model_key), _x, label, eps, norm)
+def noise(model_key: str, image_key: str, _x: np.ndarray, label: int, eps: float, norm: str,
+          defence: str = "none") -> dict:
+    return live.noise_control(resources.model(model_key), _x, label, eps, norm, defence=defence)
 
 
 def prediction_text(names, probs) -> str:
@@ -55,18 +58,37 @@ def norm_help(key: str, value_255: float | None = None) -> str:
     return metrics.METRIC_HELP[key] + extra
 
 
+MODE_WORDS = {"none": "naive", "bpda": "adaptive: BPDA", "eot": "adaptive: EOT", "bpda+eot": "adaptive: BPDA+EOT"}
+
+
+def evaluation_words(result: dict) -> str:
+    """Which evaluation ran, for a tile label: '' without a defence, else e.g. 'naive' or 'adaptive: BPDA'."""
+    return "" if result.get("defence", "none") == "none" else MODE_WORDS[result["mode"]]
+
+
 def show_predictions(result: dict, names, label: int, target: int | None = None, linf: bool = True,
                      prefix: str = "", compact: bool = False) -> None:
     """The row a class looks at first: clean and adversarial predictions (with what happened), the
-    true-class probability and the size of the change (``compact``: the two predictions only)."""
+    true-class probability and the size of the change (``compact``: the two predictions only). Behind a
+    defence both predictions are the defended model's, and the labels say so and which attack ran."""
     words, tone = verdict(result, label, target)
     shift, norms = result["shift"], result["norms"]
     row = st.columns(2 if compact else 4 if linf else 3)
-    row[0].metric(f"{prefix}clean prediction", prediction_text(names, result["clean_probs"]),
-                  help="the model's answer on the unchanged image, with its probability")
-    row[1].metric(f"{prefix}adversarial prediction", prediction_text(names, result["adv_probs"]), delta=words,
-                  delta_color=_DELTA_COLOUR[tone], delta_arrow="off",
-                  help="the model's answer on the attacked image, with its probability")
+    defended = evaluation_words(result)
+    clean_label, adv_label = "clean prediction", "adversarial prediction"
+    clean_help = "the model's answer on the unchanged image, with its probability"
+    adv_help = "the model's answer on the attacked image, with its probability"
+    if defended:
+        clean_label += f" · behind {result['defence']}"
+        adv_label += f" · {defended} attack"
+        clean_help = f"the defended model's ({result['defence']}) answer on the unchanged image"
+        adv_help = (f"the defended model's answer on the image the {defended} attack made; naive: the attack uses "
+                    "whatever gradient flows through the defence (none through JPEG, bit reduction or a vote); "
+                    "adaptive: BPDA differentiates those stages as the identity and EOT averages random draws "
+                    "(Athalye, Carlini & Wagner 2018)")
+    row[0].metric(f"{prefix}{clean_label}", prediction_text(names, result["clean_probs"]), help=clean_help)
+    row[1].metric(f"{prefix}{adv_label}", prediction_text(names, result["adv_probs"]), delta=words,
+                  delta_color=_DELTA_COLOUR[tone], delta_arrow="off", help=adv_help)
     if compact:
         return
     change = -shift["true_prob_drop"] * 100

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import viz, zoo
+from advcore import defences, viz, zoo
 from advcore.errors import AdvcoreError
 from advcore.ui import controls, picker, resources, results
 
@@ -27,9 +27,10 @@ def apply_url_once(url: controls.UrlState) -> None:
     if url.attack:
         st.session_state.attack = url.attack
     controls.seed_attack_widgets(url, "explore")
+    controls.seed_defence_widgets(url, "explore")
 
 
-def every_model(dataset, picked, attack, params_json, names, target) -> None:
+def every_model(dataset, picked, attack, params_json, names, target, defence: controls.DefenceChoice) -> None:
     """The same attack at the same eps on every model of the data set, each marked fooled or held."""
     entries = []
     for other in resources.model_ids(dataset):
@@ -37,7 +38,8 @@ def every_model(dataset, picked, attack, params_json, names, target) -> None:
         if error:
             entries.append((other, None, "unavailable", error[:60], "neutral"))
             continue
-        res = results.analyse(resources.model_key(other), picked.key, picked.x, picked.label, attack, params_json)
+        res = results.analyse(resources.model_key(other), picked.key, picked.x, picked.label, attack, params_json,
+                              defence.spec, defence.adaptive)
         entries.append((other, res["x_adv"], results.prediction_text(names, res["adv_probs"]),
                         *results.verdict(res, picked.label, target)))
     results.model_tiles(entries)
@@ -45,7 +47,7 @@ def every_model(dataset, picked, attack, params_json, names, target) -> None:
 
 @st.fragment
 def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url: controls.UrlState,
-                  presenter: bool) -> None:
+                  presenter: bool, defence: controls.DefenceChoice) -> None:
     names = resources.test_split(dataset).class_names
     font = 18 if presenter else viz.FONT_SIZE
     choice = controls.attack_row("explore", dataset, names, picked.label if picked else -1,
@@ -54,7 +56,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     spec, params, norm, eps, target = choice.spec, choice.params, choice.norm, choice.eps, choice.target
     query = controls.view_query(dataset=dataset, model=model_id, attack=spec.name, eps=eps,
                                 image=picked.index if picked else None, kept=picked.kept if picked else None,
-                                **controls.attack_query(spec, params))
+                                **controls.attack_query(spec, params), **defence.query())
     controls.write_url(query)
     if picked is None:
         st.info("Pick an image above: draw it or upload it. A drawn or uploaded image is kept on this server "
@@ -67,7 +69,8 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     params_json = json.dumps(params, sort_keys=True)
     key = resources.model_key(model_id)
     try:
-        result = results.analyse(key, picked.key, picked.x, picked.label, spec.name, params_json)
+        result = results.analyse(key, picked.key, picked.x, picked.label, spec.name, params_json,
+                                 defence.spec, defence.adaptive)
     except AdvcoreError as exc:  # e.g. a parameter out of range
         st.error(str(exc))
         return
@@ -78,6 +81,8 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                                        font_size=font),
                     key="triptych", config={"displayModeBar": False})
     results.show_predictions(result, names, picked.label, target)
+    if result["undefended_adv_probs"] is not None:
+        defence_note(result, names, model_id)
     amp = viz.amplification(result["x_adv"].mean(-1) - picked.x[0].mean(-1))
     st.caption(f"**Left:** the image ({picked.description}, true class {names[picked.label]}). "
                f"**Middle:** what the attack changed, colours ×{amp:.1f} so the change is visible (red: brighter, "
@@ -100,7 +105,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                     f"{':red[**reached**]' if reached else ':green[**not reached**]'} at this eps.")
     with st.expander("How big is the change? L2, L0, PSNR, KL", expanded=not presenter):
         results.show_norms(result)
-    control = results.noise(key, picked.key, picked.x, picked.label, eps, norm)
+    control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
     left, right = st.columns([2, 1])
     with left:
         st.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], picked.label,
@@ -116,16 +121,30 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                    f"**{results.prediction_text(names, control['probs'])}**. The direction of the change matters, "
                    "not only its size.")
     with st.expander("Step by step and against eps", expanded=not presenter):
-        trace_and_curve(key, picked, spec, params, norm, dataset, names, result, misclassified, target, font)
+        trace_and_curve(key, picked, spec, params, norm, dataset, names, result, misclassified, target, font,
+                        defence)
     if st.toggle("Run this attack on every model of this data set (follows eps)", key="every_model"):
-        every_model(dataset, picked, spec.name, params_json, names, target)
+        every_model(dataset, picked, spec.name, params_json, names, target, defence)
     with st.expander("Downloads, link and model card", expanded=False):
         results.downloads(dataset, model_id, picked, spec.name, result)
         controls.share_link(query, "explore")
         model_card(dataset, model_id)
 
 
-def trace_and_curve(key, picked, spec, params, norm, dataset, names, result, misclassified, target, font) -> None:
+def defence_note(result: dict, names, model_id: str) -> None:
+    """One line under the tiles behind a defence: what the bare model reads on the same adversarial image, and
+    the warning a naive evaluation of a gradient-masking defence deserves."""
+    bare = results.prediction_text(names, result["undefended_adv_probs"])
+    line = (f"Behind **{result['defence']}**, {results.evaluation_words(result)} attack. Without the defence, "
+            f"{model_id} reads this adversarial image as **{bare}**.")
+    if result["mode"] == "none" and defences.parse(result["defence"]).masks_gradient:
+        line += (" A naive attack gets no gradient through this defence, so a defence that holds here may only "
+                 "hide the gradient: switch to **adaptive** (Athalye, Carlini & Wagner 2018).")
+    st.caption(line)
+
+
+def trace_and_curve(key, picked, spec, params, norm, dataset, names, result, misclassified, target, font,
+                    defence: controls.DefenceChoice) -> None:
     left, right = st.columns(2)
     with left:
         if result["trace"] is not None:
@@ -141,14 +160,18 @@ def trace_and_curve(key, picked, spec, params, norm, dataset, names, result, mis
         elif spec.family in ("minimal", "black-box"):
             st.caption("The eps curve is drawn for gradient attacks (minimal attacks report the norm they needed; "
                        "the black-box attack would take too many queries per point).")
+        elif defences.parse(defence.spec).randomized:
+            st.caption("The eps curve is not drawn behind a randomized defence (every point would need many "
+                       "random draws).")
         else:
-            eps_search(key, picked, spec, params, norm, dataset, names, target, font)
+            eps_search(key, picked, spec, params, norm, dataset, names, target, font, defence)
 
 
-def eps_search(key, picked, spec, params, norm, dataset, names, target, font) -> None:
+def eps_search(key, picked, spec, params, norm, dataset, names, target, font, defence) -> None:
     eps_max = controls.eps_grid(norm, dataset)[-1]
     curve_params = json.dumps({k: v for k, v in params.items() if k != "eps"}, sort_keys=True)
-    c = results.curve(key, picked.key, picked.x, picked.label, spec.name, curve_params, eps_max)
+    c = results.curve(key, picked.key, picked.x, picked.label, spec.name, curve_params, eps_max, defence.spec,
+                      defence.adaptive)
     goal = f"reaches the target {names[target]}" if target is not None else "flips this image"
     if c["flip_eps"] is None:
         st.write(f"{spec.title} never {goal.replace('reaches', 'reach').replace('flips', 'flip')} for eps up to "
@@ -177,7 +200,7 @@ def model_card(dataset: str, model_id: str) -> None:
 
 presenter, url = controls.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
 apply_url_once(url)
-top = st.columns([1.05, 1.15, 2.6, 1.2], vertical_alignment="bottom")
+top = st.columns([1.0, 1.1, 1.0, 2.45, 1.15], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "dataset")
 ids = resources.model_ids(dataset)
 if not ids:
@@ -189,6 +212,7 @@ model, error = resources.try_model(model_id)
 if error:
     st.error(f"Model {model_id} is unavailable: {error}")
     st.stop()
-picked = picker.pick_image(dataset, model_id, url.image, source_where=top[2], detail_where=top[3],
+defence = controls.defence_controls(controls.defence_select(top[2], "explore"), "explore")
+picked = picker.pick_image(dataset, model_id, url.image, source_where=top[3], detail_where=top[4],
                            url_kept=url.kept)
-explore_panel(dataset, model_id, picked, url, presenter)
+explore_panel(dataset, model_id, picked, url, presenter, defence)
