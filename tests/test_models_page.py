@@ -1,0 +1,180 @@
+"""The Models page for students: readable rows from the cards (advcore.ui.model_table), "Your models" and the
+browser upload (off unless ADVLAB_ALLOW_MODEL_UPLOAD=1), and the table of defences on the standard models.
+
+The model_table tests use made-up cards; the page tests run the real page (AppTest) over the shipped cards
+with a private user-models folder."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advcore import byo, zoo
+from advcore.ui import model_table
+from tests.conftest import APP, TIMEOUT
+
+CARD = {"id": "toy-pgd", "dataset": "mnist", "architecture": "cnn-tiny", "parameters": 1234, "shipped": True,
+        "recipe": {"recipe": "pgd-at", "eps": 0.3, "training_attack": "PGD-10 linf, random start"},
+        "results": {"clean_accuracy": 0.98, "clean": {"n": 500},
+                    "robust": [{"attack": "pgd", "eps": 0.3, "steps": 40, "restarts": 1, "n": 500,
+                                "robust_accuracy": 0.9},
+                               {"attack": "fgsm", "eps": 0.3, "steps": None, "restarts": None, "n": 100,
+                                "robust_accuracy": 0.95},
+                               {"attack": "apgd-ce,apgd-dlr,square", "eps": 0.3, "steps": 100, "n": 100,
+                                "robust_accuracy": 0.85}]}}
+STANDARD = {"id": "toy-standard", "dataset": "cifar10", "recipe": {"recipe": "standard", "eps": 0.0},
+            "results": {"clean_accuracy": 0.8, "robust": [
+                {"attack": "pgd", "eps": 2 / 255, "steps": 40, "restarts": 1, "n": 200, "robust_accuracy": 0.2},
+                {"attack": "pgd", "eps": 8 / 255, "steps": 40, "restarts": 1, "n": 200, "robust_accuracy": 0.0}]}}
+
+
+def no_none(rows):
+    return all(cell is not None and str(cell) not in ("None", "nan", "") for row in rows for cell in row.values())
+
+
+def test_rows_are_text_from_the_card_with_no_none():
+    rows = model_table.student_table([CARD, STANDARD, {"id": "bare"}])
+    assert no_none(rows)
+    pgd, standard, bare = rows
+    assert pgd["Training"] == "adversarial training (PGD, Madry et al. 2018)"
+    assert (pgd["Clean accuracy"], pgd["Robust accuracy (PGD)"], pgd["Worst case"]) == ("98.0%", "90.0%", "85.0%")
+    assert pgd["Budget ε (L∞)"] == "76.5/255 (0.3)"
+    # a standard model is judged at its data set's largest budget (CIFAR-10: 8/255), not the smaller one
+    assert standard["Budget ε (L∞)"].startswith("8/255") and standard["Robust accuracy (PGD)"] == "0.0%"
+    assert standard["Worst case"] == model_table.MISSING and standard["Test images"] == "clean 200 · PGD-40 200"
+    assert bare["Training"] == "not recorded on the card" and bare["Clean accuracy"] == model_table.MISSING
+    assert no_none(model_table.results_rows(CARD)) and model_table.results_rows(CARD)[1]["Attack"] == "FGSM"
+
+
+@pytest.mark.parametrize("recipe, words", [
+    ("standard", "standard"), ("fgsm-rs", "fast adversarial training (FGSM + random start, Wong et al. 2020)"),
+    ("trades", "TRADES (Zhang et al. 2019)"), ("user", "brought by a user (training not recorded)"),
+    ("mixup-at", "recipe 'mixup-at' (see the card's details)")])
+def test_training_in_plain_words(recipe, words):
+    assert model_table.training_words({"recipe": {"recipe": recipe}}) == words
+
+
+def test_card_fields_are_readable():
+    fields = dict(model_table.card_fields(CARD))
+    assert fields["Training attack"] == "PGD-10 linf, random start" and fields["Trained at ε"] == "76.5/255 (0.3)"
+    assert fields["Worst case"].startswith("85.0% (worst of APGD-CE, APGD-DLR, SQUARE")
+    assert dict(model_table.card_fields(STANDARD))["Worst case"] == "not measured"
+
+
+def test_defence_table_naive_and_adaptive_on_an_untrained_model(untrained_model, random_batch):
+    """bits:3 stops TensorFlow's gradient: the naive PGD (only its random start moves the image) leaves most
+    images, BPDA and the undefended model's PGD do not."""
+    x, y = random_batch
+    y = untrained_model(x).numpy().argmax(1)  # every image "correct" for the untrained model
+    plan = model_table.defence_plan(["bits:3", "median:2"])
+    assert plan == [("none", "none"), ("bits:3", "bpda"), ("median:2", "none")]
+    assert model_table.defence_cost(2, plan, 10) == 2 * (10 + 20 + 10)
+    seen = []
+    rows = model_table.defence_table({"tiny": untrained_model}, x[:16], y[:16], ["bits:3"],
+                                     {"eps": 0.3, "steps": 5}, progress=seen.append)
+    assert [r["defence"] for r in rows] == ["none", "bits:3"] and sum(seen) == 16 * 3
+    bits = rows[1]
+    assert bits["naive"] >= 0.5 and bits["adaptive"] < bits["naive"] and rows[0]["naive"] < bits["naive"]
+    assert bits["masked"] == (bits["naive"] - bits["adaptive"] > 0.2) and not rows[0]["masked"]
+    text = model_table.defence_rows(rows, 4)
+    assert no_none(text) and text[1]["Adaptive attack"] == "BPDA"
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def user_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(zoo.USER_MODELS_ENV, str(tmp_path / "user-models"))
+    monkeypatch.delenv(byo.UPLOAD_ENV, raising=False)
+    zoo.forget()
+    yield tmp_path / "user-models"
+    zoo.forget()
+
+
+def models_page():
+    """The Models page run straight away (not Explore first: it loads and warms models)."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/models/models.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def frame_or_none(at, column: str) -> pd.DataFrame | None:
+    """The first table on the page with this column (AppTest's dataframes carry no key)."""
+    return next((d.value for d in at.dataframe if column in d.value.columns), None)
+
+
+def frame(at, column: str) -> pd.DataFrame:
+    found = frame_or_none(at, column)
+    assert found is not None, f"no table with a column {column!r}"
+    return found
+
+
+def test_the_page_shows_one_readable_row_per_model_and_no_upload_by_default(user_folder):
+    at = models_page()
+    rows = frame(at, "Training")
+    assert list(rows["Model"]) == [c["id"] for c in zoo.list_cards()]
+    assert no_none(rows.to_dict("records"))
+    assert rows["Training"].str.contains(r"^standard$|adversarial training|TRADES|distillation|user").all()
+    assert any("not measured" in c.value for c in at.caption)
+    assert any("accuracy of the column model on examples crafted against the row model" in c.value
+               for c in at.caption)
+    assert not at.get("file_uploader") and any(byo.UPLOAD_ENV in c.value for c in at.caption)
+    assert any("No user models" in i.value for i in at.info)
+
+
+def upload_errors(at) -> list[str]:
+    """The upload's messages (the cards' sanity flags are st.error boxes too)."""
+    return [e.value for e in at.error if e.value.startswith(("The model was not added", "Choose a .keras"))]
+
+
+def test_upload_form_with_the_env_var_and_a_bad_file_gives_one_message(user_folder, monkeypatch):
+    monkeypatch.setenv(byo.UPLOAD_ENV, "1")
+    at = models_page()
+    assert len(at.get("file_uploader")) == 1 and not any(byo.UPLOAD_ENV in c.value for c in at.caption)
+    at.file_uploader(key="upload_file").set_value(("broken.keras", b"not a zip archive", "application/zip"))
+    at.text_input(key="upload_id").set_value("my-upload")
+    next(b for b in at.button if b.label == "Check and add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = upload_errors(at)
+    assert len(errors) == 1 and "not a readable .keras archive" in errors[0] and "Traceback" not in errors[0]
+    assert not user_folder.exists() or not list(user_folder.glob("*.keras"))
+
+
+@pytest.mark.needs_data  # measures the model on the test set
+def test_an_uploaded_model_is_listed_under_your_models(user_folder, monkeypatch, tmp_path):
+    monkeypatch.setenv(byo.UPLOAD_ENV, "1")
+    path = tmp_path / "mine.keras"
+    zoo.build("cnn-tiny", "mnist", seed=1).save(path)
+    at = models_page()
+    at.file_uploader(key="upload_file").set_value(("mine.keras", path.read_bytes(), "application/zip"))
+    at.text_input(key="upload_id").set_value("my-upload")
+    at.number_input(key="upload_n").set_value(20)
+    next(b for b in at.button if b.label == "Check and add").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not upload_errors(at) and any("Added my-upload" in s.value for s in at.success)
+    assert json.loads((user_folder / "my-upload.json").read_text())["source"]["command"] == "browser upload"
+    assert "my-upload (user model)" in [s.value for s in at.subheader]
+    assert "my-upload (user model)" in list(frame(at, "Training")["Model"])
+
+
+@pytest.mark.needs_data
+def test_defence_table_on_the_shipped_standard_mnist_model(user_folder):
+    at = models_page()
+    assert frame_or_none(at, "Naive PGD") is None  # nothing computed on page load
+    at.multiselect(key="models_def_specs").set_value(["bits:3"])
+    at.slider(key="models_def_n").set_value(20)
+    at.number_input(key="models_def_steps").set_value(10)
+    next(b for b in at.button if b.label == "Compute" and "models_def" in str(b.form_id)).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = frame(at, "Naive PGD").set_index("Defence")
+    assert list(rows["Model"]) == ["mnist-standard", "mnist-standard"]
+    naive, adaptive = (float(rows.loc["bits:3", c].rstrip("%")) for c in ("Naive PGD", "Adaptive PGD"))
+    assert naive >= 80 and adaptive <= naive - 30 and rows.loc["bits:3", "Hidden gradient?"].startswith("yes")
+    assert float(rows.loc["none", "Naive PGD"].rstrip("%")) <= 20
+
+
+def test_eps_text():
+    assert model_table.eps_text(8 / 255) == "8/255 (0.0314)" and model_table.per_255(np.float32(0.1)) == "25.5/255"
