@@ -256,6 +256,40 @@ def present_if_changed(s: Store, code: str, view: dict) -> int:
     return s.view_version(code)
 
 
+def teacher_room() -> str | None:
+    """The room this browser session controls (created or entered on the Teach page, its key still valid),
+    or None."""
+    code, key = st.session_state.get("teach_room"), st.session_state.get("teach_key")
+    if not code or not key:
+        return None
+    try:
+        rooms.check_teacher(store(), code, key, session_id())
+    except ClassroomError:
+        return None
+    return code
+
+
+def present_button(where, key: str, picked, note: str = "", **view) -> None:
+    """'Present this view' for the teacher of a room in this browser session (nothing for anyone else):
+    ``view`` (``follow.make_view``'s data set, model, attack, eps, params, page) on the picked image becomes
+    the room's presented view; a drawn or uploaded image is put in the store for the followers."""
+    code = teacher_room()
+    if code is None:
+        return
+    if not where.button(f"Present this view to room {code}", key=f"{key}_present", icon=":material/co_present:",
+                        help="students following your room see this view within a couple of seconds"):
+        return
+    s = store()
+    image = {"image": picked.index} if picked.index is not None else \
+        {"image_id": s.put_image(picked.x, room=code), "label": picked.label}
+    try:
+        version = follow.present(s, code, follow.make_view(**view, **image, note=note))
+    except ClassroomError as exc:
+        where.error(f"This view cannot be presented: {exc}")
+        return
+    where.success(f"Presented to room {code} (view {version}).")
+
+
 def start_challenge_form(s: Store, code: str, view: dict | None) -> None:
     """Templates: min-eps, targeted and robust use the presented view's data set, model and image."""
     kind = st.selectbox("Template", list(challenges.TEMPLATES), key="teach_ch_kind",
