@@ -3,17 +3,29 @@
 A job is a dict with ``room``, ``nickname``, ``model_id`` and ``config`` (``advcore.train.TrainConfig``
 fields); its ``status`` goes queued -> running -> done / failed / stopped, or cancelled by the
 teacher or the student. A worker takes the oldest queued job with ``store.claim_job``.
+
+A running job holds a lease: its runner writes ``lease_until`` (now + ``LEASE_S``) into the store
+every ``HEARTBEAT_S`` seconds from a thread of its own (so a long measurement keeps it alive). A
+runner that dies (a replica killed, a server restarted) stops renewing it; ``requeue_expired``, which
+every worker calls before it looks for work, puts such a job back in the queue at its old place, and
+any process may then claim it. A runner that finds its lease gone (requeued, or claimed by another
+worker) stops at its next check and writes nothing more.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 from .rooms import ClassroomError
 from .store import OPEN_JOB_STATES, Store
 
 TYPICAL_JOB_S = 120.0  # the estimate before any job has finished here
 MAX_QUEUED_PER_MEMBER = 1
+LEASE_S = 60.0  # a running job whose lease is this old is taken to have lost its runner
+HEARTBEAT_S = 5.0  # a runner renews its lease this often
+MAX_REQUEUES = 3  # a job requeued this often fails instead (it may be what kills its runners)
 
 
 def enqueue(store: Store, room: str | None, nickname: str, model_id: str, config: dict,
@@ -58,25 +70,100 @@ def cancel(store: Store, job_id: str, now: float | None = None) -> bool:
     return store.update_job(job_id, only_if=OPEN_JOB_STATES, status="cancelled", finished=t) is not None
 
 
-def run_next(store: Store, worker: str, run) -> dict | None:
+def renew(store: Store, job_id: str, worker: str, fields: dict | None = None, lease_s: float = LEASE_S,
+          now: float | None = None) -> bool:
+    """Renew ``worker``'s lease on a running job (and merge ``fields``, e.g. progress); False if the job is
+    no longer running for this worker (cancelled, requeued, claimed by another, deleted with its room)."""
+    job = store.get_job(job_id)
+    if job is None or job["status"] != "running" or job.get("worker") != worker:
+        return False
+    t = time.time() if now is None else now
+    return store.update_job(job_id, only_if=("running",), lease_until=t + lease_s, **(fields or {})) is not None
+
+
+def requeue_expired(store: Store, lease_s: float = LEASE_S, now: float | None = None) -> list[str]:
+    """Put every running job whose lease has expired back in the queue (its place is kept); a job
+    already requeued ``MAX_REQUEUES`` times fails instead. Returns the ids requeued or failed."""
+    t = time.time() if now is None else now
+    moved = []
+    for job in store.jobs(statuses=("running",)):
+        lease = job.get("lease_until")
+        if lease is None:  # claimed, no renewal yet
+            lease = (t if job.get("started") is None else job["started"]) + lease_s
+        if lease >= t:
+            continue
+        count = int(job.get("requeued", 0)) + 1
+        fields = ({"status": "queued", "worker": None, "lease_until": None, "started": None, "requeued": count,
+                   "message": f"its runner stopped answering at {time.strftime('%H:%M:%S', time.localtime(lease))}"
+                              "; queued again"}
+                  if count <= MAX_REQUEUES else
+                  {"status": "failed", "finished": t, "message": f"its runner stopped answering {count} times"})
+        if store.update_job(job["id"], only_if=("running",), **fields) is not None:
+            moved.append(job["id"])
+    return moved
+
+
+class _Lease:
+    """The runner's side of a lease: a thread renews it every ``beat_s`` seconds with ``live``'s fields
+    until ``close``; ``lost`` is set once the job is cancelled or taken from this worker."""
+
+    def __init__(self, store: Store, job_id: str, worker: str, live: dict, lease_s: float, beat_s: float):
+        self.store, self.job_id, self.worker, self.live = store, job_id, worker, live
+        self.lease_s, self.beat_s = lease_s, beat_s
+        self.lost, self.done = threading.Event(), threading.Event()
+        self.beat()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name=f"lease-{job_id}")
+        self.thread.start()
+
+    def beat(self) -> None:
+        try:
+            if not renew(self.store, self.job_id, self.worker, dict(self.live), self.lease_s):
+                self.lost.set()
+        except Exception:  # a store hiccup: the next beat tries again, the lease is longer than a beat
+            pass
+
+    def _loop(self) -> None:
+        while not self.done.wait(self.beat_s) and not self.lost.is_set():
+            self.beat()
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def run_next(store: Store, worker: str, run: Callable, live: dict | None = None, lease_s: float = LEASE_S,
+             beat_s: float = HEARTBEAT_S) -> dict | None:
     """Take the oldest queued job and run it with ``run(job, should_stop)``; returns the job as it
-    ended (None if the queue was empty). ``should_stop()`` turns True once the job is cancelled (the
-    trainer checks it every batch). A job whose room was closed meanwhile has its model deleted."""
+    ended (None if the queue was empty). While it runs, its lease is renewed every ``beat_s`` seconds
+    with the fields of ``live`` (a dict ``run`` may update, e.g. progress for the student's page).
+    ``should_stop()`` turns True once the job is cancelled or the lease is lost (checked every batch). A
+    failure is recorded with its first line as ``message``. A job whose room was closed meanwhile has its
+    model deleted; a runner that lost its lease records nothing."""
     from .rooms import delete_user_model
     job = store.claim_job(worker)
     if job is None:
         return None
+    live = {} if live is None else live
+    lease = _Lease(store, job["id"], worker, live, lease_s, beat_s)
 
     def should_stop() -> bool:
-        current = store.get_job(job["id"])
-        return current is None or current["status"] == "cancelled"
+        if not lease.lost.is_set():
+            current = store.get_job(job["id"])
+            if current is None or current["status"] != "running" or current.get("worker") != worker:
+                lease.lost.set()
+        return lease.lost.is_set()
 
     try:
         run(job, should_stop)
         fields = {"status": "stopped" if should_stop() else "done"}
     except Exception as exc:  # the job's failure is recorded for its student; the worker goes on
         fields = {"status": "failed", "message": (str(exc).splitlines() or [exc.__class__.__name__])[0][:300]}
-    ended = store.update_job(job["id"], only_if=("running",), finished=time.time(), **fields)
-    if store.get_job(job["id"]) is None and job.get("model_id"):
+    finally:
+        lease.close()
+    current = store.get_job(job["id"])
+    if current is not None and current.get("worker") == worker:
+        ended = store.update_job(job["id"], only_if=("running",), finished=time.time(), **live, **fields)
+        return ended or store.get_job(job["id"])
+    if current is None and job.get("model_id"):
         delete_user_model(job["model_id"])  # the room closed while it trained
-    return ended or store.get_job(job["id"])
+    return current

@@ -1,90 +1,116 @@
-"""Training jobs started from the browser: one background thread each, bounded server-wide.
+"""Training jobs started from the browser, run from the classroom store's training queue.
 
-A job trains with ``advcore.train`` into the user-models folder (never the shipped
-``models/``), then measures and writes its card, so the model appears in the zoo
-for this server. The page polls the job; the stop button sets an event the
-trainer checks every batch. At most ``limits.MAX_TRAIN_JOBS`` run at once.
+The Train page queues a job (``advcore.classroom.queue``) instead of refusing a second student. Every
+server process that serves the Train page runs ``limits.MAX_TRAIN_JOBS`` worker threads that take the
+oldest queued job, train it with ``advcore.train`` into the user-models folder (never the shipped
+``models/``; a shared volume when there are replicas), check that it learned, then measure and write its
+card, so the model appears in the zoo of every process that reads that folder. A runner renews its
+lease on the job in the store while it works; a job whose runner died (its replica killed) is queued
+again by the next worker that looks, on any replica. Progress (curves, epochs) travels through the
+store, so the student's page shows it whichever process trains.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import threading
-import time
-import uuid
-from dataclasses import dataclass, field
 
 import streamlit as st
 
-from advcore import cards, train, zoo
+from advcore import cards, data, train, zoo
+from advcore.attacks.base import logits_of
+from advcore.classroom import queue, rooms
 from advcore.errors import AdvcoreError
 
 from . import limits
 
+POLL_S = 2.0  # an idle worker looks at the queue this often (and at once when a job is queued here)
+CHANCE_MARGIN = 0.05  # clean accuracy at most this far above 1/classes counts as "did not learn"
+CHECK_IMAGES = 1000  # test images of the quick did-it-learn check, before the card is measured
+MAX_CURVE_POINTS = 300  # batch points kept for the live chart (the job travels through the store)
 
-@dataclass
-class TrainingJob:
-    id: str
-    cfg: train.TrainConfig
-    started: float = field(default_factory=time.time)
-    status: str = "running"  # running, measuring, done, stopped, failed
-    message: str = ""
-    batches: list = field(default_factory=list)
-    epochs: list = field(default_factory=list)
-    progress: float = 0.0
-    stop: threading.Event = field(default_factory=threading.Event)
 
-    def report(self, event: dict) -> None:
+def near_chance_advice(accuracy: float, classes: int, margin: float = CHANCE_MARGIN) -> str | None:
+    """Why a run failed, with what to change, if its clean ``accuracy`` is within ``margin`` of chance
+    (1/``classes``); None for a model that learned."""
+    chance = 1.0 / classes
+    if accuracy > chance + margin:
+        return None
+    return (f"the model did not learn: its clean accuracy is {accuracy:.1%}, chance level for {classes} classes "
+            f"is {chance:.0%}. Train for more epochs or on more images, raise the learning rate, or lower the "
+            "training eps (a large eps from the first batch can stop a small network learning anything; "
+            "try the standard recipe first).")
+
+
+def train_job(job: dict, should_stop, live: dict) -> None:
+    """Run one queued job: train, check it learned, measure and write its card. Raises AdvcoreError
+    (the job fails, its message shown to the student) for a run that ends near chance; its files are
+    deleted, so it never joins the zoo. ``live`` gets progress fields the lease carries to the store."""
+    cfg = train.TrainConfig(**job["config"]).check()
+    folder = zoo.user_models_dir()
+    live.update(phase="training", progress=0.0, batches=[], epochs=[])
+
+    def report(event: dict) -> None:
         if event["kind"] == "batch":
-            total = event["batches"] * self.cfg.epochs
+            total = event["batches"] * cfg.epochs
             step = event["epoch"] * event["batches"] + event["batch"]
-            self.progress = min(1.0, (step + 1) / total)
-            if step % 5 == 0:
-                self.batches.append({"step": step, "loss": event["loss"], "train_accuracy": event["train_accuracy"]})
+            live["progress"] = min(1.0, (step + 1) / total)
+            every = max(1, total // MAX_CURVE_POINTS)
+            if step % every == 0:
+                live["batches"] = [*live["batches"], {"step": step, "loss": float(event["loss"]),
+                                                     "train_accuracy": float(event["train_accuracy"])}]
         else:
-            self.epochs.append(event)
+            live["epochs"] = [*live["epochs"], {k: v for k, v in event.items() if k != "kind"}]
+
+    model, state = train.train(cfg, folder, report=report, should_stop=should_stop, show_progress=False)
+    if should_stop():  # cancelled, or the job went to another worker: keep nothing
+        return
+    live["phase"] = "checking"
+    split = data.load(cfg.dataset, "test")
+    n = min(CHECK_IMAGES, len(split))
+    accuracy = float((logits_of(model, split.x[:n]).argmax(1) == split.y[:n]).mean())
+    advice = near_chance_advice(accuracy, len(split.class_names))
+    if advice:
+        rooms.delete_user_model(cfg.model_id)
+        raise AdvcoreError(advice)
+    live["phase"] = "measuring"
+    card = cards.build_card(model, cfg, state, folder / f"{cfg.model_id}.keras", command="AdvLab Train page",
+                            log=lambda m: None)
+    zoo.write_card(folder, card)
+    zoo.forget(cfg.model_id)
+    live.update(phase="done", clean_accuracy=accuracy, message=state.stopped or "")
 
 
-class JobBoard:
-    def __init__(self, max_jobs: int):
-        self.jobs: dict[str, TrainingJob] = {}
-        self.slots = threading.BoundedSemaphore(max_jobs)
-        self.lock = threading.Lock()
+class Workers:
+    """This process's worker threads over the store's training queue."""
 
-    def start(self, cfg: train.TrainConfig) -> TrainingJob:
-        if not self.slots.acquire(blocking=False):
-            raise AdvcoreError("the server is already training as many models as it allows; try again in a few "
-                               "minutes")
-        job = TrainingJob(uuid.uuid4().hex[:12], cfg)
-        with self.lock:
-            self.jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job,), daemon=True, name=f"train-{job.id}").start()
-        return job
+    def __init__(self, store, count: int):
+        self.store, self.wake = store, threading.Event()
+        base = f"{socket.gethostname()}-{os.getpid()}"
+        self.names = [f"{base}-{i}" for i in range(count)]
+        for name in self.names:
+            threading.Thread(target=self._loop, args=(name,), daemon=True, name=f"train-{name}").start()
 
-    def _run(self, job: TrainingJob) -> None:
-        try:
-            folder = zoo.user_models_dir()
-            model, state = train.train(job.cfg, folder, report=job.report, should_stop=job.stop.is_set,
-                                       show_progress=False)
-            job.status = "measuring"
-            card = cards.build_card(model, job.cfg, state, folder / f"{job.cfg.model_id}.keras",
-                                    command="AdvLab Train page", log=lambda m: None)
-            zoo.write_card(folder, card)
-            zoo.forget(job.cfg.model_id)
-            job.status, job.message = ("stopped" if state.stopped else "done"), state.stopped
-        except Exception as exc:  # shown to the user on the page; the server keeps running
-            job.status, job.message = "failed", str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        finally:
-            self.slots.release()
-
-    def get(self, job_id: str | None) -> TrainingJob | None:
-        with self.lock:
-            return self.jobs.get(job_id or "")
+    def _loop(self, name: str) -> None:
+        while True:
+            try:
+                queue.requeue_expired(self.store)
+                live: dict = {}
+                job = queue.run_next(self.store, name, lambda job, stop, live=live: train_job(job, stop, live),
+                                     live=live)
+            except Exception:  # a store outage: try again later, never kill the thread
+                job = None
+            if job is None:
+                self.wake.wait(POLL_S)
+                self.wake.clear()
 
 
-@st.cache_resource
-def job_board() -> JobBoard:
-    return JobBoard(limits.MAX_TRAIN_JOBS)
+@st.cache_resource(show_spinner=False)
+def workers() -> Workers:
+    from .classroom import store
+    return Workers(store(), limits.MAX_TRAIN_JOBS)
 
 
 def user_model_id(name: str) -> str:

@@ -1,80 +1,123 @@
-"""Train: adversarially train a small model from the browser, with live curves. Layout only."""
+"""Train: adversarially train a small model from the browser, queued and run by the server, with live
+curves. Layout only: the queue is advcore.classroom.queue, the runs advcore.ui.jobs."""
+
+from dataclasses import asdict
 
 import streamlit as st
 
 from advcore import cards, train, viz
+from advcore.classroom import queue
+from advcore.classroom.store import OPEN_JOB_STATES
 from advcore.errors import AdvcoreError
+from advcore.ui import classroom as ui
 from advcore.ui import controls, jobs, limits
 
 ARCHITECTURES = {"cnn-tiny": "tiny CNN (seconds per epoch)", "cnn-small": "Wong et al. small CNN"}
 
 st.title("Train a model")
-st.caption("A small model, trained here on this server, appears in the zoo (Explore, Sweep, Models) when it "
-           f"is done. Limits on this server: {limits.MAX_TRAIN_EPOCHS} epochs, "
-           f"{limits.MAX_TRAIN_IMAGES:,} training images.")
+st.caption("A small model, trained on this server, appears in the zoo (Explore, Sweep, Models) when it is done. "
+           "Training runs one model at a time: yours waits its turn in the queue, and you see your place. "
+           f"Limits on this server: {limits.MAX_TRAIN_EPOCHS} epochs, {limits.MAX_TRAIN_IMAGES:,} training images.")
+
+s = ui.store()
+jobs.workers()  # this process takes its share of the queue
+room, nickname = ((st.session_state.class_room, st.session_state.class_nick) if st.session_state.get("class_room")
+                  else (st.session_state.teach_room, "teacher") if st.session_state.get("teach_room")
+                  else (None, f"guest-{ui.session_id()[:6]}"))
+if room:
+    st.caption(f"You are **{nickname}** in room **{room}**: your model is listed for the room and deleted with it.")
 
 dataset = controls.dataset_select(st.columns(3)[0], "train_dataset")  # outside the form: eps follows it
 with st.form("train_form"):
     c1, c2, c3 = st.columns(3)
     architecture = c1.selectbox("Architecture", list(ARCHITECTURES), format_func=ARCHITECTURES.get,
                                 key="train_arch")
-    recipe = c2.selectbox("Recipe", train.RECIPES, index=1, key="train_recipe",
+    recipe = c2.selectbox("Recipe", train.RECIPES, index=train.RECIPES.index("pgd-at"), key="train_recipe",
                           help="standard: clean images; pgd-at: Madry et al. 2018; fgsm-rs: Wong et al. 2020; "
                                "n-fgsm: de Jorge et al. 2022; trades: Zhang et al. 2019")
     eps = c2.number_input("Training eps (linf, pixel units)", 0.0, 0.5, cards.reference_eps(dataset)[-1],
                           format="%.4f", key=f"train_eps_{dataset}",
                           help="the budget the model is trained against: 0.3 is usual on MNIST, 0.1 on "
-                               "Fashion-MNIST, 8/255 = 0.0314 on CIFAR-10")
-    epochs = c3.slider("Epochs", 1, limits.MAX_TRAIN_EPOCHS, 1, key="train_epochs")
+                               "Fashion-MNIST, 8/255 = 0.0314 on CIFAR-10. It grows from 0 over the first "
+                               "half of training, so the network first learns the clean task.")
+    epochs = c3.slider("Epochs", 1, limits.MAX_TRAIN_EPOCHS, min(2, limits.MAX_TRAIN_EPOCHS), key="train_epochs")
     n_train = c3.slider("Training images", 1000, limits.MAX_TRAIN_IMAGES, min(10_000, limits.MAX_TRAIN_IMAGES),
                         step=1000, key="train_n")
+    lr = c1.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3, key="train_lr",
+                          help="Adam's step size; 0.001 is a safe start")
     name = st.text_input("Name", "my-robust-model", max_chars=40, key="train_name")
-    submitted = st.form_submit_button("Start training", type="primary")
+    submitted = st.form_submit_button("Queue training", type="primary")
 
-board = jobs.job_board()
 if submitted:
     try:
+        model_id = jobs.user_model_id(f"{nickname}-{name}" if room else name)
+        if any(j.get("model_id") == model_id for j in s.jobs(statuses=OPEN_JOB_STATES)):
+            raise AdvcoreError(f"a model named {model_id} is already in the queue; choose another name")
         cfg = train.TrainConfig(
-            model_id=jobs.user_model_id(name), dataset=dataset, architecture=architecture, recipe=recipe,
-            eps=0.0 if recipe == "standard" else float(eps), steps=7, epochs=int(epochs), n_train=int(n_train),
-            lr_schedule="cyclic" if recipe == "fgsm-rs" else "constant", eval_n=1000, extra_n=200).check()
-        st.session_state.train_job = board.start(cfg).id
+            model_id=model_id, dataset=dataset, architecture=architecture, recipe=recipe,
+            eps=0.0 if recipe in train.CLEAN_RECIPES else float(eps), steps=7, epochs=int(epochs),
+            n_train=int(n_train), lr=float(lr), lr_schedule="cyclic" if recipe == "fgsm-rs" else "constant",
+            eps_warmup_epochs=0.0 if recipe in train.CLEAN_RECIPES else int(epochs) / 2, eval_n=1000,
+            extra_n=200).check()
+        st.session_state.train_job = queue.enqueue(s, room, nickname, model_id, asdict(cfg))
+        st.query_params["job"] = st.session_state.train_job  # a reload finds the job again
+        jobs.workers().wake.set()
     except AdvcoreError as exc:
-        st.error(f"Cannot start: {exc}")
+        st.error(f"Cannot queue: {exc}", icon=":material/error:")
+if "train_job" not in st.session_state and st.query_params.get("job"):
+    st.session_state.train_job = st.query_params["job"]
 
 
-ACTIVE = ("running", "measuring")
+def minutes(seconds: float) -> str:
+    return "under a minute" if seconds < 60 else f"about {round(seconds / 60)} min"
 
 
-def show_job(job: jobs.TrainingJob | None) -> None:
+def show_job(job: dict | None) -> None:
     if job is None:
-        st.info("No training started in this session yet.")
+        st.info("No training queued in this session yet.", icon=":material/info:")
         return
-    label = {"running": "training", "measuring": "measuring on the test set", "done": "done",
-             "stopped": "stopped early", "failed": "failed"}[job.status]
-    st.progress(job.progress, text=f"{job.cfg.model_id}: {label}")
-    if job.status == "running" and st.button("Stop training", key="train_stop"):
-        job.stop.set()
-    st.plotly_chart(viz.training_curves(job.batches), key="train_curves")
-    if job.epochs:
-        st.dataframe(job.epochs, hide_index=True, key="train_epochs_table")
-    if job.status in ("done", "stopped"):
-        st.success(f"{job.cfg.model_id} is in the zoo for this server. {job.message}")
-    elif job.status == "failed":
-        st.error(f"Training failed: {job.message}")
+    model_id, status = job["model_id"], job["status"]
+    if status == "queued":
+        pos, wait = queue.position(s, job["id"]), queue.estimate_wait_s(s, job["id"], limits.MAX_TRAIN_JOBS)
+        st.info(f"{model_id} is queued: number {pos} in line, starts in {minutes(wait)}."
+                + (f" ({job['message']})" if job.get("message") else ""), icon=":material/hourglass_top:")
+    elif status == "running":
+        phase = {"training": "training", "checking": "checking that it learned",
+                 "measuring": "measuring on the test set"}.get(job.get("phase"), "starting")
+        st.progress(float(job.get("progress", 0.0)), text=f"{model_id}: {phase}")
+    if status in OPEN_JOB_STATES and st.button("Cancel", key="train_cancel"):
+        queue.cancel(s, job["id"])
+        st.rerun()
+    st.plotly_chart(viz.training_curves(job.get("batches", [])), key="train_curves")
+    if job.get("epochs"):
+        st.dataframe(job["epochs"], hide_index=True, key="train_epochs_table")
+    if status in ("done", "stopped"):
+        acc = f" Clean accuracy {job['clean_accuracy']:.1%}." if "clean_accuracy" in job else ""
+        st.success(f"{model_id} is in the zoo for this server.{acc} {job.get('message', '')}",
+                   icon=":material/check_circle:")
+    elif status == "failed":
+        st.error(f"Training {model_id} failed: {job.get('message', '')}", icon=":material/error:")
+    elif status == "cancelled":
+        st.warning(f"{model_id} was cancelled.", icon=":material/cancel:")
 
 
 @st.fragment(run_every=1.0)
 def live_job() -> None:
-    """Redrawn every second while the job runs; one full rerun when it ends stops the polling."""
-    job = board.get(st.session_state.get("train_job"))
+    """Redrawn every second while the job is open; one full rerun when it ends stops the polling."""
+    job = s.get_job(st.session_state.get("train_job", ""))
     show_job(job)
-    if job is None or job.status not in ACTIVE:
+    if job is None or job["status"] not in OPEN_JOB_STATES:
         st.rerun()
 
 
-current = board.get(st.session_state.get("train_job"))
-if current is not None and current.status in ACTIVE:
+current = s.get_job(st.session_state.get("train_job", ""))
+if current is not None and current["status"] in OPEN_JOB_STATES:
     live_job()
 else:
     show_job(current)
+
+waiting = s.jobs(statuses=OPEN_JOB_STATES)
+st.caption(f"Queue on this server: {sum(j['status'] == 'running' for j in waiting)} training, "
+           f"{sum(j['status'] == 'queued' for j in waiting)} waiting.")
+if st.session_state.get("teach_room"):
+    ui.training_queue(s, st.session_state.teach_room)
