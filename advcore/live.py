@@ -182,3 +182,21 @@ def eps_curve(model, x: np.ndarray, y: int, attack: str, params: dict, eps_max: 
                 flip = float(fine[int(np.argmax(fine_fooled))])
     return {"eps": grid, "true_prob": probs[:, y], "other_prob": other_prob, "other_name": other_name,
             "flip_eps": flip}
+
+
+def warm(model, shape: tuple[int, ...]) -> float:
+    """Compile and run once every path a page load and the first eps moves take, so none of them pays for
+    it: the gradient loop for both norms with and without the per-step trace (traced for any batch size,
+    ``attacks.base._Compiled.prepare``), the eps curve's batch of ``CURVE_POINTS``, the forward pass and the
+    noise control. ``shape`` is one image's (H, W, C). Returns the seconds it took."""
+    import time
+    started = time.perf_counter()
+    x = np.zeros((1, *shape), np.float32)
+    for norm in ("linf", "l2"):
+        for record in (True, False):
+            attacks.run("pgd", model, x, [0], eps=0.01, steps=1, norm=norm, trace=record)
+        noise_control(model, x, 0, 0.01, norm)
+    batch = np.repeat(x, CURVE_POINTS, axis=0)
+    attacks.run("pgd", model, batch, np.zeros(CURVE_POINTS, np.int32), eps=np.full(CURVE_POINTS, 0.01, np.float32),
+                steps=1)
+    return time.perf_counter() - started

@@ -154,6 +154,28 @@ class _Compiled:
 
         self.loop = tf.function(loop, reduce_retracing=True)
         self.forward = tf.function(lambda x: model_ref()(x, training=False), reduce_retracing=True)
+        self._prepared: set = set()
+        self._lock = threading.Lock()
+
+    def prepare(self, image_shape: tuple, norm: str | None = None, record: bool = False) -> None:
+        """Trace the loop (``norm`` given) or the forward pass (``norm`` None) once for any batch size: the
+        batch dimension is None in the traced signature, so a call with 1 image and one with the eps curve's
+        16 dispatch to the same graph instead of retracing (TensorFlow picks an existing trace whose
+        signature covers the call)."""
+        key = (tuple(image_shape), norm, bool(record))
+        with self._lock:
+            if key in self._prepared:
+                return
+            spec, n = tf.TensorSpec, None
+            if norm is None:
+                self.forward.get_concrete_function(spec([n, *image_shape], tf.float32))
+            else:
+                per_image = spec([n, 1, 1, 1], tf.float32)
+                self.loop.get_concrete_function(
+                    spec([n, *image_shape], tf.float32), spec([n], tf.int32), spec([n], tf.int32),
+                    spec([], tf.float32), per_image, per_image, spec([], tf.int32), spec([], tf.float32),
+                    spec([], tf.float32), spec([2], tf.int32), norm, bool(record))
+            self._prepared.add(key)
 
 
 class PerModel:
@@ -188,7 +210,9 @@ def logits_of(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
 
     Compiled rather than eager: an eager Keras call walks every layer in Python, which holds the
     interpreter lock; with many dashboard sessions at once that cost more than the attacks."""
-    forward = compiled_for(model).forward
+    compiled = compiled_for(model)
+    compiled.prepare(np.shape(x)[1:])
+    forward = compiled.forward
     out = [forward(tf.constant(np.asarray(x[i:i + batch_size], np.float32))).numpy()
            for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
@@ -262,6 +286,7 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps, norm: str = "l
     labels = y if target is None else target
     sign = 1.0 if target is None else -1.0
     fn = compiled_for(model)
+    fn.prepare(x.shape[1:], norm, bool(trace))
     xt, lt, yt = tf.constant(x), tf.constant(labels), tf.constant(y)
     best = traced = clean = None
     for restart in range(restarts):

@@ -22,6 +22,11 @@ What else changes with ``st.App`` (Streamlit 1.67): uvicorn handles SIGTERM itse
 shutdown, then the process ends by the signal, exit status 143, where the plain script exited
 0), and ``streamlit run`` no longer opens a local browser tab (the server is headless anyway).
 
+Warm-up. The lifespan also starts one background thread (``warm_default_models``) that loads each data
+set's default model (the first the pickers offer, a shipped one) and compiles and runs once every path of
+an Explore page load and an eps move (``advcore.live.warm``), off the request path: the first visitor's
+first eps moves are then as fast as later ones. ``ADVLAB_WARM=0`` switches it off.
+
 Guards: ``tests/test_streamlit_contract.py`` fails if Streamlit changes the attribute, the v1
 branch, the ``st.navigation`` reset, the lifespan or the ``st.App`` discovery this relies on;
 ``tests/test_browser.py`` opens a deep link as the first visitor of a fresh server, then one
@@ -30,6 +35,10 @@ for a page of every other section.
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+import threading
 from contextlib import asynccontextmanager
 
 
@@ -47,4 +56,31 @@ def use_app_navigation() -> None:
 async def lifespan(_app):
     """``st.App`` lifespan: runs once at server start (before the first session) and at shutdown."""
     use_app_navigation()
+    if os.environ.get("ADVLAB_WARM", "1") != "0":
+        threading.Thread(target=warm_default_models, name="advlab-warm", daemon=True).start()
     yield
+
+
+def default_models() -> list[tuple[str, str]]:
+    """(data set, model id) of each data set's default model: the first shipped model the pickers list,
+    MNIST's first (Explore opens on it)."""
+    from advcore import data, zoo
+    found = []
+    for dataset in data.DATASETS:
+        shipped = [c["id"] for c in zoo.list_cards(dataset) if c.get("shipped")]
+        if shipped:
+            found.append((dataset, shipped[0]))
+    return sorted(found, key=lambda pair: pair[0] != "mnist")
+
+
+def warm_default_models() -> None:
+    """Load each default model and warm its compiled paths (``advcore.live.warm``); logs the time of each.
+    Never raises: a model that fails is logged and the next one is warmed."""
+    importlib.import_module("advcore.ui.server")  # TensorFlow's thread settings precede its first op
+    from advcore import data, live, zoo
+    for dataset, model_id in default_models():
+        try:
+            seconds = live.warm(zoo.load(model_id), data.info(dataset).shape)
+            print(f"AdvLab: warmed {model_id} ({dataset}) in {seconds:.1f} s", file=sys.stderr, flush=True)
+        except Exception as exc:  # a broken model must not stop the server or the other warm-ups
+            print(f"AdvLab: could not warm {model_id}: {exc}", file=sys.stderr, flush=True)
