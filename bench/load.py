@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import statistics
 import time
@@ -45,13 +46,16 @@ class ProtocolSession:
     def __init__(self, ws_url: str, query: str, headers: dict | None = None):
         self.ws_url, self.query, self.headers = ws_url, query, headers  # headers: e.g. a Cookie
         self.page_hash = ""
+        self.page_name = ""  # a page's URL path to open on the first run (a link to /join?room=...), as a browser does
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
         self.state: dict[str, tuple[str, object]] = {}  # key -> (WidgetState field, value) this client set
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.submit_id = ""  # the page's form submit button, if any
         self.submits: dict[str, str] = {}  # form key -> its submit button's id
         self.auto_reruns: list[str] = []  # fragments the page asked to rerun on a timer (st.fragment(run_every=))
+        self.timers: list[str] = []  # those of them the last whole-page run set (older ones may no longer exist)
         self.alerts: list[str] = []  # st.success/info/warning/error texts of the last run
+        self.texts: list[str] = []  # st.markdown/st.caption texts of the last run
         self.metric_list: list[tuple[str, str]] = []  # the last run's metrics in page order (labels may repeat)
         self.seen: set[str] = set()  # keys of the widgets and charts the last run showed
         self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
@@ -75,6 +79,7 @@ class ProtocolSession:
         msg = BackMsg()
         rerun = msg.rerun_script
         rerun.query_string, rerun.page_script_hash, rerun.fragment_id = self.query, self.page_hash, fragment
+        rerun.page_name = self.page_name
         for key, (field, value) in self.state.items():
             widget = rerun.widget_states.widgets.add()
             widget.id = self.widgets[key][0]
@@ -86,7 +91,9 @@ class ProtocolSession:
             rerun.widget_states.widgets.add(id=trigger, trigger_value=True)
         await self.ws.send(msg.SerializeToString())
         metrics: dict[str, str] = {}
-        self.seen, self.alerts, self.metric_list = set(), [], []
+        self.seen, self.alerts, self.metric_list, self.texts = set(), [], [], []
+        if not fragment:
+            self.timers = []
         while True:
             forward = ForwardMsg()
             forward.ParseFromString(await self.ws.recv())
@@ -95,10 +102,15 @@ class ProtocolSession:
                 self.page_hash = self.page_hash or forward.new_session.page_script_hash
             elif kind == "page_info_changed":
                 self.url = forward.page_info_changed.query_string
-            elif kind == "auto_rerun" and forward.auto_rerun.fragment_id not in self.auto_reruns:
-                self.auto_reruns.append(forward.auto_rerun.fragment_id)
+            elif kind == "auto_rerun":
+                if forward.auto_rerun.fragment_id not in self.auto_reruns:
+                    self.auto_reruns.append(forward.auto_rerun.fragment_id)
+                if forward.auto_rerun.fragment_id not in self.timers:
+                    self.timers.append(forward.auto_rerun.fragment_id)
             elif kind == "navigation":
                 self.pages = {page.url_pathname: page.page_script_hash for page in forward.navigation.app_pages}
+                if self.page_name:  # the page the server resolved from the name runs from now on
+                    self.page_hash = forward.navigation.page_script_hash or self.page_hash
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 element = forward.delta.new_element
                 which = element.WhichOneof("type")
@@ -115,6 +127,8 @@ class ProtocolSession:
                     self.submit_id = self.submits[element.button.form_id] = element.button.id
                 if which == "alert":
                     self.alerts.append(element.alert.body)
+                if which == "markdown":
+                    self.texts.append(element.markdown.body)
                 widget_id = getattr(getattr(element, which), "id", "")
                 if widget_id:
                     key = widget_id.rsplit("-", 1)[-1]
@@ -122,6 +136,7 @@ class ProtocolSession:
                     self.seen.add(key)
             elif kind == "script_finished":
                 if forward.script_finished == FINISHED_EARLY_FOR_RERUN:  # st.rerun(): the next run follows
+                    self.timers = []  # (the whole page's, with st.rerun()'s default scope) and sets its timers
                     continue
                 if forward.script_finished not in FINISHED_OK:
                     raise RuntimeError(f"script finished with status {forward.script_finished}")
@@ -132,13 +147,21 @@ class ProtocolSession:
         self.state[EPS_KEY] = ("string_array_value", [self.eps_options[option]])
         return await self.run(fragment=self.widgets[EPS_KEY][1])
 
+    async def set_eps_k(self, k: int, key: str = EPS_KEY) -> dict[str, str]:
+        """Move the L∞ slider ``key`` to k/255 (its option labelled "... (k/255)") and rerun."""
+        option = [o for o in self.eps_options if o.endswith(f"({k}/255)")]
+        if len(option) != 1:
+            raise ValueError(f"the eps slider has no single option {k}/255: {self.eps_options[:3]}...")
+        self.state[key] = ("string_array_value", option)
+        return await self.run(fragment=self.widgets[key][1])
+
     async def set_image(self, index: int) -> dict[str, str]:
         self.state[INDEX_KEY] = ("double_value", float(index))
         return await self.run()
 
     async def open_page(self, path: str) -> dict[str, str]:
         """Go to another page of the app (its widgets start fresh, as after a click in the sidebar)."""
-        self.page_hash, self.state, self.submit_id = self.pages[path], {}, ""
+        self.page_hash, self.page_name, self.state, self.submit_id = self.pages[path], "", {}, ""
         return await self.run()
 
 
@@ -211,7 +234,8 @@ def _stats() -> dict:
 def _percentiles(prefix: str, seconds: list[float]) -> dict:
     lat = sorted(seconds) or [float("nan")]
     return {f"{prefix}p50_s": round(statistics.median(lat), 3),
-            f"{prefix}p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3), f"{prefix}max_s": round(lat[-1], 3)}
+            f"{prefix}p95_s": round(lat[max(0, math.ceil(0.95 * len(lat)) - 1)], 3),  # nearest rank
+            f"{prefix}max_s": round(lat[-1], 3)}
 
 
 def _mb(value: float) -> int | None:
