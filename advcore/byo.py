@@ -331,5 +331,7 @@ def add_uploaded(content: bytes, dataset: str, model_id: str, strip: bool = Fals
     try:
         tmp.write_bytes(content)
         return add_model(tmp, dataset, model_id, strip, eval_n, "browser upload", log)
+    except ModelError as exc:  # name the upload, not the server's temporary file
+        raise ModelError(str(exc).replace(str(tmp), "the uploaded file")) from None
     finally:
         tmp.unlink(missing_ok=True)
