@@ -99,6 +99,38 @@ def show_predictions(result: dict, names, label: int, target: int | None = None,
         row[3].metric(f"{prefix}L∞ of the change", f"{norms['linf']:.4f}", help=norm_help("linf", norms["linf_255"]))
 
 
+TOP_K = 10  # classes in the probability bars of a data set with more (a 1,000-class ImageNet model)
+
+
+def shown_classes(n_classes: int, true_class: int, target: int | None, *probs, k: int = TOP_K) -> list[int]:
+    """The classes the probability bars show: all of them up to ``k``; else the true class, the target and the
+    classes with the highest probability in any of ``probs`` (clean, adversarial, noise), ``k`` in all, in
+    class order."""
+    if n_classes <= k:
+        return list(range(n_classes))
+    must = [c for c in (true_class, target) if c is not None and 0 <= c < n_classes]
+    best = np.argsort(-np.max(np.stack([np.asarray(p) for p in probs]), axis=0), kind="stable")
+    chosen = list(dict.fromkeys([*must, *map(int, best)]))[:k]
+    return sorted(chosen)
+
+
+def probability_chart(names, clean_probs, adv_probs, true_class: int, noise_probs=None, target: int | None = None,
+                      **style) -> tuple[dict, str]:
+    """``viz.probability_bars`` over ``shown_classes``; (figure, a caption sentence saying how many of the
+    classes are shown, '' when all are)."""
+    series = [p for p in (clean_probs, adv_probs, noise_probs) if p is not None]
+    shown = shown_classes(len(names), true_class, target, *series)
+    pick = np.asarray(shown)
+    figure = viz.probability_bars([names[c] for c in shown], np.asarray(clean_probs)[pick],
+                                  np.asarray(adv_probs)[pick], shown.index(true_class),
+                                  None if noise_probs is None else np.asarray(noise_probs)[pick],
+                                  target=None if target is None else shown.index(target), **style)
+    note = "" if len(shown) == len(names) else (
+        f" Shown: the {len(shown)} of {len(names):,} classes most probable before, after or under noise "
+        "(the true class always).")
+    return figure, note
+
+
 def show_norms(result: dict) -> None:
     """The other measures of the change and of the prediction shift, each with its explanation and unit."""
     norms, shift = result["norms"], result["shift"]

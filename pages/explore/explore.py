@@ -110,11 +110,11 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
     left, right = st.columns([2, 1])
     with left:
-        st.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], picked.label,
-                                             control["probs"], target=target, font_size=font, height=340),
-                        key="probs", config={"displayModeBar": False})
+        bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
+                                                control["probs"], target=target, font_size=font, height=340)
+        st.plotly_chart(bars, key="probs", config={"displayModeBar": False})
         st.caption("Each class's probability before (blue) and after (red) the attack, and under random noise of "
-                   "the same budget (grey).")
+                   "the same budget (grey)." + shown)
     with right:
         st.plotly_chart(viz.model_row([result["x_adv"], control["x_adv"]],
                                       ["adversarial", "random noise"], height=240, font_size=font),
