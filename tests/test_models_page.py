@@ -12,7 +12,7 @@ import pytest
 
 from advcore import byo, zoo
 from advcore.ui import model_table
-from tests.conftest import APP, TIMEOUT
+from tests.conftest import APP, ROOT, TIMEOUT
 
 CARD = {"id": "toy-pgd", "dataset": "mnist", "architecture": "cnn-tiny", "parameters": 1234, "shipped": True,
         "recipe": {"recipe": "pgd-at", "eps": 0.3, "training_attack": "PGD-10 linf, random start"},
@@ -42,7 +42,7 @@ def test_rows_are_text_from_the_card_with_no_none():
     assert pgd["Budget ε (L∞)"] == "76.5/255 (0.3)"
     # a standard model is judged at its data set's largest budget (CIFAR-10: 8/255), not the smaller one
     assert standard["Budget ε (L∞)"].startswith("8/255") and standard["Robust accuracy (PGD)"] == "0.0%"
-    assert standard["Worst case"] == model_table.MISSING and standard["Test images"] == "clean 200 · PGD-40 200"
+    assert standard["Worst case"] == model_table.MISSING
     assert bare["Training"] == "not recorded on the card" and bare["Clean accuracy"] == model_table.MISSING
     assert no_none(model_table.results_rows(CARD)) and model_table.results_rows(CARD)[1]["Attack"] == "FGSM"
 
@@ -59,7 +59,9 @@ def test_card_fields_are_readable():
     fields = dict(model_table.card_fields(CARD))
     assert fields["Training attack"] == "PGD-10 linf, random start" and fields["Trained at ε"] == "76.5/255 (0.3)"
     assert fields["Worst case"].startswith("85.0% (worst of APGD-CE, APGD-DLR, SQUARE")
-    assert dict(model_table.card_fields(STANDARD))["Worst case"] == "not measured"
+    assert fields["Clean accuracy"] == "98.0% on 500 test images"
+    standard = dict(model_table.card_fields(STANDARD))
+    assert standard["Worst case"] == "not measured" and "on 200 test images" in standard["Clean accuracy"]
 
 
 def test_defence_table_naive_and_adaptive_on_an_untrained_model(untrained_model, random_batch):
@@ -102,8 +104,12 @@ def models_page():
 
 
 def frame_or_none(at, column: str) -> pd.DataFrame | None:
-    """The first table on the page with this column (AppTest's dataframes carry no key)."""
-    return next((d.value for d in at.dataframe if column in d.value.columns), None)
+    """The first table on the page with this column (AppTest's tables carry no key)."""
+    for element in [*at.table, *at.dataframe]:
+        value = element.value.reset_index() if element.value.index.name else element.value
+        if column in value.columns:
+            return value
+    return None
 
 
 def frame(at, column: str) -> pd.DataFrame:
@@ -140,6 +146,7 @@ def test_upload_form_with_the_env_var_and_a_bad_file_gives_one_message(user_fold
     assert not at.exception, [e.value for e in at.exception]
     errors = upload_errors(at)
     assert len(errors) == 1 and "not a readable .keras archive" in errors[0] and "Traceback" not in errors[0]
+    assert "the uploaded file" in errors[0] and "/tmp" not in errors[0]  # names the upload, not server paths
     assert not user_folder.exists() or not list(user_folder.glob("*.keras"))
 
 
@@ -178,3 +185,50 @@ def test_defence_table_on_the_shipped_standard_mnist_model(user_folder):
 
 def test_eps_text():
     assert model_table.eps_text(8 / 255) == "8/255 (0.0314)" and model_table.per_255(np.float32(0.1)) == "25.5/255"
+
+
+@pytest.mark.browser
+@pytest.mark.needs_data
+def test_models_page_in_the_browser_at_1280x720(tmp_path):
+    """The page at 1280x720 in headless Chromium with uploads on: the students' table above the fold with no
+    'None', a damaged upload answered by one message, the defence table computed on request. Screenshots in
+    test-artifacts/models-*.png."""
+    from bench.browser import browser_page, chromium_available, streamlit_server
+    if not chromium_available():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"not a zip archive")
+    env = {byo.UPLOAD_ENV: "1", zoo.USER_MODELS_ENV: str(tmp_path / "user-models")}
+    with streamlit_server(env) as (url, _), browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(f"{url}/models", timeout=180_000)
+        table = page.locator('[data-testid="stTable"]').first
+        table.wait_for(timeout=180_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / "models-1280x720.png"))
+        box = table.bounding_box()
+        assert box["y"] + box["height"] <= 720, box  # the whole table in the first screen
+        assert "None" not in table.inner_text()
+        page.get_by_role("heading", name="Your models").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "models-your-models.png"))
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+        page.get_by_label("Model id", exact=True).fill("my-upload")
+        page.get_by_role("button", name="Check and add").click()
+        error = page.locator('[data-testid="stAlert"]', has_text="The model was not added")
+        error.wait_for(timeout=120_000)
+        error.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "models-upload-error.png"))
+        assert "not a readable .keras archive" in error.inner_text() and "Traceback" not in page.content()
+        assert "/tmp" not in error.inner_text()  # the message names the upload, not the server's files
+        tables = page.locator('[data-testid="stTable"]')
+        before = tables.count()
+        page.locator('[data-testid="stForm"]').last.get_by_role("button", name="Compute").click()
+        done = tables.nth(before)  # the defence table, the page's next table
+        done.wait_for(timeout=400_000)
+        done.scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / "models-defences.png"))

@@ -5,7 +5,7 @@ advcore.ui.model_table, the upload is advcore.byo."""
 import pandas as pd
 import streamlit as st
 
-from advcore import attacks, byo, cards, defences, evaluate, viz
+from advcore import attacks, byo, cards, data, defences, evaluate, viz
 from advcore.ui import controls, limits, model_table, navigation, resources, store
 
 st.title("Models")
@@ -20,16 +20,18 @@ HELP = {
     "Training": "how the model was trained; adversarial training trains on attacked images (Madry et al. 2018)",
     "Clean accuracy": "share of test images classified correctly, no attack",
     "Budget ε (L∞)": "the model's own budget: the ε it was trained at, or for a standard model the data set's usual "
-                     "budget (MNIST 0.3, Fashion-MNIST 0.1, CIFAR-10 8/255); each pixel may change by at most ε",
+                     "budget (" + ", ".join(f"{data.info(d).title} {model_table.per_255(cards.reference_eps(d)[-1])}"
+                                            for d in sorted({c.get("dataset") for c in all_cards} & set(data.DATASETS)))
+                     + "); each pixel may change by at most ε",
     "Robust accuracy (PGD)": "share of test images still classified correctly after a PGD attack "
                              "(Madry et al. 2018) at the budget",
     "Worst case": "per image the strongest of APGD-CE, APGD-DLR and the black-box Square Attack (Croce & Hein "
                   "2020); — means not measured",
-    "Test images": "how many test images each figure was measured on",
 }
 student_rows = model_table.student_table(all_cards)
-st.dataframe(pd.DataFrame(student_rows), hide_index=True, key="models_table",
-             column_config={name: st.column_config.TextColumn(name, help=text) for name, text in HELP.items()})
+st.table(pd.DataFrame(student_rows).set_index("Model"))  # wraps: every column readable at 1280 px
+st.caption(" ".join(f"**{name}:** {text}." for name, text in HELP.items()) + " How many test images each figure "
+           "was measured on, and the command that measured it, are in the model's details below.")
 if any(row["Worst case"] == model_table.MISSING for row in student_rows):
     st.caption(f"{model_table.MISSING} in *Worst case*: not measured. The training command measures the worst case "
                "only for adversarially trained models; a standard model already falls to about 0% under plain PGD.")
@@ -172,10 +174,10 @@ if table is None and compute and standard:
         models, x, y, chosen, params, samples=draws, batch_size=limits.BATCH, progress=progress),
         model_table.defence_cost(len(models), plan, len(x)), "attacking")
 if table is not None:
-    st.dataframe(pd.DataFrame(model_table.defence_rows(table, draws)), hide_index=True, key="models_defence_table")
-    st.caption("Clean accuracy: the defended model on the unattacked images (the row 'none' is the model alone). "
-               "Naive and adaptive PGD: accuracy on the attacked images, scored on the defended model itself. "
-               "'Hidden gradient' marks a naive figure the adaptive attack beats by more than 20 points "
-               "(obfuscated gradients).")
+    st.table(pd.DataFrame(model_table.defence_rows(table, draws)).set_index("Model"))
+    st.caption("**Clean accuracy:** the defended model on the unattacked images (defence 'none': the model alone). "
+               "**Naive and adaptive PGD:** accuracy on the attacked images, scored on the defended model itself. "
+               "**Hidden gradient? yes:** the adaptive attack beats the naive figure by more than 20 points "
+               "(obfuscated gradients, Athalye et al. 2018): only the adaptive figure counts.")
 elif not standard:
     st.info("This data set has no shipped standard model.")
