@@ -77,6 +77,10 @@ def warm_default_models() -> None:
     """Load each default model and warm its compiled paths (``advcore.live.warm``); logs the time of each.
     Never raises: a model that fails is logged and the next one is warmed."""
     importlib.import_module("advcore.ui.server")  # TensorFlow's thread settings precede its first op
+    try:  # Linux: this thread yields the CPU to visitors' requests (a nice value per thread)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
     from advcore import data, live, zoo
     for dataset, model_id in default_models():
         try:
