@@ -37,33 +37,44 @@ DEFAULT_RADIUS = {"mnist": 0.3, "fashion": 0.1, "cifar10": 8 / 255}
 BATCH = 1024
 
 
-def _build_gradient(model):
-    ref = weakref.ref(model)  # the per-model cache must not keep the model alive
-
-    @tf.function(reduce_retracing=True)
-    def gradient(x, y):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            logits = ref()(x, training=False)
-            true = tf.one_hot(y, tf.shape(logits)[1]) > 0
-            log_odds = (tf.reduce_logsumexp(tf.where(true, -1e9, logits), axis=1)
-                        - tf.reduce_sum(tf.where(true, logits, 0.0), axis=1))
-        return tape.gradient(log_odds, x), logits
-    return gradient
+def _log_odds(logits, y):
+    true = tf.one_hot(y, tf.shape(logits)[1]) > 0
+    return (tf.reduce_logsumexp(tf.where(true, -1e9, logits), axis=1)
+            - tf.reduce_sum(tf.where(true, logits, 0.0), axis=1))
 
 
-_gradient = PerModel(_build_gradient)
+def _cross_entropy(logits, y):  # the gradient attacks' objective (advcore.attacks.base)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
 
 
-def input_gradient(model, x: np.ndarray, y) -> np.ndarray:
+def _build_gradient(objective):
+    def build(model):
+        ref = weakref.ref(model)  # the per-model cache must not keep the model alive
+
+        @tf.function(reduce_retracing=True)
+        def gradient(x, y):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                logits = ref()(x, training=False)
+                loss = objective(logits, y)
+            return tape.gradient(loss, x), logits
+        return gradient
+    return build
+
+
+_GRADIENTS = {"log-odds": PerModel(_build_gradient(_log_odds)), "ce": PerModel(_build_gradient(_cross_entropy))}
+
+
+def input_gradient(model, x: np.ndarray, y, loss: str = "log-odds") -> np.ndarray:
     """The direction in which the loss of labels ``y`` rises fastest at ``x``: float32 (N, H, W, C).
 
-    It is the gradient of the log-odds against the true class, log Σ_{j≠y} exp(z_j) − z_y, which is the
+    By default the gradient of the log-odds against the true class, log Σ_{j≠y} exp(z_j) − z_y, which is the
     cross-entropy's gradient divided by 1 − p_y: the same direction, but it does not vanish in float32
-    when a confident model's p_y rounds to 1 (the plain cross-entropy gradient is then exactly 0)."""
+    when a confident model's p_y rounds to 1 (the plain cross-entropy gradient is then exactly 0).
+    ``loss="ce"``: the cross-entropy's own gradient, as the gradient attacks take it."""
     x = np.asarray(x, np.float32)
     y = np.broadcast_to(np.asarray(y, np.int32).reshape(-1), (len(x),))
-    fn = _gradient(model)
+    fn = _GRADIENTS[loss](model)
     parts = [fn(tf.constant(x[i:i + BATCH]), tf.constant(y[i:i + BATCH]))[0].numpy() for i in range(0, len(x), BATCH)]
     return np.concatenate(parts) if parts else np.zeros_like(x)
 
@@ -91,6 +102,40 @@ def logits_along(model, x: np.ndarray, direction: np.ndarray, eps_values, clip: 
     x = np.asarray(x, np.float32).reshape(np.shape(direction)[-3:])
     t = np.asarray(eps_values, np.float32).reshape(-1, 1, 1, 1)
     return logits_of(model, _points(x, t * np.asarray(direction, np.float32).reshape(x.shape), clip))
+
+
+def accuracy_along(model, x: np.ndarray, y, directions: np.ndarray, eps_values) -> np.ndarray:
+    """Accuracy over images ``x`` (N, H, W, C) at ``clip(x + t·directions)`` for every t in ``eps_values``: (T,).
+
+    For attacks whose direction does not depend on eps (FGSM's gradient sign, a fixed random ±1 noise) this is the
+    whole accuracy-against-eps curve from one attack: ``directions = sign(x_adv - x)`` of the attack run at the
+    largest eps gives the same points as running it at each smaller eps (a pixel the clip held at 0 or 1 is held
+    there at every eps). One model call per eps value, batched."""
+    x = np.asarray(x, np.float32)
+    d = np.asarray(directions, np.float32).reshape(x.shape)
+    y = np.asarray(y).reshape(-1)
+    return np.array([float(np.mean(logits_of(model, np.clip(x + np.float32(t) * d, 0.0, 1.0),
+                                             batch_size=BATCH).argmax(1) == y)) for t in eps_values])
+
+
+def direction_curves(model, x: np.ndarray, y, eps_values, seed: int = 0) -> dict[str, np.ndarray]:
+    """Accuracy against eps of FGSM and of random ±eps noise over images ``x``: {"fgsm": (T,), "noise": (T,)}.
+
+    The same accuracies as running ``attacks.run("fgsm")`` and ``attacks.run("noise", seed=seed)`` at every eps,
+    from one gradient and one model call per eps and attack: FGSM's step is eps·sign(∇x cross-entropy) whatever
+    eps is, and the attack keeps the clean image when its step fails, so an image counts as correct at eps when
+    both its clean image and its FGSM step are classified correctly (Goodfellow et al. 2015); the noise's signs
+    do not depend on eps either (``accuracy_along``)."""
+    from . import attacks
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y).reshape(-1)
+    clean = logits_of(model, x, batch_size=BATCH).argmax(1) == y
+    step = np.sign(input_gradient(model, x, y, loss="ce")).astype(np.float32)
+    fgsm = [float(np.mean(clean & (logits_of(model, np.clip(x + np.float32(t) * step, 0.0, 1.0),
+                                             batch_size=BATCH).argmax(1) == y))) for t in eps_values]
+    top = float(max(eps_values))
+    noise = attacks.run("noise", model, x, y, eps=top, seed=seed).x_adv if top > 0 else x
+    return {"fgsm": np.array(fgsm), "noise": accuracy_along(model, x, y, np.sign(noise - x), eps_values)}
 
 
 def cross_entropy(logits: np.ndarray, y) -> np.ndarray:

@@ -66,9 +66,10 @@ LESSONS: list[Lesson] = [
          "A simple model explains why. For a linear score w·x, the step eps·sign(w) raises the score by "
          "eps·||w||₁, which grows with the number of pixels; a random ±eps step raises it by about "
          "eps·||w||₂, far less, because random signs mostly cancel ({goodfellow2015}).",
-         "The curves below show this over 500 test images: under FGSM accuracy falls fast as eps grows, under "
-         "random noise of the same eps it stays high. That is why a fair evaluation reports random noise as a "
-         "control: an attack that does no better than noise is not an attack ({carlini2019})."),
+         "The curves below show this over the first test images (100, or 500 with the button): under FGSM "
+         "accuracy falls fast as eps grows, under random noise of the same eps it stays high. That is why a "
+         "fair evaluation reports random noise as a control: an attack that does no better than noise is not "
+         "an attack ({carlini2019})."),
         "Find an eps at which FGSM fools the model on this image but random noise of the same eps does not."),
     Lesson(
         "learn_linearity", "3. Why it works: linearity", "Why it works: linearity", ":material/looks_3:",
@@ -139,9 +140,10 @@ LESSONS: list[Lesson] = [
         ("The attacks so far read the model's gradients: they are white-box. An attacker who can only query the "
          "model, or who cannot even do that, still succeeds ({papernot2017}).",
          "Transfer: adversarial examples made on one model often fool another model trained for the same task "
-         "({szegedy2014}; {papernot2016}). The matrix shows, for examples made by PGD on each model (rows), the "
-         "accuracy of each model (columns); the diagonal is white-box. Here the other MNIST models are "
-         "adversarially trained, and few examples cross between them and the standard model.",
+         "({szegedy2014}; {papernot2016}). The transfer matrix (switch it on below the images) shows, for "
+         "examples made by PGD on each model (rows), the accuracy of each model (columns); the diagonal is "
+         "white-box. Here the other MNIST models are adversarially trained, and few examples cross between "
+         "them and the standard model.",
          "Whether examples transfer depends on the models. A PGD-trained model resists examples transferred "
          "from other models at least as well as white-box ones ({madry2018}); a model trained only on one-step "
          "attacks can fall to transferred examples, a sign that its robustness partly came from hiding its "

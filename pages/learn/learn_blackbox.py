@@ -57,10 +57,13 @@ with right:
          f"from {source}: {L.name(t['target'])}"]), key="blackbox_row", config={"displayModeBar": False})
     st.caption(f"Middle: the Square Attack on {TARGET}, scores only (it stops at the first success). Right: PGD "
                f"made on {source} (which reads it as {L.name(t['source'])}), shown to {TARGET}.")
-    st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model (rows), "
-                f"eps {MATRIX_EPS * 255:.0f}/255, {MATRIX_STEPS} steps, test images 0-{MATRIX_N - 1}.")
-    st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on", "crafted on"),
-                    key="blackbox_matrix", config={"displayModeBar": False})
+    # PGD on every model over MATRIX_N images takes seconds: measured when asked, then kept for every visitor
+    if st.toggle(f"Transfer matrix of the {len(ids)} MNIST models (PGD on each, {MATRIX_N} test images; a few "
+                 "seconds the first time on this server)", key=f"{PAGE}_matrix"):
+        st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model "
+                    f"(rows), eps {MATRIX_EPS * 255:.0f}/255, {MATRIX_STEPS} steps, test images 0-{MATRIX_N - 1}.")
+        st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on",
+                                                 "crafted on"), key="blackbox_matrix", config={"displayModeBar": False})
 L.try_it(lesson, PAGE, lambda: checks.square(L.model(TARGET), x, y, eps, queries, class_names=L.split().class_names),
          f"The check runs the Square Attack on {TARGET} with your eps and query budget.")
 L.explore(model=TARGET, image=index, attack="square", eps=eps, queries=queries)

@@ -3,12 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, evaluate, viz_learn
+from advcore import attacks, landscape, viz_learn
 from advcore.lessons import checks
 from advcore.ui import lesson as L
 
 PAGE = "direction"
-N_IMAGES = 500
+N_FIRST, N_MORE = 100, 500  # test images in the curve at first, and after the button
 CURVE_EPS = tuple(round(k / 255, 6) for k in range(0, 81, 10))
 
 
@@ -22,10 +22,10 @@ def one_image(model_key: str, index: int, eps: float) -> dict:
             "noise_pred": int(noise.adv_pred[0])}
 
 
-@st.cache_resource(show_spinner=f"Attacking {N_IMAGES} test images at {len(CURVE_EPS)} budgets (once)...")
-def curves(model_key: str) -> dict:
-    table = evaluate.sweep_attacks({"m": L.net(model_key)}, L.split(), ["fgsm", "noise"], CURVE_EPS, n=N_IMAGES)
-    return {a: table[table.attack == a].robust_accuracy.to_numpy() for a in ("fgsm", "noise")}
+@st.cache_resource(show_spinner="Attacking the test images at every budget (once)...", max_entries=8)
+def curves(model_key: str, n: int) -> dict:
+    """FGSM and noise accuracy at each of CURVE_EPS on the first ``n`` test images (one gradient per image)."""
+    return landscape.direction_curves(L.net(model_key), L.split().x[:n], L.split().y[:n], CURVE_EPS)
 
 
 lesson = L.header(f"learn_{PAGE}")
@@ -40,13 +40,20 @@ with right:
          "noise change"], signed=[False, False, True, False, True]), key="direction_row",
         config={"displayModeBar": False})
     st.caption("Both changes move every pixel by the same eps (until the [0, 1] clip); only the signs differ.")
-    c = curves(L.key(L.STANDARD))
+    more = st.session_state.get(f"{PAGE}_more", False)
+    n_images = N_MORE if more else N_FIRST
+    c = curves(L.key(L.STANDARD), n_images)
     st.plotly_chart(viz_learn.lines(np.asarray(CURVE_EPS) * 255, {"FGSM (gradient sign)": c["fgsm"],
                                                                  "random ±eps noise": c["noise"]},
-                                    "eps (/255)", f"accuracy on {N_IMAGES} test images", y_range=[0, 1.02],
+                                    "eps (/255)", f"accuracy on {n_images} test images", y_range=[0, 1.02],
                                     marker_x=eps * 255, colours={"FGSM (gradient sign)": "#d62728",
                                                                  "random ±eps noise": "#7f7f7f"}),
                     key="direction_curves", config={"displayModeBar": False})
+    if not more:
+        st.button(f"Measure on {N_MORE} test images", key=f"{PAGE}_more_button",
+                  on_click=lambda: st.session_state.update({f"{PAGE}_more": True}),
+                  help=f"The curves above use the first {N_FIRST} test images; {N_MORE} give a smoother curve "
+                       "(a few seconds, once per server).")
 L.try_it(lesson, PAGE, lambda: checks.direction(L.model(L.STANDARD), x, y, eps,
                                                 class_names=L.split().class_names))
 L.explore(model=L.STANDARD, image=index, attack="fgsm", eps=eps)

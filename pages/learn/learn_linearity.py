@@ -44,15 +44,23 @@ for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
                           colours={f"{names[c]}": viz_learn.CLASS_COLOURS[c] for c in range(len(names))})
     fig.update_traces(line={"width": 6}, selector={"name": f"{names[y]}"})
     col.plotly_chart(fig, key=f"linearity_{which}", config={"displayModeBar": False})
-radius = L.eps_slider(st, PAGE, default=0.3, high=0.5, label="radius of the slice (L∞, the dashed diamond)")
-grids = {m: grid(L.key(m), index, radius) for m in (L.STANDARD, L.ROBUST)}
-zmax = max(max(g.max_loss for g in grids.values()), 0.1)
-cols = st.columns(2)
-for col, (model_id, g) in zip(cols, grids.items()):
-    col.plotly_chart(viz_learn.landscape_figure(g, names, f"{model_id}: max loss {g.max_loss:.2f} in the ball",
-                                                zmax=zmax),
-                     key=f"landscape_{model_id}", config={"displayModeBar": False})
-    col.caption(f"{model_id}: the true class covers {g.true_region:.0%} of the ball.")
-L.try_it(lesson, PAGE, lambda: checks.linearity(grids[L.STANDARD], grids[L.ROBUST]))
-L.explore(model=L.STANDARD, image=index, attack="pgd", eps=radius)
+
+
+@st.fragment
+def slices() -> None:
+    """The radius slider and the two landscapes: a radius move reruns only this part of the page."""
+    radius = L.eps_slider(st, PAGE, default=0.3, high=0.5, label="radius of the slice (L∞, the dashed diamond)")
+    grids = {m: grid(L.key(m), index, radius) for m in (L.STANDARD, L.ROBUST)}
+    zmax = max(max(g.max_loss for g in grids.values()), 0.1)
+    cols = st.columns(2)
+    for col, (model_id, g) in zip(cols, grids.items()):
+        col.plotly_chart(viz_learn.landscape_figure(g, names, f"{model_id}: max loss {g.max_loss:.2f} in the ball",
+                                                    zmax=zmax),
+                         key=f"landscape_{model_id}", config={"displayModeBar": False})
+        col.caption(f"{model_id}: the true class covers {g.true_region:.0%} of the ball.")
+    L.try_it(lesson, PAGE, lambda: checks.linearity(grids[L.STANDARD], grids[L.ROBUST]))
+    L.explore(model=L.STANDARD, image=index, attack="pgd", eps=radius)
+
+
+slices()
 L.footer(lesson)
