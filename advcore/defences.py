@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from .attacks.base import PerModel
 from .attacks.registry import Param, check_params, lookup
 from .errors import AdvcoreError
 
@@ -392,26 +393,51 @@ def lower_confidence_bound(successes, trials: int, alpha: float) -> np.ndarray:
     return np.where(k > 0, beta.ppf(alpha, np.maximum(k, 1), trials - k + 1), 0.0)
 
 
+def _build_counter(model):
+    ref = weakref.ref(model)  # the per-model cache must not keep the model alive
+
+    @tf.function(reduce_retracing=True)
+    def count(x, copies, sigma, seed):
+        """Class counts (B, classes) int32 of the model over ``copies`` noisy copies of each of the B images:
+        noise drawn, model run, votes counted in one compiled call (no noise array crosses into Python)."""
+        noisy = tf.repeat(x, copies, axis=0)
+        noisy += sigma * tf.random.stateless_normal(tf.shape(noisy), seed)
+        logits = ref()(noisy, training=False)
+        pred = tf.reshape(tf.argmax(logits, axis=1, output_type=tf.int32), [tf.shape(x)[0], copies])
+        return tf.reduce_sum(tf.one_hot(pred, tf.shape(logits)[1], dtype=tf.int32), axis=1)
+    return count
+
+
+_counter = PerModel(_build_counter)
+
+
 def noise_counts(model, x: np.ndarray, sigma: float, n: int, batch: int = 1000, seed: int = 0) -> np.ndarray:
     """Class counts of ``model`` over ``n`` Gaussian-noise copies (std ``sigma``, pixel units, not
-    clipped) of each image: int (N, classes)."""
-    from .attacks.base import logits_of
-    rng = np.random.default_rng(seed)
+    clipped) of each image: int (N, classes).
+
+    About ``batch`` noisy images go through the model per call: ``min(n, batch)`` copies of each of
+    ``batch // copies`` images; the noise is TensorFlow's stateless normal, seeded by (``seed``, call number),
+    so the counts are reproducible for the same ``seed`` and ``batch``."""
     x = np.asarray(x, np.float32)
-    counts = None
-    per_batch = max(1, int(batch) // max(1, len(x)))  # noise copies per image in one model call
-    done = 0
-    while done < n:
-        k = min(per_batch, n - done)
-        noisy = np.repeat(x, k, axis=0)
-        noisy += rng.normal(0.0, sigma, noisy.shape).astype(np.float32)
-        pred = logits_of(model, noisy, batch_size=max(int(batch), 1)).argmax(axis=1).reshape(len(x), k)
-        if counts is None:
-            counts = np.zeros((len(x), logits_of(model, x[:1]).shape[1]), np.int64)
-        for row, labels in enumerate(pred):
-            counts[row] += np.bincount(labels, minlength=counts.shape[1])
-        done += k
-    return counts
+    if int(n) < 1:
+        raise AdvcoreError(f"n must be at least 1, got {n}")
+    if len(x) == 0:
+        return np.zeros((0, 0), np.int64)
+    counter = _counter(model)
+    copies = max(1, min(int(n), int(batch)))
+    group = max(1, int(batch) // copies)
+    sigma_t = tf.constant(float(sigma), tf.float32)
+    rows, call = [], 0
+    for i in range(0, len(x), group):
+        part = tf.constant(x[i:i + group])
+        total, done = None, 0
+        while done < n:
+            k = min(copies, n - done)
+            votes = counter(part, tf.constant(k, tf.int32), sigma_t, tf.constant([int(seed), call], tf.int64))
+            total = votes if total is None else total + votes
+            done, call = done + k, call + 1
+        rows.append(total.numpy())
+    return np.concatenate(rows).astype(np.int64)
 
 
 @dataclass
