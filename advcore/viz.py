@@ -19,7 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
-DEFENCE_COLOURS = ("#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # defended sweep lines
+LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                "#17becf")  # Plotly's default colour cycle, given per model so a model's lines share one
 FONT_SIZE = 14  # px: the smallest chart text readable from the back of a classroom (presenter mode: 18)
 _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
 # Fixed margins for charts with axis titles: Plotly's "automargin" redraws a chart until its margins settle,
@@ -209,19 +210,18 @@ def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "a
     data = []
     if "adaptive" not in table:
         table = table.assign(adaptive=np.nan)
-    colours = {}
+    colours = {}  # one colour per model (or model + defence); the attack and the naive/adaptive mode set the dash
     for (model_id, attack, mode), rows in table.groupby(["model", "attack", "adaptive"], sort=False, dropna=False):
         rows = rows.sort_values("eps")
-        line = {"dash": "solid" if attack not in ("fgsm", "noise") else ("dashdot" if attack == "fgsm" else "dot")}
-        trace = {}
-        if isinstance(mode, str):  # a defended line: one colour per model, defence and attack
-            base = model_id.rsplit(" (", 1)[0]
-            line = {"dash": "dash" if mode == "none" else "solid",
-                    "color": colours.setdefault((base, attack), DEFENCE_COLOURS[len(colours) % len(DEFENCE_COLOURS)])}
-            if mode != "none" and (base, attack) in colours and data and data[-1].get("_pair") == (base, attack):
-                rgb = ", ".join(str(int(line["color"][i:i + 2], 16)) for i in (1, 3, 5))
-                trace = {"fill": "tonexty", "fillcolor": f"rgba({rgb}, 0.2)"}
-            trace["_pair"] = (base, attack)
+        defended = isinstance(mode, str)
+        base = model_id.rsplit(" (", 1)[0] if defended else model_id
+        line = {"color": colours.setdefault(base, LINE_COLOURS[len(colours) % len(LINE_COLOURS)]),
+                "dash": ("dash" if mode == "none" else "solid") if defended else
+                ("solid" if attack not in ("fgsm", "noise") else ("dashdot" if attack == "fgsm" else "dot"))}
+        trace = {"_pair": (base, attack)} if defended else {}
+        if y == "robust_accuracy" and defended and mode != "none" and data and data[-1].get("_pair") == (base, attack):
+            rgb = ", ".join(str(int(line["color"][i:i + 2], 16)) for i in (1, 3, 5))
+            trace["fill"], trace["fillcolor"] = "tonexty", f"rgba({rgb}, 0.2)"  # the naive-adaptive gap
         data.append({"type": "scatter", "x": rows["eps"].to_numpy(), "y": rows[y].to_numpy(),
                      "mode": "lines+markers", "name": f"{model_id} · {attack}", "line": line,
                      "customdata": rows["eps_255"].to_numpy(), **trace,

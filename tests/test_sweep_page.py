@@ -123,3 +123,76 @@ def test_sweep_page_defence_lines_and_material_icons():
     # mnist-standard is a standard model: its FGSM-PGD gap is no red flag
     assert not any("resists FGSM" in e.value and "bits" not in e.value for e in at.error)
     assert any("bits:3" in e.value for e in at.error)  # the naive line is flagged
+
+
+def set_slider(page, label: str, presses: int, key: str = "ArrowLeft") -> None:
+    """Move a Streamlit slider by keyboard (one step a press)."""
+    thumb = page.get_by_role("slider", name=label)
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press(key)
+
+
+@pytest.mark.browser
+@pytest.mark.needs_data
+def test_sweep_and_train_pages_in_the_browser_at_1280x720(tmp_path):
+    """One server: the Sweep page with a defence (naive dashed, adaptive solid, flags with material icons), and
+    the Train page with two students' sessions (one training, one told its place in the queue), both then
+    cancelled. Screenshots in test-artifacts/sweep-*.png and train-*.png."""
+    from bench.browser import browser_page, chromium_available, streamlit_server
+    from tests.conftest import ROOT
+    if not chromium_available():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    env = {"ADVLAB_STATE_DIR": str(tmp_path / "state"), "ADVCORE_USER_MODELS": str(tmp_path / "user-models")}
+    with streamlit_server(env) as (url, _), browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(f"{url}/sweep", timeout=180_000)
+        form = page.locator('[data-testid="stForm"]').first
+        form.wait_for(timeout=180_000)
+        models = form.locator('[data-testid="stMultiSelect"]').first
+        models.get_by_role("button", name="Clear all").click()  # then pick one model
+        models.click()
+        page.get_by_role("option", name="mnist-standard", exact=True).click()
+        form.locator('[data-testid="stMultiSelect"]').nth(2).click()
+        page.get_by_role("option", name="Bit-depth reduction", exact=False).click()
+        page.keyboard.press("Escape")
+        set_slider(page, "Eps values", 7)
+        set_slider(page, "Test images", 45)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "sweep-form-1280x720.png"))
+        form.get_by_role("button", name="Run sweep").click()
+        chart = page.locator('[data-testid="stPlotlyChart"]').first
+        chart.wait_for(timeout=400_000)
+        page.wait_for_timeout(2000)
+        chart.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "sweep-defence-1280x720.png"))
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert "bits:3 (naive)" in text and "bits:3 (bpda)" in text, text[:2000]
+        assert page.locator('[data-testid="stAlertDynamicIcon"]').count() > 0
+        assert page.locator('[data-testid="stAlert"] [data-testid="stIconEmoji"]').count() == 0
+        page.locator('[data-testid="stExpander"]').last.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "sweep-flags-1280x720.png"))
+
+        tabs = [page, page.context.browser.new_page()]
+        for tab, name in zip(tabs, ("first", "second")):
+            tab.set_viewport_size({"width": 1280, "height": 720})
+            tab.goto(f"{url}/train", timeout=180_000)
+            name_box = tab.get_by_label("Name")
+            name_box.wait_for(timeout=180_000)
+            name_box.fill(name)
+            tab.get_by_role("button", name="Queue training").click()
+        tabs[1].locator('[data-testid="stAlert"]', has_text="in line").wait_for(timeout=120_000)
+        tabs[1].wait_for_timeout(1000)
+        tabs[1].screenshot(path=str(artifacts / "train-queued-1280x720.png"))
+        tabs[0].locator('[data-testid="stProgress"]').wait_for(timeout=120_000)
+        tabs[0].wait_for_timeout(8000)  # a few batches on the curve
+        tabs[0].screenshot(path=str(artifacts / "train-running-1280x720.png"))
+        tabs[0].locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
+        tabs[0].wait_for_timeout(500)
+        tabs[0].screenshot(path=str(artifacts / "train-curves-1280x720.png"))
+        for tab in reversed(tabs):
+            tab.get_by_role("button", name="Cancel").click()
+            tab.locator('[data-testid="stAlert"]', has_text="cancelled").wait_for(timeout=120_000)

@@ -79,7 +79,7 @@ if served:
 split = resources.test_split(dataset)
 if not split.full:
     st.warning(f"Only the shipped sample of {len(split)} images is available: numbers are rough.")
-chart, flags_col = st.columns([3, 1])
+chart, flags_col = st.columns([2, 1])
 with chart:
     st.plotly_chart(viz.sweep_chart(table), key="sweep_accuracy")
 with flags_col:

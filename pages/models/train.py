@@ -31,6 +31,7 @@ room, nickname = ((st.session_state.class_room, st.session_state.class_nick) if 
 if room:
     st.caption(f"You are **{nickname}** in room **{room}**: your model is listed for the room and deleted with it.")
 
+panel = st.container()  # this session's job, above the form (filled at the end of the run)
 dataset = controls.dataset_select(st.columns(3)[0], "train_dataset")  # outside the form: eps follows it
 with st.form("train_form"):
     c1, c2, c3 = st.columns(3)
@@ -115,10 +116,11 @@ def live_job() -> None:
 
 
 current = s.get_job(st.session_state.get("train_job", ""))
-if current is not None and current["status"] in OPEN_JOB_STATES:
-    live_job()
-else:
-    show_job(current)
+with panel:
+    if current is not None and current["status"] in OPEN_JOB_STATES:
+        live_job()
+    else:
+        show_job(current)
 
 waiting = s.jobs(statuses=OPEN_JOB_STATES)
 st.caption(f"Queue on this server: {sum(j['status'] == 'running' for j in waiting)} training, "
