@@ -83,6 +83,21 @@ def write(model_id: str, model, split, wanted: dict, command: str) -> Path:
     return path
 
 
+def _load_or_skip(load_model: Callable[[str], object], model_id: str, skipped: list[str]):
+    """load_model(model_id), or None with the reason appended to ``skipped``."""
+    try:
+        return load_model(model_id)
+    except AdvcoreError as exc:
+        skipped.append(f"Skipping {model_id}: {exc}")
+        return None
+
+
+def iterative_gradient(attack_names) -> list[str]:
+    """The iterative white-box gradient attacks among ``attack_names`` (those a defended sweep runs)."""
+    from . import attacks
+    return [a for a in attack_names if attacks.ATTACKS[a].family == "gradient" and attacks.ATTACKS[a].iterative]
+
+
 def sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: str, steps: int, eps_values,
           n: int, batch_size: int = evaluate.DEFAULT_BATCH,
           progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -96,10 +111,8 @@ def sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: s
     for model_id in ids:
         rows = shipped_rows(model_id, wanted)
         if rows is None:
-            try:
-                model = load_model(model_id)
-            except AdvcoreError as exc:
-                skipped.append(f"Skipping {model_id}: {exc}")
+            model = _load_or_skip(load_model, model_id, skipped)
+            if model is None:
                 continue
             rows = measure(model_id, model, split, wanted, batch_size, progress)
         else:
@@ -138,15 +151,13 @@ def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names
     read each as a model of its own. Returns (table, one message per skipped model or defence)."""
     from . import attacks, defences
     from .attacks import adaptive
-    gradient = [a for a in attack_names if attacks.ATTACKS[a].family == "gradient" and attacks.ATTACKS[a].iterative]
+    gradient = iterative_gradient(attack_names)
     tables, skipped = [], []
     if not specs or not gradient:
         return pd.DataFrame(), skipped
     for model_id in ids:
-        try:
-            model = load_model(model_id)
-        except AdvcoreError as exc:
-            skipped.append(f"Skipping {model_id}: {exc}")
+        model = _load_or_skip(load_model, model_id, skipped)
+        if model is None:
             continue
         for spec in specs:
             spec = str(defences.parse(spec))

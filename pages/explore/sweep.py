@@ -50,7 +50,7 @@ if result is None and submitted:
         st.warning("Choose at least one model and one attack.")
         st.stop()
     split = resources.test_split(dataset)
-    iterative = [a for a in names if attacks.ATTACKS[a].family == "gradient" and attacks.ATTACKS[a].iterative]
+    iterative = shipped_sweeps.iterative_gradient(names)
     total = min(n, len(split)) * len(chosen) * len(eps_values) * (len(names) + 2 * len(specs) * len(iterative))
 
     def run(progress):
