@@ -14,17 +14,28 @@ SIZE = 31  # 961 points per model: a radius move stays quick on a busy CPU
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
+def directions(model_key: str, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sign of the model's gradient at the image and a random sign direction (seed 0): one gradient per
+    image, shared by the 1-D curves and every radius of the 2-D slice."""
+    x, y = L.split().x[index:index + 1], int(L.split().y[index])
+    sign = landscape.sign_direction(L.net(model_key), x, [y])[0]
+    return sign, landscape.random_direction(sign.shape, 0)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
 def logits(model_key: str, index: int) -> dict:
     net = L.net(model_key)
-    x, y = L.split().x[index:index + 1], int(L.split().y[index])
-    sign = landscape.sign_direction(net, x, [y])[0]
+    x = L.split().x[index:index + 1]
+    sign, random = directions(model_key, index)
     return {"gradient": landscape.logits_along(net, x, sign, ALONG),
-            "random": landscape.logits_along(net, x, landscape.random_direction(sign.shape, 0), ALONG)}
+            "random": landscape.logits_along(net, x, random, ALONG)}
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def grid(model_key: str, index: int, radius: float) -> landscape.Grid:
-    return landscape.landscape(L.net(model_key), L.split().x[index], int(L.split().y[index]), radius, SIZE)
+    """``landscape.landscape`` at this radius, from the cached directions."""
+    return landscape.grid(L.net(model_key), L.split().x[index], int(L.split().y[index]), *directions(model_key, index),
+                          radius, SIZE)
 
 
 lesson = L.header(f"learn_{PAGE}")
