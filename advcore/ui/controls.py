@@ -9,6 +9,7 @@ so a link opens exactly one view; bad or hostile values are clamped or refused w
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -168,10 +169,10 @@ ADAPTIVE_CHOICES = ("naive", "adaptive")
 
 def defence_select(where, key: str) -> str:
     """The defence picker: 'none' or one defence of ``advcore.defences.DEFENCES`` (its title shown)."""
+    titles = "; ".join(f"{name}: {spec.title}" for name, spec in defences.DEFENCES.items())
     return where.selectbox("Defence", ["none", *defences.DEFENCES], key=f"{key}_defence",
-                           format_func=lambda d: "none" if d == "none" else defences.DEFENCES[d].title,
-                           help="an input transformation in front of the model (or randomized smoothing); the "
-                                "defended model is itself a model, so the attack runs on it unchanged")
+                           help="an input transformation in front of the model, or randomized smoothing; the defended "
+                                f"model is itself a model, so the attack runs on it unchanged ({titles})")
 
 
 def defence_controls(name: str, key: str) -> DefenceChoice:
@@ -185,11 +186,13 @@ def defence_controls(name: str, key: str) -> DefenceChoice:
     for col, p in zip(cols, spec.params):
         wkey = f"{key}_def_{name}_{p.name}"
         _seed(wkey, p.default)
-        label = f"{p.name} ({p.unit})" if p.unit else p.name
+        label = p.name
         if p.kind == "int":
-            values[p.name] = int(col.number_input(label, int(p.low), int(p.high), step=1, key=wkey, help=p.help))
+            values[p.name] = int(col.number_input(label, int(p.low), int(p.high), step=1, key=wkey,
+                                                  help=f"{p.unit}: {p.help}"))
         else:
-            values[p.name] = float(col.number_input(label, float(p.low), float(p.high), key=wkey, help=p.help))
+            values[p.name] = float(col.number_input(label, float(p.low), float(p.high), key=wkey,
+                                                    help=f"{p.unit}: {p.help}"))
     chain = str(defences.Defence((defences.make_stage(name, **values),)))
     _seed(f"{key}_adaptive", "naive")
     switch = cols[len(spec.params)].segmented_control(
@@ -209,7 +212,8 @@ def defence_controls(name: str, key: str) -> DefenceChoice:
                        f"{adaptive_attacks.DEFAULT_EOT_SAMPLES} random draws of the defence.",
                 "bpda+eot": "**Adaptive: BPDA + EOT**, the identity on the backward pass, averaged over "
                             f"{adaptive_attacks.DEFAULT_EOT_SAMPLES} random draws."}[mode]
-    cols[-1].caption(f"{spec.title} ({chain}): {spec.summary}. {what} *{spec.paper.split(',')[0]}*")
+    cited = "; ".join(part.strip() for part in re.findall(r"[^;]*?\d{4}", spec.paper))  # authors and years
+    cols[-1].caption(f"{spec.title} ({chain}): {spec.summary}. {what} *{cited}*")
     return DefenceChoice(chain, adaptive, mode)
 
 
