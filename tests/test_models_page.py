@@ -39,7 +39,7 @@ def test_rows_are_text_from_the_card_with_no_none():
     pgd, standard, bare = rows
     assert pgd["Training"] == "adversarial training (PGD, Madry et al. 2018)"
     assert (pgd["Clean accuracy"], pgd["Robust accuracy (PGD)"], pgd["Worst case"]) == ("98.0%", "90.0%", "85.0%")
-    assert pgd["Budget ε (L∞)"] == "76.5/255 (0.3)"
+    assert pgd["Budget ε (L∞)"] == "76.5/255"
     # a standard model is judged at its data set's largest budget (CIFAR-10: 8/255), not the smaller one
     assert standard["Budget ε (L∞)"].startswith("8/255") and standard["Robust accuracy (PGD)"] == "0.0%"
     assert standard["Worst case"] == model_table.MISSING
@@ -206,11 +206,20 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         page.goto(f"{url}/models", timeout=180_000)
         table = page.locator('[data-testid="stTable"]').first
         table.wait_for(timeout=180_000)
+        page.evaluate("document.fonts.ready.then(() => true)")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(artifacts / "models-1280x720.png"))
         box = table.bounding_box()
-        assert box["y"] + box["height"] <= 720, box  # the whole table in the first screen
+        assert box["x"] + box["width"] <= 1280 and box["y"] < 400, box  # every column in view, the table up top
+        worst = table.get_by_text("Worst case").bounding_box()
+        assert worst["x"] + worst["width"] <= 1280 and worst["y"] + worst["height"] <= 720, worst
         assert "None" not in table.inner_text()
+        details = page.locator('[data-testid="stExpander"]', has_text="Details: mnist-pgd")
+        details.locator("summary").click()
+        details.get_by_text("Robust accuracy at 76.5/255").wait_for(timeout=30_000)
+        details.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(artifacts / "models-details.png"))
         page.get_by_role("heading", name="Your models").scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         page.screenshot(path=str(artifacts / "models-your-models.png"))

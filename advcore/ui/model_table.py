@@ -141,7 +141,7 @@ def student_row(card: dict) -> dict[str, str]:
         "Data set": dataset_title(card.get("dataset")),
         "Training": training_words(card),
         "Clean accuracy": percent(results.get("clean_accuracy")),
-        "Budget ε (L∞)": eps_text(eps),
+        "Budget ε (L∞)": per_255(eps),
         "Robust accuracy (PGD)": percent(pgd["robust_accuracy"]) if pgd else MISSING,
         "Worst case": percent(worst["robust_accuracy"]) if worst else MISSING,
     }
@@ -246,10 +246,10 @@ def defence_rows(rows: list[dict], samples: int) -> list[dict[str, str]]:
     """``defence_table`` rows as text for the page."""
     out = []
     for r in rows:
-        mode = MODE_WORDS.get(r["mode"], r["mode"])
+        mode = "no defence to adapt to" if r["defence"] == "none" else MODE_WORDS.get(r["mode"], r["mode"])
         if "eot" in r["mode"]:
             mode += f" ({samples} draws)"
-        out.append({"Model": r["model"], "Defence": "none" if r["defence"] == "none" else r["defence"],
+        out.append({"Model": r["model"], "Defence": r["defence"],
                     "Clean accuracy": percent(r["clean"]), "Naive PGD": percent(r["naive"]),
                     "Adaptive PGD": percent(r["adaptive"]), "Adaptive attack": mode,
                     "Hidden gradient?": "yes" if r["masked"] else "no"})

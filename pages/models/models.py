@@ -22,7 +22,8 @@ HELP = {
     "Budget ε (L∞)": "the model's own budget: the ε it was trained at, or for a standard model the data set's usual "
                      "budget (" + ", ".join(f"{data.info(d).title} {model_table.per_255(cards.reference_eps(d)[-1])}"
                                             for d in sorted({c.get("dataset") for c in all_cards} & set(data.DATASETS)))
-                     + "); each pixel may change by at most ε",
+                     + "); each pixel may change by at most ε, in grey levels of 255 (8/255 = 0.0314 in pixel "
+                     "units)",
     "Robust accuracy (PGD)": "share of test images still classified correctly after a PGD attack "
                              "(Madry et al. 2018) at the budget",
     "Worst case": "per image the strongest of APGD-CE, APGD-DLR and the black-box Square Attack (Croce & Hein "
