@@ -121,6 +121,15 @@ def measure_sanity(model, model_id: str, split, eps: float, n: int, extra_rows: 
             "flags": [f.as_dict() for f in flags]}
 
 
+CAVEATS = {"distill": (
+    "Defensive distillation (Papernot et al. 2016) is not a defence: the student's logits are about T times too "
+    "large, so its softmax saturates and the cross-entropy gradient underflows to zero. FGSM and PGD on "
+    "cross-entropy then find almost nothing (the PGD rows above), while attacks that do not need that gradient "
+    "succeed: APGD on the scale-invariant DLR loss (Croce & Hein 2020) and the black-box Square Attack (the worst "
+    "case), as Carlini & Wagner 2017 showed with attacks on logits. The sanity flags below catch it: all-zero "
+    "gradients, a black-box attack beating white-box PGD, accuracy not reaching 0 at a large eps.")}
+
+
 def evaluation_eps(cfg: TrainConfig) -> float | None:
     """The budget a card's strong checks (PGD-100x5, FGSM, worst case, sanity) run at: the training eps of an
     adversarially trained model; for a distilled model, which claims robustness without a training eps, the
@@ -162,6 +171,7 @@ def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, comman
         "weights_file": weights.name,
         "weights_sha256": data.sha256_file(weights),
         "results": results,
+        **({"caveat": CAVEATS[cfg.recipe]} if cfg.recipe in CAVEATS else {}),
         "measured_seconds": round(time.perf_counter() - started, 1),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "advcore_version": __version__,
