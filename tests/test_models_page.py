@@ -181,6 +181,14 @@ def test_defence_table_on_the_shipped_standard_mnist_model(user_folder):
     naive, adaptive = (float(rows.loc["bits:3", c].rstrip("%")) for c in ("Naive PGD", "Adaptive PGD"))
     assert naive >= 80 and adaptive <= naive - 30 and rows.loc["bits:3", "Hidden gradient?"].startswith("yes")
     assert float(rows.loc["none", "Naive PGD"].rstrip("%")) <= 20
+    assert not at.get("plotly_chart")  # no certificate computed until asked
+    at.multiselect(key="models_sigmas").set_value([0.25])
+    at.slider(key="models_cert_images").set_value(10)
+    at.select_slider(key="models_cert_n").set_value(100)
+    next(b for b in at.button if b.label == "Certify").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 1 and any("mnist-standard, σ = 0.25: accuracy" in c.value
+                                                    for c in at.caption)
 
 
 def test_eps_text():
@@ -241,3 +249,13 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         done.scroll_into_view_if_needed()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(artifacts / "models-defences.png"))
+
+
+def test_certified_curves_of_an_untrained_model(untrained_model, random_batch):
+    x, y = random_batch
+    seen = []
+    curves = model_table.certified_curves({"tiny": untrained_model}, x[:4], y[:4], [0.25], n=50, n0=10,
+                                          radii=(0.0, 0.5), progress=seen.append)
+    report = curves["tiny, σ = 0.25"]
+    assert seen == [1] and set(report["certified_accuracy"]) == {"0", "0.5"}
+    assert 0 <= report["certified_accuracy"]["0.5"] <= report["certified_accuracy"]["0"] <= 1

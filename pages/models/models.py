@@ -5,7 +5,7 @@ advcore.ui.model_table, the upload is advcore.byo."""
 import pandas as pd
 import streamlit as st
 
-from advcore import attacks, byo, cards, data, defences, evaluate, viz
+from advcore import attacks, byo, cards, data, defences, evaluate, viz, viz_learn
 from advcore.ui import controls, limits, model_table, navigation, resources, store
 
 st.title("Models")
@@ -182,3 +182,36 @@ if table is not None:
                "(obfuscated gradients, Athalye et al. 2018): only the adaptive figure counts.")
 elif not standard:
     st.info("This data set has no shipped standard model.")
+
+st.subheader("Certified accuracy of the smoothed standard models")
+st.markdown(
+    "Randomized smoothing (Cohen, Rosenfeld & Kolter 2019) classifies many noisy copies of an image and returns "
+    "the majority vote; where the vote is clear it **proves** that no change of L2 size below a radius can change "
+    "it. The curve is the share of test images classified correctly with a certificate of at least that radius "
+    "(with probability 1 − 0.001 over the noise). A proof, not an attack: no attack can go below it.")
+with st.form("models_cert_form"):
+    k1, k2 = st.columns(2)
+    sigmas = k1.multiselect("Noise σ (pixel units)", [0.12, 0.25, 0.5, 1.0], default=[0.25, 0.5], key="models_sigmas")
+    cert_images = k2.slider("Test images", 10, 200, 50, step=10, key="models_cert_images")
+    cert_n = k2.select_slider("Noisy copies per image", [100, 500, 1000], value=500, key="models_cert_n")
+    certify_now = st.form_submit_button("Certify", type="primary")
+cert_request = store.ResultStore.key(page="models-certify", models=[resources.model_key(i) for i in standard],
+                                     sigmas=sorted(sigmas), images=cert_images, n=cert_n)
+curves = store.results().get(cert_request)
+if curves is None and certify_now and standard and sigmas:
+    models, errors = resources.usable_models(standard)
+    for error in errors:
+        st.error(error)
+    split = resources.test_split(def_dataset)
+    curves = store.compute_once(cert_request, lambda progress: model_table.certified_curves(
+        models, split.x[:cert_images], split.y[:cert_images], sorted(sigmas), n=cert_n, progress=progress),
+        len(models) * len(sigmas), "certifying")
+if curves:
+    radii = list(defences.DEFAULT_RADII)
+    st.plotly_chart(viz_learn.lines(radii, {name: [r["certified_accuracy"][f"{radius:g}"] for radius in radii]
+                                            for name, r in curves.items()}, "L2 radius (pixel units)",
+                                    "certified accuracy", y_range=[0, 1.02]), key="models_certified_curve")
+    st.caption(" · ".join(f"{name}: accuracy {r['clean_accuracy']:.1%}, abstains on {r['abstain_rate']:.1%}"
+                          for name, r in curves.items())
+               + f" ({cert_images} test images, {cert_n} noisy copies each). `python -m advcore certify` does the "
+               "same from the command line.")
