@@ -188,11 +188,9 @@ def test_sweep_and_train_pages_in_the_browser_at_1280x720(tmp_path):
         tabs[1].wait_for_timeout(1000)
         tabs[1].screenshot(path=str(artifacts / "train-queued-1280x720.png"))
         tabs[0].locator('[data-testid="stProgress"]').wait_for(timeout=120_000)
-        tabs[0].wait_for_timeout(8000)  # a few batches on the curve
+        tabs[0].locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)  # the first batches
+        tabs[0].wait_for_timeout(6000)
         tabs[0].screenshot(path=str(artifacts / "train-running-1280x720.png"))
-        tabs[0].locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
-        tabs[0].wait_for_timeout(500)
-        tabs[0].screenshot(path=str(artifacts / "train-curves-1280x720.png"))
         for tab in reversed(tabs):
             tab.get_by_role("button", name="Cancel").click()
             tab.locator('[data-testid="stAlert"]', has_text="cancelled").wait_for(timeout=120_000)

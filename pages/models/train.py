@@ -93,7 +93,10 @@ def show_job(job: dict | None) -> None:
     if status in OPEN_JOB_STATES and st.button("Cancel", key="train_cancel"):
         queue.cancel(s, job["id"])
         st.rerun()
-    st.plotly_chart(viz.training_curves(job.get("batches", [])), key="train_curves")
+    if job.get("batches"):
+        st.plotly_chart(viz.training_curves(job["batches"]), key="train_curves")
+    elif status == "running":
+        st.caption("The loss and accuracy curves appear after the first batches.")
     if job.get("epochs"):
         st.dataframe(job["epochs"], hide_index=True, key="train_epochs_table")
     if status in ("done", "stopped"):
