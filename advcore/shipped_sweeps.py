@@ -173,6 +173,7 @@ def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names
 
 def defence_flags(table: pd.DataFrame) -> list:
     """Per model and defence, ``adaptive.masking_flag`` at the eps where naive and adaptive differ most."""
+    from . import attacks
     from .attacks import adaptive
     if table.empty or "defence" not in table:
         return []
@@ -185,6 +186,6 @@ def defence_flags(table: pd.DataFrame) -> list:
         gap = (naive["robust_accuracy"] - strong["robust_accuracy"]).dropna()
         eps = gap.idxmax()
         flag = adaptive.masking_flag(naive.loc[eps].to_dict(), strong.loc[eps].to_dict())
-        flags.append(evaluate.Flag(f"{flag.check}:{base}:{attack}", flag.ok,
-                                   f"{base} behind {spec}, {attack} at eps {eps:.4g}: {flag.message}", base, attack))
+        where = f"{base} behind {spec}, {attacks.ATTACKS[attack].title} at eps {eps:.4g}"
+        flags.append(evaluate.Flag(f"{flag.check}:{base}:{attack}", flag.ok, f"{where}: {flag.message}", base, attack))
     return flags
