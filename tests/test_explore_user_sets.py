@@ -46,3 +46,44 @@ def test_ten_classes_are_all_shown():
     p = np.full(10, 0.1)
     assert results.shown_classes(10, 3, None, p, p) == list(range(10))
     assert results.probability_chart([str(i) for i in range(10)], p, p, 3)[1] == ""
+
+
+@pytest.fixture
+def tiles(tmp_path, monkeypatch):
+    """A 32x32x3 user image set with 1,000 classes and an untrained 1,000-class user model on it."""
+    import keras
+
+    from advcore import byo, imagesets, zoo
+    monkeypatch.setenv(zoo.USER_MODELS_ENV, str(tmp_path / "user-models"))
+    monkeypatch.setenv(imagesets.USER_DATA_ENV, str(tmp_path / "user-data"))
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "tiles.npz", x_test=rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8),
+             y_test=np.array([5, 7, 999, 5, 12, 400]))
+    (tmp_path / "names.txt").write_text("\n".join(f"class_{i}" for i in range(1000)) + "\n")
+    imagesets.add_dataset("tiles", tmp_path / "tiles.npz", classes=tmp_path / "names.txt")
+    data.refresh_user_datasets()
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
+                            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1000)])
+    net.save(tmp_path / "tiny1000.keras")
+    byo.add_model(tmp_path / "tiny1000.keras", "tiles", "tiny1000", eval_n=6, log=lambda message: None)
+    yield
+    monkeypatch.undo()
+    data.refresh_user_datasets()
+    zoo.forget()
+
+
+@pytest.mark.needs_data  # AppTest of the whole app
+def test_explore_on_a_1000_class_user_set(tiles, monkeypatch):
+    import json
+
+    from . import conftest
+    monkeypatch.setattr(conftest, "TIMEOUT", 600)
+    at = conftest.start({"dataset": "tiles", "model": "tiny1000"})
+    slider = at.select_slider(key="eps_linf")
+    assert slider.value == pytest.approx(8 / 255, abs=1e-6)  # the set's larger budget, not MNIST's 0.1
+    assert float(slider.options[-1].split(" ")[0]) == pytest.approx(32 / 255, abs=1e-3)  # its large eps
+    bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [f for f in bars if f["data"] and f["data"][0].get("type") == "bar"]
+    assert bars and all(len(trace["x"]) == results.TOP_K for trace in bars[0]["data"])
+    assert any("10 of 1,000 classes" in c.value for c in at.caption)
