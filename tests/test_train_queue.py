@@ -156,3 +156,45 @@ def test_train_job_at_learning_rate_0_fails_and_leaves_no_model(private_dirs):
         jobs.train_job({"config": config}, lambda: False, live)
     assert live["phase"] == "checking" and live["progress"] == 1.0
     assert not list(zoo.user_models_dir().glob("user-lr-zero.*"))
+
+
+RUNNER = """
+import sys, time
+from advcore.classroom import queue
+from advcore.classroom.store import open_store
+s = open_store(sys.argv[1])
+def run(job, should_stop):
+    print("running", job["id"], flush=True)
+    time.sleep(600)  # killed before this ends
+queue.run_next(s, "doomed-replica", run, lease_s=1.0, beat_s=0.2)
+"""
+
+
+def test_room_queue_job_survives_its_runner_process_being_killed(tmp_path):
+    """A real process claims the job and renews its lease, then is killed (SIGKILL, as a dying replica): the
+    job is not lost; once the lease expires any other worker requeues it and runs it."""
+    import subprocess
+    import sys
+
+    from advcore.classroom.store import SQLiteStore
+
+    from .conftest import ROOT
+    url = str(tmp_path / "classroom.sqlite3")
+    s = SQLiteStore(url)
+    job_id = queue.enqueue(s, "R", "ann", "ann-model", {})
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().split() == ["running", job_id]
+        time.sleep(0.6)
+        assert queue.requeue_expired(s) == []  # alive: the lease is renewed
+        assert s.get_job(job_id)["worker"] == "doomed-replica"
+    finally:
+        proc.kill()
+        proc.wait(10)
+    deadline = time.time() + 10
+    while not (moved := queue.requeue_expired(s)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert moved == [job_id] and s.get_job(job_id)["status"] == "queued"
+    ended = queue.run_next(s, "survivor", lambda job, should_stop: None)
+    assert ended["id"] == job_id and ended["status"] == "done" and ended["worker"] == "survivor"
+    s.close()
