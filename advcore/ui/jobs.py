@@ -65,7 +65,9 @@ def train_job(job: dict, should_stop, live: dict) -> None:
             live["epochs"] = [*live["epochs"], {k: v for k, v in event.items() if k != "kind"}]
 
     model, state = train.train(cfg, folder, report=report, should_stop=should_stop, show_progress=False)
-    if should_stop():  # cancelled, or the job went to another worker: keep nothing
+    if should_stop():  # cancelled, or the job went to another worker: keep nothing of this run
+        if not (folder / f"{cfg.model_id}.json").exists():
+            (folder / f"{cfg.model_id}.keras").unlink(missing_ok=True)
         return
     live["phase"] = "checking"
     split = data.load(cfg.dataset, "test")
