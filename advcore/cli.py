@@ -246,14 +246,18 @@ def cmd_evaluate(args) -> int:
         else:
             summary = evaluate.worst_case(model, split, [(a, attacks.accepted(a, params)) for a in names], n,
                                           progress=bar.update)
+    probe = min(n, 200)  # the masking check on the model itself: zero gradients, probabilities, randomness
+    flag = evaluate.gradient_check(model, split.x[:probe], split.y[:probe])
     summary.update(dataset=args.dataset, model=args.model, attack=args.attack,
-                   params=dict(params), full_test_set=split.full)
+                   params=dict(params), full_test_set=split.full, flags=[flag.as_dict()])
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"{args.model} under {args.attack} {params}: clean {summary['clean_accuracy']:.2%}, "
               f"robust {summary['robust_accuracy']:.2%}, success {summary['attack_success_rate']:.2%} "
               f"on {summary['n']} images in {summary['seconds']:.1f} s")
+        if not flag.ok:
+            print("FLAG " + flag.message)
     return 0
 
 

@@ -40,6 +40,16 @@ def test_evaluate_json_keys_and_pgd_beats_fgsm(models_env, capsys):
     assert json.loads(out)["robust_accuracy"] > json.loads(out_pgd)["robust_accuracy"] + 0.02
 
 
+@pytest.mark.needs_data
+def test_evaluate_flags_the_distilled_models_vanishing_gradient(capsys):
+    """Naive PGD leaves the shipped distilled model near 100%; the JSON's gradient flag says why."""
+    code, out, _ = run_main(capsys, "evaluate", "--dataset", "mnist", "--model", "mnist-distilled", "--attack", "pgd",
+                            "--eps", "0.3", "--steps", "10", "--n", "100", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["robust_accuracy"] > 0.8
+    assert [f["ok"] for f in report["flags"] if f["check"] == "gradients"] == [False]
+
+
 def test_attack_one_image_writes_png(models_env, capsys, tmp_path):
     out_png = tmp_path / "adv.png"
     code, out, _ = run_main(capsys, "attack", "--dataset", "mnist", "--model", "tiny-mnist", "--index", "3",
