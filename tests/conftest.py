@@ -14,6 +14,9 @@ if str(ROOT) not in sys.path:  # tests import the bench/ tools (bench.browser, b
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ADVCORE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Servers the tests start skip the start-up warm-up of every data set's default model (a minute of CPU on
+# 2 cores per server start, competing with the test); bench.dashboard measures it, test_live_warm tests it.
+os.environ.setdefault("ADVLAB_WARM", "0")
 os.environ["ADVCORE_OFFLINE"] = "1"
 
 
