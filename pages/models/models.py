@@ -213,5 +213,7 @@ if curves:
                                     "certified accuracy", y_range=[0, 1.02]), key="models_certified_curve")
     st.caption(" · ".join(f"{name}: accuracy {r['clean_accuracy']:.1%}, abstains on {r['abstain_rate']:.1%}"
                           for name, r in curves.items())
-               + f" ({cert_images} test images, {cert_n} noisy copies each). `python -m advcore certify` does the "
-               "same from the command line.")
+               + f" ({cert_images} test images, {cert_n} noisy copies each). With {cert_n} copies no radius above "
+               + ", ".join(f"{model_table.max_radius(s, cert_n):.2f} (σ = {s:g})" for s in sorted(sigmas))
+               + " can be certified, whatever the model: more copies reach further. `python -m advcore certify` "
+               "does the same from the command line.")
