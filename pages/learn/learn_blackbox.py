@@ -58,8 +58,9 @@ with right:
     st.caption(f"Middle: the Square Attack on {TARGET}, scores only (it stops at the first success). Right: PGD "
                f"made on {source} (which reads it as {L.name(t['source'])}), shown to {TARGET}.")
     # PGD on every model over MATRIX_N images takes seconds: measured when asked, then kept for every visitor
-    if st.toggle(f"Transfer matrix of the {len(ids)} MNIST models (PGD on each, {MATRIX_N} test images; a few "
-                 "seconds the first time on this server)", key=f"{PAGE}_matrix"):
+    if st.toggle(f"Show the transfer matrix ({len(ids)} models)", key=f"{PAGE}_matrix",
+                 help=f"PGD on each MNIST model over {MATRIX_N} test images: a few seconds the first time on this "
+                      "server, then kept for every visitor"):
         st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model "
                     f"(rows), eps {MATRIX_EPS * 255:.0f}/255, {MATRIX_STEPS} steps, test images 0-{MATRIX_N - 1}.")
         st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on",

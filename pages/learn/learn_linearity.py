@@ -10,7 +10,7 @@ from advcore.ui import lesson as L
 
 PAGE = "linearity"
 ALONG = np.linspace(0, 0.5, 26, dtype=np.float32)
-SIZE = 31  # 961 points per model: a radius move stays quick on a busy CPU
+SIZE = 21  # 441 points per model: a radius move is 2 x 441 forward passes (31 x 31 took seconds on a busy CPU)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
