@@ -196,7 +196,7 @@ def headline(card: dict) -> dict:
 def markdown_table(entries: list[dict]) -> str:
     """The README's zoo table, made from the cards (so no figure is typed by hand): per model the recipe,
     size, training minutes, clean accuracy (and on how many test images) and, at the largest reference
-    eps (the training eps for robust models), PGD-40, PGD-100x5 and the worst case, each with its n."""
+    eps (the training eps for adversarially trained models), PGD-40, PGD-100x5 and the worst case, each with its n."""
     def find(robust, eps, attack, steps, restarts=1):
         return next((e for e in robust if e["attack"] == attack and e.get("steps") == steps
                      and e.get("restarts", 1) == restarts and abs(e["eps"] - eps) < 1e-9), None)
@@ -209,7 +209,8 @@ def markdown_table(entries: list[dict]) -> str:
     for card in entries:
         res, recipe = card.get("results", {}), card.get("recipe", {})
         robust = res.get("robust", [])
-        eps = recipe.get("eps") if recipe.get("recipe") != "standard" else max((e["eps"] for e in robust), default=0)
+        trained_at = recipe.get("eps") if recipe.get("recipe") not in CLEAN_RECIPES else None
+        eps = trained_at or max((e["eps"] for e in robust), default=0)  # clean recipes: the largest measured
 
         clean_n = res.get("clean", {}).get("n") or (robust[0]["n"] if robust else "?")
         worst = next((e for e in robust if "," in e["attack"]), None)
