@@ -123,11 +123,11 @@ def measure_sanity(model, model_id: str, split, eps: float, n: int, extra_rows: 
 
 CAVEATS = {"distill": (
     "Defensive distillation (Papernot et al. 2016) is not a defence: the student's logits are about T times too "
-    "large, so its softmax saturates and the cross-entropy gradient underflows to zero. FGSM and PGD on "
-    "cross-entropy then find almost nothing (the PGD rows above), while attacks that do not need that gradient "
-    "succeed: APGD on the scale-invariant DLR loss (Croce & Hein 2020) and the black-box Square Attack (the worst "
-    "case), as Carlini & Wagner 2017 showed with attacks on logits. The sanity flags below catch it: all-zero "
-    "gradients, a black-box attack beating white-box PGD, accuracy not reaching 0 at a large eps.")}
+    "large, so its softmax saturates and the cross-entropy gradient underflows to zero. FGSM and PGD on cross-"
+    "entropy then find almost nothing (this card's PGD and FGSM figures), while attacks that do not need that "
+    "gradient succeed: APGD on the scale-invariant DLR loss (Croce & Hein 2020) and the black-box Square Attack "
+    "(the worst case), as Carlini & Wagner 2017 showed with attacks on logits. The card's sanity flags catch it: "
+    "all-zero gradients, a black-box attack beating white-box PGD, accuracy not reaching 0 at a large eps.")}
 
 
 def evaluation_eps(cfg: TrainConfig) -> float | None:

@@ -93,6 +93,8 @@ def user_folder(tmp_path, monkeypatch):
     zoo.forget()
     yield tmp_path / "user-models"
     zoo.forget()
+    from advcore.ui import resources
+    resources.model_cards.clear()  # the page's 10 s card cache must not list this test's user models later
 
 
 def models_page():

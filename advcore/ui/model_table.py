@@ -163,6 +163,8 @@ def card_fields(card: dict) -> list[tuple[str, str]]:
     recipe, training, results = card.get("recipe") or {}, card.get("training") or {}, card.get("results") or {}
     source, data_info = card.get("source") or {}, card.get("data") or {}
     fields = [("Data set", dataset_title(card.get("dataset"))), ("Training", training_words(card))]
+    if card.get("caveat"):
+        fields.append(("Caveat", str(card["caveat"])))
     if recipe.get("recipe") not in (None, "standard", "user") and recipe.get("eps"):
         fields.append(("Trained at ε", eps_text(float(recipe["eps"]))))
     if recipe.get("training_attack"):

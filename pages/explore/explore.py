@@ -7,7 +7,7 @@ import streamlit as st
 
 from advcore import defences, viz, zoo
 from advcore.errors import AdvcoreError
-from advcore.ui import classroom, controls, picker, resources, results
+from advcore.ui import classroom, controls, model_table, picker, resources, results
 
 INTRO = ("An **adversarial example** is an image changed too little for people to notice, yet the model's answer "
          "changes (Szegedy et al. 2014).  \n"
@@ -199,12 +199,8 @@ def eps_search(key, picked, spec, params, norm, dataset, names, target, font, de
 
 def model_card(dataset: str, model_id: str) -> None:
     card = next(c for c in resources.model_cards(dataset) if c["id"] == model_id)
-    recipe = card.get("recipe") or {}
-    st.markdown(f"**Model {model_id}** · {card.get('architecture', '?')} · trained with "
-                f"{recipe.get('recipe') or recipe.get('loss') or 'a standard recipe'}"
-                + (f" at eps {recipe['eps']}" if recipe.get("eps") else "")
-                + (f" · clean accuracy {card['clean_accuracy']:.1%}" if isinstance(card.get("clean_accuracy"), float)
-                   else ""))
+    st.markdown(f"**Model {model_id}**\n" + "\n".join(f"- **{label}:** {text}"
+                                                       for label, text in model_table.card_fields(card)))
     with st.popover("Raw model card (JSON)"):
         st.json(card, expanded=False)
 
