@@ -119,6 +119,7 @@ class Classroom:
     challenge: str = ""
     challenge_started: float = 0.0
     accepted_after_s: list = field(default_factory=list)
+    done: set = field(default_factory=set)  # students whose answer was accepted or finally refused, or who broke
     presence: dict = field(default_factory=dict)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -221,12 +222,9 @@ class Classroom:
         tab.state.pop(ceiling)
         self.challenge = started[0]
         deadline = time.perf_counter() + 3 * self.timeout_s
-        while len(self.accepted) + len(self.refused_nicks()) < len(self.joined) and time.perf_counter() < deadline:
+        while not self.joined <= self.done and time.perf_counter() < deadline:
             await self.teacher_wait(tab, TEACHER_POLL_S)  # the leaderboard fills in
         await self.teacher_wait(tab, TEACHER_POLL_S + 0.1)  # one more look at the counts
-
-    def refused_nicks(self) -> set[str]:
-        return {nick for nick, final in self.refused if final}
 
     # --- students --------------------------------------------------------------------------------
 
@@ -259,9 +257,11 @@ class Classroom:
                     self.latencies["update"].append(self.latencies["poll"].pop())  # it reran the whole page
                     self.observe(i, tab)
                     if not answered and self.challenge and f"ans_{self.challenge}_submit" in tab.seen:
-                        answered = await self.answer(tab, nick, rng)
+                        answered = True
+                        await self.answer(tab, nick, rng)
         except Exception as exc:  # a session that cannot start or breaks counts as an error
             self.errors.append(f"{nick}: {exc.__class__.__name__}: {str(exc)[:200]}")
+            self.done.add(nick)
         finally:
             if nick not in self.joined and len(self.joined) + len(self.errors) >= self.students:
                 all_joined.set()  # do not keep the teacher waiting for a student that failed
@@ -273,20 +273,23 @@ class Classroom:
         else:
             self.observed.setdefault(i, []).append((time.perf_counter(), version, shown(tab)))
 
-    async def answer(self, tab: ProtocolSession, nick: str, rng: random.Random) -> bool:
-        """Set this student's eps on the challenge's answer panel and press Submit; True when done."""
+    async def answer(self, tab: ProtocolSession, nick: str, rng: random.Random) -> None:
+        """Set this student's eps on the challenge's answer panel and press Submit (once more at the
+        largest eps if refused)."""
         cid = self.challenge
-        for attempt, k in enumerate((rng.randint(*ANSWER_K), ANSWER_K[1])):
-            await self.ask(tab.set_eps_k(k, f"ans_{cid}_eps_linf"), "answer")
-            await self.ask(tab.run(trigger=tab.widgets[f"ans_{cid}_submit"][0]), "submit")
-            if any(alert.startswith("Accepted") for alert in tab.alerts):
-                self.accepted[nick] = k
-                self.accepted_after_s.append(time.perf_counter() - self.challenge_started)
-                return True
-            self.refused.append((nick, attempt == 1))
-            if attempt == 1:
-                self.errors.append(f"{nick}: answer at {k}/255 not accepted: {tab.alerts[:2]}")
-        return True
+        try:
+            for attempt, k in enumerate((rng.randint(*ANSWER_K), ANSWER_K[1])):
+                await self.ask(tab.set_eps_k(k, f"ans_{cid}_eps_linf"), "answer")
+                await self.ask(tab.run(trigger=tab.widgets[f"ans_{cid}_submit"][0]), "submit")
+                if any(alert.startswith("Accepted") for alert in tab.alerts):
+                    self.accepted[nick] = k
+                    self.accepted_after_s.append(time.perf_counter() - self.challenge_started)
+                    return
+                self.refused.append(nick)
+                if attempt == 1:
+                    self.errors.append(f"{nick}: answer at {k}/255 not accepted: {tab.alerts[:2]}")
+        finally:
+            self.done.add(nick)
 
     # --- the run -----------------------------------------------------------------------------------
 
