@@ -68,4 +68,36 @@ def test_compare_presents_its_view(room):
     assert not at.exception, [e.value for e in at.exception]
     version, view = s.get_view(code)
     assert version == 1 and view["page"] == "compare" and view["model"] == "mnist-standard"
-    assert "mnist-pgd" in view["note"]
+    assert view["model_b"] == "mnist-pgd"
+
+
+def test_explore_presents_its_defence_and_followers_see_it(room):
+    s, code, key = room
+    at = run(None, {"image": "0", "attack": "pgd", "eps": "0.3", "steps": "10", "defence": "jpeg:60",
+                    "adaptive": "true"}, (code, key))
+    at.button(key="explore_present").click().run()
+    _, view = s.get_view(code)
+    assert (view["defence"], view["adaptive"]) == ("jpeg:60", True)
+    follower = AppTest.from_function(_follower, args=(view,), default_timeout=TIMEOUT).run()
+    assert not follower.exception, [e.value for e in follower.exception]
+    text = " ".join(m.value for m in follower.markdown)
+    assert "jpeg:60" in text and "adaptive" in text
+    teacher_reads, follower_reads = (m.metric[1].value.split(" (")[0] for m in (at, follower))
+    assert follower_reads == teacher_reads  # the follower sees the teacher's defended outcome
+
+
+def test_a_compare_view_shows_both_models_to_followers(room):
+    s, code, key = room
+    at = run("pages/explore/compare.py", {}, (code, key))
+    at.button(key="compare_present").click().run()
+    _, view = s.get_view(code)
+    follower = AppTest.from_function(_follower, args=(view,), default_timeout=TIMEOUT).run()
+    assert not follower.exception, [e.value for e in follower.exception]
+    assert [h.value for h in follower.subheader] == ["Model A: mnist-standard", "Model B: mnist-pgd"]
+
+
+def _follower(view):
+    """A follower's rendering of a presented view (what the Join page shows in follow mode)."""
+    from advcore.classroom.store import open_store
+    from advcore.ui import classroom
+    classroom.show_view(open_store(), view, "follow")

@@ -2,8 +2,9 @@
 
 A view names what the teacher shows: data set, model, image (a test-set index, or the id of
 a drawn/uploaded image kept in the store, with its label), attack, its settings (checked by the
-attack registry) and eps
-(pixel units; L∞ or L2 by the attack's ``norm`` setting). Followers poll ``view_version``
+attack registry) and eps (pixel units; L∞ or L2 by the attack's ``norm`` setting); optionally a
+defence in front of the model (a spec of ``advcore.defences``, attacked naively or adaptively) and a
+second model of the same data set (Compare's model B, attacked the same way). Followers poll ``view_version``
 (one small read) and fetch the view only when the version moved. The Explore page holds
 the same facts in its URL (``dataset, model, image, attack, eps`` and the attack's settings),
 so a view converts to and from an Explore link.
@@ -27,7 +28,8 @@ EXPLORE_KEYS = ("dataset", "model", "image", "attack", "eps")
 
 def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int | None = None,
               image_id: str | None = None, label: int | None = None, params: dict | None = None,
-              page: str = "explore", note: str = "") -> dict:
+              page: str = "explore", note: str = "", defence: str = "none", adaptive: bool = False,
+              model_b: str | None = None) -> dict:
     """A checked view dict (ClassroomError on a bad value)."""
     if dataset not in data.DATASETS:
         raise ClassroomError(f"unknown data set {dataset!r}")
@@ -61,6 +63,14 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
         raise ClassroomError("a view shows either a test image (index) or a stored image (id)")
     view = {"page": page, "dataset": dataset, "model": model, "attack": attack, "eps": eps, "params": params,
             "norm": norm, "note": " ".join(str(note).split())[:200]}
+    defence = _defence(defence)
+    if defence != "none":
+        view.update(defence=defence, adaptive=bool(adaptive))
+    if model_b is not None and model_b != model:
+        try:
+            view["model_b"] = zoo.check_id(model_b)
+        except ValueError as exc:
+            raise ClassroomError(str(exc)) from None
     if image is not None:
         view["image"] = int(image)
     else:
@@ -70,6 +80,17 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
     if len(json.dumps(view)) > MAX_VIEW_BYTES:
         raise ClassroomError("this view is too large to present")
     return view
+
+
+def _defence(spec) -> str:
+    """The canonical spec string of a defence ('none' for none); ClassroomError if it is not one."""
+    if spec in (None, "", "none"):
+        return "none"
+    from advcore import defences
+    try:
+        return str(defences.parse(str(spec)[:200]))
+    except ValueError as exc:  # AdvcoreError
+        raise ClassroomError(f"defence {spec!r}: {exc}") from None
 
 
 def _target(value, dataset: str) -> int:
@@ -100,6 +121,7 @@ def explore_link(view: dict, base: str = "") -> str:
     from .. import links
     return base.rstrip("/") + links.explore_link(dataset=view["dataset"], model=view["model"],
                                                  attack=view["attack"], eps=view["eps"], image=view.get("image"),
+                                                 defence=view.get("defence"), adaptive=view.get("adaptive"),
                                                  **view.get("params", {}))
 
 

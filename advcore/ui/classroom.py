@@ -97,9 +97,10 @@ def image_of(s: Store, source: dict) -> tuple[np.ndarray, int, str]:
 
 
 @st.cache_data(max_entries=2048, show_spinner=False)
-def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str) -> dict:
+def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
+            defence: str = "none", adaptive: bool = False) -> dict:
     """``advcore.live.analyse``, cached across sessions: thirty followers of one view compute it once."""
-    return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json))
+    return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json), defence, adaptive)
 
 
 def _prediction(names, probs) -> str:
@@ -127,23 +128,31 @@ def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target
 
 
 def show_view(s: Store, view: dict, key: str) -> None:
-    """Render a presented view: the teacher's attack on the teacher's image, computed here (cached)."""
+    """Render a presented view: the teacher's attack on the teacher's image (behind the teacher's defence, and on
+    the second model of a comparison too), computed here (cached)."""
+    defence, adaptive = view.get("defence", "none"), bool(view.get("adaptive", False))
+    models = [view["model"]] + ([view["model_b"]] if view.get("model_b") else [])
     try:
         x, label, image_key = image_of(s, view)
         names = data.info(view["dataset"]).class_names
-        params = dict(view.get("params") or {}, eps=view["eps"])
-        result = analyse(resources.model_key(view["model"]), image_key, x, label, view["attack"],
-                         json.dumps(params, sort_keys=True))
+        params = json.dumps(dict(view.get("params") or {}, eps=view["eps"]), sort_keys=True)
+        shown = [(m, analyse(resources.model_key(m), image_key, x, label, view["attack"], params, defence, adaptive))
+                 for m in models]
     except (AdvcoreError, KeyError) as exc:
         st.error(f"This view cannot be shown: {exc}")
         return
     spec = attacks.ATTACKS[view["attack"]]
     where = f"test image {view['image']}" if "image" in view else "the teacher’s own image"
-    st.markdown(f"**{view['model']}** on {where} ({names[label]}), **{spec.title}** at eps "
+    behind = "" if defence == "none" else \
+        f" behind the defence **{defence}** ({'adaptive' if adaptive else 'naive'} attack)"
+    st.markdown(f"**{' and '.join(models)}**{behind} on {where} ({names[label]}), **{spec.title}** at eps "
                 f"**{controls.eps_label(view['eps'], view['norm'])}**. *{spec.paper}*")
     if view.get("note"):
         st.info(view["note"])
-    show_result(names, x, label, result, key)
+    for i, (model_id, result) in enumerate(shown):
+        if len(shown) > 1:
+            st.subheader(f"Model {'AB'[i]}: {model_id}")
+        show_result(names, x, label, result, f"{key}_{i}" if i else key)
 
 
 # Explore's controls are being reworked (eps grids per data set, the target picker beside the attack);

@@ -105,8 +105,7 @@ def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, 
                f"{choice.spec.title} at eps {controls.eps_label(choice.eps, choice.norm)}; each perturbation is "
                "crafted against its own model. Colours are amplified by the factor in the title (red: brighter, "
                f"blue: darker; the colour bar gives the true change). *{choice.spec.paper}*")
-    classroom.present_button(st, "compare", picked, f"Compare: {a} (shown here) against {b}; open Compare with "
-                             "these two models to see both.", dataset=dataset, model=a, attack=choice.spec.name,
+    classroom.present_button(st, "compare", picked, dataset=dataset, model=a, model_b=b, attack=choice.spec.name,
                              eps=choice.eps, params=choice.params, page="compare")
     with st.expander("Link to this comparison", expanded=False):
         controls.share_link(query, "compare")

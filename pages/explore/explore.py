@@ -103,8 +103,8 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         reached = result["shift"]["adv_class"] == target
         st.markdown(f"Targeted: pushing towards **{target}: {names[target]}**, "
                     f"{':red[**reached**]' if reached else ':green[**not reached**]'} at this eps.")
-    classroom.present_button(st, "explore", picked, defence_words(defence), dataset=dataset, model=model_id,
-                             attack=spec.name, eps=eps, params=params, page="explore")
+    classroom.present_button(st, "explore", picked, dataset=dataset, model=model_id, attack=spec.name, eps=eps,
+                             params=params, page="explore", defence=defence.spec, adaptive=defence.adaptive)
     with st.expander("How big is the change? L2, L0, PSNR, KL", expanded=not presenter):
         results.show_norms(result)
     control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
@@ -131,15 +131,6 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         results.downloads(dataset, model_id, picked, spec.name, result)
         controls.share_link(query, "explore")
         model_card(dataset, model_id)
-
-
-def defence_words(defence: controls.DefenceChoice) -> str:
-    """The presented view's note behind a defence (a classroom view carries no defence: followers see the bare
-    model)."""
-    if defence.spec == "none":
-        return ""
-    return (f"On the teacher's screen the model is behind the defence {defence.spec} "
-            f"({'adaptive' if defence.adaptive else 'naive'} attack); this view shows the model without it.")
 
 
 def defence_note(result: dict, names, model_id: str) -> None:
