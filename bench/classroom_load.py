@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import re
 import tempfile
@@ -52,7 +51,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from .browser import streamlit_server
-from .load import ProtocolSession, _mb, _percentiles, rss_mb
+from .load import ProtocolSession, _mb, _percentiles, publish, rss_mb
 
 POLL_S = 0.5  # advcore.ui.classroom.FOLLOW_POLL_S: a student's browser reruns the watcher fragment this often
 TEACHER_POLL_S = 2.0  # advcore.ui.classroom.TEACHER_POLL_S: the teacher's timer fragments
@@ -408,19 +407,12 @@ def main() -> None:
     parser.add_argument("--password", default="", help="the server's ADVLAB_TEACHER_PASSWORD, if it sets one")
     parser.add_argument("--out", default=None, help="write the report as JSON")
     args = parser.parse_args()
-    import datetime as dt
     import os
-    import sys
     report = run_classroom(args.students, args.seconds, args.change_every, args.ramp, args.timeout, url=args.url,
                            pids=[int(p) for p in args.pids.split(",") if p], store_url=args.store,
                            keep_room=args.keep_room, password=args.password or os.environ.get(
                                "ADVLAB_TEACHER_PASSWORD", ""), replicas=args.replicas)
-    report.update(command="python -m bench.classroom_load " + " ".join(sys.argv[1:]),
-                  machine=f"CPU, {os.cpu_count()} cores",
-                  date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    print(json.dumps(report, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2))
+    publish(report, "bench.classroom_load", args.out)
 
 
 if __name__ == "__main__":

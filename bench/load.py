@@ -291,16 +291,21 @@ def main() -> None:
     parser.add_argument("--pids", default="", help="with --url: comma-separated server PIDs to sum RSS over")
     parser.add_argument("--out", default=None, help="write the report as JSON")
     args = parser.parse_args()
+    report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp, teacher=args.teacher,
+                      url=args.url, pids=[int(p) for p in args.pids.split(",") if p])
+    publish(report, "bench.load", args.out)
+
+
+def publish(report: dict, module: str, out: str | None) -> None:
+    """Add the command, machine and date to a load report, print it, and write it to ``out`` if given."""
     import datetime as dt
     import os
     import sys
-    report = run_load(args.sessions, args.seconds, think_s=args.think, ramp_s=args.ramp, teacher=args.teacher,
-                      url=args.url, pids=[int(p) for p in args.pids.split(",") if p])
-    report.update(command="python -m bench.load " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
+    report.update(command=f"python -m {module} " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
                   date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     print(json.dumps(report, indent=2))
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2))
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
