@@ -8,7 +8,8 @@ what its browser would do on the Classroom pages (pages/classroom/):
 - the teacher opens Teach, creates a room with the "New room" form, loads a view with "Present an
   Explore link instead" (MNIST, mnist-standard, PGD), then every ``--change-every`` seconds moves the
   presenter's eps slider (3 of 4 changes) or its test-image box (the presenter's widgets: each change
-  reruns the page, which presents the new view, ``advcore.ui.classroom.present_if_changed``); between
+  reruns the page, which presents the new view: ``advcore.ui.classroom.present_if_changed``, then
+  ``advcore.classroom.follow.present``, the store call Explore's "Present this view" button makes); between
   changes it runs its page's two timer fragments every 2 s (who is connected and following; the
   challenges and leaderboard), as the browser does;
 - each student opens the join link (``/join?room=CODE``), joins with the form (code and nickname) and
