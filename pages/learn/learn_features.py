@@ -39,6 +39,9 @@ L.model(model_id)
 index, x, y = L.image(left, PAGE, default=0)
 eps = L.eps_slider(left, PAGE, default=0.2, high=0.3, label="eps of the PGD attack (L∞)")
 proj, means = projection(L.key(model_id))
+other = L.ROBUST if model_id == L.STANDARD else L.STANDARD
+if L.resources.try_model(other)[1] is None:
+    projection(L.key(other))  # both models' projections on the first visit: the switch between them stays quick
 r = moved(L.key(model_id), index, eps)
 left.plotly_chart(viz_learn.image_row([x[0], r["x_adv"]], [f"reads {L.name(y)}", f"reads {L.name(r['adv'])}"],
                                       height=200), key="features_images", config={"displayModeBar": False})
