@@ -250,19 +250,32 @@ def sanity_checks(table: pd.DataFrame, large_eps: float | None = None, standard_
     return flags
 
 
+def _zero_gradients(model, xt, y) -> tuple[float, object]:
+    """(share of images whose cross-entropy input gradient is all zeros, the logits)."""
+    import tensorflow as tf
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        logits = model(xt, training=False)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y, tf.int32), logits=logits)
+    grad = tape.gradient(loss, xt).numpy().reshape(len(y), -1)
+    return float((np.abs(grad).max(axis=1) == 0).mean()), logits
+
+
+def zero_gradient_share(model, x: np.ndarray, y: np.ndarray) -> float:
+    """The share of images (float32 NHWC in [0, 1]) whose cross-entropy input gradient is exactly zero: the
+    sign of a saturated softmax (defensive distillation) or a non-differentiable defence."""
+    import tensorflow as tf
+    return _zero_gradients(model, tf.constant(x), y)[0]
+
+
 def gradient_check(model, x: np.ndarray, y: np.ndarray) -> Flag:
     """Flag models whose input gradients vanish on many points, whose outputs look like
     probabilities (rows summing to 1, all in [0, 1]) rather than logits, or whose outputs
     change between two calls on the same input (randomness defeats fixed gradients)."""
     import tensorflow as tf
     xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        logits = model(xt, training=False)
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y, tf.int32), logits=logits)
-    grad = tape.gradient(loss, xt).numpy().reshape(len(x), -1)
+    zero, logits = _zero_gradients(model, xt, y)
     out = np.asarray(logits)
-    zero = float((np.abs(grad).max(axis=1) == 0).mean())
     probs = bool(np.all(out >= 0) and np.all(out <= 1) and np.allclose(out.sum(axis=1), 1, atol=1e-3))
     random = not np.allclose(out, np.asarray(model(xt, training=False)), atol=1e-5)
     ok = zero < 0.1 and not probs and not random

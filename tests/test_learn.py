@@ -365,3 +365,18 @@ def test_a_lesson_link_opens_that_view_in_explore():
     assert not at.warning, [w.value for w in at.warning]  # every value of the link was accepted
     assert at.selectbox(key="attack").value == "fgsm"
     assert at.number_input(key="image_index").value == 4
+
+
+@pytest.mark.needs_data
+def test_masking_lesson_shows_the_distilled_model_hiding_its_gradient():
+    """Lesson 9 on the shipped mnist-distilled: PGD on cross-entropy leaves the true class, APGD-DLR does not,
+    and nearly every image has an all-zero cross-entropy gradient."""
+    from advcore import data, zoo
+    split = data.load("mnist", "test")
+    d = checks.distilled_attacks(zoo.load("mnist-distilled"), split.x[:1], int(split.y[0]), 0.3)
+    assert d["pgd"] == split.y[0] and d["apgd_dlr"] != split.y[0] and d["zero_gradient"] > 0.9
+    at = open_page("learn_masking")
+    assert not at.exception, [e.value for e in at.exception]
+    labels = [m.label for m in at.metric]
+    assert "PGD on cross-entropy" in labels and "APGD on the DLR loss" in labels
+    assert float(at.metric[labels.index("zero input gradients")].value.rstrip("%")) > 90

@@ -200,6 +200,19 @@ def defended_attack(model, x, y: int, defence: str, mode: str, eps: float, steps
     return int(logits_of(defended, x_adv).argmax(axis=1)[0]), x_adv
 
 
+def distilled_attacks(model, x, y: int, eps: float, steps: int = 20) -> dict:
+    """Lesson 9, defensive distillation (Papernot et al. 2016): the class PGD on cross-entropy leaves, the class
+    APGD on the DLR loss (Croce & Hein 2020) reaches, and the share of 200 test images whose cross-entropy input
+    gradient is all zeros (``evaluate.gradient_check``'s measure)."""
+    from .. import data
+    from ..evaluate import zero_gradient_share
+    pgd = attacks.run("pgd", model, x, [y], eps=eps, steps=steps)
+    dlr = attacks.run("apgd-dlr", model, x, [y], eps=eps, steps=steps)
+    split = data.load("mnist", "test")
+    return {"pgd": int(pgd.adv_logits.argmax(axis=1)[0]), "apgd_dlr": int(dlr.adv_logits.argmax(axis=1)[0]),
+            "zero_gradient": zero_gradient_share(model, split.x[:200], split.y[:200])}
+
+
 def adaptive_break(model, x, y: int, defence: str, mode: str, eps: float, budget: float = 0.2, steps: int = 20,
                    class_names=None) -> Verdict:
     """Lesson 9: at ``eps`` <= ``budget`` the naive PGD leaves the defended model right, and PGD with the

@@ -186,7 +186,9 @@ LESSONS: list[Lesson] = [
          "Randomness is no defence either: random resizing and padding made attacks miss a moving target "
          "({xie2018}), and averaging over its draws (EOT) brings them back on target ({athalye2018}).",
          "Defensive distillation looked robust because its outputs saturated and gradients vanished; attacks on "
-         "the logits instead of the probabilities broke it ({papernot2016distillation}; {carlini2017}).",
+         "the logits instead of the probabilities broke it ({papernot2016distillation}; {carlini2017}). The "
+         "shipped mnist-distilled shows it live below: PGD on cross-entropy fails, APGD on the DLR loss, built "
+         "from differences of logits, does not ({croce2020}).",
          "Carlini et al. wrote a checklist for evaluations that catches these mistakes. AdvLab raises a flag for "
          "each check it can run automatically: the table below says what each means and what triggers it "
          "({carlini2019})."),

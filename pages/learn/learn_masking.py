@@ -8,8 +8,10 @@ from advcore import lessons, viz_learn
 from advcore.attacks import adaptive
 from advcore.lessons import checks
 from advcore.ui import lesson as L
+from advcore.ui import resources
 
 PAGE = "masking"
+DISTILLED = "mnist-distilled"  # defensive distillation at T = 100 (Papernot et al. 2016), shipped in the zoo
 DEFENCES = {"bits:2": "bits:2 (4 grey levels)", "jpeg:50": "jpeg:50 (JPEG)", "resize-pad": "resize-pad (random)"}
 N_IMAGES, STEPS = 100, 20
 
@@ -28,6 +30,13 @@ def compare(model_key: str, defence: str, eps: float) -> dict:
     data = L.split()
     return adaptive.compare(L.net(model_key), data.x[:N_IMAGES], data.y[:N_IMAGES], "pgd",
                             {"eps": eps, "steps": STEPS}, defence)
+
+
+@st.cache_data(max_entries=512, show_spinner="Attacking the distilled model...")
+def distilled(model_key: str, index: int, eps: float) -> dict:
+    """PGD on cross-entropy and APGD on the DLR loss against the distilled model, and its gradient check."""
+    x, y = L.split().x[index:index + 1], int(L.split().y[index])
+    return checks.distilled_attacks(L.net(model_key), x, y, eps, STEPS)
 
 
 lesson = L.header(f"learn_{PAGE}")
@@ -57,6 +66,20 @@ with right:
                        f"{c['adaptive']['robust_accuracy']:.0%}")
         for flag in c["flags"]:
             (st.success if flag.ok else st.error)(f"{flag.check}: {flag.message}")
+    st.markdown(f"**A defence inside the model: {DISTILLED}** (defensive distillation, Papernot et al. 2016). Its "
+                "logits are about 100 times too large, so the softmax saturates and the cross-entropy gradient is "
+                "exactly zero: PGD on cross-entropy gets no direction. APGD on the DLR loss, which uses differences "
+                "of logits and does not saturate (Croce & Hein 2020), needs no such gradient.")
+    d = distilled(L.key(DISTILLED), index, eps) if resources.try_model(DISTILLED)[1] is None else None
+    if d is None:
+        st.info(f"The shipped model {DISTILLED} is not available on this server.")
+    else:
+        cols = st.columns(3)
+        cols[0].metric("PGD on cross-entropy", L.name(d["pgd"]), help="what the naive evaluation reports")
+        cols[1].metric("APGD on the DLR loss", L.name(d["apgd_dlr"]),
+                       help="a scale-invariant loss: the saturated softmax does not hide it")
+        cols[2].metric("zero input gradients", f"{d['zero_gradient']:.0%}",
+                       help="share of 200 test images whose cross-entropy gradient is all zeros (the sanity flag)")
     st.markdown("**The evaluation checklist** (Carlini et al. 2019): the flags AdvLab raises on sweeps, model "
                 "cards and this page.")
     st.table(pd.DataFrame(lessons.CHECKLIST, columns=["flag", "what it means", "a case that triggers it"])
