@@ -181,7 +181,7 @@ def defence_controls(name: str, key: str) -> DefenceChoice:
     if name == "none":
         return DefenceChoice()
     spec = defences.get(name)
-    cols = st.columns([1.0] * len(spec.params) + [1.3, 4.2], vertical_alignment="bottom")
+    cols = st.columns([1.0] * len(spec.params) + [1.8, 3.7], vertical_alignment="bottom")  # the switch whole at 1024 px
     values = {}
     for col, p in zip(cols, spec.params):
         wkey = f"{key}_def_{name}_{p.name}"
