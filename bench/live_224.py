@@ -3,7 +3,7 @@ networks from keras.applications with random weights (pretrained weights cannot 
 cost of an attack does not depend on the weights), 1,000 classes, logits out, the dashboard's one thread
 per op. advcore's attack next to a bare hand-written tf.function loop (the floor) measured in the same run.
 
-    python -m bench.live_224 [--runs 20] [--archs MobileNetV3Small,MobileNetV2]
+    python -m bench.live_224 [--runs 20] [--archs MobileNetV3Small,MobileNetV2] [--intra-op-threads 1]
 """
 
 import argparse
@@ -27,9 +27,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--archs", default="MobileNetV3Small,MobileNetV2")
+    parser.add_argument("--intra-op-threads", type=int, default=1,
+                        help="threads per TensorFlow op (1 = the dashboard's setting, ADVLAB_INTRA_OP_THREADS)")
     args = parser.parse_args()
     import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(1)  # the dashboard's setting (advcore.ui.server)
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     x = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
     y = np.array([3], np.int64)
     rows = []
@@ -42,7 +44,8 @@ def main() -> None:
             rows.append({"network": arch, "params": model.count_params(), "library": name,
                          "PGD-20, 1 image 224x224x3 (ms)": ms, "x advcore": ms / times["advcore"]})
     report("live_224", rows, f"median of {args.runs} runs after 3 warm-up calls; random weights, 1,000 classes; "
-                             "1 thread per TensorFlow op (the dashboard's setting); target <= 250 ms")
+                             f"{args.intra_op_threads} thread(s) per TensorFlow op (1 is the dashboard's setting); "
+                             "target <= 250 ms")
 
 
 if __name__ == "__main__":
