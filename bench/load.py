@@ -165,7 +165,7 @@ class ProtocolSession:
         return await self.run()
 
 
-async def _teacher(ws_url: str, seconds: float, stats: dict, timeout_s: float) -> None:
+async def _teacher(ws_url: str, seconds: float, stats: dict, timeout_s: float, first_n: int = 500) -> None:
     """One heavy user next to the class: runs sweeps on the Sweep page back to back (its defaults:
     every MNIST model, FGSM and PGD-20, 9 eps values), each a new request because the number of
     test images changes, so the server's result store cannot answer it."""
@@ -173,7 +173,7 @@ async def _teacher(ws_url: str, seconds: float, stats: dict, timeout_s: float) -
         async with ProtocolSession(ws_url, "") as session:
             await asyncio.wait_for(session.run(), timeout_s)
             await asyncio.wait_for(session.open_page("sweep"), timeout_s)
-            end, n = time.perf_counter() + seconds, 500
+            end, n = time.perf_counter() + seconds, first_n
             while time.perf_counter() < end:
                 n += 10
                 session.state["sweep_n"] = ("double_array_value", [float(n)])
@@ -243,14 +243,14 @@ def _mb(value: float) -> int | None:
 
 
 async def _run(url: str, pid: int | list[int], sessions: int, seconds: float, think_s: float, ramp_s: float,
-               timeout_s: float, teacher: bool = False) -> dict:
+               timeout_s: float, teacher: bool = False, sweep_n: int = 500) -> dict:
     ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
     warm = _stats()
     await _session(ws_url, 0, warm, 0, 0, 0, timeout_s)  # loads the models once, as a teacher's check would
     rss_before = rss_mb(pid)
     stats = _stats()
     started = time.perf_counter()
-    heavy = [_teacher(ws_url, seconds, stats, timeout_s)] if teacher else []
+    heavy = [_teacher(ws_url, seconds, stats, timeout_s, sweep_n)] if teacher else []
     await asyncio.gather(*heavy, *(_session(ws_url, seconds, stats, i, think_s, i * ramp_s / sessions, timeout_s)
                                    for i in range(sessions)))
     wall = time.perf_counter() - started
@@ -268,16 +268,18 @@ async def _run(url: str, pid: int | list[int], sessions: int, seconds: float, th
 
 
 def run_load(sessions: int, seconds: float, think_s: float = 3.0, ramp_s: float = 0.0, timeout_s: float = 60,
-             teacher: bool = False, url: str | None = None, pids: list[int] | None = None) -> dict:
+             teacher: bool = False, url: str | None = None, pids: list[int] | None = None, sweep_n: int = 500) -> dict:
     """Latency counts from sending the changed widget to the server's ``script_finished``; ``think_s``
     (mean, uniform 0.5-1.5x) is the pause between a result and the next move; sessions open one after
-    another over ``ramp_s`` seconds; ``teacher`` adds one session running sweeps back to back. ``url``: a
+    another over ``ramp_s`` seconds; ``teacher`` adds one session running sweeps back to back (the first over
+    ``sweep_n`` test images, then 10 more each time, so none is a cached result). ``url``: a
     server already running (e.g. nginx in front of replicas, ``python -m deploy.local``) instead of a new
     one; ``pids``: its processes, whose RSS is summed (none: RSS is not measured)."""
     if url:
-        return asyncio.run(_run(url.rstrip("/"), pids or [], sessions, seconds, think_s, ramp_s, timeout_s, teacher))
+        return asyncio.run(_run(url.rstrip("/"), pids or [], sessions, seconds, think_s, ramp_s, timeout_s, teacher,
+                                sweep_n))
     with streamlit_server() as (url, proc):
-        return asyncio.run(_run(url, proc.pid, sessions, seconds, think_s, ramp_s, timeout_s, teacher))
+        return asyncio.run(_run(url, proc.pid, sessions, seconds, think_s, ramp_s, timeout_s, teacher, sweep_n))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ def test_a_class_and_a_running_sweep_get_answers_without_errors():
     from bench.load import run_load
     sessions = int(os.environ.get("ADVLAB_LOAD_SESSIONS", "10"))
     report = run_load(sessions, float(os.environ.get("ADVLAB_LOAD_SECONDS", "20")), think_s=1.0, ramp_s=5.0,
-                      teacher=True)
+                      teacher=True, sweep_n=100)  # every MNIST model's sweep over 100+ images: heavy, not minutes
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     (ROOT / "test-artifacts" / "load-report.json").write_text(json.dumps(report, indent=2))
     print(report)

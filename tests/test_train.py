@@ -83,8 +83,8 @@ def test_eps_warmup_grows_the_training_budget(private_dirs, tmp_path):
     seen = []
     original = train._make_train_step
 
-    def spy(model, optimizer, cfg, strategy, global_batch, eps):
-        step = original(model, optimizer, cfg, strategy, global_batch, eps)
+    def spy(model, optimizer, cfg, strategy, global_batch, eps, teacher=None):
+        step = original(model, optimizer, cfg, strategy, global_batch, eps, teacher)
 
         def wrapped(*args):
             seen.append(float(eps.numpy()))

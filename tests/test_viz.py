@@ -55,7 +55,7 @@ def test_sweep_chart_one_sorted_line_per_model_and_attack():
                           "mean_l2": [2.0, 0.0, 1.0]})
     fig = viz.sweep_chart(table)
     assert [t.name for t in fig.data] == ["m · pgd", "m · fgsm"]
-    assert list(fig.data[0].x) == [0.0, 0.2] and fig.data[1].line.dash == "dash"
+    assert list(fig.data[0].x) == [0.0, 0.2] and fig.data[1].line.dash == "dashdot"  # dashed: a naive defence line
     assert tuple(fig.layout.yaxis.range) == (0, 1.02)
     assert viz.sweep_chart(table, "mean_l2", "L2").layout.yaxis.range is None
 
