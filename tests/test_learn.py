@@ -376,6 +376,7 @@ def test_masking_lesson_shows_the_distilled_model_hiding_its_gradient():
     d = checks.distilled_attacks(zoo.load("mnist-distilled"), split.x[:1], int(split.y[0]), 0.3)
     assert d["pgd"] == split.y[0] and d["apgd_dlr"] != split.y[0] and d["zero_gradient"] > 0.9
     at = open_page("learn_masking")
+    at.toggle(key="masking_distilled").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     labels = [m.label for m in at.metric]
     assert "PGD on cross-entropy" in labels and "APGD on the DLR loss" in labels

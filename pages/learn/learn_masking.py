@@ -70,10 +70,11 @@ with right:
                 "logits are about 100 times too large, so the softmax saturates and the cross-entropy gradient is "
                 "exactly zero: PGD on cross-entropy gets no direction. APGD on the DLR loss, which uses differences "
                 "of logits and does not saturate (Croce & Hein 2020), needs no such gradient.")
-    d = distilled(L.key(DISTILLED), index, eps) if resources.try_model(DISTILLED)[1] is None else None
-    if d is None:
+    show = st.toggle(f"Attack {DISTILLED} on this image at this eps", key=f"{PAGE}_distilled")
+    d = distilled(L.key(DISTILLED), index, eps) if show and resources.try_model(DISTILLED)[1] is None else None
+    if show and d is None:
         st.info(f"The shipped model {DISTILLED} is not available on this server.")
-    else:
+    elif d is not None:
         cols = st.columns(3)
         cols[0].metric("PGD on cross-entropy", L.name(d["pgd"]), help="what the naive evaluation reports")
         cols[1].metric("APGD on the DLR loss", L.name(d["apgd_dlr"]),
