@@ -104,6 +104,31 @@ CUT_METRICS_JS = """() => [...document.querySelectorAll(
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
 
 
+CUT_CONTROLS_JS = """() => [...document.querySelectorAll(
+    '[data-testid="stMain"] [data-testid="stSelectbox"] input, [data-testid="stMain"] .stMarkdownEllipsis, '
+    + '[data-testid="stMain"] .stMarkdownEllipsis p, [data-testid="stMain"] [data-testid="stWidgetLabel"] p, '
+    + '[data-testid="stSidebarNav"] span')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.value || e.innerText)"""
+
+
+@pytest.mark.needs_data
+def test_explore_and_compare_pickers_keep_whole_names_at_1024x768():
+    """Issue 12: on a 1024x768 projector no picker shows a cut name ("MNIST (", "mnist-sta"), the Presenter
+    switch and the Settings button keep their labels, the sidebar's page names are whole, and no metric is
+    cut, on Explore and Compare for every data set."""
+    with streamlit_server() as (url, _), browser_page() as page:
+        page.set_viewport_size({"width": 1024, "height": 768})
+        for path in ("", "compare"):
+            for dataset in ("mnist", "fashion", "cifar10"):
+                page.goto(f"{url}/{path}?dataset={dataset}", timeout=180_000)
+                page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")',
+                                       timeout=180_000)
+                page.wait_for_timeout(1000)
+                assert page.evaluate(CUT_CONTROLS_JS) == [], (path, dataset)
+                assert page.evaluate(CUT_METRICS_JS) == [], (path, dataset)
+        page.screenshot(path=str(ROOT / "test-artifacts" / "compare-cifar10-1024x768.png"))
+
+
 @pytest.mark.needs_data
 def test_explore_and_compare_fit_a_1280x720_projector():
     """Issue 12: on each data set's default view no metric value is cut, the image row is fully in view and

@@ -245,7 +245,7 @@ def attack_row(key: str, dataset: str, class_names, true_class: int, model_ids: 
 
     Widget keys: ``attack``/``eps_<norm>`` for Explore (key 'explore'), ``<key>_attack``/``<key>_eps_<norm>``
     for other pages; attack settings ``<key>_<attack>_<param>``."""
-    row = st.columns([1.2, 1.2, 0.9, 2.5], vertical_alignment="bottom")
+    row = st.columns([1.2, 1.15, 1.1, 2.35], vertical_alignment="bottom")
     spec = attack_select(row[0], key="attack" if key == "explore" else f"{key}_attack")
     target = target_select(row[1], spec, key, class_names, true_class)
     with row[2].popover("Settings", icon=":material/tune:", width="stretch"):
@@ -426,6 +426,12 @@ PAGE_CSS = """
 [data-testid="stMetricValue"] { font-size: 1.75rem; line-height: 1.15; }
 [data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"] div {
   white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word; }
+@media (max-width: 1100px) {  /* a 1024-pixel projector: room for whole model names in the pickers */
+  .block-container { padding-left: 1rem; padding-right: 1rem; }
+  [data-testid="stSelectbox"] input { font-size: 0.8rem; padding-right: 0; }
+  [data-testid="stSelectbox"] [role="group"] { padding-left: 0.1rem; }
+  [data-testid="stPopoverButton"] { padding-left: 0.4rem; padding-right: 0.4rem; }
+}
 </style>
 """
 PRESENTER_CSS = """
@@ -452,7 +458,7 @@ def presenter_toggle(where) -> bool:
 def page_header(title: str, intro: str, model_ids_for) -> tuple[bool, UrlState]:
     """Title with the Presenter switch, the page style, the introduction (hidden when presenting) and the
     link's state, its messages shown; returns (presenter, url state)."""
-    left, right = st.columns([5, 1], vertical_alignment="center")
+    left, right = st.columns([4, 1], vertical_alignment="center")
     left.title(title)
     presenter = presenter_toggle(right)
     page_style(presenter)

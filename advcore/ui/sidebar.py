@@ -8,7 +8,8 @@ from advcore import data
 from . import resources
 
 SIDEBAR_CSS = ('<style>section[data-testid="stSidebar"] { width: 256px !important; min-width: 256px !important; }'
-               '</style>')
+               '@media (max-width: 1100px) { section[data-testid="stSidebar"] { width: 236px !important; '
+               'min-width: 236px !important; } }</style>')
 
 def show() -> None:
     """The sidebar: navigation above (from st.navigation), a narrow width (the pages need the room on a

@@ -113,7 +113,7 @@ def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, 
 
 presenter, url = controls.page_header("Compare two models", INTRO, resources.model_ids)
 apply_url_once(url)
-top = st.columns([1.05, 1.1, 1.1, 2.2, 1.0], vertical_alignment="bottom")
+top = st.columns([1.3, 1.4, 1.4, 2.15, 0.8], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "compare_dataset")
 if not resources.model_ids(dataset):
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")

@@ -198,7 +198,7 @@ def model_card(dataset: str, model_id: str) -> None:
 
 presenter, url = controls.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
 apply_url_once(url)
-top = st.columns([1.0, 1.1, 1.0, 2.45, 1.15], vertical_alignment="bottom")
+top = st.columns([1.25, 1.45, 0.95, 2.1, 0.95], vertical_alignment="bottom")
 dataset = controls.dataset_select(top[0], "dataset")
 ids = resources.model_ids(dataset)
 if not ids:
