@@ -89,6 +89,8 @@ class TrainConfig:
                                             "(a guard against single-step training collapsing at large eps)")
     seed: int = _option(0, "random seed")
     augment: bool | None = _option(None, "random flips and crops (default: on for CIFAR-10 only)")
+    crop_pad: int = _option(4, "pixels of padding for the random crop: 4 zero-padded (He et al. 2016), "
+                               "or 1-3 reflect-padded (airbench's translate-2 is 2; Jordan 2024)")
     n_train: int = _option(0, "use only this many training images (0 = all)")
     strategy: str = _option("default", "'mirrored' trains on every GPU", ("default", "mirrored"))
     eval_n: int = _option(10_000, "test images for the card's PGD-40 figures")
@@ -114,6 +116,8 @@ class TrainConfig:
             raise AdvcoreError(f"temperature must be in [1, 1000], got {self.temperature}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise AdvcoreError(f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}")
+        if not 1 <= self.crop_pad <= 8:
+            raise AdvcoreError(f"crop_pad must be in [1, 8] pixels, got {self.crop_pad}")
         if not (1 <= self.epochs <= MAX_TRAIN_EPOCHS and 1 <= self.batch_size <= 4096
                 and 1 <= self.steps <= MAX_STEPS):
             raise AdvcoreError(f"epochs must be in [1, {MAX_TRAIN_EPOCHS}], batch_size in [1, 4096], "
@@ -229,11 +233,19 @@ def _make_train_step(model, optimizer, cfg: TrainConfig, strategy, global_batch:
     return step
 
 
-def _augment(x, y):
+def _augment(x, y, pad: int):
+    """Random horizontal flips, then a random crop of each image padded by ``pad`` pixels on every side
+    (its own offset per image): zero padding for pad 4 (the classic CIFAR-10 augmentation), reflect padding
+    below it (airbench's translate-2; Jordan 2024)."""
     x = tf.image.random_flip_left_right(x)
-    x = tf.image.resize_with_crop_or_pad(x, 40, 40)
-    x = tf.image.random_crop(x, tf.shape(x) - tf.constant([0, 8, 8, 0]))
-    return x, y
+    mode = "CONSTANT" if pad >= 4 else "REFLECT"
+    padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=mode)
+    batch, height, width = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    offsets = tf.random.uniform((batch, 2), 0, 2 * pad + 1, dtype=tf.int32)
+    rows = offsets[:, :1] + tf.range(height)[None]
+    cols = offsets[:, 1:] + tf.range(width)[None]
+    x = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(x, cols, axis=2, batch_dims=1), y
 
 
 def _dataset(x, y, cfg: TrainConfig, epoch: int):
@@ -241,7 +253,7 @@ def _dataset(x, y, cfg: TrainConfig, epoch: int):
     ds = ds.shuffle(len(x), seed=cfg.seed * 1000 + epoch, reshuffle_each_iteration=False)
     ds = ds.batch(cfg.batch_size, drop_remainder=True)
     if cfg.use_augment:
-        ds = ds.map(_augment, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda xb, yb: _augment(xb, yb, cfg.crop_pad), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -11,6 +11,7 @@ All models take float32 (N, H, W, C) images in [0, 1] and return logits.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -95,18 +96,24 @@ def _cnn_tiny(shape, classes):
     ])
 
 
-def _airbench(shape, classes):
+def _airbench(shape, classes, whiten: bool = True):
     """Keller Jordan's airbench94 net (2024, "94% on CIFAR-10 in 3.29 seconds on a single GPU"), in Keras.
 
     A frozen 2x2 whitening convolution (24 channels, set from the training data's patch covariance by
     ``init_whitening``; Coates & Ng 2012), then three groups conv3x3 - maxpool - BatchNorm - GELU -
     conv3x3 - BatchNorm - GELU of widths 64, 256, 256, a 3x3 max-pool, and a bias-free linear layer whose
     logits are scaled by 1/9 (~2.0M params). Test-time flips are left out to keep the live path fast.
+
+    ``whiten=False`` ("airbench-plain") makes the first layer an ordinary trainable 2x2 convolution, for
+    adversarial training: whitening divides the data's weakest patch directions (eigenvalues ~1e-4 on
+    JPEG-compressed CIFAR-10) by their tiny standard deviation, so an 8/255 sign perturbation dominates
+    those channels, and BatchNorm statistics gathered on adversarial batches no longer fit clean images.
     """
     import keras
     from keras import layers
-    blocks = [keras.Input(shape), layers.Conv2D(24, 2, padding="valid", name="whiten", trainable=False),
-              layers.Activation("gelu")]
+    first = (layers.Conv2D(24, 2, padding="valid", name="whiten", trainable=False) if whiten
+             else layers.Conv2D(24, 2, padding="valid", name="stem"))
+    blocks = [keras.Input(shape), first, layers.Activation("gelu")]
     for width in (64, 256, 256):
         blocks += [layers.Conv2D(width, 3, padding="same", use_bias=False), layers.MaxPooling2D(),
                    layers.BatchNormalization(momentum=0.6, epsilon=1e-5), layers.Activation("gelu"),
@@ -142,7 +149,7 @@ def init_whitening(model, x, n_images: int = 2000, eps_ratio: float = 5e-4) -> b
 
 
 ARCHITECTURES = {"cnn-small": _cnn_small, "cnn-mnist": _cnn_mnist, "cnn-cifar": _cnn_cifar, "cnn-tiny": _cnn_tiny,
-                 "airbench": _airbench}
+                 "airbench": _airbench, "airbench-plain": functools.partial(_airbench, whiten=False)}
 
 
 def build(architecture: str, dataset: str, seed: int = 0):

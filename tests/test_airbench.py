@@ -51,3 +51,24 @@ def test_a_tiny_airbench_run_trains_with_sgd_and_label_smoothing(private_dirs, t
     assert (tmp_path / "air-tiny.keras").is_file() and np.isfinite(state.history[0]["loss"])
     kernel = model.get_layer("whiten").get_weights()[0]
     assert np.abs(kernel).max() > 1  # set from the data, not the random initialiser
+
+
+def test_airbench_plain_has_a_trainable_first_layer_and_no_whitening():
+    """For adversarial training: whitening would amplify an 8/255 sign perturbation in the data's weakest
+    patch directions, so the first layer is an ordinary trainable convolution."""
+    model = zoo.build("airbench-plain", "cifar10")
+    assert not zoo.init_whitening(model, np.zeros((4, 32, 32, 3), np.float32))
+    assert model.get_layer("stem").trainable
+    assert model.count_params() == zoo.build("airbench", "cifar10").count_params()
+
+
+@pytest.mark.parametrize("pad", [2, 4])
+def test_crops_move_each_image_on_its_own(pad):
+    import tensorflow as tf
+    x = np.zeros((64, 16, 16, 1), np.float32)
+    x[:, 8, 8] = 1.0  # one bright pixel, away from the edges (a flip moves it to column 7)
+    out = np.asarray(train._augment(tf.constant(x), tf.zeros(64, tf.int32), pad)[0])
+    assert out.shape == x.shape
+    positions = {tuple(np.argwhere(image[..., 0] == 1.0)[0]) for image in out}
+    assert len(positions) > 4  # not one offset for the whole batch
+    assert all(abs(r - 8) <= pad and (abs(c - 8) <= pad or abs(c - 7) <= pad) for r, c in positions)
