@@ -412,7 +412,8 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
     from dataclasses import MISSING, fields
 
     from .train import TrainConfig
-    types = {"int": whole_number, "float": finite_float, "float | None": finite_float, "bool | None": _boolean}
+    types = {"int": whole_number, "float": finite_float, "float | None": finite_float, "bool | None": _boolean,
+             "bool": _boolean}
     for f in fields(TrainConfig):
         meta = f.metadata
         flag = "--" + (meta.get("flag") or f.name.replace("_", "-"))

@@ -227,6 +227,9 @@ def gradient_on_digit(model, x: np.ndarray, y) -> np.ndarray:
 def _build_features(model):
     import keras
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not dense and inner:  # a wrapped network (e.g. flip averaging): the features of the network inside
+        return _build_features(inner[0])
     if not dense:
         raise ValueError("the model has no Dense layer to take features from")
     sub = keras.Model(model.inputs, dense[-1].input)

@@ -91,6 +91,8 @@ class TrainConfig:
     augment: bool | None = _option(None, "random flips and crops (default: on for CIFAR-10 only)")
     crop_pad: int = _option(4, "pixels of padding for the random crop: 4 zero-padded (He et al. 2016), "
                                "or 1-3 reflect-padded (airbench's translate-2 is 2; Jordan 2024)")
+    flip_average: bool = _option(False, "deploy the trained network with test-time flip averaging: logits of "
+                                        "the image and its mirror image averaged (airbench; Jordan 2024)")
     n_train: int = _option(0, "use only this many training images (0 = all)")
     strategy: str = _option("default", "'mirrored' trains on every GPU", ("default", "mirrored"))
     eval_n: int = _option(10_000, "test images for the card's PGD-40 figures")
@@ -385,6 +387,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
         previous_weights = model.get_weights()
         state.epoch = epoch + 1
         _save_checkpoint(ckpt, model, optimizer, cfg, state)
+    if cfg.flip_average:
+        model = zoo.with_flip_averaging(model)
     save_model(model, out_dir, cfg.model_id)
     if teacher is not None:  # the run's time includes the teacher's
         state = replace(state, seconds=state.seconds + teacher_seconds, teacher_seconds=teacher_seconds)

@@ -148,6 +148,35 @@ def init_whitening(model, x, n_images: int = 2000, eps_ratio: float = 5e-4) -> b
     return True
 
 
+_FLIP_LAYER = []
+
+
+def _flip_layer_class():
+    """The Keras layer that mirrors images left-right, defined and registered once (a registered class,
+    not a Lambda, so that saved models load in safe mode)."""
+    if not _FLIP_LAYER:
+        import keras
+
+        @keras.saving.register_keras_serializable(package="advcore")
+        class FlipLeftRight(keras.layers.Layer):
+            def call(self, x):
+                return keras.ops.flip(x, axis=2)
+
+        _FLIP_LAYER.append(FlipLeftRight)
+    return _FLIP_LAYER[0]
+
+
+def with_flip_averaging(model):
+    """``model`` deployed with test-time flip augmentation (airbench; Jordan 2024): logits of the image and of
+    its mirror image, averaged. One network, so the parameter count is unchanged; every step is
+    differentiable, so gradient attacks see through it (it costs two forward passes, not robustness)."""
+    import keras
+    inputs = keras.Input(model.input_shape[1:])
+    mirrored = _flip_layer_class()(name="flip_left_right")(inputs)
+    logits = keras.layers.Average()([model(inputs), model(mirrored)])
+    return keras.Model(inputs, logits, name=f"{model.name}_flip_averaged")
+
+
 ARCHITECTURES = {"cnn-small": _cnn_small, "cnn-mnist": _cnn_mnist, "cnn-cifar": _cnn_cifar, "cnn-tiny": _cnn_tiny,
                  "airbench": _airbench, "airbench-plain": functools.partial(_airbench, whiten=False)}
 
@@ -282,6 +311,7 @@ def load(model_id: str):
 def _deserialise(path: Path):
     import keras
     try:
+        _flip_layer_class()  # registered before any saved model that uses it is read
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # keras raises many types for bad archives and unsafe layers
         reason = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__

@@ -72,3 +72,19 @@ def test_crops_move_each_image_on_its_own(pad):
     positions = {tuple(np.argwhere(image[..., 0] == 1.0)[0]) for image in out}
     assert len(positions) > 4  # not one offset for the whole batch
     assert all(abs(r - 8) <= pad and (abs(c - 8) <= pad or abs(c - 7) <= pad) for r, c in positions)
+
+
+def test_flip_averaging_averages_the_mirror_images_logits_and_loads_in_safe_mode(tmp_path):
+    import keras
+    model = zoo.build("cnn-tiny", "cifar10")
+    wrapped = zoo.with_flip_averaging(model)
+    x = np.random.default_rng(1).random((3, 32, 32, 3), dtype=np.float32)
+    expected = (np.asarray(model(x)) + np.asarray(model(x[:, :, ::-1]))) / 2
+    assert np.allclose(np.asarray(wrapped(x)), expected, atol=1e-5)
+    assert wrapped.count_params() == model.count_params()
+    path = train.save_model(wrapped, tmp_path, "flipped")
+    again = zoo._deserialise(path)
+    assert np.allclose(np.asarray(again(x)), expected, atol=1e-5)
+    assert isinstance(again, keras.Model)
+    from advcore import landscape
+    assert np.allclose(landscape.features(wrapped, x), landscape.features(model, x), atol=1e-5)  # lesson 4
