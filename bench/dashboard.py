@@ -2,7 +2,9 @@
 the page loads on a fresh server next to the later ones, the cold start of `streamlit run app.py` until the
 first attacked image is drawn, and the tf.function retracing warnings in that server's log.
 
-    python -m bench.dashboard [--moves 20] [--no-warm]    # --no-warm: the server's start-up warm-up off
+    python -m bench.dashboard [--moves 20] [--no-warm] [--dataset cifar10]
+    # --no-warm: the server's start-up warm-up off; --dataset: Explore's default view of that data set
+    # (results in bench/results/dashboard.json for MNIST, dashboard_<dataset>.json otherwise)
 """
 
 import argparse
@@ -12,10 +14,12 @@ import time
 from .common import ROOT, report
 
 
-def apptest_rerun_ms(moves: int) -> float:
+def apptest_rerun_ms(moves: int, dataset: str = "mnist") -> float:
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
+    if dataset != "mnist":
+        at.selectbox(key="dataset").set_value(dataset).run()
     times = []
     for k in range(moves + 3):
         started = time.perf_counter()
@@ -24,12 +28,12 @@ def apptest_rerun_ms(moves: int) -> float:
     return statistics.median(times[3:]) * 1000
 
 
-def browser(moves: int, warm: bool = True) -> tuple[float, list[float], str]:
+def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[float, list[float], str]:
     """(cold start s, every move's latency s in order, the server's log) on a fresh server."""
     from bench.browser import browser_page, metric_value, streamlit_server, wait_for_change
     started = time.perf_counter()
     with streamlit_server({} if warm else {"ADVLAB_WARM": "0"}) as (url, proc), browser_page() as page:
-        page.goto(url)
+        page.goto(url if dataset == "mnist" else f"{url}/?dataset={dataset}")
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=600_000)
         cold = time.perf_counter() - started
         page.wait_for_timeout(1000)
@@ -47,14 +51,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--no-warm", action="store_true", help="switch the server's start-up warm-up off")
+    parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion", "cifar10"))
     args = parser.parse_args()
-    apptest = apptest_rerun_ms(args.moves)
-    cold, latencies, log = browser(max(args.moves, 6), warm=not args.no_warm)
+    apptest = apptest_rerun_ms(args.moves, args.dataset)
+    cold, latencies, log = browser(max(args.moves, 6), warm=not args.no_warm, dataset=args.dataset)
     slider = statistics.median(latencies[3:]) * 1000
     first = [round(t * 1000) for t in latencies[:3]]
     retracing = log.count("triggered tf.function retracing")
     warmed = [line.strip() for line in log.splitlines() if line.startswith("AdvLab: warmed")]
-    report("dashboard", [
+    from advcore import zoo
+    model = zoo.list_cards(args.dataset)[0]["id"]
+    report("dashboard" if args.dataset == "mnist" else f"dashboard_{args.dataset}", [
         {"measure": "Explore rerun after an eps change, AppTest (whole script)", "value": apptest, "unit": "ms",
          "target": "< 200"},
         {"measure": "Explore update after an eps key press, browser (fragment)", "value": slider, "unit": "ms",
@@ -65,7 +72,7 @@ def main() -> None:
         {"measure": "tf.function retracing warnings in the server log", "value": retracing, "unit": "",
          "target": "0"},
         {"measure": "cold start: streamlit run to first attacked image", "value": cold, "unit": "s", "target": "< 15"},
-    ], "PGD-20 on MNIST (mnist-standard), medians; the browser is headless Chromium on the same machine; "
+    ], f"PGD-20 on {args.dataset} ({model}, Explore's default model), medians; the browser is headless Chromium on the same machine; "
        f"start-up warm-up {'off' if args.no_warm else 'on'}" + (f" ({'; '.join(warmed)})" if warmed else ""))
 
 
