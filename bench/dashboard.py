@@ -72,7 +72,8 @@ def main() -> None:
         {"measure": "tf.function retracing warnings in the server log", "value": retracing, "unit": "",
          "target": "0"},
         {"measure": "cold start: streamlit run to first attacked image", "value": cold, "unit": "s", "target": "< 15"},
-    ], f"PGD-20 on {args.dataset} ({model}, Explore's default model), medians; the browser is headless Chromium on the same machine; "
+    ], f"PGD-20 on {args.dataset} ({model}, Explore's default model), medians; the browser is headless "
+       "Chromium on the same machine; "
        f"start-up warm-up {'off' if args.no_warm else 'on'}" + (f" ({'; '.join(warmed)})" if warmed else ""))
 
 
