@@ -102,7 +102,8 @@ def _airbench(shape, classes, whiten: bool = True):
     A frozen 2x2 whitening convolution (24 channels, set from the training data's patch covariance by
     ``init_whitening``; Coates & Ng 2012), then three groups conv3x3 - maxpool - BatchNorm - GELU -
     conv3x3 - BatchNorm - GELU of widths 64, 256, 256, a 3x3 max-pool, and a bias-free linear layer whose
-    logits are scaled by 1/9 (~2.0M params). Test-time flips are left out to keep the live path fast.
+    logits are scaled by 1/9 (~2.0M params). Test-time flips are optional (``with_flip_averaging``): they
+    double the live attack's time.
 
     ``whiten=False`` ("airbench-plain") makes the first layer an ordinary trainable 2x2 convolution, for
     adversarial training: whitening divides the data's weakest patch directions (eigenvalues ~1e-4 on
@@ -148,22 +149,18 @@ def init_whitening(model, x, n_images: int = 2000, eps_ratio: float = 5e-4) -> b
     return True
 
 
-_FLIP_LAYER = []
-
-
+@functools.cache
 def _flip_layer_class():
     """The Keras layer that mirrors images left-right, defined and registered once (a registered class,
     not a Lambda, so that saved models load in safe mode)."""
-    if not _FLIP_LAYER:
-        import keras
+    import keras
 
-        @keras.saving.register_keras_serializable(package="advcore")
-        class FlipLeftRight(keras.layers.Layer):
-            def call(self, x):
-                return keras.ops.flip(x, axis=2)
+    @keras.saving.register_keras_serializable(package="advcore")
+    class FlipLeftRight(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.flip(x, axis=2)
 
-        _FLIP_LAYER.append(FlipLeftRight)
-    return _FLIP_LAYER[0]
+    return FlipLeftRight
 
 
 def with_flip_averaging(model):
