@@ -413,6 +413,22 @@ def test_room_training_queue_positions_estimates_and_cancel(store):
     assert queue.position(store, c) == 0
 
 
+def test_queue_position_when_a_worker_takes_the_job_between_reads(store, monkeypatch):
+    """The job is read as queued, then a worker claims it before the queue is listed: running, not an error."""
+    from advcore.classroom import queue
+    job = queue.enqueue(store, "R", "ann", "ann-model", {}, now=0.0)
+    listed = store.jobs
+
+    def claim_then_list(*args, **kwargs):
+        store.claim_job("w")
+        return listed(*args, **kwargs)
+
+    monkeypatch.setattr(store, "jobs", claim_then_list)
+    assert queue.position(store, job) == 0
+    queue.cancel(store, job)
+    assert queue.position(store, job) is None
+
+
 def test_room_training_queue_worker_runs_cancels_and_cleans_up(store, tmp_path, monkeypatch):
     from advcore.classroom import queue
     monkeypatch.setenv(zoo.USER_MODELS_ENV, str(tmp_path))

@@ -45,7 +45,11 @@ def position(store: Store, job_id: str) -> int | None:
     if job["status"] == "running":
         return 0
     queued = [j["id"] for j in store.jobs(statuses=("queued",))]
-    return queued.index(job_id) + 1
+    if job_id in queued:
+        return queued.index(job_id) + 1
+    # A worker took (or someone cancelled) the job between the two reads: ask once more.
+    job = store.get_job(job_id)
+    return 0 if job is not None and job["status"] == "running" else None
 
 
 def mean_duration_s(store: Store) -> float:

@@ -82,11 +82,12 @@ def show_job(job: dict | None) -> None:
         st.info("No training queued in this session yet.", icon=":material/info:")
         return
     model_id, status = job["model_id"], job["status"]
-    if status == "queued":
-        pos, wait = queue.position(s, job["id"]), queue.estimate_wait_s(s, job["id"], limits.MAX_TRAIN_JOBS)
+    pos = queue.position(s, job["id"]) if status == "queued" else None
+    if status == "queued" and pos:
+        wait = queue.estimate_wait_s(s, job["id"], limits.MAX_TRAIN_JOBS) or 0.0
         st.info(f"{model_id} is queued: number {pos} in line, starts in {minutes(wait)}."
                 + (f" ({job['message']})" if job.get("message") else ""), icon=":material/hourglass_top:")
-    elif status == "running":
+    elif status in OPEN_JOB_STATES:
         phase = {"training": "training", "checking": "checking that it learned",
                  "measuring": "measuring on the test set"}.get(job.get("phase"), "starting")
         st.progress(float(job.get("progress", 0.0)), text=f"{model_id}: {phase}")
