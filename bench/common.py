@@ -39,9 +39,10 @@ def median_ms(fn, runs: int, warmup: int = 3) -> float:
     return statistics.median(times) * 1000
 
 
-def load(dataset: str, intra_op_threads: int | None = None):
+def load(dataset: str, intra_op_threads: int | None = None, model_id: str | None = None):
     """Model, test split and PGD settings for ``dataset``. ``intra_op_threads`` (before TensorFlow's
-    first op) sets threads per op for every library in this process alike; None keeps TF's default."""
+    first op) sets threads per op for every library in this process alike; None keeps TF's default.
+    ``model_id`` replaces the data set's default model (SETUPS)."""
     import tensorflow as tf
 
     from advcore import data, zoo
@@ -52,7 +53,8 @@ def load(dataset: str, intra_op_threads: int | None = None):
             pass
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
-    model_id, shape, eps, step = SETUPS[dataset]
+    default_id, shape, eps, step = SETUPS[dataset]
+    model_id = model_id or default_id
     return zoo.load(model_id), data.load(dataset, "test"), model_id, shape, eps, step
 
 

@@ -1,6 +1,8 @@
 """Live path: one image, PGD-20 Linf, median over 50 runs after warm-up; ours vs floor, Foolbox, ART.
 
     python -m bench.live_path [--runs 50] [--datasets mnist,cifar10]
+    python -m bench.live_path --datasets cifar10 --model cifar10-fast   # another model of one data set
+    # (results in bench/results/live_path.json, or live_path_<model>.json with --model)
 """
 
 import argparse
@@ -18,10 +20,13 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(SETUPS))
     parser.add_argument("--intra-op-threads", type=int, default=1,
                         help="threads per TensorFlow op for all libraries (1 = the dashboard's setting)")
+    parser.add_argument("--model", default=None, help="a zoo model instead of the data set's default (one data set)")
     args = parser.parse_args()
+    if args.model and "," in args.datasets:
+        parser.error("--model needs one data set in --datasets")
     rows = []
     for dataset in args.datasets.split(","):
-        model, split, model_id, shape, eps, step = load(dataset, args.intra_op_threads)
+        model, split, model_id, shape, eps, step = load(dataset, args.intra_op_threads, args.model)
         x, y = split.x[:1], split.y[:1].astype(np.int64)
         fb_pgd, _ = peers.make_foolbox(model)
         art_pgd, _ = peers.make_art(model, shape, batch_size=1)
@@ -31,7 +36,8 @@ def main() -> None:
         for name, ms in times.items():
             rows.append({"data set": dataset, "model": model_id, "library": name, "PGD-20, 1 image (ms)": ms,
                          "x slower than advcore": ms / times["advcore"]})
-    report("live_path", rows, f"median of {args.runs} runs after 3 warm-up calls; same model and image for all; "
+    result_name = f"live_path_{args.model}" if args.model else "live_path"
+    report(result_name, rows, f"median of {args.runs} runs after 3 warm-up calls; same model and image for all; "
                               f"{args.intra_op_threads} thread(s) per TensorFlow op for every library")
 
 
