@@ -56,3 +56,32 @@ def test_the_start_up_warms_each_data_sets_default_model_mnist_first():
     pairs = startup.default_models()
     assert pairs[0] == ("mnist", zoo.list_cards("mnist")[0]["id"])
     assert {d for d, _ in pairs} == {c["dataset"] for c in zoo.list_cards() if c.get("shipped")}
+
+
+WARM_THEN_ATTACK = """
+import os, threading
+from advcore.ui import startup
+startup.default_models = lambda: [("mnist", "mnist-standard")]  # a shipped model, warmed at low priority
+warm = threading.Thread(target=startup.warm_default_models)
+warm.start(); warm.join()
+import numpy as np
+from advcore import live, zoo
+model = zoo.build("cnn-tiny", "mnist", seed=1)
+live.analyse(model, np.zeros((1, 28, 28, 1), np.float32), 3, "pgd", {"eps": 0.1, "steps": 3})
+nice = [int(open(f"/proc/self/task/{t}/stat").read().rsplit(")", 1)[1].split()[16])
+        for t in os.listdir("/proc/self/task")]
+print("NICE", sorted(set(nice)))
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="Linux thread priorities")
+def test_the_warm_up_threads_lower_priority_is_not_inherited_by_tensorflows_threads():
+    """The warm-up thread lowers its own priority; TensorFlow's runtime threads, which run every visitor's
+    attack, are started before that (by ``advcore.ui.server``) and keep the normal priority."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", WARM_THEN_ATTACK], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = next(line for line in out.stdout.splitlines() if line.startswith("NICE"))
+    assert line == "NICE [0]", line
