@@ -12,6 +12,7 @@ moving sliders pays on every move. Built this way a figure takes about 1 ms.
 
 from __future__ import annotations
 
+import base64
 import re
 
 import numpy as np
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
 LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                 "#17becf")  # Plotly's default colour cycle, given per model so a model's lines share one
+STATIC = {"displayModeBar": False, "staticPlot": True}  # st.plotly_chart config of picture-only charts
 FONT_SIZE = 14  # px: the smallest chart text readable from the back of a classroom (presenter mode: 18)
 _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
 # Fixed margins for charts with axis titles: Plotly's "automargin" redraws a chart until its margins settle,
@@ -72,6 +74,14 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
 
 
+def image_trace(image: np.ndarray, panel: int) -> dict:
+    """An image panel as a PNG data URI (float (H, W, C) in [0, 1]): the browser only places the picture,
+    where a ``z`` array would be drawn pixel by pixel into a canvas on every update."""
+    from .images import to_png
+    source = "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
+    return {"type": "image", "source": source, "hoverinfo": "skip", **_panel(panel)}
+
+
 def amplification(delta: np.ndarray) -> float:
     """Factor that maps the largest |perturbation| to 1 (1 when nothing changed)."""
     peak = float(np.abs(delta).max(initial=0.0))
@@ -108,11 +118,11 @@ def image_triptych(x: np.ndarray, x_adv: np.ndarray, titles=("original", "pertur
                 "thickness": 10, "tickvals": ticks, "ticktext": [_signed(t * peak) for t in ticks],
                 "tickfont": {"size": font_size - 2}, "outlinewidth": 0}
     data = [
-        {"type": "image", "z": to_uint8_rgb(x), "hoverinfo": "skip", **_panel(0)},
+        image_trace(x, 0),
         {"type": "heatmap", "z": delta * amp, "zmin": -1, "zmax": 1, "zmid": 0, "colorscale": "RdBu",
          "reversescale": True, "showscale": True, "colorbar": colorbar, "customdata": delta,
          "hovertemplate": "delta %{customdata:.4f}<extra></extra>", **_panel(heat)},
-        {"type": "image", "z": to_uint8_rgb(x_adv), "hoverinfo": "skip", **_panel(heat + 1)},
+        image_trace(x_adv, heat + 1),
     ][0 if with_original else 1:]
     lines = max(str(t).count("<br>") + 1 for t in names)
     margin = {**_BASE["margin"], "t": 8 + lines * (font_size + 8), "b": 6}
@@ -194,8 +204,7 @@ def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, fl
 def model_row(images: list[np.ndarray], titles: list[str], height: int = 240,
               font_size: int = FONT_SIZE) -> go.Figure:
     """A row of images (e.g. an adversarial image next to random noise of the same budget), titled."""
-    data = [{"type": "image", "z": to_uint8_rgb(image), "hoverinfo": "skip", **_panel(i)}
-            for i, image in enumerate(images)]
+    data = [image_trace(image, i) for i, image in enumerate(images)]
     return _figure(data, font_size=font_size, height=height,
                    **_image_row(list(titles), spacing=0.04, font_size=font_size))
 

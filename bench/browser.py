@@ -90,3 +90,35 @@ def wait_for_change(page, label: str, old: str, timeout_s: float = 30) -> tuple[
             return value, time.perf_counter() - started
         page.wait_for_timeout(5)
     raise TimeoutError(f"{label} stayed {old!r} for {timeout_s} s")
+
+
+KEY_CLOCK = """() => { if (window.__advKeyClock) return; window.__advKeyClock = true;
+    document.addEventListener('keydown', () => { window.__advKey = performance.now(); }, true); }"""
+
+WATCH_METRIC = """(label) => {
+    const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].find(m => m.innerText.includes(label));
+    const value = metric.querySelector('[data-testid="stMetricValue"]');
+    const old = value.innerText;
+    window.__advPainted = null;
+    const watch = new MutationObserver(() => {
+        if (value.innerText === old) return;
+        watch.disconnect();
+        requestAnimationFrame(() => setTimeout(() => { window.__advPainted = performance.now(); }, 0));
+    });
+    watch.observe(value, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def key_to_metric_painted(page, key: str, label: str, timeout_s: float = 30) -> float:
+    """Press ``key``; returns the seconds, on the page's own clock, from its keydown event to the frame that
+    paints the metric ``label``'s new value (a MutationObserver, then the next animation frame): what a
+    person at the screen waits for.
+
+    The harness looks only every 100 ms (in the page), so that its own polling does not compete for the
+    CPU with the browser and the server while they update (on a 2-core machine, polling every few ms
+    from here slowed the server's attack itself several-fold)."""
+    page.evaluate(KEY_CLOCK)
+    page.evaluate(WATCH_METRIC, label)
+    page.keyboard.press(key)
+    page.wait_for_function("window.__advPainted !== null", polling=100, timeout=timeout_s * 1000)
+    return page.evaluate("window.__advPainted - window.__advKey") / 1000

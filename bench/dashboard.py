@@ -2,6 +2,13 @@
 the page loads on a fresh server next to the later ones, the cold start of `streamlit run app.py` until the
 first attacked image is drawn, and the tf.function retracing warnings in that server's log.
 
+The browser's eps update is timed on the page's own clock, from the keydown event to the animation
+frame that paints the new L∞ value (``bench.browser.key_to_metric_painted``), the harness looking only
+every 100 ms so as not to compete for the CPU (until 2026-11-26 it polled every 5 ms from Python,
+which slowed what it measured). Moves are 0.3 s apart,
+so each starts after the previous update has finished drawing; the window is 1280x720, a classroom
+projector's.
+
     python -m bench.dashboard [--moves 20] [--no-warm] [--dataset cifar10]
     # --no-warm: the server's start-up warm-up off; --dataset: Explore's default view of that data set
     # (results in bench/results/dashboard.json for MNIST, dashboard_<dataset>.json otherwise)
@@ -30,9 +37,10 @@ def apptest_rerun_ms(moves: int, dataset: str = "mnist") -> float:
 
 def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[float, list[float], str]:
     """(cold start s, every move's latency s in order, the server's log) on a fresh server."""
-    from bench.browser import browser_page, metric_value, streamlit_server, wait_for_change
+    from bench.browser import browser_page, key_to_metric_painted, streamlit_server
     started = time.perf_counter()
     with streamlit_server({} if warm else {"ADVLAB_WARM": "0"}) as (url, proc), browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 720})  # the classroom projector
         page.goto(url if dataset == "mnist" else f"{url}/?dataset={dataset}")
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=600_000)
         cold = time.perf_counter() - started
@@ -40,9 +48,8 @@ def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[floa
         page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
         latencies = []
         for _ in range(moves):
-            old = metric_value(page, "L∞ of the change")
-            page.keyboard.press("ArrowRight")
-            latencies.append(wait_for_change(page, "L∞ of the change", old)[1])
+            latencies.append(key_to_metric_painted(page, "ArrowRight", "L∞ of the change"))
+            page.wait_for_timeout(300)  # a person reads the new view before the next move
     log = proc.stdout.read().decode(errors="replace")  # the server has stopped: the pipe holds its whole log
     return cold, latencies, log
 
@@ -64,9 +71,9 @@ def main() -> None:
     report("dashboard" if args.dataset == "mnist" else f"dashboard_{args.dataset}", [
         {"measure": "Explore rerun after an eps change, AppTest (whole script)", "value": apptest, "unit": "ms",
          "target": "< 200"},
-        {"measure": "Explore update after an eps key press, browser (fragment)", "value": slider, "unit": "ms",
-         "target": "< 300"},
-        {"measure": "first three eps key presses after the page loads, browser (median; each: "
+        {"measure": "Explore update after an eps key press, browser: keydown to the new L∞ value painted "
+                    "(page clock)", "value": slider, "unit": "ms", "target": "≤ 150"},
+        {"measure": "first three eps key presses after the page loads, page clock (median; each: "
                     f"{', '.join(map(str, first))} ms)", "value": statistics.median(latencies[:3]) * 1000,
          "unit": "ms", "target": "as the later moves"},
         {"measure": "tf.function retracing warnings in the server log", "value": retracing, "unit": "",

@@ -79,7 +79,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
               f"adversarial<br>{results.prediction_text(names, result['adv_probs'])}")
     st.plotly_chart(viz.image_triptych(picked.x[0], result["x_adv"], titles, height=330 if not presenter else 390,
                                        font_size=font),
-                    key="triptych", config={"displayModeBar": False})
+                    key="triptych", config=viz.STATIC)
     results.show_predictions(result, names, picked.label, target)
     if result["undefended_adv_probs"] is not None:
         defence_note(result, names, model_id)
@@ -118,7 +118,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     with right:
         st.plotly_chart(viz.model_row([result["x_adv"], control["x_adv"]],
                                       ["adversarial", "random noise"], height=240, font_size=font),
-                        key="noise", config={"displayModeBar": False})
+                        key="noise", config=viz.STATIC)
         st.caption(f"Random noise of the same size ({controls.eps_label(eps, norm)}) → "
                    f"**{results.prediction_text(names, control['probs'])}**. The direction of the change matters, "
                    "not only its size.")
