@@ -71,7 +71,8 @@ def report(name: str, rows: list[dict], notes: str = "") -> None:
         print(notes)
     RESULTS.mkdir(exist_ok=True)
     payload = {"benchmark": name, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "machine": machine(), "command": "python -m " + " ".join(["bench." + name, *sys.argv[1:]]),
+               "machine": machine(), "command": "python -m " + " ".join([f"bench.{Path(sys.argv[0]).stem}",
+                                                                         *sys.argv[1:]]),
                "rows": rows, "notes": notes}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
 
