@@ -5,9 +5,8 @@ first attacked image is drawn, and the tf.function retracing warnings in that se
 The browser's eps update is timed on the page's own clock, from the keydown event to the animation
 frame that paints the new L∞ value (``bench.browser.key_to_metric_painted``), the harness looking only
 every 100 ms so as not to compete for the CPU (until 2026-11-26 it polled every 5 ms from Python,
-which slowed what it measured). Moves are 0.3 s apart,
-so each starts after the previous update has finished drawing; the window is 1280x720, a classroom
-projector's.
+which slowed what it measured). Moves are 0.3 s apart, so each starts after the previous update has
+finished drawing; the window is 1280x720, a classroom projector's.
 
     python -m bench.dashboard [--moves 20] [--no-warm] [--dataset cifar10]
     # --no-warm: the server's start-up warm-up off; --dataset: Explore's default view of that data set
