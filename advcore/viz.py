@@ -1,8 +1,7 @@
 """Plotly figure builders: numbers in, ``go.Figure`` out, no I/O.
 
-Images go to Plotly as uint8 RGB (``image`` traces); the perturbation is a heatmap on a
-diverging colour scale centred at 0 (red brighter, blue darker), amplified so its largest value
-fills the scale; a colour bar gives the true signed change.
+Charts only: pictures (original, perturbation, adversarial) are HTML ``<img>`` panels built by
+``advcore.pictures``, which the browser swaps on a slider move instead of redrawing a chart.
 
 Figures are written as plain trace and layout dicts with the empty ``"none"`` template:
 the dashboard's charts take Streamlit's theme in the page, and a named Plotly template
@@ -12,7 +11,6 @@ moving sliders pays on every move. Built this way a figure takes about 1 ms.
 
 from __future__ import annotations
 
-import base64
 import re
 
 import numpy as np
@@ -22,7 +20,6 @@ import plotly.graph_objects as go
 CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
 LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                 "#17becf")  # Plotly's default colour cycle, given per model so a model's lines share one
-STATIC = {"displayModeBar": False, "staticPlot": True}  # st.plotly_chart config of picture-only charts
 FONT_SIZE = 14  # px: the smallest chart text readable from the back of a classroom (presenter mode: 18)
 _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
 # Fixed margins for charts with axis titles: Plotly's "automargin" redraws a chart until its margins settle,
@@ -40,27 +37,6 @@ def _title(text: str) -> dict:
     return {"text": text}
 
 
-def _image_row(titles: list[str], spacing: float, font_size: int = FONT_SIZE) -> dict:
-    """Layout for ``len(titles)`` panels side by side: one hidden x/y axis pair each, titles above."""
-    n = max(len(titles), 1)
-    width = (1 - spacing * (n - 1)) / n
-    layout: dict = {"annotations": []}
-    for i, text in enumerate(titles):
-        suffix, left = ("" if i == 0 else str(i + 1)), i * (width + spacing)
-        domain = [round(left, 6), min(round(left + width, 6), 1.0)]
-        layout[f"xaxis{suffix}"] = {"domain": domain, "visible": False, "anchor": f"y{suffix}"}
-        layout[f"yaxis{suffix}"] = {"visible": False, "anchor": f"x{suffix}"}
-        layout["annotations"].append({"text": text, "x": left + width / 2, "y": 1, "xref": "paper", "yref": "paper",
-                                      "xanchor": "center", "yanchor": "bottom", "showarrow": False,
-                                      "font": {"size": font_size + 2}})
-    return layout
-
-
-def _panel(i: int) -> dict:
-    suffix = "" if i == 0 else str(i + 1)
-    return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
-
-
 def _two_axes(x_title: str, left_title: str, right_title: str, right_range) -> dict:
     """Layout with a second y axis on the right (traces on it use ``yaxis="y2"``)."""
     return {"margin": _AXES_MARGIN, "xaxis": {"title": _title(x_title)}, "yaxis": {"title": _title(left_title)},
@@ -74,59 +50,9 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
 
 
-def image_trace(image: np.ndarray, panel: int) -> dict:
-    """An image panel as a PNG data URI (float (H, W, C) in [0, 1]): the browser only places the picture,
-    where a ``z`` array would be drawn pixel by pixel into a canvas on every update."""
-    from .images import to_png
-    source = "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
-    return {"type": "image", "source": source, "hoverinfo": "skip", **_panel(panel)}
-
-
-def amplification(delta: np.ndarray) -> float:
-    """Factor that maps the largest |perturbation| to 1 (1 when nothing changed)."""
-    peak = float(np.abs(delta).max(initial=0.0))
-    return 1.0 / peak if peak > 0 else 1.0
-
-
 def _shown_len(label: str) -> int:
     """Characters a label shows (without its HTML tags)."""
     return len(re.sub(r"<[^>]+>", "", label))
-
-
-def _signed(value: float) -> str:
-    return "0" if value == 0 else f"{value:+.3f}".replace("-", "−")
-
-
-def image_triptych(x: np.ndarray, x_adv: np.ndarray, titles=("original", "perturbation", "adversarial"),
-                   height: int = 320, font_size: int = FONT_SIZE, with_original: bool = True) -> go.Figure:
-    """Original | perturbation (channel mean, amplified, diverging scale centred at 0) | adversarial.
-
-    The perturbation panel has a colour bar at its right: blue is a darker pixel, red a brighter one, and
-    its ticks give the true signed change in pixel units (the colours are amplified by the factor in the
-    title so the largest change fills the scale). ``with_original=False`` leaves out the first panel.
-    """
-    delta = (np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).mean(axis=-1)
-    amp = amplification(delta)
-    peak = 1.0 / amp if np.abs(delta).max(initial=0.0) > 0 else 0.0
-    names = [titles[0], f"{titles[1]} (x{amp:.1f})", titles[2]][0 if with_original else 1:]
-    layout = _image_row(names, spacing=0.09 if with_original else 0.16, font_size=font_size)
-    heat = 1 if with_original else 0
-    suffix = str(heat + 1) if heat else ""
-    layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}")  # square pixels, row 0 on top
-    ticks = [-1, -0.5, 0, 0.5, 1]
-    colorbar = {"x": layout[f"xaxis{suffix}"]["domain"][1] + 0.005, "xanchor": "left", "y": 0.5, "len": 0.9,
-                "thickness": 10, "tickvals": ticks, "ticktext": [_signed(t * peak) for t in ticks],
-                "tickfont": {"size": font_size - 2}, "outlinewidth": 0}
-    data = [
-        image_trace(x, 0),
-        {"type": "heatmap", "z": delta * amp, "zmin": -1, "zmax": 1, "zmid": 0, "colorscale": "RdBu",
-         "reversescale": True, "showscale": True, "colorbar": colorbar, "customdata": delta,
-         "hovertemplate": "delta %{customdata:.4f}<extra></extra>", **_panel(heat)},
-        image_trace(x_adv, heat + 1),
-    ][0 if with_original else 1:]
-    lines = max(str(t).count("<br>") + 1 for t in names)
-    margin = {**_BASE["margin"], "t": 8 + lines * (font_size + 8), "b": 6}
-    return _figure(data, font_size=font_size, height=height, margin=margin, **layout)
 
 
 def _top_notes(names, clean_probs, adv_probs) -> list[dict]:
@@ -199,14 +125,6 @@ def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, fl
     return _figure(data, font_size=font_size, height=height, xaxis=xaxis,
                    yaxis={"range": [0, 1.05], "title": _title("probability")}, margin=_AXES_MARGIN,
                    legend=_LEGEND_TOP, **marks)
-
-
-def model_row(images: list[np.ndarray], titles: list[str], height: int = 240,
-              font_size: int = FONT_SIZE) -> go.Figure:
-    """A row of images (e.g. an adversarial image next to random noise of the same budget), titled."""
-    data = [image_trace(image, i) for i, image in enumerate(images)]
-    return _figure(data, font_size=font_size, height=height,
-                   **_image_row(list(titles), spacing=0.04, font_size=font_size))
 
 
 def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "accuracy under attack",

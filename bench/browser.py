@@ -95,30 +95,47 @@ def wait_for_change(page, label: str, old: str, timeout_s: float = 30) -> tuple[
 KEY_CLOCK = """() => { if (window.__advKeyClock) return; window.__advKeyClock = true;
     document.addEventListener('keydown', () => { window.__advKey = performance.now(); }, true); }"""
 
-WATCH_METRIC = """(label) => {
+WATCH_VIEW = """([label, picture]) => {
+    window.__advPainted = {};
+    const painted = (name) => requestAnimationFrame(() => setTimeout(() => {
+        window.__advPainted[name] = performance.now(); }, 0));
     const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].find(m => m.innerText.includes(label));
     const value = metric.querySelector('[data-testid="stMetricValue"]');
-    const old = value.innerText;
-    window.__advPainted = null;
-    const watch = new MutationObserver(() => {
-        if (value.innerText === old) return;
-        watch.disconnect();
-        requestAnimationFrame(() => setTimeout(() => { window.__advPainted = performance.now(); }, 0));
+    const oldValue = value.innerText;
+    const watchMetric = new MutationObserver(() => {
+        if (value.innerText === oldValue) return;
+        watchMetric.disconnect();
+        painted("metric");
     });
-    watch.observe(value, {subtree: true, childList: true, characterData: true});
+    watchMetric.observe(value, {subtree: true, childList: true, characterData: true});
+    if (picture === null) return;
+    const image = () => document.querySelectorAll('.advlab-pictures img')[picture];
+    const oldSource = image().src;
+    const main = document.querySelector('[data-testid="stMain"]') || document.body;
+    const watchImage = new MutationObserver(() => {
+        const now = image();
+        if (!now || now.src === oldSource) return;
+        watchImage.disconnect();
+        now.decode().catch(() => null).then(() => painted("picture"));
+    });
+    watchImage.observe(main, {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
 }"""
 
 
-def key_to_metric_painted(page, key: str, label: str, timeout_s: float = 30) -> float:
+def key_to_view_painted(page, key: str, label: str, picture: int | None = None,
+                        timeout_s: float = 30) -> dict[str, float]:
     """Press ``key``; returns the seconds, on the page's own clock, from its keydown event to the frame that
-    paints the metric ``label``'s new value (a MutationObserver, then the next animation frame): what a
-    person at the screen waits for.
+    paints the metric ``label``'s new value (``"metric"``: a MutationObserver, then the next animation
+    frame) and, with ``picture`` (the index of an ``<img>`` in the page's picture rows), to the frame after
+    that picture's new image has been decoded (``"picture"``): what a person at the screen waits for.
 
     The harness looks only every 100 ms (in the page), so that its own polling does not compete for the
     CPU with the browser and the server while they update (on a 2-core machine, polling every few ms
     from here slowed the server's attack itself several-fold)."""
     page.evaluate(KEY_CLOCK)
-    page.evaluate(WATCH_METRIC, label)
+    page.evaluate(WATCH_VIEW, [label, picture])
     page.keyboard.press(key)
-    page.wait_for_function("window.__advPainted !== null", polling=100, timeout=timeout_s * 1000)
-    return page.evaluate("window.__advPainted - window.__advKey") / 1000
+    names = ["metric"] + ([] if picture is None else ["picture"])
+    page.wait_for_function(f"{names!r}.every(n => window.__advPainted[n] !== undefined)", polling=100,
+                           timeout=timeout_s * 1000)
+    return {n: page.evaluate(f"window.__advPainted[{n!r}] - window.__advKey") / 1000 for n in names}

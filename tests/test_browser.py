@@ -142,10 +142,10 @@ def test_explore_and_compare_fit_a_1280x720_projector():
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / f"explore-{dataset}-1280x720.png"))
             assert page.evaluate(CUT_METRICS_JS) == [], dataset
-            chart = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
-            assert chart["y"] >= 0 and chart["y"] + chart["height"] <= 720, (dataset, chart)
-            image = page.locator('[data-testid="stPlotlyChart"] g.imagelayer image').first.bounding_box()
-            assert image["width"] >= 250, (dataset, image)
+            pictures = page.locator(".advlab-pictures").first.bounding_box()
+            assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, (dataset, pictures)
+            images = [page.locator(".advlab-pictures img").nth(i).bounding_box() for i in range(3)]
+            assert all(image["width"] >= 250 for image in images), (dataset, images)
         page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
         page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
         page.wait_for_timeout(2000)

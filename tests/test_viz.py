@@ -1,36 +1,9 @@
-"""Figure builders: the right traces on the right axes, the amplification stated, the flip marked."""
-
-import base64
-import io
+"""Figure builders: the right traces on the right axes, the flip marked."""
 
 import numpy as np
 import pandas as pd
-import pytest
-from PIL import Image
 
 from advcore import viz
-
-
-def test_triptych_shows_original_amplified_perturbation_and_adversarial():
-    x = np.zeros((28, 28, 1), np.float32)
-    x_adv = x.copy()
-    x_adv[3, 4, 0] = 0.25
-    fig = viz.image_triptych(x, x_adv)
-    assert [t.type for t in fig.data] == ["image", "heatmap", "image"]
-    assert [t.xaxis for t in fig.data] == ["x", "x2", "x3"]
-    assert fig.data[1].z.max() == pytest.approx(1.0)  # 0.25 amplified x4 to fill the scale
-    assert fig.data[1].customdata[3, 4] == pytest.approx(0.25)  # hover shows the true change
-    assert [a.text for a in fig.layout.annotations] == ["original", "perturbation (x4.0)", "adversarial"]
-    png = base64.b64decode(fig.data[2].source.split(",", 1)[1])  # the adversarial image, as the browser gets it
-    assert np.asarray(Image.open(io.BytesIO(png)))[3, 4] == 64
-    domains = [fig.layout[f"xaxis{s}"].domain for s in ("", "2", "3")]
-    assert all(a[1] < b[0] for a, b in zip(domains, domains[1:]))  # panels side by side, not overlapping
-
-
-def test_unchanged_image_is_not_amplified():
-    x = np.full((4, 4, 3), 0.5, np.float32)
-    assert viz.amplification(x - x) == 1.0
-    assert viz.image_triptych(x, x).layout.annotations[1].text == "perturbation (x1.0)"
 
 
 def test_probability_bars_mark_the_true_class_and_the_noise_control():
@@ -65,9 +38,7 @@ def test_sweep_chart_one_sorted_line_per_model_and_attack():
     assert viz.sweep_chart(table, "mean_l2", "L2").layout.yaxis.range is None
 
 
-def test_model_row_and_transfer_heatmap():
-    row = viz.model_row([np.zeros((8, 8, 1))] * 2, ["a: 1", "b: 2"])
-    assert [a.text for a in row.layout.annotations] == ["a: 1", "b: 2"] and row.data[1].xaxis == "x2"
+def test_transfer_heatmap():
     matrix = pd.DataFrame([[0.9, 0.5], [0.4, 0.8]], index=["s1", "s2"], columns=["t1", "t2"])
     heat = viz.transfer_heatmap(matrix)
     assert heat.data[0].z.shape == (2, 2) and list(heat.data[0].y) == ["s1", "s2"]
@@ -91,26 +62,9 @@ def test_probability_bars_name_the_target():
     assert fig.data[0].x[2] == "<i>c</i> (target)"
 
 
-def test_perturbation_has_a_signed_colour_bar_in_true_units():
-    x = np.full((8, 8, 1), 0.5, np.float32)
-    x_adv = x.copy()
-    x_adv[0, 0, 0], x_adv[1, 1, 0] = 0.6, 0.45  # +0.1 and -0.05
-    heat = viz.image_triptych(x, x_adv).data[1]
-    assert heat.showscale and heat.colorbar.ticktext[0] == "−0.100" and heat.colorbar.ticktext[-1] == "+0.100"
-    assert heat.colorbar.ticktext[2] == "0" and heat.z.max() == pytest.approx(1.0)
-
-
-def test_triptych_without_the_original_and_two_line_titles():
-    x = np.zeros((4, 4, 1), np.float32)
-    fig = viz.image_triptych(x, x + 0.1, titles=("", "perturbation", "adversarial<br>3 (90.0%)"), with_original=False)
-    assert [t.type for t in fig.data] == ["heatmap", "image"]
-    assert [a.text for a in fig.layout.annotations] == ["perturbation (x10.0)", "adversarial<br>3 (90.0%)"]
-    assert fig.layout.margin.t >= 2 * viz.FONT_SIZE  # room for both title lines
-
-
 def test_chart_text_is_readable_from_the_back():
-    figs = [viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0), viz.image_triptych(np.zeros((4, 4, 1)),
-            np.zeros((4, 4, 1))), viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0])]
+    figs = [viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0), viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1),
+            viz.attack_trace([0, 1], [1, 0])]
     assert all(f.layout.font.size >= 14 for f in figs)
     long = viz.probability_bars(["T-shirt/top", "Ankle boot"], [0.9, 0.1], [0.2, 0.8], 0)
     assert long.layout.xaxis.tickangle == -35 and long.layout.margin.b >= 0.57 * 7 * len("T-shirt/top (true)")

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlparse
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, data, images, live, viz
+from advcore import attacks, data, images, live, pictures, viz
 from advcore.attacks.base import logits_of
 from advcore.classroom import challenges, follow, queue, rooms
 from advcore.classroom.rooms import ClassroomError
@@ -118,8 +118,7 @@ def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target
                   delta="fooled" if fooled else "still right", delta_color="inverse" if fooled else "normal")
     row[2].metric("L∞ of the change", f"{norms['linf']:.4f}", help=f"{norms['linf_255']:.1f}/255")
     row[3].metric("L2 of the change", f"{norms['l2']:.3f}")
-    st.plotly_chart(viz.image_triptych(x[0], result["x_adv"]), key=f"{key}_triptych",
-                    config={"displayModeBar": False})  # full width: the colour bar needs the room
+    st.html(pictures.triptych(x[0], result["x_adv"]))
     bars = st.columns([3, 2])[0]
     bars.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], label),
                       key=f"{key}_probs", config={"displayModeBar": False})
@@ -375,8 +374,7 @@ def teacher_challenge(s: Store, code: str, challenge: dict) -> None:
             x = s.get_image(challenge["image_id"])
         adv = s.get_image(best["image_id"])
         if adv is not None and x is not None:
-            st.plotly_chart(viz.image_triptych(x[0], adv[0]), key=f"best_img_{cid}",
-                            config={"displayModeBar": False})
+            st.html(pictures.triptych(x[0], adv[0]))
             st.caption(f"{best['nickname']}'s answer: {challenge['model']} reads it as class {best['pred']}.")
 
 

@@ -5,7 +5,7 @@ import json
 
 import streamlit as st
 
-from advcore import viz
+from advcore import pictures, viz
 from advcore.errors import AdvcoreError
 from advcore.ui import classroom, controls, picker, resources, results
 
@@ -69,9 +69,7 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
         return
     st.markdown(f"#### {model_id}")
     results.show_predictions(result, names, picked.label, choice.target, linf=False, compact=True)
-    st.plotly_chart(viz.image_triptych(picked.x[0], result["x_adv"], height=270, font_size=font,
-                                       with_original=False, titles=("", "perturbation", "adversarial")),
-                    key=f"compare_images_{slot}", config=viz.STATIC)
+    st.html(pictures.triptych(picked.x[0], result["x_adv"], size=210, font_size=font, with_original=False))
     bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
                                             target=choice.target, font_size=font, height=300)
     st.plotly_chart(bars, key=f"compare_probs_{slot}", config={"displayModeBar": False})

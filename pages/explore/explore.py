@@ -5,7 +5,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import defences, viz, zoo
+from advcore import defences, pictures, viz, zoo
 from advcore.errors import AdvcoreError
 from advcore.ui import classroom, controls, model_table, picker, resources, results
 
@@ -75,15 +75,13 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         st.error(str(exc))
         return
     misclassified = result["shift"]["clean_class"] != picked.label
-    titles = (f"original<br>{results.prediction_text(names, result['clean_probs'])}", "perturbation<br>what changed",
-              f"adversarial<br>{results.prediction_text(names, result['adv_probs'])}")
-    st.plotly_chart(viz.image_triptych(picked.x[0], result["x_adv"], titles, height=330 if not presenter else 390,
-                                       font_size=font),
-                    key="triptych", config=viz.STATIC)
+    titles = (("original", results.prediction_text(names, result["clean_probs"])), ("perturbation", "what changed"),
+              ("adversarial", results.prediction_text(names, result["adv_probs"])))
+    st.html(pictures.triptych(picked.x[0], result["x_adv"], titles, size=310 if presenter else 256, font_size=font))
     results.show_predictions(result, names, picked.label, target)
     if result["undefended_adv_probs"] is not None:
         defence_note(result, names, model_id)
-    amp = viz.amplification(result["x_adv"].mean(-1) - picked.x[0].mean(-1))
+    amp = pictures.amplification(result["x_adv"].mean(-1) - picked.x[0].mean(-1))
     st.caption(f"**Left:** the image ({picked.description}, true class {names[picked.label]}). "
                f"**Middle:** what the attack changed, colours ×{amp:.1f} so the change is visible (red: brighter, "
                "blue: darker; the colour bar gives the true change). **Right:** what the model sees. "
@@ -116,9 +114,9 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         st.caption("Each class's probability before (blue) and after (red) the attack, and under random noise of "
                    "the same budget (grey)." + shown)
     with right:
-        st.plotly_chart(viz.model_row([result["x_adv"], control["x_adv"]],
-                                      ["adversarial", "random noise"], height=240, font_size=font),
-                        key="noise", config=viz.STATIC)
+        st.html(pictures.picture_row([pictures.image_panel(result["x_adv"], "adversarial"),
+                                      pictures.image_panel(control["x_adv"], "random noise")], size=150,
+                                     font_size=font))
         st.caption(f"Random noise of the same size ({controls.eps_label(eps, norm)}) → "
                    f"**{results.prediction_text(names, control['probs'])}**. The direction of the change matters, "
                    "not only its size.")
