@@ -32,6 +32,7 @@ class Panel:
     bottom) when the picture is a signed perturbation."""
     title: tuple[str, ...]
     source: str
+    shape: tuple[int, int]  # (height, width) in pixels: the box keeps its size before the image is decoded
     colour_bar: tuple[str, ...] = ()
 
 
@@ -59,7 +60,7 @@ def _signed(value: float) -> str:
 
 
 def image_panel(image: np.ndarray, *title: str) -> Panel:
-    return Panel(tuple(title), data_uri(image))
+    return Panel(tuple(title), data_uri(image), np.shape(image)[:2])
 
 
 def perturbation_panel(x: np.ndarray, x_adv: np.ndarray, *title: str) -> Panel:
@@ -69,7 +70,8 @@ def perturbation_panel(x: np.ndarray, x_adv: np.ndarray, *title: str) -> Panel:
     amp = amplification(delta)
     peak = 1.0 / amp if np.abs(delta).max(initial=0.0) > 0 else 0.0
     lines = (*title[:-1], f"{title[-1]} (x{amp:.1f})") if title else (f"(x{amp:.1f})",)
-    return Panel(lines, data_uri(diverging_rgb(delta * amp) / 255.0), tuple(_signed(t * peak) for t in TICKS))
+    return Panel(lines, data_uri(diverging_rgb(delta * amp) / 255.0), delta.shape[:2],
+                 tuple(_signed(t * peak) for t in TICKS))
 
 
 def _colour_bar(ticks: tuple[str, ...], font_size: int) -> str:
@@ -87,7 +89,8 @@ def _figure(panel: Panel, size: int, font_size: int) -> str:
     return (f'<figure style="margin:0;flex:1 1 auto;min-width:0;text-align:center">'
             f'<figcaption style="font-size:{font_size + 2}px;line-height:1.3;opacity:.8;margin-bottom:6px">'
             f'{title}</figcaption><div style="display:flex;justify-content:center;gap:6px">'
-            f'<img src="{panel.source}" alt="{alt}" style="width:{size}px;min-width:0;max-width:100%;'
+            f'<img src="{panel.source}" alt="{alt}" width="{panel.shape[1]}" height="{panel.shape[0]}" '
+            f'style="width:{size}px;min-width:0;max-width:100%;'
             f'height:auto;image-rendering:pixelated;display:block">{bar}</div></figure>')
 
 

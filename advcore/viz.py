@@ -25,6 +25,10 @@ _BASE = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "template": "none"}
 # Fixed margins for charts with axis titles: Plotly's "automargin" redraws a chart until its margins settle,
 # which made each slider move several times slower in the browser.
 _AXES_MARGIN = {"l": 64, "r": 64, "t": 40, "b": 64}
+# The charts redrawn on every slider move (probabilities, attack trace, eps curve) also keep legends and
+# labels inside margins sized for them: else Plotly draws the chart, finds the legend pushing a margin
+# and draws it all again (about a third of its time on each move).
+_LIVE_MARGIN = {**_AXES_MARGIN, "autoexpand": False}
 _LEGEND_TOP = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 _LEGEND_BELOW = {"orientation": "h", "y": -0.3, "yanchor": "top"}  # narrow charts: keeps the lines visible
 
@@ -82,7 +86,7 @@ def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise
             for p, label, color in series]
     return _figure(data, font_size=font_size, barmode="group", height=height,
                    annotations=_top_notes(names, clean_probs, adv_probs),
-                   margin={**_AXES_MARGIN, "t": 60, "b": 24 + int(0.3 * font_size * max(map(_shown_len, names)))},
+                   margin={**_LIVE_MARGIN, "t": 60, "b": 24 + int(0.3 * font_size * max(map(_shown_len, names)))},
                    # class names like "7" stay categories; slanted so long names are never cut
                    xaxis={"type": "category", "tickangle": -35},
                    yaxis={"range": [0, 1.15], "title": _title("probability")},
@@ -97,8 +101,11 @@ def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300, fon
              "line": {"color": ADV}},
             {"type": "scatter", "x": steps, "y": np.asarray(true_prob), "name": prob_name,
              "line": {"color": CLEAN}, "yaxis": "y2"}]
-    return _figure(data, font_size=font_size, height=height, legend=_LEGEND_BELOW,
-                   **_two_axes("step", "loss (nats)", "probability", [0, 1.05]))
+    layout = _two_axes("step", "loss (nats)", "probability", [0, 1.05])
+    layout["margin"] = margin = {**_LIVE_MARGIN, "b": 64 + 2 * (font_size + 10)}  # two legend rows below the axis
+    below_axis_title = -(2 * font_size + 24) / max(height - margin["t"] - margin["b"], 1)  # in plot heights
+    return _figure(data, font_size=font_size, height=height, legend={**_LEGEND_BELOW, "y": below_axis_title},
+                   **layout)
 
 
 def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,
@@ -123,8 +130,8 @@ def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, fl
         levels = np.arange(0, int(top) + 1, step)
         xaxis.update(tickmode="array", tickvals=levels / 255, ticktext=[f"{k}/255" for k in levels])
     return _figure(data, font_size=font_size, height=height, xaxis=xaxis,
-                   yaxis={"range": [0, 1.05], "title": _title("probability")}, margin=_AXES_MARGIN,
-                   legend=_LEGEND_TOP, **marks)
+                   yaxis={"range": [0, 1.05], "title": _title("probability")},
+                   margin={**_LIVE_MARGIN, "t": 16 + 2 * (font_size + 6)}, legend=_LEGEND_TOP, **marks)
 
 
 def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "accuracy under attack",

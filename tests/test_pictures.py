@@ -71,7 +71,7 @@ def test_colour_images_stay_colour_and_sizes_and_fonts_are_as_asked():
     markup = pictures.triptych(x, x, size=300, font_size=18)
     assert _images(markup)[0].shape == (32, 32, 3) and tuple(_images(markup)[0][0, 0]) == (255, 0, 0)
     assert markup.count("width:300px") == 3 and "font-size:20px" in markup  # titles 2 px above the chart font
-    assert "image-rendering:pixelated" in markup
+    assert "image-rendering:pixelated" in markup and markup.count('width="32" height="32"') == 3
 
 
 @pytest.mark.parametrize("name", ['<script>alert(1)</script>', 'cat "quoted" & <b>bold</b>'])

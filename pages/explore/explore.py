@@ -148,7 +148,8 @@ def trace_and_curve(key, picked, spec, params, norm, dataset, names, result, mis
     left, right = st.columns(2)
     with left:
         if result["trace"] is not None:
-            st.plotly_chart(viz.attack_trace(result["trace"]["loss"], result["trace"]["true_prob"], font_size=font),
+            st.plotly_chart(viz.attack_trace(result["trace"]["loss"], result["trace"]["true_prob"], font_size=font,
+                                            height=340),
                             key="trace", config={"displayModeBar": False})
             st.caption("The attack's loss (cross-entropy, the quantity its steps optimise) and the true-class "
                        "probability at each step.")
