@@ -1,7 +1,7 @@
 """Plotly figure builders: numbers in, ``go.Figure`` out, no I/O.
 
-Charts only: pictures (original, perturbation, adversarial) are HTML ``<img>`` panels built by
-``advcore.pictures``, which the browser swaps on a slider move instead of redrawing a chart.
+Charts only. What the live pages redraw on every slider move is HTML instead (``advcore.pictures``: the
+images; ``advcore.bars``: the class probabilities), which the browser swaps instead of redrawing a chart.
 
 Figures are written as plain trace and layout dicts with the empty ``"none"`` template:
 the dashboard's charts take Streamlit's theme in the page, and a named Plotly template
@@ -10,8 +10,6 @@ moving sliders pays on every move. Built this way a figure takes about 1 ms.
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
@@ -52,45 +50,6 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
     """float (H, W, C) in [0, 1] -> uint8 (H, W, 3)."""
     pixels = np.clip(np.round(np.asarray(image) * 255), 0, 255).astype(np.uint8)
     return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
-
-
-def _shown_len(label: str) -> int:
-    """Characters a label shows (without its HTML tags)."""
-    return len(re.sub(r"<[^>]+>", "", label))
-
-
-def _top_notes(names, clean_probs, adv_probs) -> list[dict]:
-    """Arrows over the clean and the adversarial top class; one shared arrow when they are the same class."""
-    clean_top, adv_top = int(np.argmax(clean_probs)), int(np.argmax(adv_probs))
-    marks = [(clean_top, float(clean_probs[clean_top]), CLEAN, "clean pred")]
-    if adv_top == clean_top:
-        marks = [(clean_top, max(float(clean_probs[clean_top]), float(adv_probs[adv_top])), BOTH,
-                  "clean & adv pred")]
-    else:
-        marks.append((adv_top, float(adv_probs[adv_top]), ADV, "adv pred"))
-    return [{"x": names[top], "y": y, "text": text, "showarrow": True, "arrowcolor": color,
-             "font": {"color": color}, "ay": -25} for top, y, color, text in marks]
-
-
-def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise_probs=None,
-                     height: int = 300, target: int | None = None, font_size: int = FONT_SIZE) -> go.Figure:
-    """Class probabilities before and after (and under random noise); the true class (and the
-    target of a targeted attack) is marked."""
-    def name(i, n):
-        return f"<b>{n}</b> (true)" if i == true_class else f"<i>{n}</i> (target)" if i == target else str(n)
-    names = [name(i, n) for i, n in enumerate(class_names)]
-    series = [(clean_probs, "clean", CLEAN), (adv_probs, "adversarial", ADV)]
-    if noise_probs is not None:
-        series.append((noise_probs, "random noise, same budget", NOISE))
-    data = [{"type": "bar", "x": names, "y": np.asarray(p), "name": label, "marker": {"color": color}}
-            for p, label, color in series]
-    return _figure(data, font_size=font_size, barmode="group", height=height,
-                   annotations=_top_notes(names, clean_probs, adv_probs),
-                   margin={**_LIVE_MARGIN, "t": 60, "b": 24 + int(0.3 * font_size * max(map(_shown_len, names)))},
-                   # class names like "7" stay categories; slanted so long names are never cut
-                   xaxis={"type": "category", "tickangle": -35},
-                   yaxis={"range": [0, 1.15], "title": _title("probability")},
-                   legend=_LEGEND_TOP)
 
 
 def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300, font_size: int = FONT_SIZE,

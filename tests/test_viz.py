@@ -6,13 +6,6 @@ import pandas as pd
 from advcore import viz
 
 
-def test_probability_bars_mark_the_true_class_and_the_noise_control():
-    fig = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.1, 0.7, 0.2], 0, [0.6, 0.2, 0.2])
-    assert [t.name for t in fig.data] == ["clean", "adversarial", "random noise, same budget"]
-    assert fig.data[0].x[0] == "<b>a</b> (true)"
-    assert {a.text: a.x for a in fig.layout.annotations} == {"clean pred": "<b>a</b> (true)", "adv pred": "b"}
-
-
 def test_two_axis_charts_put_probability_on_the_right_axis():
     fig = viz.attack_trace(np.array([0.1, 0.5, 2.0]), np.array([0.9, 0.5, 0.1]))
     assert fig.data[1].yaxis == "y2" and fig.layout.yaxis2.overlaying == "y"
@@ -44,30 +37,17 @@ def test_transfer_heatmap():
     assert heat.data[0].z.shape == (2, 2) and list(heat.data[0].y) == ["s1", "s2"]
 
 
-def test_class_names_that_look_like_numbers_stay_categories():
-    fig = viz.probability_bars([str(i) for i in range(10)], np.eye(10)[7], np.eye(10)[3], 7)
-    assert fig.layout.xaxis.type == "category"  # else "7 (true)" falls off a numeric axis
-
-
-def test_one_arrow_when_clean_and_adversarial_predictions_coincide():
-    fig = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.6, 0.3, 0.1], 0)
-    notes = fig.layout.annotations
-    assert [a.text for a in notes] == ["clean & adv pred"] and notes[0].x == "<b>a</b> (true)"
-    apart = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.1, 0.7, 0.2], 0)
-    assert len({(a.x, a.y) for a in apart.layout.annotations}) == 2  # two arrows, at two places
-
-
-def test_probability_bars_name_the_target():
-    fig = viz.probability_bars(["a", "b", "c"], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7], 0, target=2)
-    assert fig.data[0].x[2] == "<i>c</i> (target)"
-
-
 def test_chart_text_is_readable_from_the_back():
-    figs = [viz.probability_bars(["a", "b"], [0.9, 0.1], [0.2, 0.8], 0), viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1),
-            viz.attack_trace([0, 1], [1, 0])]
+    figs = [viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0])]
     assert all(f.layout.font.size >= 14 for f in figs)
-    long = viz.probability_bars(["T-shirt/top", "Ankle boot"], [0.9, 0.1], [0.2, 0.8], 0)
-    assert long.layout.xaxis.tickangle == -35 and long.layout.margin.b >= 0.57 * 7 * len("T-shirt/top (true)")
+
+
+def test_live_charts_keep_their_legends_in_fixed_margins():
+    """Charts redrawn on every eps move must not auto-expand their margins (Plotly then draws them twice)."""
+    figs = [viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0], height=340)]
+    assert all(f.layout.margin.autoexpand is False for f in figs)
+    trace = figs[1]
+    assert trace.layout.margin.b >= 64 + 2 * 20  # the axis title and two legend rows below it
 
 
 def test_eps_curve_names_its_second_line():

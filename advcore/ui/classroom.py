@@ -18,8 +18,9 @@ from urllib.parse import urlencode, urlparse
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, data, images, live, pictures, viz
+from advcore import attacks, data, images, live, pictures
 from advcore.attacks.base import logits_of
+from advcore.bars import probability_bars
 from advcore.classroom import challenges, follow, queue, rooms
 from advcore.classroom.rooms import ClassroomError
 from advcore.classroom.store import Store, open_store
@@ -120,8 +121,7 @@ def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target
     row[3].metric("L2 of the change", f"{norms['l2']:.3f}")
     st.html(pictures.triptych(x[0], result["x_adv"]))
     bars = st.columns([3, 2])[0]
-    bars.plotly_chart(viz.probability_bars(names, result["clean_probs"], result["adv_probs"], label),
-                      key=f"{key}_probs", config={"displayModeBar": False})
+    bars.html(probability_bars(names, result["clean_probs"], result["adv_probs"], label))
     if target is not None:
         bars.caption(f"Target class: {names[target]}.")
 

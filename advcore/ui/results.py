@@ -11,7 +11,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import images, live, metrics, viz
+from advcore import bars, images, live, metrics, viz
 
 from . import resources
 
@@ -116,12 +116,12 @@ def shown_classes(n_classes: int, true_class: int, target: int | None, *probs, k
 
 def probability_chart(names, clean_probs, adv_probs, true_class: int, noise_probs=None, target: int | None = None,
                       **style) -> tuple[dict, str]:
-    """``viz.probability_bars`` over ``shown_classes``; (figure, a caption sentence saying how many of the
-    classes are shown, '' when all are)."""
+    """``bars.probability_bars`` over ``shown_classes``; (HTML for ``st.html``, a caption sentence saying how
+    many of the classes are shown, '' when all are)."""
     series = [p for p in (clean_probs, adv_probs, noise_probs) if p is not None]
     shown = shown_classes(len(names), true_class, target, *series)
     pick = np.asarray(shown)
-    figure = viz.probability_bars([names[c] for c in shown], np.asarray(clean_probs)[pick],
+    figure = bars.probability_bars([names[c] for c in shown], np.asarray(clean_probs)[pick],
                                   np.asarray(adv_probs)[pick], shown.index(true_class),
                                   None if noise_probs is None else np.asarray(noise_probs)[pick],
                                   target=None if target is None else shown.index(target), **style)

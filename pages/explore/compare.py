@@ -72,7 +72,7 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
     st.html(pictures.triptych(picked.x[0], result["x_adv"], size=210, font_size=font, with_original=False))
     bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
                                             target=choice.target, font_size=font, height=300)
-    st.plotly_chart(bars, key=f"compare_probs_{slot}", config={"displayModeBar": False})
+    st.html(bars)
     if shown:
         st.caption(shown.strip())
 

@@ -110,7 +110,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     with left:
         bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
                                                 control["probs"], target=target, font_size=font, height=340)
-        st.plotly_chart(bars, key="probs", config={"displayModeBar": False})
+        st.html(bars)
         st.caption("Each class's probability before (blue) and after (red) the attack, and under random noise of "
                    "the same budget (grey)." + shown)
     with right:
