@@ -1,6 +1,7 @@
 """Dashboard: Explore rerun after an eps change (AppTest and the browser), the first three eps moves after
-the page loads on a fresh server next to the later ones, the cold start of `streamlit run app.py` until the
-first attacked image is drawn, and the tf.function retracing warnings in that server's log.
+the page loads on a fresh server (and after reloading it) next to the later ones, the cold start of
+`streamlit run app.py` until the first attacked image is drawn, and the tf.function retracing warnings in
+that server's log.
 
 The browser's eps update is timed on the page's own clock, from the keydown event to the animation
 frame that paints both the new L∞ value and the new adversarial image, decoded
@@ -38,10 +39,20 @@ def apptest_rerun_ms(moves: int, dataset: str = "mnist") -> float:
 ADVERSARIAL_PICTURE = 2  # the adversarial image: the third <img> of Explore's picture rows
 
 
-def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[float, list[dict], str]:
-    """(cold start s, every move's latencies s in order ({"metric", "picture"}), the server's log) on a fresh
-    server."""
-    from bench.browser import browser_page, key_to_view_painted, streamlit_server
+def _moves(page, n: int) -> list[dict]:
+    from bench.browser import key_to_view_painted
+    page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
+    latencies = []
+    for _ in range(n):
+        latencies.append(key_to_view_painted(page, "ArrowRight", "L∞ of the change", ADVERSARIAL_PICTURE))
+        page.wait_for_timeout(300)  # a person reads the new view before the next move
+    return latencies
+
+
+def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[float, list[dict], list[dict], str]:
+    """(cold start s, every move's latencies s in order ({"metric", "picture"}), those of three moves after the
+    page is reloaded, the server's log) on a fresh server."""
+    from bench.browser import browser_page, streamlit_server
     started = time.perf_counter()
     with streamlit_server({} if warm else {"ADVLAB_WARM": "0"}) as (url, proc), browser_page() as page:
         page.set_viewport_size({"width": 1280, "height": 720})  # the classroom projector
@@ -49,13 +60,13 @@ def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[floa
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=600_000)
         cold = time.perf_counter() - started
         page.wait_for_timeout(1000)
-        page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
-        latencies = []
-        for _ in range(moves):
-            latencies.append(key_to_view_painted(page, "ArrowRight", "L∞ of the change", ADVERSARIAL_PICTURE))
-            page.wait_for_timeout(300)  # a person reads the new view before the next move
+        latencies = _moves(page, moves)
+        page.reload()  # a student opening the page on a server that has been up a while
+        page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=600_000)
+        page.wait_for_timeout(1000)
+        reloaded = _moves(page, 3)
     log = proc.stdout.read().decode(errors="replace")  # the server has stopped: the pipe holds its whole log
-    return cold, latencies, log
+    return cold, latencies, reloaded, log
 
 
 def main() -> None:
@@ -65,7 +76,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion", "cifar10"))
     args = parser.parse_args()
     apptest = apptest_rerun_ms(args.moves, args.dataset)
-    cold, latencies, log = browser(max(args.moves, 6), warm=not args.no_warm, dataset=args.dataset)
+    cold, latencies, reloaded, log = browser(max(args.moves, 6), warm=not args.no_warm, dataset=args.dataset)
     view = [max(move.values()) for move in latencies]  # both the value and the picture painted
     slider = statistics.median(view[3:]) * 1000
     first = [round(t * 1000) for t in view[:3]]
@@ -84,6 +95,10 @@ def main() -> None:
         {"measure": "first three eps key presses after the page loads, both painted (median; each: "
                     f"{', '.join(map(str, first))} ms)", "value": statistics.median(view[:3]) * 1000,
          "unit": "ms", "target": "as the later moves"},
+        {"measure": "first three eps key presses after reloading the page (the server up and warm), both painted "
+                    f"(median; each: {', '.join(str(round(max(m.values()) * 1000)) for m in reloaded)} ms)",
+         "value": statistics.median(max(m.values()) for m in reloaded) * 1000, "unit": "ms",
+         "target": "as the later moves"},
         {"measure": "tf.function retracing warnings in the server log", "value": retracing, "unit": "",
          "target": "0"},
         {"measure": "cold start: streamlit run to first attacked image", "value": cold, "unit": "s", "target": "< 15"},
