@@ -39,6 +39,20 @@ def test_moving_eps_changes_the_adversarial_result():
 
 
 
+def test_downloads_are_built_only_while_their_expander_is_open():
+    """A closed "Downloads, link and model card" costs nothing per eps move; opened, it holds the downloads of the
+    current result and the model card, and they follow eps."""
+    at = start()
+    assert "Downloads, link and model card" in [e.label for e in at.expander]
+    assert len(at.get("download_button")) == 0
+    at.session_state["explore_more"] = True
+    at.run()
+    assert len(at.get("download_button")) == 2
+    assert any("**Model mnist-standard**" in m.value for m in at.markdown)
+    set_eps(at, 0.25)
+    assert len(at.get("download_button")) == 2
+
+
 def test_a_rerun_keeps_tensorflows_compiled_attacks(monkeypatch):
     """Streamlit calls keras.backend.clear_session() after each run, which empties TensorFlow's kernel
     cache (the next attack then costs ~100 ms more); advcore.ui.server switches that off."""

@@ -407,6 +407,13 @@ def attack_query(spec: attacks.AttackSpec, params: dict) -> dict:
     return {k: v for k, v in params.items() if k not in ("eps", "trace") and v is not None}
 
 
+def lazy_expander(label: str, key: str):
+    """A closed expander whose contents are built only while it is open: returns the container when open, else
+    None. Opening it reruns the page (or the fragment it is in); a closed one costs nothing per slider move."""
+    box = st.expander(label, expanded=False, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def share_link(query: dict[str, str], key: str) -> None:
     """A popover with this view's link (copyable) and its QR code, made only when asked (no cost per move)."""
     with st.popover("Share this view", icon=":material/qr_code_2:"):

@@ -125,10 +125,12 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                         defence)
     if st.toggle("Run this attack on every model of this data set (follows eps)", key="every_model"):
         every_model(dataset, picked, spec.name, params_json, names, target, defence)
-    with st.expander("Downloads, link and model card", expanded=False):
-        results.downloads(dataset, model_id, picked, spec.name, result)
-        controls.share_link(query, "explore")
-        model_card(dataset, model_id)
+    more = controls.lazy_expander("Downloads, link and model card", "explore_more")
+    if more is not None:
+        with more:
+            results.downloads(dataset, model_id, picked, spec.name, result)
+            controls.share_link(query, "explore")
+            model_card(dataset, model_id)
 
 
 def defence_note(result: dict, names, model_id: str) -> None:
