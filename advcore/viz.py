@@ -28,7 +28,6 @@ _AXES_MARGIN = {"l": 64, "r": 64, "t": 40, "b": 64}
 # and draws it all again (about a third of its time on each move).
 _LIVE_MARGIN = {**_AXES_MARGIN, "autoexpand": False}
 _LEGEND_TOP = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
-_LEGEND_BELOW = {"orientation": "h", "y": -0.3, "yanchor": "top"}  # narrow charts: keeps the lines visible
 
 
 def _figure(data: list[dict], font_size: int = FONT_SIZE, **layout) -> go.Figure:
@@ -50,21 +49,6 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
     """float (H, W, C) in [0, 1] -> uint8 (H, W, 3)."""
     pixels = np.clip(np.round(np.asarray(image) * 255), 0, 255).astype(np.uint8)
     return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
-
-
-def attack_trace(loss: np.ndarray, true_prob: np.ndarray, height: int = 300, font_size: int = FONT_SIZE,
-                 prob_name: str = "true-class probability") -> go.Figure:
-    """Per-step loss (nats) and true-class (or target-class) probability of one example."""
-    steps = np.arange(len(loss))
-    data = [{"type": "scatter", "x": steps, "y": np.asarray(loss), "name": "loss (cross-entropy, nats)",
-             "line": {"color": ADV}},
-            {"type": "scatter", "x": steps, "y": np.asarray(true_prob), "name": prob_name,
-             "line": {"color": CLEAN}, "yaxis": "y2"}]
-    layout = _two_axes("step", "loss (nats)", "probability", [0, 1.05])
-    layout["margin"] = margin = {**_LIVE_MARGIN, "b": 64 + 2 * (font_size + 10)}  # two legend rows below the axis
-    below_axis_title = -(2 * font_size + 24) / max(height - margin["t"] - margin["b"], 1)  # in plot heights
-    return _figure(data, font_size=font_size, height=height, legend={**_LEGEND_BELOW, "y": below_axis_title},
-                   **layout)
 
 
 def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,

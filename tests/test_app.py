@@ -18,7 +18,8 @@ def test_explore_opens_on_an_attacked_mnist_image():
     assert at.selectbox(key="dataset").value == "mnist"
     assert at.selectbox(key="model_mnist").value == "mnist-standard"
     assert metric(at, "clean prediction").startswith("7")
-    assert len(at.get("plotly_chart")) == 2  # attack trace, eps curve
+    assert len(at.get("plotly_chart")) == 1  # the eps curve
+    assert sum("advlab-trace" in h.value for h in at.html) == 1  # the attack trace
     assert sum("advlab-bars" in h.value for h in at.html) == 1  # the class probabilities
     pictures = [h.value for h in at.html if "advlab-pictures" in h.value]
     assert len(pictures) == 2 and pictures[0].count("<img") == 3 and pictures[1].count("<img") == 2

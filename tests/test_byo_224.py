@@ -76,7 +76,8 @@ def test_explore_opens_on_the_user_model_at_224(recipe, monkeypatch):
     picker = at.selectbox(key="model_photos")
     assert picker.value == "mobilenetv2" and "user model" in picker.format_func(picker.value)
     assert [h.value.count("<img") for h in at.html if "advlab-pictures" in h.value] == [3, 2]  # images, noise
-    assert sum("advlab-bars" in h.value for h in at.html) == 1 and at.get("plotly_chart")  # bars, attack trace
+    assert sum("advlab-bars" in h.value for h in at.html) == 1  # the class probabilities
+    assert sum("advlab-trace" in h.value for h in at.html) == 1  # the attack trace
 
 
 @pytest.mark.browser

@@ -6,10 +6,10 @@ import pandas as pd
 from advcore import viz
 
 
-def test_two_axis_charts_put_probability_on_the_right_axis():
-    fig = viz.attack_trace(np.array([0.1, 0.5, 2.0]), np.array([0.9, 0.5, 0.1]))
-    assert fig.data[1].yaxis == "y2" and fig.layout.yaxis2.overlaying == "y"
-    assert tuple(fig.layout.yaxis2.range) == (0, 1.05)
+def test_two_axis_charts_put_accuracy_on_the_right_axis():
+    fig = viz.training_curves([{"step": 1, "loss": 2.0, "train_accuracy": 0.3}])
+    assert fig.data[-1].yaxis == "y2" and fig.layout.yaxis2.overlaying == "y"
+    assert tuple(fig.layout.yaxis2.range) == (0, 1.02)
     assert len(viz.training_curves([]).data) == 0
 
 
@@ -38,16 +38,12 @@ def test_transfer_heatmap():
 
 
 def test_chart_text_is_readable_from_the_back():
-    figs = [viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0])]
-    assert all(f.layout.font.size >= 14 for f in figs)
+    assert viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1).layout.font.size >= 14
 
 
-def test_live_charts_keep_their_legends_in_fixed_margins():
-    """Charts redrawn on every eps move must not auto-expand their margins (Plotly then draws them twice)."""
-    figs = [viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1), viz.attack_trace([0, 1], [1, 0], height=340)]
-    assert all(f.layout.margin.autoexpand is False for f in figs)
-    trace = figs[1]
-    assert trace.layout.margin.b >= 64 + 2 * 20  # the axis title and two legend rows below it
+def test_the_live_eps_curve_keeps_its_legend_in_fixed_margins():
+    """A chart on Explore must not auto-expand its margins (Plotly then draws it twice)."""
+    assert viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1).layout.margin.autoexpand is False
 
 
 def test_eps_curve_names_its_second_line():

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import defences, pictures, viz, zoo
+from advcore import defences, pictures, tracechart, viz, zoo
 from advcore.errors import AdvcoreError
 from advcore.ui import classroom, controls, model_table, picker, resources, results
 
@@ -75,13 +75,27 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         st.error(str(exc))
         return
     misclassified = result["shift"]["clean_class"] != picked.label
+    # Everything on the page that follows eps is computed before the first of it is drawn, so the elements go
+    # out in one quick burst: Python work between them would hold the GIL that the server's message loop needs
+    # to send each one, and the tiles would reach the browser tens of ms later.
+    control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
     titles = (("original", results.prediction_text(names, result["clean_probs"])), ("perturbation", "what changed"),
               ("adversarial", results.prediction_text(names, result["adv_probs"])))
-    st.html(pictures.triptych(picked.x[0], result["x_adv"], titles, size=310 if presenter else 256, font_size=font))
+    triptych = pictures.triptych(picked.x[0], result["x_adv"], titles, size=310 if presenter else 256,
+                                 font_size=font)
+    bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
+                                            control["probs"], target=target, font_size=font, height=340)
+    noise_row = pictures.picture_row([pictures.image_panel(result["x_adv"], "adversarial"),
+                                      pictures.image_panel(control["x_adv"], "random noise")], size=150,
+                                     font_size=font)
+    trace = None if result["trace"] is None else tracechart.attack_trace(
+        result["trace"]["loss"], result["trace"]["true_prob"], font_size=font, height=340)
+    amp = pictures.amplification(result["x_adv"].mean(-1) - picked.x[0].mean(-1))
+
+    st.html(triptych)
     results.show_predictions(result, names, picked.label, target)
     if result["undefended_adv_probs"] is not None:
         defence_note(result, names, model_id)
-    amp = pictures.amplification(result["x_adv"].mean(-1) - picked.x[0].mean(-1))
     st.caption(f"**Left:** the image ({picked.description}, true class {names[picked.label]}). "
                f"**Middle:** what the attack changed, colours ×{amp:.1f} so the change is visible (red: brighter, "
                "blue: darker; the colour bar gives the true change). **Right:** what the model sees. "
@@ -105,23 +119,18 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
                              params=params, page="explore", defence=defence.spec, adaptive=defence.adaptive)
     with st.expander("How big is the change? L2, L0, PSNR, KL", expanded=not presenter):
         results.show_norms(result)
-    control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
     left, right = st.columns([2, 1])
     with left:
-        bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
-                                                control["probs"], target=target, font_size=font, height=340)
         st.html(bars)
         st.caption("Each class's probability before (blue) and after (red) the attack, and under random noise of "
                    "the same budget (grey)." + shown)
     with right:
-        st.html(pictures.picture_row([pictures.image_panel(result["x_adv"], "adversarial"),
-                                      pictures.image_panel(control["x_adv"], "random noise")], size=150,
-                                     font_size=font))
+        st.html(noise_row)
         st.caption(f"Random noise of the same size ({controls.eps_label(eps, norm)}) → "
                    f"**{results.prediction_text(names, control['probs'])}**. The direction of the change matters, "
                    "not only its size.")
     with st.expander("Step by step and against eps", expanded=not presenter):
-        trace_and_curve(key, picked, spec, params, norm, dataset, names, result, misclassified, target, font,
+        trace_and_curve(key, picked, spec, params, norm, dataset, names, trace, misclassified, target, font,
                         defence)
     if st.toggle("Run this attack on every model of this data set (follows eps)", key="every_model"):
         every_model(dataset, picked, spec.name, params_json, names, target, defence)
@@ -145,14 +154,13 @@ def defence_note(result: dict, names, model_id: str) -> None:
     st.caption(line)
 
 
-def trace_and_curve(key, picked, spec, params, norm, dataset, names, result, misclassified, target, font,
+def trace_and_curve(key, picked, spec, params, norm, dataset, names, trace, misclassified, target, font,
                     defence: controls.DefenceChoice) -> None:
+    """The attack's trace (``trace``: its HTML, None for one-step attacks) and the eps curve, side by side."""
     left, right = st.columns(2)
     with left:
-        if result["trace"] is not None:
-            st.plotly_chart(viz.attack_trace(result["trace"]["loss"], result["trace"]["true_prob"], font_size=font,
-                                            height=340),
-                            key="trace", config={"displayModeBar": False})
+        if trace is not None:
+            st.html(trace)
             st.caption("The attack's loss (cross-entropy, the quantity its steps optimise) and the true-class "
                        "probability at each step.")
         else:
