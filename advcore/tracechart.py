@@ -1,7 +1,7 @@
 """An attack's step-by-step trace as HTML and inline SVG: numbers in, an HTML string for ``st.html`` out, no I/O.
 
-Two lines over the attack's steps: its loss (the quantity its steps optimise, in nats; left axis) and the
-true-class (or target-class) probability (right axis, 0-1). Hovering over a step shows both values.
+Two lines over the attack's steps: the cross-entropy of the true class (nats, left axis; the loss an untargeted
+attack's steps raise) and the true-class probability (right axis, 0-1). Hovering over a step shows both.
 
 Explore redraws this trace on every eps move. As a Plotly chart the browser rebuilt it each time, which
 delayed the new numbers and images above it by about 30 ms; as HTML the browser only swaps a few nodes.
@@ -53,8 +53,8 @@ def _polyline(values: np.ndarray, start: float, span: float, colour: str) -> str
 
 def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
                  prob_name: str = "true-class probability") -> str:
-    """The trace of one example: ``loss`` (nats) and ``true_prob`` (0-1) per step, step 0 first; about
-    ``height`` px tall with its axes and legend."""
+    """The trace of one example: ``loss`` (the true class's cross-entropy, nats) and ``true_prob`` (0-1) per
+    step, step 0 first; about ``height`` px tall with its axes and legend."""
     loss = np.asarray(loss, np.float64).ravel()
     prob = np.clip(np.asarray(true_prob, np.float64).ravel(), 0, 1)
     last = max(len(loss) - 1, 1)
@@ -80,9 +80,9 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
     loss_ticks = y_ticks([_tick_text(start + k * step) for k in range(TICKS + 1)], "right")
     prob_ticks = y_ticks([f"{f:g}" for f in fractions], "left")
     name = html.escape(prob_name)
-    hover = "".join(f'<div title="step {i}: loss {loss[i]:.3f} nats, {name} {prob[i]:.1%}" style="position:absolute;'
-                    f'top:0;bottom:0;left:{100 * (i - 0.5) / last:.3f}%;width:{100 / last:.3f}%"></div>'
-                    for i in range(len(loss)))
+    hover = "".join(f'<div title="step {i}: cross-entropy {loss[i]:.3f} nats, {name} {prob[i]:.1%}" '
+                    f'style="position:absolute;top:0;bottom:0;left:{100 * (i - 0.5) / last:.3f}%;'
+                    f'width:{100 / last:.3f}%"></div>' for i in range(len(loss)))
     # The lines are an SVG image (st.html keeps <img> but not inline <svg>), stretched over the plotting area
     # with 4 px and 1% to spare around it so that a line on the area's edge is drawn whole.
     pad_y, pad_x = 4 / plot, 0.01
@@ -96,9 +96,9 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
     margin = f"margin:0 {44 + line:.0f}px 0 {44 + line:.0f}px"
     legend = "".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:22px;height:0;'
                      f'border-top:3px solid {colour};margin-right:6px;vertical-align:4px"></span>{text}</span>'
-                     for text, colour in (("loss (cross-entropy, nats)", ADV), (name, CLEAN)))
+                     for text, colour in (("true-class cross-entropy (nats)", ADV), (name, CLEAN)))
     return (f'<div class="advlab-trace" style="font-size:{font_size}px;line-height:1.2;padding-top:8px">'
-            f'<div style="display:flex">{y_title("loss (nats)", ADV)}{loss_ticks}'
+            f'<div style="display:flex">{y_title("cross-entropy (nats)", ADV)}{loss_ticks}'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}{lines}{hover}</div>'
             f'{prob_ticks}{y_title("probability", CLEAN)}</div>'
             f'<div style="position:relative;height:{line:.0f}px;margin-top:4px;{margin}">{x_ticks}</div>'

@@ -28,7 +28,8 @@ def test_loss_and_probability_are_drawn_on_their_own_axes():
     assert [y for _, y in loss_line] == pytest.approx(1 - loss / 2.0, abs=1e-4)  # SVG y grows downwards
     assert [y for _, y in prob_line] == pytest.approx(1 - prob, abs=1e-4)  # probability: 0 to 1
     assert re.search(r'viewBox="-0.0200 -0.0\d+ 2.0400 1.0\d+"', _svg(chart))  # steps 0-2, values 0-1, a margin
-    for label in ("loss (nats)", "probability", "step", "loss (cross-entropy, nats)", "true-class probability"):
+    for label in ("cross-entropy (nats)", "probability", "step", "true-class cross-entropy (nats)",
+                  "true-class probability"):
         assert label in chart
 
 
@@ -43,7 +44,7 @@ def test_the_loss_axis_covers_the_values_in_four_round_steps(low, high):
 
 def test_each_step_has_a_hover_with_both_values():
     chart = tracechart.attack_trace([2.3, 1.0], [0.1, 0.75], prob_name="target-class probability")
-    assert 'title="step 1: loss 1.000 nats, target-class probability 75.0%"' in chart
+    assert 'title="step 1: cross-entropy 1.000 nats, target-class probability 75.0%"' in chart
     assert chart.count('title="step ') == 2
 
 

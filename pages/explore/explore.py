@@ -161,8 +161,11 @@ def trace_and_curve(key, picked, spec, params, norm, dataset, names, trace, misc
     with left:
         if trace is not None:
             st.html(trace)
-            st.caption("The attack's loss (cross-entropy, the quantity its steps optimise) and the true-class "
-                       "probability at each step.")
+            st.caption("At each step, the true class's cross-entropy and probability. "
+                       + ("A targeted attack's steps lower the target's cross-entropy; the true class's rises as "
+                          "the image moves towards the target." if target is not None else
+                          "The attack's steps raise that cross-entropy (its loss).")
+                       + " Hover over a step for its values.")
         else:
             st.caption("One-step or non-gradient attack: no per-step trace.")
     with right:
