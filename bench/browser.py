@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -29,20 +30,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _collect_output(proc: subprocess.Popen) -> threading.Thread:
+    """Read the server's output into ``proc.log`` (a list of lines) as it comes, so that a caller can wait for
+    a line and a chatty server never blocks on a full pipe; returns the reading thread."""
+    proc.log = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            proc.log.append(line.decode(errors="replace"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader
+
+
 @contextmanager
 def streamlit_server(env_extra: dict | None = None, timeout: float = 90):
-    """Start ``streamlit run app.py`` on a free loopback port; yields (url, process)."""
+    """Start ``streamlit run app.py`` on a free loopback port; yields (url, process). ``process.log`` holds
+    the server's output lines so far."""
     port = free_port()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env_extra or {}))
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reader = _collect_output(proc)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+                reader.join(5)
+                raise RuntimeError(f"streamlit exited: {''.join(proc.log)[-2000:]}")
             try:
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
                     if r.status == 200:
@@ -58,6 +76,7 @@ def streamlit_server(env_extra: dict | None = None, timeout: float = 90):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        reader.join(5)
 
 
 @contextmanager

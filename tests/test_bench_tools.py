@@ -1,0 +1,26 @@
+"""The benchmark harness's own helpers: the server log read as it comes, and the wait for the warm-up."""
+
+import subprocess
+import sys
+import types
+
+from bench.browser import _collect_output
+from bench.dashboard import wait_for_warm_up
+
+
+def test_the_server_output_is_collected_line_by_line_while_it_runs():
+    proc = subprocess.Popen([sys.executable, "-c", "print('AdvLab: warmed m (mnist) in 1.0 s'); print('x' * 100_000)"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reader = _collect_output(proc)
+    proc.wait(30)  # a 100 kB line does not block the child: the pipe is drained as it fills
+    reader.join(5)
+    assert proc.log[0] == "AdvLab: warmed m (mnist) in 1.0 s\n" and len(proc.log[1]) == 100_001
+
+
+def test_the_wait_ends_when_every_default_model_is_logged(monkeypatch):
+    from advcore.ui import startup
+    monkeypatch.setattr(startup, "default_models", lambda: [("mnist", "a"), ("cifar10", "b")])
+    one = types.SimpleNamespace(log=["AdvLab: warmed a (mnist) in 1.0 s\n"])
+    assert wait_for_warm_up(one, timeout_s=0.5) >= 0.5  # still warming the second: waits until the timeout
+    both = types.SimpleNamespace(log=[*one.log, "AdvLab: could not warm b: broken\n"])
+    assert wait_for_warm_up(both, timeout_s=30) < 1
