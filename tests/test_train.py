@@ -119,3 +119,27 @@ def test_distillation_trains_a_teacher_then_a_student_with_saturated_logits(priv
 def test_bad_temperatures_are_refused(kw, msg):
     with pytest.raises(AdvcoreError, match=msg):
         _cfg(**kw).check()
+
+
+@pytest.mark.needs_data
+def test_mixed_precision_trains_in_bfloat16_and_saves_a_float32_model(private_dirs, tmp_path):
+    """bfloat16 arithmetic in training (fgsm-rs, so the inner attack too); the saved, measured and attacked
+    model computes in float32 with the trained weights, and learns as the float32 run does."""
+    import keras
+
+    def run(precision):
+        cfg = _cfg(model_id=f"mixed-{precision}", recipe="fgsm-rs", eps=0.1, epochs=2, lr=3e-3,
+                   precision=precision)
+        return train.train(cfg, tmp_path, show_progress=False)
+
+    mixed, state = run("bfloat16")
+    plain, plain_state = run("float32")
+    assert mixed.compute_dtype == "float32" and keras.mixed_precision.global_policy().name == "float32"
+    saved = keras.models.load_model(tmp_path / "mixed-bfloat16.keras")
+    assert saved.compute_dtype == "float32"
+    assert all(layer.dtype_policy.name == "float32" for layer in saved.layers)
+    clean, plain_clean = (s.history[-1]["holdout_clean_accuracy"] for s in (state, plain_state))
+    assert clean > 0.25 and abs(clean - plain_clean) < 0.1, (clean, plain_clean)  # chance: 0.1
+    with pytest.raises(AdvcoreError, match="checkpoint was made with precision='bfloat16'"):
+        train.train(_cfg(model_id="mixed-bfloat16", recipe="fgsm-rs", eps=0.1, epochs=2, lr=3e-3),
+                    tmp_path, resume=True, show_progress=False)
