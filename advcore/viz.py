@@ -31,6 +31,11 @@ _LEGEND_TOP = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 
 
 def _figure(data: list[dict], font_size: int = FONT_SIZE, **layout) -> go.Figure:
+    """A figure whose text is all ``font_size`` px: tick labels and legends too (Streamlit's chart theme sets
+    those to 12 px unless the figure gives their size)."""
+    for axis in {"xaxis", "yaxis", *(k for k in layout if k.startswith(("xaxis", "yaxis")))}:
+        layout[axis] = {"tickfont": {"size": font_size}, **layout.get(axis, {})}
+    layout["legend"] = {"font": {"size": font_size}, **layout.get("legend", {})}
     return go.Figure({"data": data, "layout": {**_BASE, "font": {"size": font_size}, **layout}})
 
 

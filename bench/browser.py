@@ -20,6 +20,15 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-dev-shm-usage"]
 
 
+# the smallest font size of any text in a Plotly chart (tick labels, titles, legends, annotations)
+SMALLEST_CHART_FONT = """() => {
+  const sizes = [...document.querySelectorAll('.js-plotly-plot svg text')]
+    .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0)
+    .map(t => parseFloat(getComputedStyle(t).fontSize));
+  return sizes.length ? Math.min(...sizes) : null;
+}"""
+
+
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 

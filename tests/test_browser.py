@@ -8,7 +8,14 @@ import time
 import pytest
 
 from advcore.ui import navigation
-from bench.browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
+from bench.browser import (
+    SMALLEST_CHART_FONT,
+    browser_page,
+    chromium_available,
+    metric_value,
+    streamlit_server,
+    wait_for_change,
+)
 
 from .conftest import ROOT
 
@@ -146,6 +153,8 @@ def test_explore_and_compare_fit_a_1280x720_projector():
             assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, (dataset, pictures)
             images = [page.locator(".advlab-pictures img").nth(i).bounding_box() for i in range(3)]
             assert all(image["width"] >= 250 for image in images), (dataset, images)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)  # the eps curve
+            assert page.evaluate(SMALLEST_CHART_FONT) >= 14, dataset  # tick labels and legends too
         page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
         page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
         page.wait_for_timeout(2000)

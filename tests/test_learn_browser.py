@@ -7,7 +7,7 @@ import os
 import pytest
 
 from advcore.ui import navigation
-from bench.browser import CHROMIUM, CHROMIUM_ARGS, chromium_available, streamlit_server
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, SMALLEST_CHART_FONT, chromium_available, streamlit_server
 
 from .conftest import ROOT
 
@@ -24,13 +24,6 @@ if not chromium_available():
 
 NOTHING_RUNNING = """() => !document.querySelector('[data-testid="stSpinner"]')
   && !document.querySelector('[data-testid="stStatusWidget"]')"""
-# the smallest font size of any text in a Plotly chart (tick labels, titles, legends, annotations)
-SMALLEST_CHART_FONT = """() => {
-  const sizes = [...document.querySelectorAll('.js-plotly-plot svg text')]
-    .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0)
-    .map(t => parseFloat(getComputedStyle(t).fontSize));
-  return sizes.length ? Math.min(...sizes) : null;
-}"""
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,11 @@ def test_transfer_heatmap():
 
 
 def test_chart_text_is_readable_from_the_back():
-    assert viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1).layout.font.size >= 14
+    curve = viz.eps_curve([0, 0.1], [1, 0], [0, 1], 0.1)
+    assert curve.layout.font.size >= 14
+    assert curve.layout.xaxis.tickfont.size == curve.layout.yaxis.tickfont.size == curve.layout.legend.font.size == 14
+    training = viz.training_curves([{"step": 1, "loss": 2.0, "train_accuracy": 0.3}])
+    assert training.layout.yaxis2.tickfont.size == 14
 
 
 def test_the_live_eps_curve_keeps_its_legend_in_fixed_margins():
