@@ -75,9 +75,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         st.error(str(exc))
         return
     misclassified = result["shift"]["clean_class"] != picked.label
-    # Everything on the page that follows eps is computed before the first of it is drawn, so the elements go
-    # out in one quick burst: Python work between them would hold the GIL that the server's message loop needs
-    # to send each one, and the tiles would reach the browser tens of ms later.
+    # What follows eps is computed first; what comes after is layout only.
     control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
     titles = (("original", results.prediction_text(names, result["clean_probs"])), ("perturbation", "what changed"),
               ("adversarial", results.prediction_text(names, result["adv_probs"])))
