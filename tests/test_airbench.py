@@ -62,6 +62,14 @@ def test_airbench_plain_has_a_trainable_first_layer_and_no_whitening():
     assert model.count_params() == zoo.build("airbench", "cifar10").count_params()
 
 
+def test_the_wide_plain_airbench_has_wider_groups():
+    import keras
+    model = zoo.build("airbench-plain-wide", "cifar10")
+    widths = [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][1:]
+    assert widths == [96, 96, 384, 384, 384, 384]
+    assert model.get_layer("stem").trainable and model.count_params() == 4_427_832
+
+
 @pytest.mark.parametrize("pad", [2, 4])
 def test_crops_move_each_image_on_its_own(pad):
     import tensorflow as tf
