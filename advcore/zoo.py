@@ -103,7 +103,7 @@ def _airbench(shape, classes, whiten: bool = True, widths: tuple[int, int, int] 
     ``init_whitening``; Coates & Ng 2012), then three groups conv3x3 - maxpool - BatchNorm - GELU -
     conv3x3 - BatchNorm - GELU of widths 64, 256, 256, a 3x3 max-pool, and a bias-free linear layer whose
     logits are scaled by 1/9 (~2.0M params). Test-time flips are optional (``with_flip_averaging``): they
-    double the live attack's time.
+    double the arithmetic (with one thread per op the two passes share two cores).
 
     ``whiten=False`` ("airbench-plain") makes the first layer an ordinary trainable 2x2 convolution, for
     adversarial training: whitening divides the data's weakest patch directions (eigenvalues ~1e-4 on
