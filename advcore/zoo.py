@@ -111,8 +111,10 @@ def _airbench(shape, classes, whiten: bool = True, widths: tuple[int, int, int] 
     those channels, and BatchNorm statistics gathered on adversarial batches no longer fit clean images.
 
     ``widths`` are the three groups' channel counts. "airbench-plain-wide" (96, 384, 384; ~4.4M params) is
-    for adversarial training, where capacity limits robust accuracy more than clean accuracy (Madry et al.
-    2018, Sec. 4); one bfloat16 FGSM-RS step of 512 images costs about 1.7x airbench-plain's on a 2-core CPU.
+    for adversarial training, where more capacity helps robust accuracy (Madry et al. 2018, Sec. 4); one
+    bfloat16 FGSM-RS step of 512 images costs about 1.7x airbench-plain's on a 2-core CPU. In cifar10-fast's
+    25-epoch run it gained 2.7 points of clean accuracy over the 20-epoch airbench-plain model and only 0.55
+    points of PGD-40 (see the card).
     """
     import keras
     from keras import layers
