@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -21,11 +20,14 @@ SETUPS = {"mnist": ("mnist-standard", (28, 28, 1), 0.3, 0.01), "cifar10": ("cifa
 
 
 def machine() -> str:
+    """Where a benchmark ran: GPU name, or CPU cores, model and speed-relevant features; TensorFlow's version."""
     import tensorflow as tf
+
+    from advcore.train import cpu_model
     gpus = tf.config.list_physical_devices("GPU")
     where = f"{len(gpus)} GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')})" \
-        if gpus else f"CPU, {os.cpu_count()} cores"
-    return f"{where}, {platform.machine()}, TensorFlow {tf.__version__}"
+        if gpus else f"CPU, {os.cpu_count()} cores, {cpu_model()}"
+    return f"{where}, TensorFlow {tf.__version__}"
 
 
 def median_ms(fn, runs: int, warmup: int = 3) -> float:
