@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -41,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import data, zoo
+from . import cpu, data, zoo
 from .attacks import norms
 from .attacks.registry import MAX_STEPS
 from .errors import AdvcoreError
@@ -444,31 +443,10 @@ def save_model(model, out_dir: Path, model_id: str) -> Path:
     return path
 
 
-# CPU features that change TensorFlow's speed several-fold: bfloat16 matrix units (AMX), bfloat16 and
-# float32 vector instructions. A 2-core AMX machine ran a cifar10-fast FGSM-RS epoch in ~5 min, a 2-core
-# AVX2-only one in ~32 min, so a card's training time means little without them.
-CPU_FEATURES = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")
-
-
-def cpu_model(cpuinfo: str | None = None) -> str:
-    """The CPU's model name and its widest speed-relevant features, from /proc/cpuinfo
-    (e.g. "AMD EPYC, avx2"); the bare machine type where that file is unreadable."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return platform.machine()
-    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    name = fields.get("model name") or platform.machine()
-    return ", ".join([name, *[flag for flag in CPU_FEATURES if flag in flags]])
-
-
 def hardware() -> str:
     """Where a run ran: the GPU count, or the CPU's cores, model and features; and TensorFlow's version."""
     gpus = tf.config.list_physical_devices("GPU")
-    return (f"{len(gpus)} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores, {cpu_model()})") + \
+    return (f"{len(gpus)} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores, {cpu.model()})") + \
         f", TensorFlow {tf.__version__}"
 
 

@@ -23,10 +23,10 @@ def machine() -> str:
     """Where a benchmark ran: GPU name, or CPU cores, model and speed-relevant features; TensorFlow's version."""
     import tensorflow as tf
 
-    from advcore.train import cpu_model
+    from advcore import cpu
     gpus = tf.config.list_physical_devices("GPU")
     where = f"{len(gpus)} GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')})" \
-        if gpus else f"CPU, {os.cpu_count()} cores, {cpu_model()}"
+        if gpus else f"CPU, {os.cpu_count()} cores, {cpu.model()}"
     return f"{where}, TensorFlow {tf.__version__}"
 
 

@@ -303,7 +303,10 @@ def publish(report: dict, module: str, out: str | None) -> None:
     import datetime as dt
     import os
     import sys
-    report.update(command=f"python -m {module} " + " ".join(sys.argv[1:]), machine=f"CPU, {os.cpu_count()} cores",
+
+    from advcore import cpu
+    report.update(command=f"python -m {module} " + " ".join(sys.argv[1:]),
+                  machine=f"CPU, {os.cpu_count()} cores, {cpu.model()}",
                   date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     print(json.dumps(report, indent=2))
     if out:

@@ -1,7 +1,5 @@
 """Training: atomic checkpoints and resume after an interruption."""
 
-import platform
-
 import numpy as np
 import pytest
 
@@ -145,12 +143,3 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_a_float32_model(private_di
     with pytest.raises(AdvcoreError, match="checkpoint was made with precision='bfloat16'"):
         train.train(_cfg(model_id="mixed-bfloat16", recipe="fgsm-rs", eps=0.1, epochs=2, lr=3e-3),
                     tmp_path, resume=True, show_progress=False)
-
-
-def test_hardware_names_the_cpu_model_and_its_speed_relevant_features():
-    cpuinfo = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8480C\n"
-               "flags\t\t: fpu sse avx avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
-    assert train.cpu_model(cpuinfo) == "Intel(R) Xeon(R) Platinum 8480C, amx_bf16, avx512_bf16, avx512f, avx2"
-    assert train.cpu_model("model name\t: AMD EPYC\nflags\t: fpu avx avx2 fma\n") == "AMD EPYC, avx2"
-    assert train.cpu_model("") == platform.machine()  # no /proc/cpuinfo fields: the machine type alone
-    assert "TensorFlow" in train.hardware()
