@@ -32,6 +32,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -95,8 +96,9 @@ class TrainConfig:
     flip_average: bool = _option(False, "deploy the trained network with test-time flip averaging: logits of "
                                         "the image and its mirror image averaged (airbench; Jordan 2024)")
     precision: str = _option("float32", "'bfloat16': mixed precision, bfloat16 arithmetic on float32 weights "
-                                        "(Micikevicius et al. 2018), about 1.7x faster on CPUs with AMX; the "
-                                        "saved model computes in float32", PRECISIONS)
+                                        "(Micikevicius et al. 2018), about 1.7x faster on CPUs with AMX, about "
+                                        "12x slower on CPUs without bfloat16 units (emulated); the saved model "
+                                        "computes in float32", PRECISIONS)
     n_train: int = _option(0, "use only this many training images (0 = all)")
     strategy: str = _option("default", "'mirrored' trains on every GPU", ("default", "mirrored"))
     eval_n: int = _option(10_000, "test images for the card's PGD-40 figures")
@@ -346,6 +348,16 @@ def _holdout_accuracy(model, x, y, cfg: TrainConfig) -> tuple[float, float]:
     return metrics.accuracy(result.clean_logits, y), metrics.accuracy(result.adv_logits, y)
 
 
+def slow_precision_warning(precision: str, gpus: int, cpuinfo: str | None = None) -> str:
+    """Why a run at ``precision`` will be slow on this machine, or '' if it will not: bfloat16 with no GPU on a
+    CPU without bfloat16 units is emulated (a 128-image FGSM-RS step of airbench-plain-wide on a 2-core AVX2
+    AMD EPYC: 46-49 s in bfloat16, 3.7-3.9 s in float32)."""
+    if precision != "bfloat16" or gpus or cpu.has_bfloat16_units(cpuinfo) is not False:
+        return ""
+    return (f"--precision bfloat16 on a CPU without bfloat16 units ({cpu.model(cpuinfo)}): TensorFlow emulates "
+            "bfloat16 there, about 12x slower than float32; use --precision float32 on this machine")
+
+
 def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callable[[dict], None] | None = None,
           should_stop: Callable[[], bool] | None = None, show_progress: bool = True) -> tuple[object, TrainState]:
     """Train ``cfg.model_id`` and save ``out_dir/<id>.keras``; returns (model, state).
@@ -354,6 +366,9 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
     is polled every batch (a stop ends training early, keeping what was learned).
     """
     cfg.check()
+    slow = slow_precision_warning(cfg.precision, len(tf.config.list_physical_devices("GPU")))
+    if slow:
+        warnings.warn(slow, stacklevel=2)
     teacher, teacher_seconds = None, 0.0
     if cfg.recipe == "distill":
         teacher_cfg = replace(cfg, model_id=f"{cfg.model_id}-teacher", recipe="standard")
