@@ -15,7 +15,7 @@ BFLOAT16_UNITS = ("amx_bf16", "avx512_bf16")  # without one of them TensorFlow e
 
 
 def _fields(cpuinfo: str | None) -> dict[str, str] | None:
-    """/proc/cpuinfo's first processor as {field: value}; None where the file is unreadable."""
+    """/proc/cpuinfo as {field: value} (every processor lists the same fields; the last wins); None if unreadable."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
