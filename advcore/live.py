@@ -16,6 +16,7 @@ from .attacks import adaptive as adaptive_attacks
 from .attacks.base import logits_of
 
 CURVE_POINTS = 16  # the refinement uses the same batch size, so the compiled attack is traced once for both
+LIVE_TARGET_S = 0.150  # one-image PGD-20 within this keeps an Explore eps move under ~0.4 s in the browser
 
 
 @dataclass(frozen=True)
@@ -220,3 +221,45 @@ def warm(model, shape: tuple[int, ...]) -> float:
     attacks.run("pgd", model, batch, np.zeros(CURVE_POINTS, np.int32), eps=np.full(CURVE_POINTS, 0.01, np.float32),
                 steps=1)
     return time.perf_counter() - started
+
+
+def attack_seconds(model, shape: tuple[int, ...], runs: int = 5) -> float:
+    """Median wall time in seconds of what an Explore eps move costs most: L∞ PGD-20 (Madry et al. 2018) on
+    one image of shape (H, W, C), the attack's default settings. Run after ``warm``, so no compile time."""
+    import time
+    x = np.full((1, *shape), 0.5, np.float32)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        attacks.run("pgd", model, x, [0], eps=0.03, steps=20, norm="linf")
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+@dataclass(frozen=True)
+class QuickerDefault:
+    """Explore opens a data set on ``model_id`` instead of its first model ``instead_of``, whose live attack
+    took ``instead_seconds`` on this server against ``seconds`` for ``model_id`` (both ``attack_seconds``)."""
+
+    model_id: str
+    seconds: float
+    instead_of: str
+    instead_seconds: float
+
+    def sentence(self) -> str:
+        return (f"Opened on **{self.model_id}** so the page follows the eps slider at once: one live attack "
+                f"takes {self.seconds * 1000:.0f} ms on this server, {self.instead_of} "
+                f"{self.instead_seconds * 1000:.0f} ms (aim: {LIVE_TARGET_S * 1000:.0f} ms). "
+                f"{self.instead_of} is one click away under Model.")
+
+
+def quicker_default(first: str, seconds: dict[str, float], target: float = LIVE_TARGET_S) -> QuickerDefault | None:
+    """Which model Explore should open on when the first model's live attack (``seconds[first]``, from
+    ``attack_seconds``) is slower than ``target``: the fastest other model timed, if it is faster than the
+    first; None when the first meets the target or nothing timed is faster."""
+    if seconds[first] <= target:
+        return None
+    fastest = min(seconds, key=seconds.get)
+    if fastest == first:
+        return None
+    return QuickerDefault(fastest, seconds[fastest], first, seconds[first])

@@ -5,7 +5,7 @@ import sys
 import types
 
 from bench.browser import _collect_output
-from bench.dashboard import wait_for_warm_up
+from bench.dashboard import explore_model, wait_for_warm_up
 
 
 def test_the_server_output_is_collected_line_by_line_while_it_runs():
@@ -17,10 +17,14 @@ def test_the_server_output_is_collected_line_by_line_while_it_runs():
     assert proc.log[0] == "AdvLab: warmed m (mnist) in 1.0 s\n" and len(proc.log[1]) == 100_001
 
 
-def test_the_wait_ends_when_every_default_model_is_logged(monkeypatch):
-    from advcore.ui import startup
-    monkeypatch.setattr(startup, "default_models", lambda: [("mnist", "a"), ("cifar10", "b")])
+def test_the_wait_ends_when_the_warm_up_says_it_is_done():
     one = types.SimpleNamespace(log=["AdvLab: warmed a (mnist) in 1.0 s\n"])
-    assert wait_for_warm_up(one, timeout_s=0.5) >= 0.5  # still warming the second: waits until the timeout
-    both = types.SimpleNamespace(log=[*one.log, "AdvLab: could not warm b: broken\n"])
-    assert wait_for_warm_up(both, timeout_s=30) < 1
+    assert wait_for_warm_up(one, timeout_s=0.5) >= 0.5  # still warming: waits until the timeout
+    done = types.SimpleNamespace(log=[*one.log, "AdvLab: could not warm b: broken\n", "AdvLab: warm-up done\n"])
+    assert wait_for_warm_up(done, timeout_s=30) < 1
+
+
+def test_the_benchmark_names_the_model_explore_opened_on():
+    log = "AdvLab: warmed cifar10-standard (cifar10) in 3.0 s\nAdvLab: Explore opens cifar10 on cifar10-small\n"
+    assert explore_model("cifar10", log) == "cifar10-small"
+    assert explore_model("mnist", log) == "mnist-standard"  # no quicker default: the data set's first model

@@ -7,7 +7,7 @@ import streamlit as st
 
 from advcore import defences, pictures, tracechart, viz, zoo
 from advcore.errors import AdvcoreError
-from advcore.ui import classroom, controls, model_table, picker, resources, results
+from advcore.ui import classroom, controls, model_table, picker, resources, results, startup
 
 INTRO = ("An **adversarial example** is an image changed too little for people to notice, yet the model's answer "
          "changes (Szegedy et al. 2014).  \n"
@@ -214,8 +214,13 @@ ids = resources.model_ids(dataset)
 if not ids:
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
+quicker = startup.explore_opens_on(dataset)  # a faster model where the first is slow on this server
+if quicker and quicker.model_id in ids and f"model_{dataset}" not in st.session_state:
+    st.session_state[f"model_{dataset}"] = quicker.model_id
 model_id = top[1].selectbox("Model", ids, key=f"model_{dataset}",
                             format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
+if quicker and model_id == quicker.model_id:
+    st.caption(quicker.sentence())
 model, error = resources.try_model(model_id)
 if error:
     st.error(f"Model {model_id} is unavailable: {error}")
