@@ -247,10 +247,9 @@ class QuickerDefault:
     instead_seconds: float
 
     def sentence(self) -> str:
-        return (f"Opened on **{self.model_id}** so the page follows the eps slider at once: one live attack "
-                f"takes {self.seconds * 1000:.0f} ms on this server, {self.instead_of} "
-                f"{self.instead_seconds * 1000:.0f} ms (aim: {LIVE_TARGET_S * 1000:.0f} ms). "
-                f"{self.instead_of} is one click away under Model.")
+        return (f"Opened on **{self.model_id}**: one live attack takes {self.seconds * 1000:.0f} ms here, "
+                f"{self.instead_seconds * 1000:.0f} ms on {self.instead_of} (aim: {LIVE_TARGET_S * 1000:.0f} ms); "
+                f"{self.instead_of} is under Model.")
 
 
 def quicker_default(first: str, seconds: dict[str, float], target: float = LIVE_TARGET_S) -> QuickerDefault | None:

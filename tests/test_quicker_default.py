@@ -16,7 +16,7 @@ def test_a_quicker_default_only_when_the_first_model_misses_the_target():
     choice = live.quicker_default("big", {"big": 0.29, "small": 0.088, "mid": 0.2})
     assert (choice.model_id, choice.instead_of) == ("small", "big")
     words = choice.sentence()
-    assert "**small**" in words and "88 ms" in words and "big 290 ms" in words and "150 ms" in words
+    assert "**small**" in words and "88 ms" in words and "290 ms on big" in words and "150 ms" in words
 
 
 def test_the_warm_up_picks_the_fastest_shipped_model_of_the_same_recipe(monkeypatch):
