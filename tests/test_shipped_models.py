@@ -42,7 +42,7 @@ def test_robust_model_beats_its_standard_sibling(card):
     if sibling is None:
         pytest.skip(f"no standard {card['dataset']} model shipped")
     split = data.load(card["dataset"], "test")
-    x, y = split.x[:300], split.y[:300]
+    x, y = split.x[:150], split.y[:150]  # the gaps are 40 points or more; 150 images resolve 15 well
     eps = card["recipe"]["eps"]
     robust = metrics.accuracy(attacks.run("pgd", zoo.load(card["id"]), x, y, eps=eps, steps=20).adv_logits, y)
     standard = metrics.accuracy(attacks.run("pgd", zoo.load(sibling["id"]), x, y, eps=eps, steps=20).adv_logits, y)
