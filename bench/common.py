@@ -72,11 +72,23 @@ def report(name: str, rows: list[dict], notes: str = "") -> None:
     if notes:
         print(notes)
     RESULTS.mkdir(exist_ok=True)
+    name += result_suffix()
     payload = {"benchmark": name, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine(), "command": "python -m " + " ".join([f"bench.{Path(sys.argv[0]).stem}",
                                                                          *sys.argv[1:]]),
                "rows": rows, "notes": notes}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+
+
+def result_suffix() -> str:
+    """``ADVCORE_BENCH_SUFFIX`` (letters, digits, - and _ only): added to every result file's name, so a run on
+    another machine (``-avx2``) is kept beside the figures the READMEs cite instead of replacing them."""
+    import os
+    import re
+    suffix = os.environ.get("ADVCORE_BENCH_SUFFIX", "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", suffix):
+        raise SystemExit(f"ADVCORE_BENCH_SUFFIX may hold letters, digits, - and _ only, not {suffix!r}")
+    return suffix
 
 
 def _fmt(value) -> str:

@@ -4,6 +4,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 from bench.browser import _collect_output
 from bench.dashboard import explore_model, wait_for_warm_up
 
@@ -28,3 +30,14 @@ def test_the_benchmark_names_the_model_explore_opened_on():
     log = "AdvLab: warmed cifar10-standard (cifar10) in 3.0 s\nAdvLab: Explore opens cifar10 on cifar10-small\n"
     assert explore_model("cifar10", log) == "cifar10-small"
     assert explore_model("mnist", log) == "mnist-standard"  # no quicker default: the data set's first model
+
+
+def test_a_result_suffix_keeps_another_machines_figures_apart(monkeypatch):
+    from bench.common import result_suffix
+    monkeypatch.delenv("ADVCORE_BENCH_SUFFIX", raising=False)
+    assert result_suffix() == ""
+    monkeypatch.setenv("ADVCORE_BENCH_SUFFIX", "-avx2")
+    assert result_suffix() == "-avx2"
+    monkeypatch.setenv("ADVCORE_BENCH_SUFFIX", "/../x")  # never a path
+    with pytest.raises(SystemExit):
+        result_suffix()
