@@ -16,18 +16,21 @@ finished drawing; the window is 1280x720, a classroom projector's.
 """
 
 import argparse
-import re
 import statistics
 import time
 
 from .common import ROOT, report
 
 
-def apptest_rerun_ms(moves: int, dataset: str = "mnist") -> float:
+def apptest_rerun_ms(moves: int, dataset: str = "mnist", model: str | None = None) -> float:
+    """Median ms of a whole Explore rerun after an eps change in AppTest, on ``model`` (a link naming it) or the
+    data set's first model."""
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if model:
+        at.query_params.update({"dataset": dataset, "model": model})
     at.run()
-    if dataset != "mnist":
+    if dataset != "mnist" and not model:
         at.selectbox(key="dataset").set_value(dataset).run()
     times = []
     for k in range(moves + 3):
@@ -62,19 +65,18 @@ def wait_for_warm_up(proc, timeout_s: float = 300) -> float:
     return time.perf_counter() - started
 
 
-def explore_model(dataset: str, log: str) -> str:
-    """The model Explore opened ``dataset`` on after the warm-up: a quicker default the server logged, else
-    the data set's first model."""
-    from advcore import zoo
-    quicker = re.search(rf"AdvLab: Explore opens {dataset} on (\S+)", log)
-    return quicker.group(1) if quicker else zoo.list_cards(dataset)[0]["id"]
+def url_model(page_url: str) -> str | None:
+    """The model a page's link names (Explore writes the model it shows into its URL)."""
+    from urllib.parse import parse_qs, urlparse
+    return (parse_qs(urlparse(page_url).query).get("model") or [None])[0]
 
 
-def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[float, list[dict], list[dict], str]:
+def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[float, list[dict], list[dict], str, str]:
     """(cold start s, every move's latencies s in order ({"metric", "picture"}), those of three moves after the
-    page is reloaded, the server's log) on a fresh server. The first three moves come right after the first
-    view; the others after the server's start-up warm-up has finished, in a new session (the page reloaded: it
-    opens on the model the warm-up chose), its first move not counted: the steady state a class sees."""
+    page is reloaded, the server's log, the model the later moves ran on) on a fresh server. The first three moves
+    come right after the first view; the others after the server's start-up warm-up has finished, in a new session
+    opened from a bare link (it opens on the model the warm-up chose), its first move not counted: the steady
+    state a class sees."""
     from bench.browser import browser_page, streamlit_server
     started = time.perf_counter()
     with streamlit_server({} if warm else {"ADVLAB_WARM": "0"}) as (url, proc), browser_page() as page:
@@ -86,7 +88,8 @@ def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[floa
         latencies = _moves(page, 3)
         if warm:
             wait_for_warm_up(proc)
-            page.reload()  # a new session: it opens on the model the warm-up chose, as a class would
+            page.goto(f"{url}/?dataset={dataset}")  # a new session from a bare link opens on the model the warm-up
+            # chose, as a class's would (a reload keeps the model the first session wrote into the link)
             page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=600_000)
             page.wait_for_timeout(1000)
             _moves(page, 1)  # this session's first move, as the reloaded page's below, is not a steady one
@@ -95,7 +98,8 @@ def browser(moves: int, warm: bool = True, dataset: str = "mnist") -> tuple[floa
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=600_000)
         page.wait_for_timeout(1000)
         reloaded = _moves(page, 3)
-    return cold, latencies, reloaded, "".join(proc.log)
+        model = url_model(page.url)
+    return cold, latencies, reloaded, "".join(proc.log), model
 
 
 def main() -> None:
@@ -104,14 +108,13 @@ def main() -> None:
     parser.add_argument("--no-warm", action="store_true", help="switch the server's start-up warm-up off")
     parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion", "cifar10"))
     args = parser.parse_args()
-    apptest = apptest_rerun_ms(args.moves, args.dataset)
-    cold, latencies, reloaded, log = browser(max(args.moves, 6), warm=not args.no_warm, dataset=args.dataset)
+    cold, latencies, reloaded, log, model = browser(max(args.moves, 6), warm=not args.no_warm, dataset=args.dataset)
+    apptest = apptest_rerun_ms(args.moves, args.dataset, model)  # the model the browser's later moves ran on
     view = [max(move.values()) for move in latencies]  # both the value and the picture painted
     slider = statistics.median(view[3:]) * 1000
     first = [round(t * 1000) for t in view[:3]]
     retracing = log.count("triggered tf.function retracing")
     warmed = [line.strip() for line in log.splitlines() if line.startswith("AdvLab: warmed")]
-    model = explore_model(args.dataset, log)
     report("dashboard" if args.dataset == "mnist" else f"dashboard_{args.dataset}", [
         {"measure": "Explore rerun after an eps change, AppTest (whole script)", "value": apptest, "unit": "ms",
          "target": "< 200"},

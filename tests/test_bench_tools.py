@@ -7,7 +7,7 @@ import types
 import pytest
 
 from bench.browser import _collect_output
-from bench.dashboard import explore_model, wait_for_warm_up
+from bench.dashboard import url_model, wait_for_warm_up
 
 
 def test_the_server_output_is_collected_line_by_line_while_it_runs():
@@ -26,10 +26,9 @@ def test_the_wait_ends_when_the_warm_up_says_it_is_done():
     assert wait_for_warm_up(done, timeout_s=30) < 1
 
 
-def test_the_benchmark_names_the_model_explore_opened_on():
-    log = "AdvLab: warmed cifar10-standard (cifar10) in 3.0 s\nAdvLab: Explore opens cifar10 on cifar10-small\n"
-    assert explore_model("cifar10", log) == "cifar10-small"
-    assert explore_model("mnist", log) == "mnist-standard"  # no quicker default: the data set's first model
+def test_the_benchmark_names_the_model_the_page_showed():
+    assert url_model("http://127.0.0.1:8501/?dataset=cifar10&model=cifar10-small&eps=0.0314") == "cifar10-small"
+    assert url_model("http://127.0.0.1:8501/?dataset=cifar10") is None
 
 
 def test_a_result_suffix_keeps_another_machines_figures_apart(monkeypatch):
