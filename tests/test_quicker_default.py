@@ -51,6 +51,9 @@ def test_explore_opens_on_the_quicker_model_unless_a_link_names_one(monkeypatch)
     at = start({"dataset": "cifar10"})
     assert at.selectbox(key="model_cifar10").value == "cifar10-small"
     assert any(choice.sentence() == c.value for c in at.caption)
+    at.toggle(key="presenter").set_value(True).run()  # presenting: the line gives its room to the pictures
+    assert not any(choice.sentence() == c.value for c in at.caption)
+    at.toggle(key="presenter").set_value(False).run()
     at.selectbox(key="model_cifar10").set_value("cifar10-standard").run()  # one click away, and it stays
     assert not at.exception and at.selectbox(key="model_cifar10").value == "cifar10-standard"
     assert not any(choice.sentence() == c.value for c in at.caption)

@@ -219,7 +219,7 @@ if quicker and quicker.model_id in ids and f"model_{dataset}" not in st.session_
     st.session_state[f"model_{dataset}"] = quicker.model_id
 model_id = top[1].selectbox("Model", ids, key=f"model_{dataset}",
                             format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
-if quicker and model_id == quicker.model_id:
+if quicker and model_id == quicker.model_id and not presenter:  # presenting keeps the pictures in view
     st.caption(quicker.sentence())
 model, error = resources.try_model(model_id)
 if error:
