@@ -3,6 +3,9 @@
 Ours must never be weaker than Foolbox 3 (and IBM ART) by more than one accuracy point at the
 same budget; APGD-CE must be at least as strong as PGD with as many gradient evaluations;
 DeepFool's and C&W's minimal L2 must be within 10% of Foolbox's (or smaller).
+
+Foolbox is handed the model as a ``tf.function``: its attacks are unchanged, only the forward pass
+runs as a graph instead of layer by layer in eager mode (about 1.4x quicker on a 2-core CPU).
 """
 
 import numpy as np
@@ -35,23 +38,47 @@ def ours(model, name, x, y, **params):
     return metrics.accuracy(attacks.run(name, model, x, y, **params).adv_logits, y)
 
 
+def foolbox_model(model):
+    return fb.TensorFlowModel(tf.function(model), bounds=(0, 1))
+
+
 def foolbox_accuracy(model, attack, x, y, eps):
-    fmodel = fb.TensorFlowModel(model, bounds=(0, 1))
-    _, _, success = attack(fmodel, tf.constant(x), tf.constant(y.astype(np.int64)), epsilons=eps)
+    _, _, success = attack(foolbox_model(model), tf.constant(x), tf.constant(y.astype(np.int64)), epsilons=eps)
     return float(1 - success.numpy().mean())
 
 
-@pytest.mark.parametrize("norm,eps,steps", [("linf", 0.3, 40), ("l2", 2.0, 40)])
-def test_pgd_not_weaker_than_foolbox(shipped, mnist, norm, eps, steps):
-    """Mean robust accuracy over RUNS independent random starts on each side."""
-    model_id, model = shipped
-    x, y = mnist
+def compare_pgd(model_id, model, x, y, norm, eps, steps=40, random_start=False):
+    """Robust accuracy under PGD of both libraries with the same steps and step size: one run each from the
+    clean image (the same algorithm from the same point), or the mean of RUNS independent random starts."""
     step = 0.01 if norm == "linf" else 2.5 * eps / steps
-    peer = (fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD)(steps=steps, abs_stepsize=step)
-    theirs = np.mean([foolbox_accuracy(model, peer, x, y, eps) for _ in range(RUNS)])
-    mine = np.mean([ours(model, "pgd", x, y, eps=eps, norm=norm, steps=steps, step_size=step, seed=seed)
-                    for seed in range(RUNS)])
-    print(f"{model_id} PGD-{steps} {norm} eps {eps}: advcore {mine:.3f}, foolbox {theirs:.3f} (means of {RUNS})")
+    peer = (fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD)(
+        steps=steps, abs_stepsize=step, random_start=random_start)
+    runs = RUNS if random_start else 1
+    theirs = np.mean([foolbox_accuracy(model, peer, x, y, eps) for _ in range(runs)])
+    mine = np.mean([ours(model, "pgd", x, y, eps=eps, norm=norm, steps=steps, step_size=step,
+                         random_start=random_start, seed=seed) for seed in range(runs)])
+    start = f"means of {runs} random starts" if random_start else "from the clean image"
+    print(f"{model_id} PGD-{steps} {norm} eps {eps}: advcore {mine:.3f}, foolbox {theirs:.3f} ({start})")
+    return mine, theirs
+
+
+# Budgets where neither side sits at 0% (mnist-standard is at 0.0% under linf 0.3 for both libraries).
+PGD_EPS = {"mnist-standard": {"linf": 0.1, "l2": 2.0}, "mnist-pgd": {"linf": 0.3, "l2": 2.0}}
+SAME_START_SLACK = 0.004  # two images of 500: from the same start the two libraries agree to float rounding
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_pgd_not_weaker_than_foolbox(shipped, mnist, norm):
+    model_id, model = shipped
+    mine, theirs = compare_pgd(model_id, model, *mnist, norm, PGD_EPS[model_id][norm])
+    assert mine <= theirs + SAME_START_SLACK
+
+
+def test_pgd_random_start_not_weaker_than_foolbox(mnist):
+    """The L2 random start (uniform in the ball) on the robust model, where starts matter; the linf start
+    is compared with IBM ART's on both models below."""
+    zoo.forget()
+    mine, theirs = compare_pgd("mnist-pgd", zoo.load("mnist-pgd"), *mnist, "l2", 2.0, random_start=True)
     assert mine <= theirs + SLACK
 
 
@@ -102,7 +129,7 @@ def test_minimal_attacks_match_foolbox(mnist, name):
     model = zoo.load("mnist-standard")
     x, y = mnist[0][:200], mnist[1][:200]
     correct = metrics.accuracy(np.asarray(model(x)), y)
-    fmodel = fb.TensorFlowModel(model, bounds=(0, 1))
+    fmodel = foolbox_model(model)
     peer = fb.attacks.L2DeepFoolAttack(steps=50, overshoot=0.02) if name == "deepfool" else \
         fb.attacks.L2CarliniWagnerAttack(binary_search_steps=5, steps=100, stepsize=0.05, initial_const=1.0)
     adv, _, success = peer(fmodel, tf.constant(x), tf.constant(y.astype(np.int64)), epsilons=None)
