@@ -44,6 +44,20 @@ def prediction_text(names, probs) -> str:
     return f"{names[top]} ({probs[top]:.1%})"
 
 
+def noise_sentence(names, clean_probs, adv_probs, noise_probs) -> str:
+    """What comparing the attack with random noise of the same budget shows, stated only from the three
+    predictions measured (clean, attacked, noised), so it is never claimed where it does not hold."""
+    clean, adv, noised = (int(np.argmax(p)) for p in (clean_probs, adv_probs, noise_probs))
+    if noised != clean:
+        return (f"Noise of the same size changes the prediction too ({names[clean]} → {names[noised]}): at this "
+                "eps the size alone is enough, so this image does not show that the direction matters. Lower eps "
+                "to find a budget where only the attack's direction flips it.")
+    if adv != clean:
+        return (f"Noise of the same size leaves the prediction at {names[clean]}, while the attack's chosen "
+                "direction changes it: the direction of the change matters, not only its size.")
+    return "At this eps neither the attack nor noise of the same size changes the prediction."
+
+
 def verdict(result: dict, label: int, target: int | None) -> tuple[str, str]:
     """(words, tone) for one result: 'already misclassified', 'fooled', 'still right', 'target T reached'..."""
     return live.verdict(result["shift"]["clean_class"], result["shift"]["adv_class"], label, target)

@@ -125,8 +125,8 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     with right:
         st.html(noise_row)
         st.caption(f"Random noise of the same size ({controls.eps_label(eps, norm)}) → "
-                   f"**{results.prediction_text(names, control['probs'])}**. The direction of the change matters, "
-                   "not only its size.")
+                   f"**{results.prediction_text(names, control['probs'])}**. "
+                   + results.noise_sentence(names, result["clean_probs"], result["adv_probs"], control["probs"]))
     with st.expander("Step by step and against eps", expanded=not presenter):
         trace_and_curve(key, picked, spec, params, norm, dataset, names, trace, misclassified, target, font,
                         defence)

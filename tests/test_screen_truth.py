@@ -1,0 +1,30 @@
+"""Sentences that state a result are computed from that result (issue: every screen tells the truth)."""
+
+import numpy as np
+
+from advcore.ui.results import noise_sentence
+
+NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def probs(top: int) -> np.ndarray:
+    p = np.full(10, 0.02)
+    p[top] = 0.82
+    return p
+
+
+def test_noise_that_also_flips_is_not_called_harmless():
+    # CIFAR-10 image 0 on cifar10-small: the attack and noise of the same budget both flip the cat.
+    text = noise_sentence(NAMES, probs(3), probs(5), probs(9))
+    assert "changes the prediction too" in text and "cat → truck" in text
+    assert "direction of the change matters" not in text
+
+
+def test_noise_that_does_not_flip_shows_direction_matters():
+    text = noise_sentence(NAMES, probs(3), probs(5), probs(3))
+    assert "leaves the prediction at cat" in text and "direction of the change matters" in text
+
+
+def test_neither_flips():
+    text = noise_sentence(NAMES, probs(3), probs(3), probs(3))
+    assert text.startswith("At this eps neither")
