@@ -93,6 +93,13 @@ def info(name: str) -> DatasetInfo:
     return DATASETS[name]
 
 
+def class_label(class_names, index: int) -> str:
+    """How a picker names class ``index``: "3: cat", or just "3" where the class name is the digit itself
+    (MNIST), never "3: 3"."""
+    name = str(class_names[index])
+    return name if name == str(index) else f"{index}: {name}"
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()

@@ -232,7 +232,7 @@ def test_a_link_with_a_target_and_l2_eps_opens_exactly_that_view():
             for k in query} == {**query, "eps": "1.5000"}
     adv = next(m for m in at.metric if m.label == "adversarial prediction")
     assert adv.delta in ("target 2 reached", "target 2 not reached")
-    assert "pushing towards **2: 2**" in _texts(at)
+    assert "pushing towards **2**" in _texts(at)  # MNIST: "2", never "2: 2"
     assert "A targeted attack's steps lower the target's cross-entropy" in _texts(at)  # the trace is the true class's
     assert "The attack's steps raise that cross-entropy" in _texts(start())  # untargeted: that is its loss
 

@@ -28,3 +28,9 @@ def test_noise_that_does_not_flip_shows_direction_matters():
 def test_neither_flips():
     text = noise_sentence(NAMES, probs(3), probs(3), probs(3))
     assert text.startswith("At this eps neither")
+
+
+def test_class_label_never_repeats_a_digit_name():
+    from advcore.data import class_label
+    assert class_label([str(i) for i in range(10)], 3) == "3"
+    assert class_label(NAMES, 3) == "3: cat"

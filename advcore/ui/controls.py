@@ -87,7 +87,7 @@ def target_select(where, spec: attacks.AttackSpec, key: str, class_names, true_c
     if st.session_state.get(f"{key}_target") not in choices:
         st.session_state[f"{key}_target"] = None
     return where.selectbox("Target", choices, key=f"{key}_target",
-                           format_func=lambda c: "untargeted" if c is None else f"{c}: {class_names[c]}",
+                           format_func=lambda c: "untargeted" if c is None else data.class_label(class_names, c),
                            help="untargeted: any wrong class counts; targeted: push the image towards the class "
                                 "you choose")
 
@@ -146,7 +146,7 @@ def attack_controls(spec: attacks.AttackSpec, key: str, class_names=(), true_cla
                                                      help="push the image towards a class you choose"):
         choices = [c for c in range(len(class_names)) if c != true_class]
         params["target"] = st.selectbox("target class", choices, key=f"{key}_target",
-                                        format_func=lambda c: f"{c}: {class_names[c]}")
+                                        format_func=lambda c: data.class_label(class_names, c))
     return params
 
 

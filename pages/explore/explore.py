@@ -5,7 +5,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from advcore import defences, pictures, tracechart, viz, zoo
+from advcore import data, defences, pictures, tracechart, viz, zoo
 from advcore.errors import AdvcoreError
 from advcore.ui import classroom, controls, model_table, picker, resources, results, startup
 
@@ -111,7 +111,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
         st.info(f"Black-box: {result['info']['queries']:.0f} model queries used, no gradients.")
     if target is not None:
         reached = result["shift"]["adv_class"] == target
-        st.markdown(f"Targeted: pushing towards **{target}: {names[target]}**, "
+        st.markdown(f"Targeted: pushing towards **{data.class_label(names, target)}**, "
                     f"{':red[**reached**]' if reached else ':green[**not reached**]'} at this eps.")
     classroom.present_button(st, "explore", picked, dataset=dataset, model=model_id, attack=spec.name, eps=eps,
                              params=params, page="explore", defence=defence.spec, adaptive=defence.adaptive)
@@ -191,7 +191,8 @@ def eps_search(key, picked, spec, params, norm, dataset, names, target, font, de
     else:
         st.write(f"{spec.title} {goal} from eps ≈ **{controls.eps_label(c['flip_eps'], norm)}**.")
     other = f"target {names[target]}" if target is not None else c["other_name"]
-    flip_text = None if c["flip_eps"] is None else f"flips at {controls.eps_label(c['flip_eps'], norm)}"
+    verb = "reaches the target at" if target is not None else "flips at"
+    flip_text = None if c["flip_eps"] is None else f"{verb} {controls.eps_label(c['flip_eps'], norm)}"
     st.plotly_chart(viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"], other_name=other,
                                   flip_text=flip_text, font_size=font, height=300, ticks_255=norm == "linf",
                                   x_title="eps" if norm == "linf" else "eps (L2, pixel units)"), key="curve",
