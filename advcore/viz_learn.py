@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .data import class_label
 from .viz import to_uint8_rgb
 
 FONT = 16
@@ -52,11 +53,6 @@ def _on(i: int) -> dict:
     suffix = "" if i == 0 else str(i + 1)
     return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
 
-
-def class_label(c: int, class_names) -> str:
-    """'3' for MNIST's digit classes, '3: dress' where the name says more than the number."""
-    name = str(class_names[c])
-    return name if name == str(c) else f"{c}: {name}"
 
 
 def signed_map(values: np.ndarray) -> np.ndarray:
@@ -121,7 +117,7 @@ def landscape_figure(grid, class_names, title: str = "", zmax: float | None = No
     is the L∞ ball of radius ``grid.radius``."""
     coords = np.asarray(grid.coords, np.float64).tolist()
     n = len(class_names)
-    names = np.asarray([class_label(c, class_names) for c in range(n)], dtype=object)
+    names = np.asarray([class_label(class_names, c) for c in range(n)], dtype=object)
     r = float(grid.radius)
     ball = {"type": "scatter", "mode": "lines", "x": [r, 0, -r, 0, r], "y": [0, r, 0, -r, 0], "showlegend": False,
             "line": {"color": "black", "width": 2, "dash": "dash"}, "hoverinfo": "skip"}
@@ -167,7 +163,7 @@ def feature_scatter(points: np.ndarray, labels: np.ndarray, class_names, clean_x
     for c in range(len(class_names)):
         sel = labels == c
         data.append({"type": "scattergl", "mode": "markers", "x": points[sel, 0].tolist(),
-                     "y": points[sel, 1].tolist(), "name": class_label(c, class_names),
+                     "y": points[sel, 1].tolist(), "name": class_label(class_names, c),
                      "marker": {"size": 6, "color": CLASS_COLOURS[c % 10], "opacity": 0.6}, "hoverinfo": "name"})
     if clean_xy is not None and adv_xy is not None:
         data.append({"type": "scatter", "mode": "lines", "x": [clean_xy[0], adv_xy[0]], "y": [clean_xy[1], adv_xy[1]],

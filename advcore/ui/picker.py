@@ -96,7 +96,7 @@ def _pick(dataset: str, model_id: str, url_index: int | None, source_where) -> P
         return _from_test(split, index, names[split.y[index]])
     if source == "By class":
         # keyed by data set: a new data set brings its own class list (never "8: ship" over a bag)
-        cls = st.selectbox("class", range(len(names)), format_func=lambda c: f"{c}: {names[c]}",
+        cls = st.selectbox("class", range(len(names)), format_func=lambda c: data.class_label(names, c),
                            key=f"image_class_{dataset}")
         members = np.flatnonzero(split.y == cls)
         k = int(st.number_input(f"which one (0-{len(members) - 1})", 0, len(members) - 1, 0,
@@ -139,7 +139,7 @@ def _from_user(dataset: str, model_id: str, names, source: str) -> Picked | None
     key = _pixels_key(x)
     guess = int(np.argmax(resources.model(resources.model_key(model_id))(x, training=False)[0]))
     label = st.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
-                         index=guess, format_func=lambda c: f"{c}: {names[c]}", key=f"user_label_{key}")
+                         index=guess, format_func=lambda c: data.class_label(names, c), key=f"user_label_{key}")
     description = "a drawing" if source == "Draw" else "an upload"
     _kept_images().put(key[3:15], (dataset, x, int(label), description))
     return Picked(x, int(label), key, f"your {description.split()[-1]}", kept=key[3:15])
