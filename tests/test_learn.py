@@ -192,6 +192,9 @@ def test_linearity_check(tiny, images):
     assert checks.linearity(large, small).done  # "standard" leaves the ball, "robust" does not
     assert not checks.linearity(small, small).done
     assert not checks.linearity(large, large).done
+    # What was measured is a 2-D slice: no verdict claims the whole ball holds only the true class.
+    for verdict in (checks.linearity(large, small), checks.linearity(small, small)):
+        assert "2-D slice" in verdict.message and "holds only" not in verdict.message
 
 
 def test_features_land_check(tiny, images):

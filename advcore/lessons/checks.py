@@ -84,13 +84,15 @@ def linearity(std: landscape.Grid, rob: landscape.Grid) -> Verdict:
     standard model's L∞ ball while the robust model's ball holds only the true class (Madry et al. 2018)."""
     radius = std.radius
     numbers = {"radius": radius, "standard_true_region": std.true_region, "robust_true_region": rob.true_region}
-    where = f"at radius {eps_text(radius)}"
+    where = f"at radius {eps_text(radius)}, in this 2-D slice,"
+    caveat = (" A slice shows only two of the ball's directions: an attack searches all of them and may find "
+              "another class where the slice shows none.")
     if std.true_region < 1 and rob.true_region == 1:
-        return Verdict(True, f"done: {where} the standard model's ball is {1 - std.true_region:.0%} another class, "
-                             "the robust model's is all the true class.", numbers)
+        return Verdict(True, f"done: {where} {1 - std.true_region:.0%} of the standard model's ball is another "
+                             "class and all of the robust model's is the true class." + caveat, numbers)
     if std.true_region == 1:
-        return Verdict(False, f"not yet: {where} the standard model's ball still holds only the true class; "
-                              "make the radius larger.", numbers)
+        return Verdict(False, f"not yet: {where} the standard model's ball shows only the true class; make the "
+                              "radius larger." + caveat, numbers)
     return Verdict(False, f"not yet: {where} another class enters the robust model's ball too "
                           f"({1 - rob.true_region:.0%} of it); make the radius smaller.", numbers)
 

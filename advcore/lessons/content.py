@@ -86,8 +86,8 @@ LESSONS: list[Lesson] = [
          "An adversarially trained model learns on the worst points of that ball, so its loss stays flat inside "
          "it and the true class fills it; the standard model's loss climbs steeply along the gradient and "
          "another class enters the ball ({madry2018})."),
-        "Choose a radius at which another class enters the standard model's ball while the robust model's "
-        "ball holds only the true class."),
+        "Choose a radius at which, in these 2-D slices, another class enters the standard model's ball while "
+        "the robust model's ball shows only the true class."),
     Lesson(
         "learn_features", "4. Where the example lands", "Where the example lands", ":material/looks_4:",
         ("A network first turns an image into features (the numbers feeding its last layer) and then separates "
