@@ -353,6 +353,8 @@ def test_lesson_one_check_button_answers_on_the_server():
     assert not at.exception, [e.value for e in at.exception]
     assert at.success and at.success[0].value.startswith("done:")
     at.select_slider(key="what_eps").set_value(round(1 / 255, 6)).run()
+    # The verdict spoke of 40/255: once eps moves it is gone, not left beside the new value.
+    assert not at.success and not any(w.value.startswith(("done:", "not yet:")) for w in at.warning)
     at.button(key="what_check").click().run()
     assert at.warning and at.warning[0].value.startswith("not yet:")
 

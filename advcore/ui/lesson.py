@@ -87,17 +87,28 @@ def name(c: int) -> str:
     return str(split().class_names[int(c)])
 
 
+def _controls(page: str) -> str:
+    """The current values of the lesson's own controls (session keys ``{page}_*``, buttons left out)."""
+    values = {k: v for k, v in st.session_state.items()
+              if str(k).startswith(f"{page}_") and not str(k).endswith(("_check", "_button", "_verdict"))}
+    return repr(sorted(values.items(), key=lambda kv: str(kv[0])))
+
+
 def try_it(lesson: lessons.Lesson, page: str, check: Callable[[], Verdict], explain: str = "") -> None:
-    """The task, a button that runs ``check`` on the server, and its answer (kept until the next check)."""
+    """The task, a button that runs ``check`` on the server, and its answer, shown only while the controls
+    still hold the values it was measured on (moving one clears it, so no verdict speaks of other values)."""
     st.subheader("Try it")
     st.markdown(f"**{lesson.task}** {explain}")
     state = f"{page}_verdict"
     if st.button("Check my answer", key=f"{page}_check", type="primary"):
         with st.spinner("Checking on the server..."):
-            st.session_state[state] = check()
-    verdict = st.session_state.get(state)
-    if verdict is not None:
+            st.session_state[state] = (_controls(page), check())
+    measured, verdict = st.session_state.get(state) or (None, None)
+    if verdict is not None and measured == _controls(page):
         (st.success if verdict.done else st.warning)(verdict.message)
+    elif verdict is not None:
+        st.session_state.pop(state, None)
+        st.caption("The controls moved since the last check: press “Check my answer” again.")
 
 
 def explore(where=None, **view) -> None:
