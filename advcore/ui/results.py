@@ -19,7 +19,9 @@ from . import resources
 # The cached functions take the image as ``_x``: Streamlit leaves arguments with a leading underscore
 # out of the cache key, so the array is not hashed on every rerun; ``image_key`` ("test:<index>" in
 # the model's data set, or a digest of a drawn or uploaded image's pixels) identifies it instead.
-@st.cache_data(max_entries=4096, show_spinner=False)
+# A slow attack (APGD-DLR, Square, many restarts) shows a spinner; Streamlit holds it back for 0.5 s, so quick
+# eps moves do not flash it.
+@st.cache_data(max_entries=4096, show_spinner="Running the attack on the server...")
 def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
             defence: str = "none", adaptive: bool = False) -> dict:
     return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json), defence, adaptive)
