@@ -6,6 +6,7 @@ import statistics
 import time
 
 import pytest
+from PIL import Image
 
 from advcore.ui import navigation
 from bench.browser import (
@@ -118,6 +119,15 @@ CUT_CONTROLS_JS = """() => [...document.querySelectorAll(
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.value || e.innerText)"""
 
 
+# Elements of the page's main area that stick out of their column (wider than their column's box, or
+# past the window's right edge): the canvas in a picker column ran off-screen at 1280x720 (issue 32).
+OVERFLOWING_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"] *')]
+    .filter(e => { const r = e.getBoundingClientRect(), c = e.closest('[data-testid="stColumn"]')
+                                                             .getBoundingClientRect();
+                   return r.width > 0 && (r.right > Math.min(c.right, window.innerWidth) + 2 || r.left < c.left - 2); })
+    .map(e => e.tagName + ':' + (e.getAttribute('aria-label') || e.innerText || '').slice(0, 40))"""
+
+
 @pytest.mark.needs_data
 def test_explore_and_compare_pickers_keep_whole_names_at_1024x768():
     """Issue 12: on a 1024x768 projector no picker shows a cut name ("MNIST (", "mnist-sta"), the Presenter
@@ -137,9 +147,10 @@ def test_explore_and_compare_pickers_keep_whole_names_at_1024x768():
 
 
 @pytest.mark.needs_data
-def test_explore_and_compare_fit_a_1280x720_projector():
+def test_explore_and_compare_fit_a_1280x720_projector(tmp_path, mnist_test):
     """Issue 12: on each data set's default view no metric value is cut, the image row is fully in view and
-    its images are at least ~260 px wide; Compare opens with two models."""
+    its images are at least ~260 px wide; Compare opens with two models. Issue 32: Draw and Upload keep the
+    canvas in view and inside its column, and an uploaded file's name whole."""
     ARTIFACTS.mkdir(exist_ok=True)
     with streamlit_server() as (url, _), browser_page() as page:
         page.set_viewport_size({"width": 1280, "height": 720})
@@ -155,6 +166,24 @@ def test_explore_and_compare_fit_a_1280x720_projector():
             assert all(image["width"] >= 250 for image in images), (dataset, images)
             page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)  # the eps curve
             assert page.evaluate(SMALLEST_CHART_FONT) >= 14, dataset  # tick labels and legends too
+        page.goto(f"{url}/?dataset=mnist", timeout=180_000)
+        page.get_by_text("Draw", exact=True).click()
+        canvas = page.locator("canvas[aria-label='drawing canvas']")
+        canvas.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        box = canvas.bounding_box()
+        assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720, box  # all of it in view
+        assert page.evaluate(OVERFLOWING_JS) == []
+        page.get_by_text("Upload", exact=True).click()
+        four = tmp_path / "four_28.png"
+        Image.fromarray((mnist_test.x[4, :, :, 0] * 255).astype("uint8")).save(four)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(four))
+        page.wait_for_selector('text=starts at the model', timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "explore-upload-1280x720.png"))
+        name = page.get_by_text("four_28.png", exact=True).first
+        assert name.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name.inner_text()  # "four_28.png" whole
+        assert page.evaluate(OVERFLOWING_JS) == []
         page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
         page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
         page.wait_for_timeout(2000)

@@ -19,8 +19,8 @@ _HTML = """
 
 _CSS = """
 .advlab-canvas { display: flex; flex-direction: column; gap: .4rem; align-items: flex-start; }
-.advlab-canvas canvas { width: 224px; height: 224px; background: #000; border-radius: 6px;
-  touch-action: none; cursor: crosshair; border: 1px solid var(--st-border-color, #999); }
+.advlab-canvas canvas { width: min(224px, 100%); aspect-ratio: 1 / 1; height: auto; background: #000;
+  border-radius: 6px;  touch-action: none; cursor: crosshair; border: 1px solid var(--st-border-color, #999); }
 .advlab-canvas button { font-family: var(--st-font); padding: .2rem .8rem; border-radius: 4px; }
 """
 

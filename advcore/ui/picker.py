@@ -66,15 +66,16 @@ def pick_image(dataset: str, model_id: str, url_index: int | None, source_where=
     ``detail_where``; both default to the current container); returns the picked image or None (with a
     message shown). ``url_kept``: a link's drawn/uploaded image id, offered as the source "From the link"."""
     source_where = source_where or st.container()
+    wide = st.container()  # below the pickers' row: the canvas and the uploader need more than a picker column
     if url_kept and not st.session_state.get("kept_applied"):
         st.session_state.kept_applied = True
         st.session_state.kept_id = url_kept
         st.session_state.image_source = FROM_LINK
     with detail_where or st.container():
-        return _pick(dataset, model_id, url_index, source_where)
+        return _pick(dataset, model_id, url_index, source_where, wide)
 
 
-def _pick(dataset: str, model_id: str, url_index: int | None, source_where) -> Picked | None:
+def _pick(dataset: str, model_id: str, url_index: int | None, source_where, wide) -> Picked | None:
     split = resources.test_split(dataset)
     names = split.class_names
     n = len(split)
@@ -114,32 +115,43 @@ def _pick(dataset: str, model_id: str, url_index: int | None, source_where) -> P
             return None
         k = int(st.number_input(f"which one (0-{len(correct) - 1})", 0, len(correct) - 1, 0, key="image_correct_k"))
         return _from_test(split, int(correct[k]), "correctly classified")
-    return _from_user(dataset, model_id, names, source)
+    with wide:
+        return _from_user(dataset, model_id, names, source)
 
 
 def _from_user(dataset: str, model_id: str, names, source: str) -> Picked | None:
+    """A drawn or uploaded image: the canvas or uploader on the left, its true class on the right."""
     shape = data.info(dataset).shape
-    try:
-        if source == "Draw":
-            st.caption("Draw with the mouse (or a finger); the drawing is centred like MNIST digits.")
-            pixels = canvas.draw("draw_canvas", shape[0])
-            if pixels is None:
-                st.info("Draw something on the canvas to attack it.")
-                return None
-            x = images.from_drawing(pixels, shape)
-        else:
-            upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="image_upload")
-            if upload is None:
-                st.info("Upload an image; it is converted to the data set's size and colours.")
-                return None
-            x = images.from_bytes(upload.getvalue(), shape, invert_light_background=shape[-1] == 1)
-    except images.ImageError as exc:
-        st.error(f"This image cannot be used: {exc}.")
+    left, right = st.columns([1, 2], gap="medium")
+    if source == "Draw":
+        right.caption("Draw with the mouse (or a finger); the drawing is centred like MNIST digits.")
+    with left:
+        x = _user_pixels(source, shape, right)
+    if x is None:
         return None
     key = _pixels_key(x)
     guess = int(np.argmax(resources.model(resources.model_key(model_id))(x, training=False)[0]))
-    label = st.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
-                         index=guess, format_func=lambda c: data.class_label(names, c), key=f"user_label_{key}")
+    label = right.selectbox("What is it? (the true class; starts at the model's guess)", range(len(names)),
+                            index=guess, format_func=lambda c: data.class_label(names, c), key=f"user_label_{key}")
     description = "a drawing" if source == "Draw" else "an upload"
     _kept_images().put(key[3:15], (dataset, x, int(label), description))
     return Picked(x, int(label), key, f"your {description.split()[-1]}", kept=key[3:15])
+
+
+def _user_pixels(source: str, shape: tuple[int, int, int], notes) -> np.ndarray | None:
+    """The drawn or uploaded image as a model input of ``shape``, or None (with a message in ``notes``)."""
+    try:
+        if source == "Draw":
+            pixels = canvas.draw("draw_canvas", shape[0])
+            if pixels is None:
+                notes.info("Draw something on the canvas to attack it.")
+                return None
+            return images.from_drawing(pixels, shape)
+        upload = st.file_uploader("PNG or JPEG", type=["png", "jpg", "jpeg"], key="image_upload")
+        if upload is None:
+            notes.info("Upload an image; it is converted to the data set's size and colours.")
+            return None
+        return images.from_bytes(upload.getvalue(), shape, invert_light_background=shape[-1] == 1)
+    except images.ImageError as exc:
+        notes.error(f"This image cannot be used: {exc}.")
+        return None
