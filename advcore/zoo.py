@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -249,6 +250,13 @@ def list_cards(dataset: str | None = None) -> list[dict]:
     return cards
 
 
+def by_origin(cards) -> tuple[list[str], list[str]]:
+    """(shipped ids, user ids) of ``cards`` in their order. Defaults and lessons use the shipped ones only;
+    pickers offer user (student-trained or uploaded) models apart, under "Your models"."""
+    shipped = [c["id"] for c in cards if c.get("shipped", True)]
+    return shipped, [c["id"] for c in cards if not c.get("shipped", True)]
+
+
 def display_name(card: dict) -> str:
     """How a model picker shows a model: its id, marked "user model" unless it is shipped."""
     return card["id"] if card.get("shipped", True) else f"{card['id']} (user model)"
@@ -261,6 +269,47 @@ def write_card(folder: Path, content: dict) -> Path:
     tmp.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def existing_model_file(model_id: str) -> Path | None:
+    """A file already holding ``model_id`` (a shipped card, or user weights or card), or None."""
+    check_id(model_id)
+    user = user_models_dir()
+    candidates = (models_dir() / f"{model_id}.json", user / f"{model_id}.keras", user / f"{model_id}.json")
+    return next((path for path in candidates if path.exists()), None)
+
+
+def _place(src: Path, dst: Path) -> None:
+    """Put ``src`` at ``dst`` only if nothing is there (FileExistsError otherwise): a hard link, atomic and
+    never replacing; where the file system has none, an exclusive create and a copy."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:
+        with open(src, "rb") as source, open(dst, "xb") as target:
+            shutil.copyfileobj(source, target)
+
+
+def add_user_model(work: Path, model_id: str) -> Path:
+    """Move a finished user model (``work/<id>.keras`` and its card ``work/<id>.json``) into the user folder,
+    weights first so the card lists only a complete model. Never replaces a file: a model id that exists
+    (shipped or user) is refused with ModelError naming the file. Returns the card's path."""
+    folder = user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    taken, placed = existing_model_file(model_id), []
+    try:
+        if taken is not None:
+            raise FileExistsError(taken)
+        for suffix in (".keras", ".json"):
+            taken = folder / f"{model_id}{suffix}"
+            _place(work / f"{model_id}{suffix}", taken)  # checked again by the file system itself
+            placed.append(taken)
+    except FileExistsError:
+        for path in placed:  # ours: nothing was there before
+            path.unlink()
+        raise ModelError(f"{taken} exists already: model {model_id!r} is not replaced") from None
+    return placed[-1]
 
 
 # --- loading -------------------------------------------------------------------------

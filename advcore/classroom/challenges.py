@@ -9,6 +9,9 @@ Templates (``TEMPLATES``):
   robust MODEL within eps E; first correct wins.
 - ``quiz``: a question with choices, answered once before the teacher reveals the answer.
 
+Every kind but ``min-eps`` takes one answer per member (``ANSWER_ONCE``): the store keeps it under a
+unique key, so simultaneous answers from one member store exactly one.
+
 The server never trusts the client: an image answer is checked for shape, finite values in
 [0, 1], its norm against the challenge's original image (``advcore.metrics``), and the outcome
 by running the real model on it. A refused answer raises ``ClassroomError`` and is not stored.
@@ -37,6 +40,8 @@ EPS_MAX = {"linf": 1.0, "l2": 60.0}  # no budget is larger than the whole image 
 SUBMIT_LIMIT = (30, 60)  # submissions per session per minute
 MAX_ATTEMPTS = 200  # accepted submissions per student per challenge
 STATUSES = ("open", "closed", "revealed")
+ANSWER_ONCE = ("quiz", "targeted", "robust")  # one stored answer per member (targeted, robust: the first solve)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula (OWASP)
 
 
 @dataclass(frozen=True)
@@ -208,11 +213,16 @@ def submit(store: Store, code: str, challenge_id: str, nickname: str, *, x_adv=N
                                      "pick one it classifies correctly")
         else:
             x, label = store.get_image(challenge["image_id"]), challenge["label"]
+            if x is None:
+                raise ClassroomError("this challenge's image is no longer stored; ask the teacher to start it again")
         facts, adv = check_image(challenge, x, label, x_adv, model)
         entry = {**facts, "image_id": store.put_image(adv, room=code, now=now),
                  **({"index": int(index)} if challenge["kind"] == "robust" else {})}
     entry["nickname"] = store.get_member(code, nickname)["nickname"]
-    entry["id"] = store.add_submission(code, challenge_id, entry, now)
+    entry["id"] = store.add_submission(code, challenge_id, entry, now, once=challenge["kind"] in ANSWER_ONCE)
+    if entry["id"] is None:  # a simultaneous answer of the same member was stored first
+        raise ClassroomError("you have answered this question already" if challenge["kind"] == "quiz"
+                             else "you have solved this one already")
     return entry
 
 
@@ -247,14 +257,23 @@ def quiz_counts(store: Store, code: str, challenge: dict) -> list[int]:
 CSV_COLUMNS = ("challenge", "kind", "description", "nickname", "rank", "score", "solved_at_utc", "attempts")
 
 
+def csv_cell(value) -> str:
+    """A cell as text a spreadsheet shows as text: one that starts like a formula (``FORMULA_START``) gets a
+    leading single quote (OWASP's CSV-injection rule)."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def results_csv(store: Store, code: str) -> str:
-    """Every challenge's leaderboard as CSV (one row per student who solved it; score = norm for min-eps)."""
+    """Every challenge's leaderboard as CSV (one row per student who solved it; score = norm for min-eps).
+    Cells that a spreadsheet would run as a formula are neutralised (``csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for challenge in store.challenges(code):
         for row in leaderboard(store, code, challenge):
-            writer.writerow([challenge["id"], challenge["kind"], describe(challenge), row["nickname"], row["rank"],
-                             "" if row["score"] is None else f"{row['score']:.6f}",
-                             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["time"])), row["attempts"]])
+            writer.writerow(map(csv_cell, [
+                challenge["id"], challenge["kind"], describe(challenge), row["nickname"], row["rank"],
+                "" if row["score"] is None else f"{row['score']:.6f}",
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["time"])), row["attempts"]]))
     return out.getvalue()

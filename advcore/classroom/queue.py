@@ -2,7 +2,9 @@
 
 A job is a dict with ``room``, ``nickname``, ``model_id`` and ``config`` (``advcore.train.TrainConfig``
 fields); its ``status`` goes queued -> running -> done / failed / stopped, or cancelled by the
-teacher or the student. A worker takes the oldest queued job with ``store.claim_job``.
+teacher or the student. A worker takes the oldest queued job with ``store.claim_job``. Queuing reserves
+the job's model id for its member (room and nickname) in the store, so no two owners can train the same
+id, and a closed room deletes only the models whose ids it reserved.
 
 A running job holds a lease: its runner writes ``lease_until`` (now + ``LEASE_S``) into the store
 every ``HEARTBEAT_S`` seconds from a thread of its own (so a long measurement keeps it alive). A
@@ -18,6 +20,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from advcore import zoo
+
 from .rooms import ClassroomError
 from .store import OPEN_JOB_STATES, Store
 
@@ -28,12 +32,26 @@ HEARTBEAT_S = 5.0  # a runner renews its lease this often
 MAX_REQUEUES = 3  # a job requeued this often fails instead (it may be what kills its runners)
 
 
+def _holder(held: dict | None, room: str | None) -> str:
+    """Who holds a model id reservation, in words that do not reveal another room's code."""
+    if held is None or held["room"] is None:
+        return "a model trained outside a room"
+    return f"{held['owner']} in this room" if held["room"] == room else "a student in another room"
+
+
 def enqueue(store: Store, room: str | None, nickname: str, model_id: str, config: dict,
             now: float | None = None) -> str:
-    """Queue a training job; a member may have one open (queued or running) job at a time."""
+    """Queue a training job; a member may have one open (queued or running) job at a time. Its model id
+    is reserved for the member (``room``, ``nickname``) first: an id whose files exist, or that another
+    owner reserved, is refused with ClassroomError naming the conflict."""
     mine = [j for j in store.jobs(room=room, statuses=OPEN_JOB_STATES) if j.get("nickname") == nickname]
     if len(mine) >= MAX_QUEUED_PER_MEMBER:
         raise ClassroomError("you already have a model in the queue; wait for it or cancel it")
+    if zoo.existing_model_file(model_id) is not None:
+        raise ClassroomError(f"a model named {model_id} exists already and is never replaced; choose another name")
+    if not store.reserve_model(model_id, room, nickname, now):
+        raise ClassroomError(f"the name {model_id} is taken by {_holder(store.model_reservation(model_id), room)}; "
+                             "choose another name")
     return store.enqueue_job({"room": room, "nickname": nickname, "model_id": model_id, "config": config}, now)
 
 
@@ -168,6 +186,6 @@ def run_next(store: Store, worker: str, run: Callable, live: dict | None = None,
     if current is not None and current.get("worker") == worker:
         ended = store.update_job(job["id"], only_if=("running",), finished=time.time(), **live, **fields)
         return ended or store.get_job(job["id"])
-    if current is None and job.get("model_id"):
-        delete_user_model(job["model_id"])  # the room closed while it trained
+    if current is None and job.get("model_id") and fields["status"] != "failed":
+        delete_user_model(job["model_id"])  # the room closed while it trained (a failed job wrote nothing)
     return current

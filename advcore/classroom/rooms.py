@@ -2,10 +2,12 @@
 
 A room's code is ``CODE_LENGTH`` characters from an alphabet without look-alikes (no 0/O,
 1/I/L), readable off a projector: 31**6, about 9e8 codes, and wrong codes are rate-limited
-per session, so codes cannot be enumerated. The teacher key is shown once at creation and
-stored only as its SHA-256. If the server sets ``ADVLAB_TEACHER_PASSWORD``, creating a room
-needs it. Students get a member token (also stored hashed) so a reloaded page can take its
-nickname back and nobody else can. Rooms end when the teacher closes them or after
+per client address and per session, so codes cannot be enumerated. The teacher key is shown once
+at creation and stored only as its SHA-256; a wrong key and a room that does not exist get one
+answer. If the server sets ``ADVLAB_TEACHER_PASSWORD``, creating a room needs it (attempts are
+limited per address and server-wide, with growing waits). Students get a member token (also stored
+hashed) so a reloaded page can take its nickname back and nobody else can; a nickname that looks
+like one in the room (``nicknames.lookalike_key``) is refused. Rooms end when the teacher closes them or after
 ``ADVLAB_ROOM_IDLE_S`` seconds without activity (default 6 hours).
 """
 
@@ -32,12 +34,25 @@ NICK_MIN, NICK_MAX = 2, 20
 NICK_PUNCTUATION = " _-."
 MAX_MEMBERS = 500
 CONNECTED_S = 15.0  # a member whose page reported within this many seconds counts as connected
-# Rate limits (events per window in seconds), per browser session unless said otherwise.
-JOIN_LIMIT = (10, 60)
+# Rate limits (events per window in seconds). Each is counted per client address, as the server sees
+# it (advcore.ui.limits.client_address: a reload keeps it, and a whole class behind one NAT shares it,
+# so the *_ADDRESS limits are sized for a class), and per browser session (one person).
+JOIN_LIMIT = (10, 60)  # join attempts
+JOIN_ADDRESS_LIMIT = (MAX_MEMBERS // 2, 60)  # half a full room a minute through one address
 WRONG_CODE_LIMIT = (8, 60)
-WRONG_CODE_SERVER_LIMIT = (300, 60)  # all sessions together: enumeration from many sessions
+WRONG_CODE_ADDRESS_LIMIT = (60, 60)  # a class of thirty mistyping twice each
+ENTER_LIMIT = (10, 60)  # "control a room again" attempts, counted before the room is looked up
+ENTER_ADDRESS_LIMIT = (30, 60)
 WRONG_KEY_LIMIT = (8, 60)
+WRONG_KEY_ADDRESS_LIMIT = (20, 60)
 CREATE_LIMIT = (5, 600)
+CREATE_ADDRESS_LIMIT = (30, 600)
+PASSWORD_LIMIT = (5, 60)  # teacher-password attempts (right or wrong: a lock holds for a right one too)
+PASSWORD_ADDRESS_LIMIT = (10, 60)
+# ... and server-wide, from every address: 10 in a minute, then each 5 more double the wait (15 in 2
+# minutes, 20 in 4, ... 40 in 64), so guessing from many addresses gets about 40 tries an hour.
+PASSWORD_SERVER_LIMITS = tuple((10 + 5 * k, 60 * 2 ** k) for k in range(7))
+NO_ROOM_OR_KEY = "No open room has this code and teacher key (check both; a room ends when closed or idle)."
 
 
 class ClassroomError(AdvcoreError):
@@ -51,6 +66,29 @@ def _hash(secret: str) -> str:
 def _limit(store: Store, key: str, rule: tuple[int, int], message: str, now: float | None = None) -> None:
     if not store.hit(key, rule[0], rule[1], now):
         raise ClassroomError(message)
+
+
+def _limit_client(store: Store, what: str, session: str, address: str, rules: tuple[tuple[int, int], ...],
+                  message: str, now: float | None = None) -> None:
+    """Count one ``what`` from this client: ``rules`` is (per session, per address); ClassroomError past either."""
+    _limit(store, f"{what}@{address}", rules[1], message, now)
+    _limit(store, f"{what}:{session}", rules[0], message, now)
+
+
+def _minutes(seconds: float) -> str:
+    return "a minute" if seconds <= 60 else f"{-(-seconds // 60):.0f} minutes"
+
+
+def _password_attempt(store: Store, session: str, address: str, now: float | None = None) -> None:
+    """Count one teacher-password attempt: per session and address, then in every server-wide window
+    (all of them, so a long window fills while a short one refuses); ClassroomError naming the wait."""
+    _limit_client(store, "password", session, address, (PASSWORD_LIMIT, PASSWORD_ADDRESS_LIMIT),
+                  "Too many teacher-password attempts from here; wait a minute.", now)
+    t = time.time() if now is None else now
+    over = [window for n, window in PASSWORD_SERVER_LIMITS if not store.hit(f"password:*:{window}", n, window, t)]
+    if over:
+        wait = max(window - t % window for window in over)
+        raise ClassroomError(f"Too many teacher-password attempts on this server; try again in {_minutes(wait)}.")
 
 
 def idle_limit_s() -> float:
@@ -77,15 +115,17 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def create_room(store: Store, title: str = "", password: str | None = None, session: str = "",
+def create_room(store: Store, title: str = "", password: str | None = None, session: str = "", address: str = "",
                 now: float | None = None) -> tuple[str, str]:
-    """Create a room; returns (code, teacher key). The key is not stored, only its hash."""
+    """Create a room; returns (code, teacher key). The key is not stored, only its hash. ``session`` and
+    ``address`` (the client's, see the rate limits above) key the limits."""
     expected = os.environ.get(PASSWORD_ENV)
-    if expected and not hmac.compare_digest(str(password or "").encode(), expected.encode()):
-        _limit(store, f"badpass:{session}", WRONG_KEY_LIMIT, "Too many wrong passwords; wait a minute.", now)
-        raise ClassroomError("This server needs the teacher password to create a room.")
-    _limit(store, f"create:{session}", CREATE_LIMIT, "Too many rooms created from this page; wait a few minutes.",
-           now)
+    if expected:
+        _password_attempt(store, session, address, now)
+        if not hmac.compare_digest(str(password or "").encode(), expected.encode()):
+            raise ClassroomError("This server needs the teacher password to create a room.")
+    _limit_client(store, "create", session, address, (CREATE_LIMIT, CREATE_ADDRESS_LIMIT),
+                  "Too many rooms created from here; wait a few minutes.", now)
     key = secrets.token_urlsafe(12)
     title = " ".join(str(title).split())[:80]
     for _ in range(20):
@@ -95,28 +135,43 @@ def create_room(store: Store, title: str = "", password: str | None = None, sess
     raise ClassroomError("Could not find a free room code; try again.")  # pragma: no cover (1 in 9e8 per try)
 
 
-def find_room(store: Store, code: str, session: str = "", now: float | None = None) -> dict:
-    """The open room of a typed code; wrong codes are rate-limited per session and server-wide."""
+def find_room(store: Store, code: str, session: str = "", address: str = "", now: float | None = None) -> dict:
+    """The open room of a typed code; wrong codes are rate-limited per client address and session (a flood
+    from one client slows that client, not the class)."""
     code = normalise_code(code)
     room = store.get_room(code) if valid_code(code) else None
     if room is None or room.get("closed"):
-        _limit(store, f"badcode:{session}", WRONG_CODE_LIMIT, "Too many wrong codes; wait a minute.", now)
-        _limit(store, "badcode:*", WRONG_CODE_SERVER_LIMIT, "Too many wrong codes on this server; wait a minute.",
-               now)
+        _limit_client(store, "badcode", session, address, (WRONG_CODE_LIMIT, WRONG_CODE_ADDRESS_LIMIT),
+                      "Too many wrong codes; wait a minute.", now)
         raise ClassroomError(f"No open room has the code {code!r}. Check the code on the teacher's screen.")
     return room
 
 
-def check_teacher(store: Store, code: str, key: str, session: str = "", now: float | None = None) -> dict:
-    """The room, if ``key`` is its teacher key; otherwise ClassroomError (rate-limited)."""
-    room = store.get_room(normalise_code(code))
-    if room is None:
-        raise ClassroomError(f"There is no room {code!r} (it may have been closed or expired).")
-    if not hmac.compare_digest(_hash(str(key or "")), room["key_hash"]):
-        _limit(store, f"badkey:{session}", WRONG_KEY_LIMIT, "Too many wrong teacher keys; wait a minute.", now)
-        raise ClassroomError("That is not this room's teacher key.")
+def recheck_teacher(store: Store, code: str, key: str, now: float | None = None) -> dict:
+    """The open room of ``code`` if ``key`` is its teacher key, else ClassroomError(NO_ROOM_OR_KEY): one
+    answer for a room that does not exist and a wrong key. Not rate-limited: for a key this session
+    entered through ``check_teacher`` (or got from ``create_room``) already."""
+    code = normalise_code(code)
+    room = store.get_room(code) if valid_code(code) else None
+    matches = hmac.compare_digest(_hash(str(key or "")), room["key_hash"] if room else _hash("no room"))
+    if room is None or room.get("closed") or not matches:  # compared either way: no timing tells which
+        raise ClassroomError(NO_ROOM_OR_KEY)
     store.touch_room(room["code"], now)
     return room
+
+
+def check_teacher(store: Store, code: str, key: str, session: str = "", address: str = "",
+                  now: float | None = None) -> dict:
+    """A typed code and teacher key ("Control a room again"): attempts are rate-limited per client address
+    and session before the room is looked up, wrong ones more; the answer is ``recheck_teacher``'s."""
+    _limit_client(store, "enter", session, address, (ENTER_LIMIT, ENTER_ADDRESS_LIMIT),
+                  "Too many attempts to control a room; wait a minute.", now)
+    try:
+        return recheck_teacher(store, code, key, now)
+    except ClassroomError:
+        _limit_client(store, "badkey", session, address, (WRONG_KEY_LIMIT, WRONG_KEY_ADDRESS_LIMIT),
+                      "Too many wrong teacher keys; wait a minute.", now)
+        raise
 
 
 def check_nickname(nickname: str) -> str:
@@ -133,16 +188,20 @@ def check_nickname(nickname: str) -> str:
     return nick
 
 
-def join(store: Store, code: str, nickname: str, session: str = "", now: float | None = None) -> tuple[str, str, str]:
-    """Join a room; returns (room code, nickname as stored, member token)."""
-    _limit(store, f"join:{session}", JOIN_LIMIT, "Too many join attempts; wait a minute.", now)
-    room = find_room(store, code, session, now)
+def join(store: Store, code: str, nickname: str, session: str = "", address: str = "",
+         now: float | None = None) -> tuple[str, str, str]:
+    """Join a room; returns (room code, nickname as stored, member token). Attempts are rate-limited per
+    client address and session; a nickname that looks like one in the room is refused by the store."""
+    _limit_client(store, "join", session, address, (JOIN_LIMIT, JOIN_ADDRESS_LIMIT),
+                  "Too many join attempts; wait a minute.", now)
+    room = find_room(store, code, session, address, now)
     nick = check_nickname(nickname)
     if len(store.members(room["code"])) >= MAX_MEMBERS:
         raise ClassroomError(f"This room is full ({MAX_MEMBERS} members).")
     token = secrets.token_urlsafe(12)
     if not store.add_member(room["code"], nick, {"token_hash": _hash(token)}, now):
-        raise ClassroomError(f"The nickname {nick!r} is taken in this room; pick another.")
+        raise ClassroomError(f"The nickname {nick!r} is taken: it is, or looks like, a nickname already in the "
+                             "room. Pick another.")
     store.touch_room(room["code"], now)
     return room["code"], nick, token
 
@@ -174,8 +233,9 @@ def presence(store: Store, code: str, now: float | None = None) -> dict:
 
 
 def room_models(store: Store, code: str) -> list[str]:
-    """Ids of the models trained for this room (finished training-queue entries)."""
-    return [j["model_id"] for j in store.jobs(room=code) if j.get("model_id")]
+    """Ids of the models trained for this room: its jobs' models, except ids someone else reserved."""
+    return [j["model_id"] for j in store.jobs(room=code) if j.get("model_id")
+            and (store.model_reservation(j["model_id"]) or {"room": code})["room"] == code]
 
 
 def delete_user_model(model_id: str) -> None:

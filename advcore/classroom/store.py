@@ -10,6 +10,11 @@ Everything stored is a small JSON-able dict, except images (float32 arrays kept 
 bytes). Times are Unix seconds (float). Room codes are upper-case strings; nicknames are
 unique per room regardless of case. Nothing here checks permissions or validates input:
 ``rooms`` and ``challenges`` do that, then call the store.
+
+Ownership: an image is stored once by content, with one reference per room that stored it (or a
+permanent one for ``room=None``); deleting a room drops its references and only the images no one
+else references. A user model id is reserved by one owner (room and nickname) before its job is
+queued; deleting a room releases its reservations. Both happen atomically with the deletion.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
+
+from .nicknames import lookalike_key
 
 STORE_ENV = "ADVLAB_STORE"
 STATE_DIR_ENV = "ADVLAB_STATE_DIR"
@@ -91,9 +98,9 @@ class Store(ABC):
 
     @abstractmethod
     def delete_room(self, code: str) -> None:
-        """Remove the room and everything in it (view, members, challenges, submissions,
-        its images and its training-queue entries; the caller deletes the files of its trained models
-        first)."""
+        """Remove the room and everything in it (view, members, challenges, submissions, its
+        training-queue entries and model id reservations, and the images no other room or
+        ``room=None`` caller stored; the caller deletes the files of its trained models first)."""
 
     # --- presented view -------------------------------------------------------------
     @abstractmethod
@@ -111,7 +118,7 @@ class Store(ABC):
     # --- members ---------------------------------------------------------------------
     @abstractmethod
     def add_member(self, code: str, nickname: str, member: dict, now: float | None = None) -> bool:
-        """Add a member; False if the nickname (case-insensitive) is taken in this room."""
+        """Add a member; False if the nickname, or one that looks like it (``lookalike_key``), is taken here."""
 
     @abstractmethod
     def get_member(self, code: str, nickname: str) -> dict | None:
@@ -143,8 +150,12 @@ class Store(ABC):
         """The room's challenges, oldest first."""
 
     @abstractmethod
-    def add_submission(self, code: str, challenge_id: str, submission: dict, now: float | None = None) -> str:
-        """Store an accepted submission (the caller checked it); returns its id. Sets ``time``."""
+    def add_submission(self, code: str, challenge_id: str, submission: dict, now: float | None = None,
+                       once: bool = False) -> str | None:
+        """Store an accepted submission (the caller checked it); returns its id. Sets ``time``. With
+        ``once``, a member (``submission['nickname']``, any case) gets at most one ``once`` submission per
+        challenge: a second returns None and stores nothing (a unique key, so simultaneous answers store
+        exactly one)."""
 
     @abstractmethod
     def submissions(self, code: str, challenge_id: str, nickname: str | None = None) -> list[dict]:
@@ -174,11 +185,22 @@ class Store(ABC):
         """Merge ``fields`` into the job, if its status is in ``only_if`` (when given); the new
         dict, or None if there is no such job or its status did not match."""
 
+    # --- user model ids ------------------------------------------------------------------------
+    @abstractmethod
+    def reserve_model(self, model_id: str, room: str | None, owner: str, now: float | None = None) -> bool:
+        """Reserve the user model id ``model_id`` for ``owner`` (a nickname) in ``room`` (None: outside
+        any room); True if it was free or is already this owner's, False if someone else holds it.
+        A room's reservations end with the room; others are kept."""
+
+    @abstractmethod
+    def model_reservation(self, model_id: str) -> dict | None:
+        """Who reserved ``model_id``: {``id``, ``room``, ``owner``, ``reserved``}, or None."""
+
     # --- images ------------------------------------------------------------------------------
     @abstractmethod
     def put_image(self, x: np.ndarray, room: str | None = None, now: float | None = None) -> str:
         """Keep an image (float32 array, at most MAX_IMAGE_BYTES as .npy); returns its content id.
-        Images of a room are deleted with it."""
+        The image stays while any room that stored it is open; with ``room=None`` it is kept for good."""
 
     @abstractmethod
     def get_image(self, image_id: str) -> np.ndarray | None:
@@ -215,7 +237,16 @@ CREATE TABLE IF NOT EXISTS jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT 
     status TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, room TEXT, created REAL NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rates (key TEXT PRIMARY KEY, expires REAL NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS image_refs (id TEXT NOT NULL, room TEXT NOT NULL, PRIMARY KEY (id, room));
+CREATE INDEX IF NOT EXISTS image_refs_by_room ON image_refs (room);
+CREATE TABLE IF NOT EXISTS answered (code TEXT NOT NULL, challenge TEXT NOT NULL, nick_key TEXT NOT NULL,
+    PRIMARY KEY (code, challenge, nick_key));
+CREATE TABLE IF NOT EXISTS models (id TEXT PRIMARY KEY, room TEXT, owner TEXT NOT NULL, reserved REAL NOT NULL);
 """
+# Schema version 1: images are owned through image_refs (room '' = kept for good); ``images.room`` is only
+# read once, to give the images of an older file their references.
+_MIGRATE_1 = "INSERT OR IGNORE INTO image_refs (id, room) SELECT id, COALESCE(room, '') FROM images"
+KEEP = ""  # the image_refs room (and Redis owner) of an image stored with room=None: never deleted
 
 
 def state_dir() -> Path:
@@ -237,6 +268,10 @@ class SQLiteStore(Store):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._conn().executescript(_SCHEMA)
+        with self._tx() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] < 1:
+                db.execute(_MIGRATE_1)
+                db.execute("PRAGMA user_version = 1")
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -309,9 +344,12 @@ class SQLiteStore(Store):
 
     def delete_room(self, code):
         with self._tx() as db:
-            for table in ("rooms", "views", "members", "challenges", "submissions", "images"):
-                db.execute(f"DELETE FROM {table} WHERE {'room' if table == 'images' else 'code'} = ?", (code,))
-            db.execute("DELETE FROM jobs WHERE room = ?", (code,))
+            for table in ("rooms", "views", "members", "challenges", "submissions", "answered"):
+                db.execute(f"DELETE FROM {table} WHERE code = ?", (code,))
+            db.execute("DELETE FROM images WHERE id IN (SELECT id FROM image_refs WHERE room = ?) "
+                       "AND id NOT IN (SELECT id FROM image_refs WHERE room != ?)", (code, code))
+            for table in ("image_refs", "jobs", "models"):
+                db.execute(f"DELETE FROM {table} WHERE room = ?", (code,))
 
     # views
     def set_view(self, code, view):
@@ -335,16 +373,16 @@ class SQLiteStore(Store):
         with self._tx() as db:
             seq = db.execute("SELECT COUNT(*) FROM members WHERE code = ?", (code,)).fetchone()[0]
             cur = db.execute("INSERT OR IGNORE INTO members (code, nick_key, seq, data) VALUES (?, ?, ?, ?)",
-                             (code, nickname.casefold(), seq, _dumps(data)))
+                             (code, lookalike_key(nickname), seq, _dumps(data)))
             return cur.rowcount == 1
 
     def get_member(self, code, nickname):
-        row = self._one("SELECT data FROM members WHERE code = ? AND nick_key = ?", code, nickname.casefold())
+        row = self._one("SELECT data FROM members WHERE code = ? AND nick_key = ?", code, lookalike_key(nickname))
         return None if row is None else json.loads(row)
 
     def touch_member(self, code, nickname, following, now=None):
         with self._tx() as db:
-            self._merge(db, "members", "code = ? AND nick_key = ?", (code, nickname.casefold()),
+            self._merge(db, "members", "code = ? AND nick_key = ?", (code, lookalike_key(nickname)),
                         {"seen": _now(now), "following": bool(following)})
 
     def members(self, code):
@@ -376,11 +414,14 @@ class SQLiteStore(Store):
     def challenges(self, code):
         return self._all_json("SELECT data FROM challenges WHERE code = ? ORDER BY seq", code)
 
-    def add_submission(self, code, challenge_id, submission, now=None):
+    def add_submission(self, code, challenge_id, submission, now=None, once=False):
         sid = uuid.uuid4().hex[:12]
         data = {**submission, "id": sid, "challenge": challenge_id, "time": _now(now)}
         nick = str(submission.get("nickname", "")).casefold()
         with self._tx() as db:
+            if once and not db.execute("INSERT OR IGNORE INTO answered (code, challenge, nick_key) VALUES (?, ?, ?)",
+                                       (code, challenge_id, nick)).rowcount:
+                return None
             db.execute("INSERT INTO submissions (code, challenge, nick_key, data) VALUES (?, ?, ?, ?)",
                        (code, challenge_id, nick, _dumps(data)))
         return sid
@@ -434,13 +475,27 @@ class SQLiteStore(Store):
                 return None
             return self._set_job(db, job_id, fields)
 
+    # user model ids
+    def reserve_model(self, model_id, room, owner, now=None):
+        with self._tx() as db:
+            if db.execute("INSERT OR IGNORE INTO models (id, room, owner, reserved) VALUES (?, ?, ?, ?)",
+                          (model_id, room, owner, _now(now))).rowcount:
+                return True
+            held = db.execute("SELECT room, owner FROM models WHERE id = ?", (model_id,)).fetchone()
+        return tuple(held) == (room, owner)
+
+    def model_reservation(self, model_id):
+        row = self._conn().execute("SELECT room, owner, reserved FROM models WHERE id = ?", (model_id,)).fetchone()
+        return None if row is None else {"id": model_id, "room": row[0], "owner": row[1], "reserved": row[2]}
+
     # images
     def put_image(self, x, room=None, now=None):
         data = image_bytes(x)
         iid = image_id(data)
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO images (id, room, created, data) VALUES (?, ?, ?, ?)",
-                       (iid, room, _now(now), data))
+            db.execute("INSERT OR IGNORE INTO images (id, created, data) VALUES (?, ?, ?)", (iid, _now(now), data))
+            db.execute("INSERT OR IGNORE INTO image_refs (id, room) VALUES (?, ?)",
+                       (iid, KEEP if room is None else room))
         return iid
 
     def get_image(self, image_id):
@@ -469,12 +524,42 @@ class SQLiteStore(Store):
 
 
 
+# Lua scripts run atomically in Redis. A room's images: drop the room from each image's owner set and
+# delete the images left with no owner; then its model id reservations. KEYS: roomimages:<code>,
+# roommodels:<code>, models; ARGV: the image key prefix, the code.
+_DROP_OWNED = """
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local owners = ARGV[1] .. 'imagerooms:' .. id
+  redis.call('SREM', owners, ARGV[2])
+  if redis.call('SCARD', owners) == 0 then redis.call('DEL', ARGV[1] .. 'image:' .. id) end
+end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('HDEL', KEYS[3], id) end
+redis.call('DEL', KEYS[1], KEYS[2])
+"""
+# Reserve a model id if free (and list it under its room); returns the reservation held now.
+# KEYS: models, roommodels:<room>; ARGV: id, reservation JSON, room ('' for none).
+_RESERVE = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 and ARGV[3] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+end
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+# Append a submission only if the member's answer-once field is new. KEYS: answered:<code>, subs list;
+# ARGV: field, submission id, submission JSON. Returns 1 if stored.
+_ADD_ONCE = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[3])
+return 1
+"""
+
+
 class RedisStore(Store):
     """Shared state for several server replicas: ``redis://host:port/db`` (``redis`` client).
 
     Keys start with ``prefix`` (default ``advlab:``). Read-modify-write updates are optimistic
     transactions (WATCH/MULTI) retried on conflict; a view and its version change in one MULTI,
-    so a follower polling the version never sees a view that does not match it.
+    so a follower polling the version never sees a view that does not match it. Ownership checks
+    (images, model ids, answer-once) are the Lua scripts above.
     """
 
     def __init__(self, url: str, prefix: str = "advlab:"):
@@ -482,6 +567,8 @@ class RedisStore(Store):
         self.url, self.p = url, prefix
         self.r = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         self.r.ping()
+        self._drop_owned, self._reserve, self._add_once = map(self.r.register_script,
+                                                              (_DROP_OWNED, _RESERVE, _ADD_ONCE))
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r})"
@@ -536,11 +623,12 @@ class RedisStore(Store):
 
     def delete_room(self, code):
         keys = [self.k(*parts, code) for parts in (("room",), ("view",), ("members",), ("challenges",),
-                                                     ("chalseq",), ("roomimages",))]
+                                                     ("chalseq",), ("answered",))]
         keys += [self.k("subs", code, c["id"]) for c in self.challenges(code)]
-        keys += [self.k("image", i.decode()) for i in self.r.smembers(self.k("roomimages", code))]
         job_ids = [j["id"] for j in self.jobs(room=code)]
         pipe = self.r.pipeline()
+        self._drop_owned(keys=[self.k("roomimages", code), self.k("roommodels", code), self.k("models")],
+                         args=[self.p, code], client=pipe)
         pipe.delete(*keys)
         pipe.zrem(self.k("rooms"), code)
         if job_ids:
@@ -566,13 +654,13 @@ class RedisStore(Store):
     def add_member(self, code, nickname, member, now=None):
         t = _now(now)
         data = {**member, "nickname": nickname, "joined": t, "seen": t, "following": True}
-        return bool(self.r.hsetnx(self.k("members", code), nickname.casefold(), _dumps(data)))
+        return bool(self.r.hsetnx(self.k("members", code), lookalike_key(nickname), _dumps(data)))
 
     def get_member(self, code, nickname):
-        return self._load(self.r.hget(self.k("members", code), nickname.casefold()))
+        return self._load(self.r.hget(self.k("members", code), lookalike_key(nickname)))
 
     def touch_member(self, code, nickname, following, now=None):
-        self._merge(self.k("members", code), nickname.casefold(), {"seen": _now(now), "following": bool(following)})
+        self._merge(self.k("members", code), lookalike_key(nickname), {"seen": _now(now), "following": bool(following)})
 
     def members(self, code):
         return sorted((json.loads(v) for v in self.r.hvals(self.k("members", code))),
@@ -595,11 +683,15 @@ class RedisStore(Store):
         return sorted((json.loads(v) for v in self.r.hvals(self.k("challenges", code))),
                       key=lambda c: int(c["id"][1:]))
 
-    def add_submission(self, code, challenge_id, submission, now=None):
+    def add_submission(self, code, challenge_id, submission, now=None, once=False):
         sid = uuid.uuid4().hex[:12]
         data = {**submission, "id": sid, "challenge": challenge_id, "time": _now(now)}
-        self.r.rpush(self.k("subs", code, challenge_id), _dumps(data))
-        return sid
+        subs = self.k("subs", code, challenge_id)
+        if not once:
+            self.r.rpush(subs, _dumps(data))
+            return sid
+        field = f"{challenge_id}:{str(submission.get('nickname', '')).casefold()}"
+        return sid if self._add_once(keys=[self.k("answered", code), subs], args=[field, sid, _dumps(data)]) else None
 
     def submissions(self, code, challenge_id, nickname=None):
         subs = [json.loads(v) for v in self.r.lrange(self.k("subs", code, challenge_id), 0, -1)]
@@ -653,12 +745,23 @@ class RedisStore(Store):
             return job
         return self.r.transaction(update, self.k("jobs"), value_from_callable=True)
 
+    # user model ids
+    def reserve_model(self, model_id, room, owner, now=None):
+        mine = {"id": model_id, "room": room, "owner": owner, "reserved": _now(now)}
+        held = json.loads(self._reserve(keys=[self.k("models"), self.k("roommodels", room or "")],
+                                        args=[model_id, _dumps(mine), room or ""]))
+        return (held["room"], held["owner"]) == (room, owner)
+
+    def model_reservation(self, model_id):
+        return self._load(self.r.hget(self.k("models"), model_id))
+
     # images
     def put_image(self, x, room=None, now=None):
         data = image_bytes(x)
         iid = image_id(data)
-        pipe = self.r.pipeline()
+        pipe = self.r.pipeline()  # MULTI/EXEC: the bytes and their owner together
         pipe.set(self.k("image", iid), data)
+        pipe.sadd(self.k("imagerooms", iid), KEEP if room is None else room)
         if room is not None:
             pipe.sadd(self.k("roomimages", room), iid)
         pipe.execute()

@@ -10,10 +10,11 @@ import hashlib
 import inspect
 import io
 import json
+import re
 import threading
 import time
 import uuid
-from urllib.parse import urlencode, urlparse
+from urllib.parse import quote, unquote, urlencode, urlparse
 
 import numpy as np
 import streamlit as st
@@ -26,7 +27,7 @@ from advcore.classroom.rooms import ClassroomError
 from advcore.classroom.store import Store, open_store
 from advcore.errors import AdvcoreError
 
-from . import canvas, controls, resources
+from . import canvas, controls, limits, resources
 
 FOLLOW_POLL_S = 0.5  # a follower's page asks the store for the view version this often
 TEACHER_POLL_S = 2.0  # the teacher's counts and leaderboard refresh this often
@@ -53,10 +54,85 @@ def store() -> Store:
 
 
 def session_id() -> str:
-    """A random id for this browser session (the key of its rate limits)."""
+    """A random id for this browser session (the key of its per-session rate limits; a reload gets a new one)."""
     if "classroom_session" not in st.session_state:
         st.session_state.classroom_session = uuid.uuid4().hex
     return st.session_state.classroom_session
+
+
+def client_address() -> str:
+    """This session's client address as the server sees it (a reload keeps it): the connection's peer,
+    or behind a trusted proxy (ADVLAB_TRUSTED_PROXIES) the address it forwards (``limits.client_address``)."""
+    try:
+        peer, headers = st.context.ip_address, st.context.headers
+        forwarded = ",".join(headers.get_all("X-Forwarded-For")) if headers else ""
+    except Exception:  # no request (a bare script run)
+        peer, forwarded = None, ""
+    return limits.client_address(peer, forwarded)
+
+
+def client() -> dict:
+    """The keys of this session's rate limits, as ``rooms`` takes them: ``rooms.join(..., **ui.client())``."""
+    return {"session": session_id(), "address": client_address()}
+
+
+def member_key(code: str, nick: str) -> str:
+    """The key of a member's submission limit: their room and nickname, which a reload does not change."""
+    return f"member:{code}:{nick}"
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text) -> str:
+    """``text`` (a nickname, title, question or choice someone typed) for an element that renders Markdown
+    (st.markdown, st.write, st.caption, st.table cells, widget labels): shown as typed, never as Markdown
+    or HTML. Every ASCII punctuation mark is backslash-escaped (CommonMark) and line breaks become spaces."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+
+
+# --- a student's membership, kept for a reload ---------------------------------------------------
+# The member token lives in a cookie of this site (one per room, SameSite=Strict, set by a script in
+# the page), never in the page's link: a shared or projected link carries the room code only.
+
+MEMBER_COOKIE_S = 24 * 3600
+
+
+def member_cookie_name(code: str) -> str:
+    return f"advlab_member_{rooms.normalise_code(code)}"
+
+
+def request_cookies() -> dict:
+    """The cookies this session's browser sent when it connected (none in a bare script run)."""
+    try:
+        return dict(st.context.cookies)
+    except Exception:
+        return {}
+
+
+def member_from_cookie(code: str) -> tuple[str, str] | None:
+    """(nickname, member token) that this browser keeps for room ``code``, if any."""
+    raw = request_cookies().get(member_cookie_name(code))
+    try:
+        nick, token = json.loads(unquote(raw or ""))
+    except (ValueError, TypeError):
+        return None
+    return (nick, token) if isinstance(nick, str) and isinstance(token, str) else None
+
+
+def member_cookie_script(code: str, nick: str | None = None, token: str | None = None) -> str:
+    """A script that stores (nickname, token) in this browser's cookie of room ``code``, or deletes that
+    cookie when ``token`` is None."""
+    value = quote(json.dumps([nick, token]), safe="") if token else ""
+    cookie = (f"{member_cookie_name(code)}={value}; Path=/; SameSite=Strict; "
+              f"Max-Age={MEMBER_COOKIE_S if token else 0}")
+    return (f"<script>document.cookie = {json.dumps(cookie)} + "
+            "(location.protocol === 'https:' ? '; Secure' : '');</script>")
+
+
+def write_member_cookie(code: str, nick: str | None = None, token: str | None = None) -> None:
+    """Run ``member_cookie_script`` in this page (an invisible element)."""
+    st.html(member_cookie_script(code, nick, token), unsafe_allow_javascript=True)
 
 
 def base_url() -> str:
@@ -86,11 +162,13 @@ def model_for(model_id: str):
 
 
 def image_of(s: Store, source: dict) -> tuple[np.ndarray, int, str]:
-    """(image (1, H, W, C), label, cache key) of a view or a challenge: a test index or a stored image."""
+    """(image (1, H, W, C), label, cache key) of a view or a challenge: a test index or a stored image.
+    ClassroomError if the stored image is gone (its callers show that and go on)."""
     if "image_id" in source:
         x = s.get_image(source["image_id"])
         if x is None:
-            raise ClassroomError("the image of this view is no longer stored")
+            raise ClassroomError("its image is no longer stored on this server; the teacher can present or "
+                                 "start it again")
         return x, int(source["label"]), source["image_id"]
     split = resources.test_split(source["dataset"])
     index = min(max(int(source.get("image", 0)), 0), len(split) - 1)
@@ -147,7 +225,7 @@ def show_view(s: Store, view: dict, key: str) -> None:
     st.markdown(f"**{' and '.join(models)}**{behind} on {where} ({names[label]}), **{spec.title}** at eps "
                 f"**{controls.eps_label(view['eps'], view['norm'])}**. *{spec.paper}*")
     if view.get("note"):
-        st.info(view["note"])
+        st.info(plain(view["note"]))
     for i, (model_id, result) in enumerate(shown):
         if len(shown) > 1:
             st.subheader(f"Model {'AB'[i]}: {model_id}")
@@ -271,7 +349,7 @@ def teacher_room() -> str | None:
     if not code or not key:
         return None
     try:
-        rooms.check_teacher(store(), code, key, session_id())
+        rooms.recheck_teacher(store(), code, key)
     except ClassroomError:
         return None
     return code
@@ -316,7 +394,11 @@ def start_challenge_form(s: Store, code: str, view: dict | None) -> None:
         return
     else:
         names = data.info(view["dataset"]).class_names
-        x, label, _ = image_of(s, view)
+        try:
+            x, label, _ = image_of(s, view)
+        except ClassroomError as exc:
+            st.warning(f"The presented view cannot start a challenge: {exc}")
+            return
         norm = st.radio("Norm", challenges.NORMS, horizontal=True, key="teach_ch_norm")
         params.update(dataset=view["dataset"], model=view["model"], norm=norm)
         if kind in ("min-eps", "targeted"):
@@ -342,7 +424,7 @@ def leaderboard_table(s: Store, code: str, challenge: dict) -> list[dict]:
     if not board:
         st.caption("No correct answer yet.")
         return board
-    rows = [{"rank": r["rank"], "nickname": r["nickname"],
+    rows = [{"rank": r["rank"], "nickname": plain(r["nickname"]),  # st.table renders Markdown
              **({f"{challenge['norm']} norm": round(r["score"], 5)} if challenge["kind"] == "min-eps" else {}),
              "solved at": time.strftime("%H:%M:%S", time.localtime(r["time"])), "attempts": r["attempts"]}
             for r in board]
@@ -354,7 +436,7 @@ def teacher_challenge(s: Store, code: str, challenge: dict) -> None:
     """One challenge on the teacher's screen: status buttons, leaderboard, the best answer's images."""
     cid = challenge["id"]
     st.markdown(f"**{cid} · {challenges.TEMPLATES[challenge['kind']].title}** ({challenge['status']}): "
-                f"{challenges.describe(challenge)}")
+                f"{plain(challenges.describe(challenge))}")
     cols = st.columns(3)
     if challenge["status"] == "open" and cols[0].button("Close", key=f"close_{cid}"):
         challenge = challenges.set_status(s, code, cid, "closed")
@@ -375,7 +457,9 @@ def teacher_challenge(s: Store, code: str, challenge: dict) -> None:
         adv = s.get_image(best["image_id"])
         if adv is not None and x is not None:
             st.html(pictures.triptych(x[0], adv[0]))
-            st.caption(f"{best['nickname']}'s answer: {challenge['model']} reads it as class {best['pred']}.")
+            st.caption(f"{plain(best['nickname'])}'s answer: {challenge['model']} reads it as class {best['pred']}.")
+        else:
+            st.warning("The images of this answer are no longer stored on this server.")
 
 
 def training_queue(s: Store, code: str) -> None:
@@ -389,7 +473,7 @@ def training_queue(s: Store, code: str) -> None:
         cols = st.columns([3, 2, 1])
         pos = queue.position(s, job["id"])
         where = {None: job["status"], 0: "running"}.get(pos, f"queued, #{pos}")
-        cols[0].write(f"**{job.get('model_id')}** for {job.get('nickname')}")
+        cols[0].write(f"**{plain(job.get('model_id'))}** for {plain(job.get('nickname'))}")
         cols[1].write(where)
         if pos is not None and cols[2].button("Cancel", key=f"cancel_{job['id']}"):
             queue.cancel(s, job["id"])
@@ -410,7 +494,11 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
         x, label, image_key = split.x[index:index + 1], int(split.y[index]), f"test:{index}"
     else:
         index = None
-        x, label, image_key = image_of(s, challenge)
+        try:
+            x, label, image_key = image_of(s, challenge)
+        except ClassroomError as exc:
+            st.error(f"This challenge cannot be answered: {exc}")
+            return
     cols = st.columns([1, 1, 2])
     attack = cols[0].selectbox("Attack", [a for a in attacks.ATTACKS if a != "transfer"], key=f"ans_{cid}_attack",
                                format_func=lambda a: attacks.ATTACKS[a].title)
@@ -435,7 +523,7 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
     if st.button("Submit this adversarial image", type="primary", key=f"ans_{cid}_submit"):
         try:
             entry = challenges.submit(s, code, cid, nick, x_adv=result["x_adv"], index=index, model_for=model_for,
-                                      split_for=resources.test_split, session=session_id())
+                                      split_for=resources.test_split, session=member_key(code, nick))
             st.success(f"Accepted: {challenge['model']} reads it as class {entry['pred']}; "
                        f"{challenge['norm']} norm {entry['norm']:.4f}.")
         except ClassroomError as exc:
@@ -448,13 +536,13 @@ def answer_quiz(s: Store, code: str, nick: str, challenge: dict) -> None:
     if mine:
         picked = challenge["choices"][mine[0]["choice"]]
         verdict = (" — right!" if mine[0]["correct"] else " — not this time.") if "answer" in challenge else ""
-        st.write(f"You answered **{picked}**{verdict}")
+        st.write(f"You answered **{plain(picked)}**{verdict}")
         return
-    choice = st.radio(challenge["question"], range(len(challenge["choices"])), key=f"quiz_{cid}_choice",
-                      format_func=lambda i: challenge["choices"][i], index=None)
+    choice = st.radio(plain(challenge["question"]), range(len(challenge["choices"])), key=f"quiz_{cid}_choice",
+                      format_func=lambda i: plain(challenge["choices"][i]), index=None)
     if st.button("Answer", type="primary", key=f"quiz_{cid}_submit", disabled=choice is None):
         try:
-            challenges.submit(s, code, cid, nick, choice=int(choice), session=session_id())
+            challenges.submit(s, code, cid, nick, choice=int(choice), session=member_key(code, nick))
             st.rerun()
         except ClassroomError as exc:
             st.error(f"Not accepted: {exc}")

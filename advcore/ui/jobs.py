@@ -2,9 +2,10 @@
 
 The Train page queues a job (``advcore.classroom.queue``) instead of refusing a second student. Every
 server process that serves the Train page runs ``limits.MAX_TRAIN_JOBS`` worker threads that take the
-oldest queued job, train it with ``advcore.train`` into the user-models folder (never the shipped
-``models/``; a shared volume when there are replicas), check that it learned, then measure and write its
-card, so the model appears in the zoo of every process that reads that folder. A runner renews its
+oldest queued job, train it with ``advcore.train`` in a private folder, check that it learned, measure and
+write its card, then move both into the user-models folder (never the shipped ``models/``; a shared volume
+when there are replicas) without replacing any file, so the model appears in the zoo of every process that
+reads that folder. A runner renews its
 lease on the job in the store while it works; a job whose runner died (its replica killed) is queued
 again by the next worker that looks, on any replica. Progress (curves, epochs) travels through the
 store, so the student's page shows it whichever process trains.
@@ -14,14 +15,17 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import tempfile
 import threading
+from pathlib import Path
 
 import streamlit as st
 
 from advcore import cards, data, train, zoo
 from advcore.attacks.base import logits_of
-from advcore.classroom import queue, rooms
+from advcore.classroom import queue
 from advcore.errors import AdvcoreError
 
 from . import limits
@@ -45,11 +49,22 @@ def near_chance_advice(accuracy: float, classes: int, margin: float = CHANCE_MAR
 
 
 def train_job(job: dict, should_stop, live: dict) -> None:
-    """Run one queued job: train, check it learned, measure and write its card. Raises AdvcoreError
-    (the job fails, its message shown to the student) for a run that ends near chance; its files are
-    deleted, so it never joins the zoo. ``live`` gets progress fields the lease carries to the store."""
+    """Run one queued job: train, check it learned, measure and write its card, all in a private folder, then
+    add the model to the user folder (``zoo.add_user_model``: an id that exists by then is refused, never
+    replaced). Raises AdvcoreError (the job fails, its message shown to the student) for a run that ends near
+    chance or a taken id; nothing of it joins the zoo. ``live`` gets progress fields the lease carries to the
+    store."""
     cfg = train.TrainConfig(**job["config"]).check()
-    folder = zoo.user_models_dir()
+    zoo.user_models_dir().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{cfg.model_id}.", dir=zoo.user_models_dir()))  # same file system
+    try:
+        _train_into(cfg, work, should_stop, live)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _train_into(cfg: train.TrainConfig, folder: Path, should_stop, live: dict) -> None:
+    """``train_job``'s steps, writing ``<folder>/<id>.keras`` and its card before they go to the user folder."""
     live.update(phase="training", progress=0.0, batches=[], epochs=[])
 
     def report(event: dict) -> None:
@@ -66,8 +81,6 @@ def train_job(job: dict, should_stop, live: dict) -> None:
 
     model, state = train.train(cfg, folder, report=report, should_stop=should_stop, show_progress=False)
     if should_stop():  # cancelled, or the job went to another worker: keep nothing of this run
-        if not (folder / f"{cfg.model_id}.json").exists():
-            (folder / f"{cfg.model_id}.keras").unlink(missing_ok=True)
         return
     live["phase"] = "checking"
     split = data.load(cfg.dataset, "test")
@@ -75,12 +88,12 @@ def train_job(job: dict, should_stop, live: dict) -> None:
     accuracy = float((logits_of(model, split.x[:n]).argmax(1) == split.y[:n]).mean())
     advice = near_chance_advice(accuracy, len(split.class_names))
     if advice:
-        rooms.delete_user_model(cfg.model_id)
         raise AdvcoreError(advice)
     live["phase"] = "measuring"
     card = cards.build_card(model, cfg, state, folder / f"{cfg.model_id}.keras", command="AdvLab Train page",
                             log=lambda m: None)
     zoo.write_card(folder, card)
+    zoo.add_user_model(folder, cfg.model_id)
     zoo.forget(cfg.model_id)
     live.update(phase="done", clean_accuracy=accuracy, message=state.stopped or "")
 

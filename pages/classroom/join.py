@@ -16,29 +16,41 @@ MODES = ("Follow the teacher", "Explore on my own")
 
 
 def restore_membership() -> tuple[str, str] | None:
-    """(room, nickname) from this session, or from the link a reloaded page kept (room, nick, token)."""
+    """(room, nickname) from this session, or, after a reload, from the nickname and member token this
+    browser keeps in a cookie for the room in the link (the link has the room code only)."""
     if "class_room" in st.session_state:
         return st.session_state.class_room, st.session_state.class_nick
-    q = st.query_params
-    if q.get("room") and q.get("nick") and q.get("token"):
-        try:
-            member = rooms.rejoin(s, q["room"], q["nick"], q["token"])
-        except ClassroomError as exc:
-            st.warning(str(exc))
-            return None
-        st.session_state.class_room, st.session_state.class_nick = rooms.normalise_code(q["room"]), member["nickname"]
-        return st.session_state.class_room, st.session_state.class_nick
-    return None
+    for k in ("nick", "token"):  # never keep a member token in the link (older pages put it there)
+        st.query_params.pop(k, None)
+    code = rooms.normalise_code(st.query_params.get("room", ""))
+    kept = ui.member_from_cookie(code) if code not in st.session_state.get("class_left", set()) else None
+    if kept is None:
+        return None
+    try:
+        member = rooms.rejoin(s, code, *kept)
+    except ClassroomError as exc:
+        st.warning(ui.plain(exc))
+        forget(code)
+        return None
+    st.session_state.class_room, st.session_state.class_nick = code, member["nickname"]
+    return code, member["nickname"]
+
+
+def forget(code: str) -> None:
+    """This session no longer rejoins ``code`` from the cookie, and its next run deletes the cookie."""
+    st.session_state.class_left = st.session_state.get("class_left", set()) | {code}
+    st.session_state.class_cookie = (code, None, None)
 
 
 def leave() -> None:
+    forget(st.session_state.class_room)
     for k in ("class_room", "class_nick", "class_version", "class_view", "class_signature"):
         st.session_state.pop(k, None)
-    for k in ("nick", "token"):
-        st.query_params.pop(k, None)
 
 
 membership = restore_membership()
+if "class_cookie" in st.session_state:  # set or delete this browser's cookie of the room, once
+    ui.write_member_cookie(*st.session_state.pop("class_cookie"))
 if membership is None:
     if "class_notice" in st.session_state:
         st.info(st.session_state.pop("class_notice"))
@@ -49,19 +61,21 @@ if membership is None:
                              max_chars=rooms.NICK_MAX, key="class_nick_input")
         if st.form_submit_button("Join", type="primary"):
             try:
-                code, nick, token = rooms.join(s, code, nick, ui.session_id())
+                code, nick, token = rooms.join(s, code, nick, **ui.client())
                 st.session_state.class_room, st.session_state.class_nick = code, nick
-                st.query_params.update(room=code, nick=nick, token=token)  # a reload rejoins as the same nickname
+                st.session_state.class_left = st.session_state.get("class_left", set()) - {code}
+                st.session_state.class_cookie = (code, nick, token)  # a reload rejoins as the same nickname
+                st.query_params["room"] = code  # the link: the room code only, never the token
                 st.rerun()
             except ClassroomError as exc:
-                st.error(str(exc))
-    st.caption("No account: your nickname is shown on the class leaderboard; keep this page's link to come back "
-               "as the same nickname.")
+                st.error(ui.plain(exc))  # the message may quote what was typed
+    st.caption("No account: your nickname is shown on the class leaderboard. This browser remembers it for a day: "
+               "reload or open the join link again to come back as the same nickname.")
     st.stop()
 
 code, nick = membership
 top = st.columns([2, 3, 1])
-top[0].markdown(f"Room **{code}** · you are **{nick}**")
+top[0].markdown(f"Room **{code}** · you are **{ui.plain(nick)}**")
 mode = top[1].segmented_control("Mode", MODES, default=MODES[0], key="class_mode", label_visibility="collapsed")
 if top[2].button("Leave", key="class_leave"):
     leave()
@@ -110,13 +124,13 @@ if items:
 for challenge in reversed(items):
     with st.expander(f"{challenge['id']} · {challenges.TEMPLATES[challenge['kind']].title} ({challenge['status']})",
                      expanded=challenge["status"] == "open" and challenge is open_items[-1]):
-        st.write(challenges.describe(challenge))
+        st.write(ui.plain(challenges.describe(challenge)))
         if challenge["status"] == "open":
             if challenge["kind"] == "quiz":
                 ui.answer_quiz(s, code, nick, challenge)
             else:
                 ui.answer_image_challenge(s, code, nick, challenge)
         elif challenge["kind"] == "quiz" and challenge["status"] == "revealed":
-            st.write(f"The answer: **{challenge['choices'][challenge['answer']]}**")
+            st.write(f"The answer: **{ui.plain(challenge['choices'][challenge['answer']])}**")
         if challenge["kind"] != "quiz" or challenge["status"] == "revealed":
             ui.leaderboard_table(s, code, challenge)

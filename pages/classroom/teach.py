@@ -11,8 +11,9 @@ st.title("Teach: a room your class joins")
 s = ui.store()
 
 
-def enter_room(code: str, key: str) -> None:
-    room = rooms.check_teacher(s, code, key, ui.session_id())
+def enter_room(code: str, key: str, typed: bool = True) -> None:
+    """Control room ``code`` in this session; a typed code and key are rate-limited (``rooms.check_teacher``)."""
+    room = rooms.check_teacher(s, code, key, **ui.client()) if typed else rooms.recheck_teacher(s, code, key)
     st.session_state.teach_room, st.session_state.teach_key = room["code"], key
 
 
@@ -27,12 +28,12 @@ def start_page() -> None:
                     if rooms.password_required() else None)
         if st.form_submit_button("Create a room", type="primary"):
             try:
-                code, key = rooms.create_room(s, title, password, ui.session_id())
-                enter_room(code, key)
+                code, key = rooms.create_room(s, title, password, **ui.client())
+                enter_room(code, key, typed=False)
                 st.session_state.teach_show_key = True
                 st.rerun()
             except ClassroomError as exc:
-                st.error(str(exc))
+                st.error(ui.plain(exc))  # the message may quote what was typed
     with right.form("teach_enter"):
         st.subheader("Control a room again")
         code = st.text_input("Room code", max_chars=12, key="teach_enter_code")
@@ -42,7 +43,7 @@ def start_page() -> None:
                 enter_room(code, key)
                 st.rerun()
             except ClassroomError as exc:
-                st.error(str(exc))
+                st.error(ui.plain(exc))  # the message may quote what was typed
 
 
 if "teach_room" not in st.session_state:
@@ -51,7 +52,7 @@ if "teach_room" not in st.session_state:
 
 code = st.session_state.teach_room
 try:
-    room = rooms.check_teacher(s, code, st.session_state.teach_key, ui.session_id())
+    room = rooms.recheck_teacher(s, code, st.session_state.teach_key)
 except ClassroomError as exc:
     st.error(f"{exc} Create or enter a room again.")
     for k in ("teach_room", "teach_key"):
@@ -70,7 +71,7 @@ if st.session_state.get("teach_show_key"):
 link = ui.join_link(code)
 head = st.columns([3, 3, 2])
 with head[0]:
-    st.caption(f"{room.get('title') or 'Room'} · join code")
+    st.caption(f"{ui.plain(room.get('title') or 'Room')} · join code")
     st.markdown(f"<div style='font-size:3.4rem;font-weight:700;letter-spacing:0.12em;line-height:1.1;"
                 f"white-space:nowrap;font-family:monospace'>{code}</div>",
                 unsafe_allow_html=True)  # the code is from rooms.ALPHABET only
@@ -101,7 +102,7 @@ with present_tab:
                 ui.load_into_presenter(follow.view_from_link(pasted))
                 st.rerun()
             except ClassroomError as exc:
-                st.error(str(exc))
+                st.error(ui.plain(exc))  # the message may quote what was typed
     view = ui.presenter(s, code)
     if view is not None:
         version = ui.present_if_changed(s, code, view)

@@ -55,9 +55,7 @@ with st.form("train_form"):
 
 if submitted:
     try:
-        model_id = jobs.user_model_id(f"{nickname}-{name}" if room else name)
-        if any(j.get("model_id") == model_id for j in s.jobs(statuses=OPEN_JOB_STATES)):
-            raise AdvcoreError(f"a model named {model_id} is already in the queue; choose another name")
+        model_id = jobs.user_model_id(f"{nickname}-{name}" if room else name)  # queue.enqueue reserves it
         cfg = train.TrainConfig(
             model_id=model_id, dataset=dataset, architecture=architecture, recipe=recipe,
             eps=0.0 if recipe in train.CLEAN_RECIPES else float(eps), steps=7, epochs=int(epochs),
