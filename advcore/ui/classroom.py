@@ -473,7 +473,7 @@ def training_queue(s: Store, code: str) -> None:
         cols = st.columns([3, 2, 1])
         pos = queue.position(s, job["id"])
         where = {None: job["status"], 0: "running"}.get(pos, f"queued, #{pos}")
-        cols[0].write(f"**{plain(job.get('model_id'))}** for {plain(job.get('nickname'))}")
+        cols[0].write(f"**{job.get('model_id')}** for {plain(job.get('nickname'))}")  # ids are slugs: [a-z0-9-]
         cols[1].write(where)
         if pos is not None and cols[2].button("Cancel", key=f"cancel_{job['id']}"):
             queue.cancel(s, job["id"])

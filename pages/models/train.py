@@ -29,7 +29,8 @@ room, nickname = ((st.session_state.class_room, st.session_state.class_nick) if 
                   else (st.session_state.teach_room, "teacher") if st.session_state.get("teach_room")
                   else (None, f"guest-{ui.session_id()[:6]}"))
 if room:
-    st.caption(f"You are **{nickname}** in room **{room}**: your model is listed for the room and deleted with it.")
+    st.caption(f"You are **{ui.plain(nickname)}** in room **{room}**: your model is listed for the room and "
+               "deleted with it.")
 
 panel = st.container()  # this session's job, above the form (filled at the end of the run)
 dataset = controls.dataset_select(st.columns(3)[0], "train_dataset")  # outside the form: eps follows it
