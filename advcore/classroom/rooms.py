@@ -47,9 +47,9 @@ WRONG_KEY_LIMIT = (8, 60)
 WRONG_KEY_ADDRESS_LIMIT = (20, 60)
 CREATE_LIMIT = (5, 600)
 CREATE_ADDRESS_LIMIT = (30, 600)
-PASSWORD_LIMIT = (5, 60)  # teacher-password attempts (right or wrong: a lock holds for a right one too)
+PASSWORD_LIMIT = (5, 60)  # teacher-password attempts, right or wrong
 PASSWORD_ADDRESS_LIMIT = (10, 60)
-# ... and server-wide, from every address: 10 in a minute, then each 5 more double the wait (15 in 2
+# ... and wrong ones server-wide, from every address: 10 in a minute, then each 5 more double the wait (15 in 2
 # minutes, 20 in 4, ... 40 in 64), so guessing from many addresses gets about 40 tries an hour.
 PASSWORD_SERVER_LIMITS = tuple((10 + 5 * k, 60 * 2 ** k) for k in range(7))
 NO_ROOM_OR_KEY = "No open room has this code and teacher key (check both; a room ends when closed or idle)."
@@ -79,16 +79,26 @@ def _minutes(seconds: float) -> str:
     return "a minute" if seconds <= 60 else f"{-(-seconds // 60):.0f} minutes"
 
 
-def _password_attempt(store: Store, session: str, address: str, now: float | None = None) -> None:
-    """Count one teacher-password attempt: per session and address, then in every server-wide window
-    (all of them, so a long window fills while a short one refuses); ClassroomError naming the wait."""
+def _check_password(store: Store, password: str | None, expected: str, session: str, address: str,
+                    now: float | None = None) -> None:
+    """Check a teacher password: every attempt counts per session and address; wrong ones also count in
+    every server-wide window, and while any of those is full every attempt is refused, the right one too
+    (so guessing from many addresses stays slow), naming the wait. Right passwords never fill them, so a
+    busy server's teachers are not locked out by each other."""
     _limit_client(store, "password", session, address, (PASSWORD_LIMIT, PASSWORD_ADDRESS_LIMIT),
                   "Too many teacher-password attempts from here; wait a minute.", now)
     t = time.time() if now is None else now
-    over = [window for n, window in PASSWORD_SERVER_LIMITS if not store.hit(f"password:*:{window}", n, window, t)]
-    if over:
-        wait = max(window - t % window for window in over)
+    full = [window for n, window in PASSWORD_SERVER_LIMITS
+            if not store.hit(f"password:*:{window}", n - 1, window, t, count=0)]
+    wrong = not hmac.compare_digest(str(password or "").encode(), expected.encode())
+    if full or wrong:  # an attempt refused while locked counts as wrong: the longer windows fill, the wait grows
+        for n, window in PASSWORD_SERVER_LIMITS:
+            store.hit(f"password:*:{window}", n, window, t)
+    if full:
+        wait = max(window - t % window for window in full)
         raise ClassroomError(f"Too many teacher-password attempts on this server; try again in {_minutes(wait)}.")
+    if wrong:
+        raise ClassroomError("This server needs the teacher password to create a room.")
 
 
 def idle_limit_s() -> float:
@@ -121,9 +131,7 @@ def create_room(store: Store, title: str = "", password: str | None = None, sess
     ``address`` (the client's, see the rate limits above) key the limits."""
     expected = os.environ.get(PASSWORD_ENV)
     if expected:
-        _password_attempt(store, session, address, now)
-        if not hmac.compare_digest(str(password or "").encode(), expected.encode()):
-            raise ClassroomError("This server needs the teacher password to create a room.")
+        _check_password(store, password, expected, session, address, now)
     _limit_client(store, "create", session, address, (CREATE_LIMIT, CREATE_ADDRESS_LIMIT),
                   "Too many rooms created from here; wait a few minutes.", now)
     key = secrets.token_urlsafe(12)

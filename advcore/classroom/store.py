@@ -208,9 +208,9 @@ class Store(ABC):
 
     # --- rate limits -----------------------------------------------------------------------------
     @abstractmethod
-    def hit(self, key: str, limit: int, window_s: float, now: float | None = None) -> bool:
-        """Count one event for ``key`` in the current fixed window of ``window_s`` seconds; True if
-        it is within ``limit`` (the event is allowed), False once the limit is passed."""
+    def hit(self, key: str, limit: int, window_s: float, now: float | None = None, count: int = 1) -> bool:
+        """Count ``count`` events (default one; 0 only reads) for ``key`` in the current fixed window of
+        ``window_s`` seconds; True while the window's total is within ``limit``, False once it is passed."""
 
     @abstractmethod
     def close(self) -> None:
@@ -502,13 +502,13 @@ class SQLiteStore(Store):
         return image_from_bytes(self._one("SELECT data FROM images WHERE id = ?", image_id))
 
     # rate limits
-    def hit(self, key, limit, window_s, now=None):
+    def hit(self, key, limit, window_s, now=None, count=1):
         t = _now(now)
         wkey = _window(key, window_s, t)
         with self._tx() as db:
             db.execute("DELETE FROM rates WHERE expires < ?", (t,))
-            db.execute("INSERT INTO rates (key, expires, count) VALUES (?, ?, 1) "
-                       "ON CONFLICT(key) DO UPDATE SET count = count + 1", (wkey, t + window_s))
+            db.execute("INSERT INTO rates (key, expires, count) VALUES (?, ?, ?) "
+                       "ON CONFLICT(key) DO UPDATE SET count = count + excluded.count", (wkey, t + window_s, count))
             count = db.execute("SELECT count FROM rates WHERE key = ?", (wkey,)).fetchone()[0]
         return count <= limit
 
@@ -771,10 +771,10 @@ class RedisStore(Store):
         return image_from_bytes(self.r.get(self.k("image", image_id)))
 
     # rate limits
-    def hit(self, key, limit, window_s, now=None):
+    def hit(self, key, limit, window_s, now=None, count=1):
         wkey = self.k("rate", _window(key, window_s, _now(now)))
         pipe = self.r.pipeline()
-        pipe.incr(wkey)
+        pipe.incrby(wkey, count)
         pipe.expire(wkey, max(1, int(window_s) + 1))
         return int(pipe.execute()[0]) <= limit
 
