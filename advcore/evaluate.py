@@ -23,7 +23,9 @@ DEFAULT_BATCH = 500
 
 def attack_batched(model, x, y, attack: str, params: dict, batch_size: int = DEFAULT_BATCH,
                    progress: Callable[[int], None] | None = None):
-    """Run an attack over (x, y) in batches; returns (x_adv, clean_logits, adv_logits)."""
+    """Run an attack over (x, y) in batches; returns (x_adv, clean_logits, adv_logits).
+
+    ``progress(images)`` runs after each batch; it may raise (``heavy.Cancelled``) to stop between batches."""
     parts = []
     for start in range(0, len(x), batch_size):
         stop = min(start + batch_size, len(x))

@@ -158,16 +158,17 @@ def masking_flag(naive: dict, adaptive: dict, gap: float = MASKING_GAP):
 
 
 def compare(model, x: np.ndarray, y: np.ndarray, attack: str, params: dict, defence, mode: str | None = None,
-            samples: int = DEFAULT_EOT_SAMPLES, batch_size: int = 500) -> dict:
+            samples: int = DEFAULT_EOT_SAMPLES, batch_size: int = 500,
+            progress: Callable[[int], None] | None = None) -> dict:
     """Naive against adaptive evaluation of one defence, with the sanity flags that catch masking:
     ``evaluate.gradient_check`` on the defended model (zero gradients, randomness) and
-    ``masking_flag``. ``mode`` None takes ``recommended_mode``."""
+    ``masking_flag``. ``mode`` None takes ``recommended_mode``; ``progress(images)`` after each batch."""
     from ..evaluate import gradient_check
     defence = defences.parse(defence)
     mode = recommended_mode(defence) if mode is None else check_mode(mode)
-    naive = evaluate(model, x, y, attack, params, defence, "none", samples, batch_size)
+    naive = evaluate(model, x, y, attack, params, defence, "none", samples, batch_size, progress)
     adaptive = naive if mode == "none" else evaluate(model, x, y, attack, params, defence, mode, samples,
-                                                     batch_size)
+                                                     batch_size, progress)
     probe = slice(0, min(len(x), 64))
     flags = [gradient_check(defences.apply(model, defence), x[probe], np.asarray(y[probe], np.int32)),
              masking_flag(naive, adaptive)]

@@ -1,8 +1,8 @@
 """A small server-wide store of finished results (sweeps, transfer matrices).
 
-Unlike ``st.cache_data`` it lets the page show a progress bar while computing the
-first time; a second view of the same request is a dictionary lookup. Bounded
-(least recently used entries go first) so a classroom cannot fill the memory.
+``advcore.ui.heavy_view`` computes a result once under a progress bar (``advcore.heavy``) and keeps it
+here; a second view of the same request is a dictionary lookup. Bounded (least recently used entries go
+first) so a classroom cannot fill the memory.
 """
 
 from __future__ import annotations
@@ -44,33 +44,3 @@ class ResultStore:
 @st.cache_resource
 def results() -> ResultStore:
     return ResultStore()
-
-
-class Progress:
-    """Adapter from advcore's ``progress(done_now)`` callbacks to ``st.progress``."""
-
-    def __init__(self, total: int, text: str):
-        self.total, self.done, self.text = max(total, 1), 0, text
-        self.bar = st.progress(0.0, text=text)
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        self.bar.progress(min(self.done / self.total, 1.0), text=f"{self.text} {self.done:,}/{self.total:,}")
-
-    def close(self) -> None:
-        self.bar.empty()
-
-
-def compute_once(request: str, compute, total: int, text: str):
-    """The stored result of ``request`` (a ``ResultStore.key``), or ``compute(progress)`` run now under a
-    progress bar of ``total`` steps and stored for the next viewer."""
-    found = results().get(request)
-    if found is not None:
-        return found
-    progress = Progress(total, text)
-    try:
-        value = compute(progress)
-    finally:
-        progress.close()
-    results().put(request, value)
-    return value

@@ -4,10 +4,9 @@ certificate for one image. Layout only: the work is advcore.defences and advcore
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, defences, metrics, viz
+from advcore import attacks, defences, heavy, metrics, viz, zoo
 from advcore.attacks import adaptive
-from advcore.errors import AdvcoreError
-from advcore.ui import controls, limits, resources, store
+from advcore.ui import controls, heavy_view, limits, resources, store
 
 GRADIENT_ATTACKS = [a for a, s in attacks.ATTACKS.items() if s.family == "gradient" and "linf" in s.norms]
 
@@ -46,8 +45,10 @@ def defence_spec(where, key: str) -> str:
 with st.form("defence_form"):
     c1, c2, c3 = st.columns(3)
     dataset = controls.dataset_select(c1, "def_dataset")
-    ids = resources.model_ids(dataset)
-    model_id = c1.selectbox("Model", ids, key=f"def_model_{dataset}")
+    model_cards = resources.model_cards(dataset)
+    shipped, yours = zoo.by_origin(model_cards)  # shipped first (the default); yours marked "user model"
+    names_of = {c["id"]: zoo.display_name(c) for c in model_cards}
+    model_id = c1.selectbox("Model", shipped + yours, key=f"def_model_{dataset}", format_func=names_of.get)
     spec = defence_spec(c2, "def")
     attack = c3.selectbox("Attack", GRADIENT_ATTACKS, key="def_attack",
                           format_func=lambda a: attacks.ATTACKS[a].title)
@@ -70,17 +71,19 @@ split = resources.test_split(dataset)
 params = attacks.accepted(attack, {"eps": float(eps), "steps": int(steps)})
 request = store.ResultStore.key(page="defences", model=resources.model_key(model_id), spec=spec, attack=attack,
                                 params=params, mode=mode, samples=samples, n=n)
-outcome = store.results().get(request)
-if outcome is None and submitted:
-    with st.spinner("Attacking naive and adaptive..."):
-        try:
-            outcome = adaptive.compare(net, split.x[:n], split.y[:n], attack, params, spec, mode, samples,
-                                       batch_size=limits.BATCH)
-        except AdvcoreError as exc:
-            st.error(str(exc))
-            st.stop()
-    outcome["undefended"] = metrics.accuracy(attacks.base.logits_of(net, split.x[:n]), split.y[:n])
-    store.results().put(request, outcome)
+work = None
+if submitted and store.results().get(request) is None:
+    x, y = split.x[:n], split.y[:n]
+
+    def attack_both(progress) -> dict:
+        """Naive and adaptive, and the model's clean accuracy without the defence."""
+        both = adaptive.compare(net, x, y, attack, params, spec, mode, samples, limits.BATCH, progress)
+        return dict(both, undefended=metrics.accuracy(attacks.base.logits_of(net, x), y))
+
+    work = heavy_view.Work(attack_both, len(x) * (1 + (mode != "none")),
+                           heavy.defended_cost(len(x), {attack: params}, 1, 1, [spec], samples, mode),
+                           "attacking naive and adaptive")
+outcome = heavy_view.show("defences", request, work)
 
 if outcome is None:
     st.info("Pick a model, defences and an attack, then press **Attack**.")

@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from advcore import attacks, cards, defences, evaluate, shipped_sweeps, viz
+from advcore import attacks, cards, defences, evaluate, heavy, shipped_sweeps, viz, zoo
 from advcore.attacks import adaptive
 from advcore.attacks.registry import EPS_UI_MAX
-from advcore.ui import controls, limits, resources, store
+from advcore.ui import controls, heavy_view, limits, resources, store
+
+EOT_SAMPLES = 8  # EOT draws per gradient of an adaptive attack on a randomised defence
 
 st.title("Sweep: attack strength vs. defence effect")
 st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "
@@ -15,8 +17,10 @@ st.caption("Accuracy over the first N test images as the budget grows, for stand
 dataset = controls.dataset_select(st.columns(3)[0], "sweep_dataset")  # outside the form: the lists follow it
 with st.form("sweep_form"):
     c1, c2, c3 = st.columns(3)
-    ids = resources.model_ids(dataset)
-    chosen = c1.multiselect("Models", ids, default=ids, key=f"sweep_models_{dataset}")
+    shipped, yours = zoo.by_origin(resources.model_cards(dataset))
+    chosen = c1.multiselect("Models", shipped, default=shipped, key=f"sweep_models_{dataset}")
+    if yours:  # student-trained or uploaded: only when picked, never in the default sweep
+        chosen += c1.multiselect("Your models", yours, default=[], key=f"sweep_yours_{dataset}")
     names = c2.multiselect("Attacks", list(attacks.ATTACKS), default=list(shipped_sweeps.DEFAULT_ATTACKS),
                            key="sweep_attacks",
                            format_func=lambda a: attacks.ATTACKS[a].title)
@@ -44,24 +48,33 @@ specs = [str(defences.make_stage(d)) for d in specs]
 eps_values = shipped_sweeps.eps_grid(eps_max, points)
 request = store.ResultStore.key(dataset=dataset, models=chosen, attacks=names, norm=norm, steps=steps,
                                 eps=eps_values, n=n, defences=specs)
-result = store.results().get(request)
-if result is None and submitted:
+work = None
+if submitted and store.results().get(request) is None:
     if not chosen or not names:
         st.warning("Choose at least one model and one attack.")
         st.stop()
     split = resources.test_split(dataset)
     iterative = shipped_sweeps.iterative_gradient(names)
-    total = min(n, len(split)) * len(chosen) * len(eps_values) * (len(names) + 2 * len(specs) * len(iterative))
+    images = min(n, len(split))
+    wanted = shipped_sweeps.request(split, names, norm, steps, eps_values, n)
+    computed = [m for m in chosen if shipped_sweeps.shipped_rows(m, wanted) is None]  # the rest is read
+    modes = sum(1 + (adaptive.recommended_mode(s) != "none") for s in specs)  # naive, and adaptive if other
+    total = images * len(eps_values) * (len(computed) * len(names) + len(chosen) * modes * len(iterative))
+    params = {a: attacks.accepted(a, {"norm": norm, "steps": int(steps)}) for a in names}
+    cost = (heavy.cost(images, params, len(eps_values), len(computed))
+            + heavy.defended_cost(images, {a: params[a] for a in iterative}, len(eps_values), len(chosen), specs,
+                                  EOT_SAMPLES))
 
     def run(progress):
-        table, served, skipped = shipped_sweeps.sweep(chosen, resources.checked_model, split, names, norm,
-                                                      int(steps), eps_values, n, limits.BATCH, progress)
-        defended, more = shipped_sweeps.defended_sweep(chosen, resources.checked_model, split, names, norm,
-                                                       int(steps), eps_values, n, specs, batch_size=limits.BATCH,
-                                                       progress=progress)
+        table, served, skipped = shipped_sweeps.sweep(chosen, zoo.load, split, names, norm, int(steps),
+                                                      eps_values, n, limits.BATCH, progress)
+        defended, more = shipped_sweeps.defended_sweep(chosen, zoo.load, split, names, norm, int(steps),
+                                                       eps_values, n, specs, EOT_SAMPLES, limits.BATCH,
+                                                       progress)
         return pd.concat([table, defended], ignore_index=True), served, skipped + more
 
-    result = store.compute_once(request, run, total, "attacking images")
+    work = heavy_view.Work(run, total, cost, "attacking images")
+result = heavy_view.show("sweep", request, work)
 if result is None:
     st.info("Choose the models, attacks and budget, then press **Run sweep**. Results are kept, so a "
             "second view of the same sweep is instant.")

@@ -3,7 +3,7 @@ models (Papernot, McDaniel & Goodfellow 2016)."""
 
 import streamlit as st
 
-from advcore import attacks, evaluate, viz_learn
+from advcore import attacks, evaluate, viz_learn, zoo
 from advcore.lessons import checks
 from advcore.ui import lesson as L
 
@@ -13,7 +13,8 @@ TARGET = L.STANDARD
 
 
 def model_ids() -> list[str]:
-    return L.resources.model_ids(L.DATASET)
+    """The lesson's data set's shipped models (never user models)."""
+    return zoo.by_origin(L.resources.model_cards(L.DATASET))[0]
 
 
 @st.cache_resource(show_spinner=f"Transfer matrix: PGD on each model, {MATRIX_N} test images (once)...")

@@ -14,9 +14,10 @@ PAINT_STEPS = 100
 
 
 def tradeoff_rows() -> list[dict]:
-    """Clean and PGD-40 accuracy at each model's reference eps, from the cards (no computation)."""
+    """Clean and PGD-40 accuracy at each shipped model's reference eps, from the cards (no computation); user
+    models (a student's 18%-clean try) are no lesson material."""
     rows = []
-    for card in L.resources.model_cards():
+    for card in (c for c in L.resources.model_cards() if c.get("shipped", True)):
         res = card.get("results", {})
         pgd = [e for e in res.get("robust", []) if e["attack"] == "pgd" and e.get("steps") == 40]
         if res.get("clean_accuracy") is not None and pgd:

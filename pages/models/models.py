@@ -5,8 +5,10 @@ advcore.ui.model_table, the upload is advcore.byo."""
 import pandas as pd
 import streamlit as st
 
-from advcore import attacks, byo, cards, data, defences, evaluate, viz, viz_learn
-from advcore.ui import controls, limits, model_table, navigation, resources, store
+from advcore import attacks, byo, cards, data, defences, evaluate, heavy, viz, viz_learn, zoo
+from advcore.ui import controls, heavy_view, limits, model_table, navigation, resources, store
+
+CERT_N0 = 100  # noisy copies that guess the top class before the n that count its votes (Cohen et al. 2019)
 
 st.title("Models")
 st.caption("One row per model. Every figure comes from the model's card, measured on the test set by the command "
@@ -113,25 +115,30 @@ st.caption("Each cell is the **accuracy of the column model on examples crafted 
            "test images). The diagonal is a white-box attack; off the diagonal, how well an attack transfers to a "
            "model whose gradients it never saw (Papernot et al. 2016). Lower means the attack works better.")
 dataset = controls.dataset_select(st.columns(3)[0], "transfer_dataset")  # outside the form: eps follows it
+shipped, yours = zoo.by_origin(resources.model_cards(dataset))
 with st.form("transfer_form"):
     c2, c3 = st.columns(2)
+    ids = shipped + (c3.multiselect("Your models too", yours, default=[], key=f"transfer_yours_{dataset}")
+                     if yours else [])
     attack = c2.selectbox("Attack", [a for a, s in attacks.ATTACKS.items() if s.family == "gradient"],
                           key="transfer_attack", format_func=lambda a: attacks.ATTACKS[a].title)
     eps = c2.number_input("eps (linf, pixel units)", 0.0, 1.0, cards.reference_eps(dataset)[-1], format="%.4f",
                           key=f"transfer_eps_{dataset}")
     n = c3.slider("Test images", 10, min(1000, limits.MAX_SWEEP_IMAGES), 200, step=10, key="transfer_n")
     submitted = st.form_submit_button("Compute", type="primary")
-ids = resources.model_ids(dataset)
 request = store.ResultStore.key(dataset=dataset, attack=attack, eps=eps, n=n, models=ids)
-matrix = store.results().get(request)
-if matrix is None and submitted:
+work = None
+if submitted and store.results().get(request) is None:
     models, errors = resources.usable_models(ids)
     for error in errors:
         st.error(error)
     split = resources.test_split(dataset)
-    matrix = store.compute_once(request, lambda progress: evaluate.transfer_matrix(
-        models, split, attack, attacks.accepted(attack, {"eps": eps, "steps": 20}), n, progress=progress,
-        batch_size=limits.BATCH), min(n, len(split)) * len(models), "crafting")
+    transfer_params = attacks.accepted(attack, {"eps": eps, "steps": 20})
+    images = min(n, len(split))
+    work = heavy_view.Work(lambda progress: evaluate.transfer_matrix(
+        models, split, attack, transfer_params, n, progress=progress, batch_size=limits.BATCH),
+        images * len(models), heavy.transfer_cost(images, attack, transfer_params, len(models)), "crafting")
+matrix = heavy_view.show("transfer", request, work)
 if matrix is not None:
     st.plotly_chart(viz.transfer_heatmap(matrix), key="transfer_heatmap")
 
@@ -146,7 +153,7 @@ st.page_link(str(navigation.PAGES_DIR / "defences" / "defences.py"), icon=":mate
              label="One model, any chain of defences, and a smoothing certificate: the Defences page")
 def_dataset = controls.dataset_select(st.columns(3)[0], "models_def_dataset")
 standard = [c["id"] for c in resources.model_cards(def_dataset)
-            if c.get("shipped", True) and model_table.recipe_of(c) == "standard"]
+            if c.get("shipped", True) and model_table.recipe_of(c) == "standard"]  # never a user model
 def_eps = float(cards.reference_eps(def_dataset)[-1])
 with st.form("models_defence_form"):
     d1, d2 = st.columns(2)
@@ -163,17 +170,19 @@ st.caption(f"Models: {', '.join(standard) or 'none'} · PGD-{def_steps} at ε = 
 params = attacks.accepted("pgd", {"eps": def_eps, "steps": int(def_steps)})
 def_request = store.ResultStore.key(page="models-defences", models=[resources.model_key(i) for i in standard],
                                     defences=chosen, params=params, n=def_n, samples=draws)
-table = store.results().get(def_request)
-if table is None and compute and standard:
+work = None
+if compute and standard and store.results().get(def_request) is None:
     models, errors = resources.usable_models(standard)
     for error in errors:
         st.error(error)
     split = resources.test_split(def_dataset)
     x, y = split.x[:def_n], split.y[:def_n]
     plan = model_table.defence_plan(chosen)
-    table = store.compute_once(def_request, lambda progress: model_table.defence_table(
+    work = heavy_view.Work(lambda progress: model_table.defence_table(
         models, x, y, chosen, params, samples=draws, batch_size=limits.BATCH, progress=progress),
-        model_table.defence_cost(len(models), plan, len(x)), "attacking")
+        model_table.defence_cost(len(models), plan, len(x)),
+        heavy.defended_cost(len(x), {"pgd": params}, 1, len(models), [spec for spec, _ in plan], draws), "attacking")
+table = heavy_view.show("models_defences", def_request, work)
 if table is not None:
     st.table(pd.DataFrame(model_table.defence_rows(table, draws)).set_index("Model"))
     st.caption("**Clean accuracy:** the defended model on the unattacked images (defence 'none': the model alone). "
@@ -197,15 +206,17 @@ with st.form("models_cert_form"):
     certify_now = st.form_submit_button("Certify", type="primary")
 cert_request = store.ResultStore.key(page="models-certify", models=[resources.model_key(i) for i in standard],
                                      sigmas=sorted(sigmas), images=cert_images, n=cert_n)
-curves = store.results().get(cert_request)
-if curves is None and certify_now and standard and sigmas:
+work = None
+if certify_now and standard and sigmas and store.results().get(cert_request) is None:
     models, errors = resources.usable_models(standard)
     for error in errors:
         st.error(error)
     split = resources.test_split(def_dataset)
-    curves = store.compute_once(cert_request, lambda progress: model_table.certified_curves(
-        models, split.x[:cert_images], split.y[:cert_images], sorted(sigmas), n=cert_n, progress=progress),
-        len(models) * len(sigmas), "certifying")
+    work = heavy_view.Work(lambda progress: model_table.certified_curves(
+        models, split.x[:cert_images], split.y[:cert_images], sorted(sigmas), n=cert_n, n0=CERT_N0, progress=progress),
+        len(models) * len(sigmas), heavy.certify_cost(cert_images, CERT_N0 + cert_n, len(sigmas), len(models)),
+        "certifying")
+curves = heavy_view.show("models_certify", cert_request, work)
 if curves:
     radii = list(defences.DEFAULT_RADII)
     st.plotly_chart(viz_learn.lines(radii, {name: [r["certified_accuracy"][f"{radius:g}"] for radius in radii]
