@@ -30,8 +30,37 @@ SAMPLE_PER_CLASS = 30
 
 
 @dataclass(frozen=True)
+class EpsRange:
+    """The eps slider of one data set and norm, in pixel units: 0 to ``high`` in steps of ``step``, with the
+    standard budgets of the literature always exactly on the grid; ``default`` is where it opens."""
+
+    high: float
+    step: float
+    standard: tuple[float, ...]
+    default: float
+
+    def grid(self) -> list[float]:
+        points = {round(k * self.step, 6) for k in range(int(round(self.high / self.step)) + 1)}
+        return sorted(points | {round(v, 6) for v in self.standard})
+
+    def nearest(self, eps: float) -> float:
+        """The grid position closest to ``eps``."""
+        grid = self.grid()
+        return grid[int(np.argmin(np.abs(np.asarray(grid) - eps)))]
+
+
+# Budgets of a user image set, stated in its description when it is added (advcore.imagesets): 1/255 and
+# 4/255 are the usual ImageNet L∞ budgets (natural images), 16/255 leaves no standard model any accuracy;
+# small images (<= 32 px) take CIFAR-10's.
+USER_BUDGETS = {"natural": ((1 / 255, 4 / 255), 16 / 255), "small": ((2 / 255, 8 / 255), 32 / 255)}
+
+
+@dataclass(frozen=True)
 class DatasetInfo:
-    """Static description of a data set: its shape, classes and where it comes from."""
+    """Static description of a data set: its shape, classes, where it comes from, and its attack facts (the
+    one place for them): reference budgets (model cards, lessons, challenges), the large eps, and the L∞ and
+    L2 eps sliders with their default eps. A user image set states its budgets and large eps; its sliders
+    are derived from them (``eps_range``)."""
 
     name: str
     title: str
@@ -40,21 +69,56 @@ class DatasetInfo:
     files: tuple[str, ...]  # candidate file names in ADVCORE_DATA_DIR, first found wins
     keras_name: str  # module under keras.datasets
     note: str = ""
-    reference_eps: tuple[float, ...] = ()  # attack budgets (pixel units) for cards; user image sets carry theirs
+    reference_eps: tuple[float, ...] = ()  # attack budgets (pixel units) of model cards and sweeps
     large_eps: float | None = None  # a budget at which any model should fall to ~0 accuracy
     user: bool = False  # a user image set (advcore.imagesets), stored in the user data folder
+    linf: EpsRange | None = None  # the L∞ slider (None: derived from the budgets)
+    l2: EpsRange | None = None  # the L2 slider (None: derived from the budgets and the image size)
+
+    @property
+    def budget(self) -> float:
+        """The data set's largest reference budget (L∞, pixel units): MNIST 0.3, CIFAR-10 8/255."""
+        return max(self.reference_eps)
+
+    def eps_range(self, norm: str) -> EpsRange:
+        """The eps slider for ``norm`` ('linf' or 'l2'). Without a stated one (user image sets), L∞: 0 to the
+        large eps (at least twice the largest budget) in whole grey levels, the budgets exactly on the grid,
+        opening at the largest; L2: 0 to large eps x sqrt(values per image) / 4 (about CIFAR-10's 2.0 at
+        32x32x3) in 40 steps."""
+        stated = {"linf": self.linf, "l2": self.l2}[norm]
+        if stated is not None:
+            return stated
+        budgets = tuple(sorted(self.reference_eps)) or (0.1,)
+        large = self.large_eps or 2 * budgets[-1]
+        if norm == "linf":
+            return EpsRange(round(max(large, 2 * budgets[-1]), 6), 1 / 255, budgets, budgets[-1])
+        high = float(f"{large * float(np.prod(self.shape)) ** 0.5 / 4:.2g}")
+        return EpsRange(high, high / 40, (), high / 4)
+
+    def default_eps(self, norm: str = "linf") -> float:
+        """Where the eps slider opens for ``norm``."""
+        return self.eps_range(norm).default
 
 
+# Standard budgets: L∞ 0.3 on MNIST and 8/255 on CIFAR-10 (Madry et al. 2018), 0.1 on Fashion-MNIST
+# (e.g. Croce & Hein 2020); L2 0.5 on CIFAR-10 (RobustBench, Croce et al. 2021) and 2.0 on MNIST.
+# Reference budgets: what model cards measure; large eps: where any model should fall to ~0.
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo(
         "mnist", "MNIST digits", (28, 28, 1), tuple(str(i) for i in range(10)),
         ("mnist.npz",), "mnist",
+        reference_eps=(0.1, 0.3), large_eps=0.5,
+        linf=EpsRange(0.5, 1 / 255, (0.1, 0.2, 0.3), 0.1),
+        l2=EpsRange(8.0, 0.1, (1.0, 1.5, 2.0, 3.0), 2.0),
     ),
     "fashion": DatasetInfo(
         "fashion", "Fashion-MNIST", (28, 28, 1),
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         ("fashion_mnist.npz",), "fashion_mnist",
+        reference_eps=(0.1,), large_eps=0.5,
+        linf=EpsRange(0.5, 1 / 255, (0.1, 0.2), 0.1),
+        l2=EpsRange(6.0, 0.1, (1.0, 1.5), 1.5),
     ),
     "cifar10": DatasetInfo(
         "cifar10", "CIFAR-10", (32, 32, 3),
@@ -62,6 +126,9 @@ DATASETS: dict[str, DatasetInfo] = {
          "dog", "frog", "horse", "ship", "truck"),
         ("cifar10.npz", "cifar10_jpeg.npz"), "cifar10",
         note="cifar10_jpeg.npz is a JPEG (quality ~75) re-encoding of CIFAR-10: lossy.",
+        reference_eps=(2 / 255, 8 / 255), large_eps=32 / 255,
+        linf=EpsRange(32 / 255, 1 / 255, (2 / 255, 4 / 255, 8 / 255, 16 / 255), 8 / 255),
+        l2=EpsRange(2.0, 0.05, (0.25, 0.5, 1.0), 0.5),
     ),
 }
 

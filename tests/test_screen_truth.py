@@ -34,3 +34,21 @@ def test_class_label_never_repeats_a_digit_name():
     from advcore.data import class_label
     assert class_label([str(i) for i in range(10)], 3) == "3"
     assert class_label(NAMES, 3) == "3: cat"
+
+
+def test_a_model_below_its_data_sets_floor_is_called_weak_not_a_success():
+    from advcore.ui.jobs import training_outcome
+    job = {"model_id": "user-quick", "config": {"dataset": "mnist"}, "clean_accuracy": 0.182}
+    useful, sentence = training_outcome(job)  # 1 epoch on 2,000 images (issue 32)
+    assert not useful and "weak" in sentence and "18.2%" in sentence and "90%" in sentence
+    useful, sentence = training_outcome({**job, "clean_accuracy": 0.97})
+    assert useful and "in the zoo" in sentence
+    assert not training_outcome({**job, "config": {"dataset": "cifar10"}, "clean_accuracy": 0.35})[0]
+
+
+def test_epoch_table_has_readable_columns():
+    from advcore.ui.jobs import epoch_table
+    table = epoch_table([{"epoch": 1, "loss": 0.5, "train_accuracy": 0.9, "holdout_clean_accuracy": 0.88,
+                          "holdout_pgd10_accuracy": None, "lr": 0.01, "seconds": 3.2}])
+    assert "holdout_pgd10_accuracy" not in table.columns and "lr" not in table.columns
+    assert table["Held-out clean accuracy (%)"][0] == 88.0 and "Learning rate" in table.columns

@@ -21,6 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from advcore import cards, data, train, zoo
@@ -34,6 +35,37 @@ POLL_S = 2.0  # an idle worker looks at the queue this often (and at once when a
 CHANCE_MARGIN = 0.05  # clean accuracy at most this far above 1/classes counts as "did not learn"
 CHECK_IMAGES = 1000  # test images of the quick did-it-learn check, before the card is measured
 MAX_CURVE_POINTS = 300  # batch points kept for the live chart (the job travels through the store)
+
+
+# The epoch table's columns as a person reads them (advcore.train's epoch records); accuracies in percent.
+EPOCH_COLUMNS = {"epoch": "Epoch", "loss": "Training loss", "train_accuracy": "Training accuracy (%)",
+                 "holdout_clean_accuracy": "Held-out clean accuracy (%)",
+                 "holdout_pgd10_accuracy": "Held-out PGD-10 accuracy (%)", "lr": "Learning rate",
+                 "seconds": "Seconds", "rolled_back": "Rolled back"}
+
+
+def epoch_table(epochs: list[dict]) -> pd.DataFrame:
+    """The training job's epoch records with readable column names, accuracies as percentages."""
+    table = pd.DataFrame(epochs)
+    for column in table.columns:
+        if column.endswith("accuracy"):
+            table[column] = (table[column].astype(float) * 100).round(1)
+    return table[[c for c in EPOCH_COLUMNS if c in table.columns]].rename(columns=EPOCH_COLUMNS)
+
+
+def training_outcome(job: dict) -> tuple[bool, str]:
+    """(useful, sentence) for a finished job: useful only at or above its data set's clean-accuracy floor
+    (``DatasetInfo.useful_floor``); a weaker model is called weak, with what to change."""
+    info = data.info(job["config"]["dataset"])
+    accuracy, floor = job.get("clean_accuracy"), info.useful_floor()
+    if accuracy is None:
+        return False, f"{job['model_id']} finished, but its clean accuracy was not measured."
+    if accuracy >= floor:
+        return True, (f"{job['model_id']} is in the zoo for this server (Your models). Clean accuracy "
+                      f"{accuracy:.1%}.")
+    return False, (f"{job['model_id']} is weak: clean accuracy {accuracy:.1%}, below the {floor:.0%} a useful "
+                   f"{info.title} model reaches, so attacks on it say little. It is listed under Your models; "
+                   "train for more epochs or on more images, or try the standard recipe first.")
 
 
 def near_chance_advice(accuracy: float, classes: int, margin: float = CHANCE_MARGIN) -> str | None:

@@ -98,11 +98,11 @@ def show_job(job: dict | None) -> None:
     elif status == "running":
         st.caption("The loss and accuracy curves appear after the first batches.")
     if job.get("epochs"):
-        st.dataframe(job["epochs"], hide_index=True, key="train_epochs_table")
+        st.dataframe(jobs.epoch_table(job["epochs"]), hide_index=True, key="train_epochs_table")
     if status in ("done", "stopped"):
-        acc = f" Clean accuracy {job['clean_accuracy']:.1%}." if "clean_accuracy" in job else ""
-        st.success(f"{model_id} is in the zoo for this server.{acc} {job.get('message', '')}",
-                   icon=":material/check_circle:")
+        useful, sentence = jobs.training_outcome(job)
+        (st.success if useful else st.warning)(f"{sentence} {job.get('message', '')}".strip(),
+                                               icon=":material/check_circle:" if useful else ":material/warning:")
     elif status == "failed":
         st.error(f"Training {model_id} failed: {job.get('message', '')}", icon=":material/error:")
     elif status == "cancelled":
