@@ -201,7 +201,7 @@ def sanity_checks(table: pd.DataFrame, large_eps: float | None = None, standard_
                     f"large-eps:{model_id}:{attack}", value <= 0.1,
                     f"{who}: at eps {large_eps:.4g} accuracy is {value:.1%}" + (
                         "" if value <= 0.1 else "; with so large a budget any image can be changed into "
-                        "another class, so a high accuracy means the attack is failing, not the model winning"),
+                        "another class, so any accuracy above 10% means the attack is failing, not the model winning"),
                     model_id, attack))
     defended = table["defence"].fillna("none").astype(str) != "none" if "defence" in table else False
     standard = set(table.loc[table["model"].isin(list(standard_models)) & ~defended, "model"])

@@ -114,7 +114,7 @@ def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "a
     if y.endswith(("accuracy", "rate")):
         y_axis["range"] = [0, 1.02]
     return _figure(data, height=height, title=_title(title), xaxis={"title": _title("eps (pixel units)")},
-                   yaxis=y_axis, legend={"orientation": "h", "y": -0.25})
+                   yaxis=y_axis, legend={"orientation": "v", "x": 1.01, "y": 1})  # one line a row, beside it
 
 
 def training_curves(history: list[dict], height: int = 300) -> go.Figure:

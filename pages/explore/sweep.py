@@ -48,16 +48,18 @@ specs = [str(defences.make_stage(d)) for d in specs]
 eps_values = shipped_sweeps.eps_grid(eps_max, points)
 request = store.ResultStore.key(dataset=dataset, models=chosen, attacks=names, norm=norm, steps=steps,
                                 eps=eps_values, n=n, defences=specs)
+split = resources.test_split(dataset)
+wanted = shipped_sweeps.request(split, names, norm, steps, eps_values, n)
+computed = [m for m in chosen if shipped_sweeps.shipped_rows(m, wanted) is None]  # the rest is read
+# A request the shipped sweep files answer whole (the default one) is drawn at once, without pressing Run.
+shipped_only = bool(chosen and names) and not computed and not specs
 work = None
-if submitted and store.results().get(request) is None:
+if (submitted or shipped_only) and store.results().get(request) is None:
     if not chosen or not names:
         st.warning("Choose at least one model and one attack.")
         st.stop()
-    split = resources.test_split(dataset)
     iterative = shipped_sweeps.iterative_gradient(names)
     images = min(n, len(split))
-    wanted = shipped_sweeps.request(split, names, norm, steps, eps_values, n)
-    computed = [m for m in chosen if shipped_sweeps.shipped_rows(m, wanted) is None]  # the rest is read
     modes = sum(1 + (adaptive.recommended_mode(s) != "none") for s in specs)  # naive, and adaptive if other
     total = images * len(eps_values) * (len(computed) * len(names) + len(chosen) * modes * len(iterative))
     params = {a: attacks.accepted(a, {"norm": norm, "steps": int(steps)}) for a in names}
@@ -81,7 +83,7 @@ if result is None:
     st.stop()
 table, served, skipped = result
 for message in skipped:
-    st.error(message)
+    st.warning(message)
 if table.empty:
     st.stop()
 if served:
@@ -89,18 +91,15 @@ if served:
     st.caption(f"Measured when the model was made and shipped with it: {', '.join(served)} "
                f"(`models/<id>.sweep.json`)" + (f"; attacked now: {', '.join(computed)}." if computed else "."))
 
-split = resources.test_split(dataset)
 if not split.full:
     st.warning(f"Only the shipped sample of {len(split)} images is available: numbers are rough.")
-chart, flags_col = st.columns([2, 1])
-with chart:
-    st.plotly_chart(viz.sweep_chart(table), key="sweep_accuracy")
-with flags_col:
+st.plotly_chart(viz.sweep_chart(table, height=520), key="sweep_accuracy")  # full width: ten lines stay apart
+with st.container():
     st.subheader("Sanity checks")
     large = cards.large_eps(dataset) if norm == "linf" else None
     flags = evaluate.sanity_checks(table, large, shipped_sweeps.standard_models(chosen))
     flags += shipped_sweeps.defence_flags(table)
-    show = {"warning": (st.error, ":material/warning:"), "info": (st.info, ":material/info:")}
+    show = {"warning": (st.warning, ":material/warning:"), "info": (st.info, ":material/info:")}
     for flag in sorted((f for f in flags if f.severity != "ok"), key=lambda f: f.severity != "warning"):
         box, icon = show[flag.severity]
         box(flag.message, icon=icon)
