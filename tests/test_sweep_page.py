@@ -179,8 +179,10 @@ def test_sweep_and_train_pages_in_the_browser_at_1280x720(tmp_path):
         page.wait_for_timeout(500)
         page.screenshot(path=str(artifacts / "sweep-form-1280x720.png"))
         form.get_by_role("button", name="Run sweep").click()
-        chart = page.locator('[data-testid="stPlotlyChart"]').first
-        chart.wait_for(timeout=400_000)
+        chart = page.locator('[data-testid="stPlotlyChart"]').first  # the default sweep is drawn on opening:
+        page.wait_for_function(  # wait for the defended run's lines, not any chart
+            """() => document.querySelector('[data-testid="stMain"]').innerText.includes('bits:3 (bpda)')""",
+            timeout=400_000)
         page.wait_for_timeout(2000)
         chart.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "sweep-defence-1280x720.png"))
