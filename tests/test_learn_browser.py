@@ -26,6 +26,14 @@ NOTHING_RUNNING = """() => !document.querySelector('[data-testid="stSpinner"]')
   && !document.querySelector('[data-testid="stStatusWidget"]')"""
 
 
+# Text cut off with an ellipsis: metric labels and values, and the sidebar's page names (issue 32: "attack st…",
+# "1. First example: F…" at 1024x768).
+CUT_TEXT_JS = """() => [...document.querySelectorAll(
+    '[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *, [data-testid="stSidebar"] a span')]
+    .filter(e => e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.innerText)"""
+
+
 @pytest.fixture(scope="module")
 def browser_at_server():
     from playwright.sync_api import sync_playwright
@@ -52,6 +60,7 @@ def test_learn_page_in_chromium(browser_at_server, spec):
         smallest = page.evaluate(SMALLEST_CHART_FONT)
         assert smallest is None or smallest >= MIN_FONT_PX, f"chart text at {smallest} px"
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280, "the page scrolls sideways"
+        assert page.evaluate(CUT_TEXT_JS) == []
         page.set_viewport_size({"width": 1280, "height": 2800})  # the whole lesson, same width
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / f"learn-{name}-full.png"))
@@ -75,5 +84,21 @@ def test_open_in_explore_link_opens_that_view(browser_at_server):
         assert not page.get_by_text("Page not found").count()
         assert not page.locator('[data-testid="stAlertContentWarning"]').count(), "Explore refused part of the link"
         page.screenshot(path=str(ARTIFACTS / "learn-link-to-explore.png"))
+    finally:
+        page.close()
+
+
+def test_a_lesson_at_1024x768_cuts_no_label(browser_at_server):
+    """Issue 32: at 1024x768 Lesson 1's metric labels and the sidebar's lesson names are whole."""
+    browser, url = browser_at_server
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    try:
+        page.goto(f"{url}/learn_what", timeout=WAIT_MS, wait_until="commit")
+        page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)
+        page.wait_for_function(NOTHING_RUNNING, timeout=WAIT_MS)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "learn-what-1024x768.png"))
+        assert page.evaluate(CUT_TEXT_JS) == []
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, "the page scrolls sideways"
     finally:
         page.close()

@@ -33,8 +33,8 @@ r = fgsm_steps(L.key(L.STANDARD), index, eps)
 with right:
     st.plotly_chart(viz_learn.image_row(
         [x[0], r["grad"], np.sign(r["grad"]), r["x_adv"] - x[0], r["x_adv"]],
-        [f"1. image: reads {L.name(r['clean'])}", "2. gradient ∇x L", "3. its sign", "4. eps · sign",
-         f"5. x': reads {L.name(r['adv'])}"], signed=[False, True, True, True, False]),
+        [f"1. image<br>reads {L.name(r['clean'])}", "2. gradient<br>∇x L", "3. its<br>sign", "4. eps ·<br>sign",
+         f"5. x'<br>reads {L.name(r['adv'])}"], signed=[False, True, True, True, False]),
         key="what_steps", config={"displayModeBar": False})
     st.caption("Red: the loss rises if that pixel gets brighter; blue: if it gets darker. Panel 4 is panel 3 "
                "times eps, after clipping to the valid range [0, 1].")
