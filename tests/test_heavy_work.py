@@ -31,27 +31,6 @@ def finished(job) -> heavy.Job:
     return job
 
 
-def test_the_largest_sweep_is_refused_with_the_budget_named_and_nothing_starts():
-    """6 models x 11 attacks x 5 defences x 12 eps x 2000 images at 200 steps; the default sweep passes."""
-    every = {a: attacks.accepted(a, {"norm": "linf", "steps": 200}) for a in attacks.ATTACKS}
-    gradient = {a: p for a, p in every.items() if attacks.ATTACKS[a].family == "gradient"
-                and attacks.ATTACKS[a].iterative}
-    work = (heavy.cost(2000, every, 12, 6)
-            + heavy.defended_cost(2000, gradient, 12, 6, ["jpeg:75", "bits:3", "median:2", "resize-pad",
-                                                          "smooth:0.25"], 8))
-    assert work > 2000 * 11 * 12 * 6 * 200  # at least every image-attack at 200 steps
-    registry, calls = heavy.Registry(), []
-    with pytest.raises(heavy.OverBudget) as refused:
-        registry.submit("huge", batches(1, calls), 1, work, "viewer")
-    message = str(refused.value)
-    assert f"{heavy.DEFAULT_MAX_WORK:,}" in message and f"{work:,}" in message and "ADVLAB_MAX_WORK" in message
-    assert isinstance(refused.value, heavy.AdvcoreError)
-    time.sleep(0.1)
-    assert not calls and registry.running() == 0
-    default = heavy.cost(500, {"fgsm": {}, "pgd": {"steps": 20}}, 9, 5)  # the Sweep page's default request
-    assert default == 500 * 9 * 5 * 21 and default * 20 <= heavy.DEFAULT_MAX_WORK
-
-
 def test_units_of_the_cost():
     assert heavy.attack_steps("fgsm", {}) == 1 and heavy.attack_steps("noise", {}) == 1
     assert heavy.attack_steps("pgd", {"steps": 40, "restarts": 3}) == 120
