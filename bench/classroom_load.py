@@ -79,6 +79,12 @@ def version_of(tab: ProtocolSession, pattern: re.Pattern) -> int | None:
     return found[0] if found else None
 
 
+def joined_as(tab: ProtocolSession, nick: str) -> bool:
+    """Whether the last run showed the Join page's member line, "Room **CODE** · you are **nick**"
+    (pages/classroom/join.py; the nickname with its punctuation backslash-escaped, ``ui.classroom.plain``)."""
+    return any(f"you are **{nick}**" in re.sub(r"\\(.)", r"\1", text) for text in tab.texts)
+
+
 def shown(tab: ProtocolSession) -> tuple[str | None, str | None]:
     """The presented view's first metrics on the page (the view comes before any challenge panel)."""
     first = {}
@@ -240,9 +246,9 @@ class Classroom:
                 await self.ask(tab.run(trigger=tab.submits["class_join"]), "join")
                 for key in ("class_code", "class_nick_input"):
                     tab.state.pop(key)
-                if f"nick={nick}" not in tab.url or not tab.timers:
-                    raise RuntimeError(f"not joined: url {tab.url!r}, alerts {tab.alerts}")
-                tab.query = tab.url  # the page's own URL (room, nick, token), as the browser keeps it
+                if not joined_as(tab, nick) or not tab.timers:
+                    raise RuntimeError(f"not joined: texts {tab.texts[:2]}, alerts {tab.alerts}")
+                tab.query = tab.url  # the page's own URL (the room code only; the token is in a cookie)
                 self.joined.add(nick)
                 if len(self.joined) == self.students:
                     all_joined.set()

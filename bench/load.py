@@ -19,6 +19,7 @@ import asyncio
 import json
 import math
 import random
+import re
 import statistics
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from .browser import streamlit_server
 EPS_KEY, INDEX_KEY = "eps_linf", "image_index"
 FINISHED_OK = {0, 3}  # FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 FINISHED_EARLY_FOR_RERUN = 2
+COOKIE_SCRIPT = re.compile(r'document\.cookie\s*=\s*("(?:[^"\\]|\\.)*")')  # its string literal
 
 
 def rss_mb(pid: int | list[int]) -> float:
@@ -43,8 +45,12 @@ def rss_mb(pid: int | list[int]) -> float:
 class ProtocolSession:
     """One browser tab's worth of protocol: connect, run the page, change widgets."""
 
-    def __init__(self, ws_url: str, query: str, headers: dict | None = None):
+    def __init__(self, ws_url: str, query: str, headers: dict | None = None, cookies: dict | None = None):
         self.ws_url, self.query, self.headers = ws_url, query, headers  # headers: e.g. a Cookie
+        # The cookies the page set with a script (document.cookie = ...), as the browser keeps them: sent with
+        # ``headers``' own Cookie on this session's later connections (``reload``). Pass one dict to several
+        # sessions for tabs of one browser.
+        self.cookies: dict[str, str] = {} if cookies is None else cookies
         self.page_hash = ""
         self.page_name = ""  # a page's URL path to open on the first run (a link to /join?room=...), as a browser does
         self.widgets: dict[str, tuple[str, str]] = {}  # key -> (widget id, fragment id)
@@ -65,11 +71,43 @@ class ProtocolSession:
     async def __aenter__(self):
         import websockets
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60,
-                                          additional_headers=self.headers)
+                                          additional_headers=self.connect_headers())
         return self
 
     async def __aexit__(self, *exc):
         await self.ws.close()
+
+    def connect_headers(self) -> dict | None:
+        """The websocket request's headers: ``headers``, with the kept cookies added to its Cookie."""
+        headers = dict(self.headers or {})
+        given = [headers.pop(name) for name in list(headers) if name.lower() == "cookie"]
+        cookie = "; ".join([*given, *(f"{name}={value}" for name, value in self.cookies.items())])
+        return {**headers, "Cookie": cookie} if cookie else (headers or None)
+
+    def keep_cookies(self, html: str) -> None:
+        """Do what the browser does with a page script's ``document.cookie = "name=value; attributes"``
+        (a JSON-style string literal): keep the cookie, or drop it when Max-Age is 0 or less."""
+        for literal in COOKIE_SCRIPT.findall(html):
+            name_value, *attributes = json.loads(literal).split(";")
+            name, _, value = name_value.partition("=")
+            ages = [a.split("=", 1)[1].strip() for a in attributes if a.strip().lower().startswith("max-age=")]
+            if ages and int(ages[-1]) <= 0:
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = value.strip()
+
+    async def reload(self, query: str | None = None) -> None:
+        """Reload the tab, as the browser does (its URL, or ``query``) or as it reconnects after the server
+        went away: a new websocket with the kept cookies and a new server session. The page's widgets start
+        fresh; call ``run`` for its first run (same page)."""
+        try:
+            await self.ws.close()
+        except Exception:
+            pass  # already gone with its server
+        self.query = self.url if query is None else query
+        self.state, self.submit_id, self.submits, self.auto_reruns, self.timers = {}, "", {}, [], []
+        self.page_name = ""  # the page to run is the current one (``page_hash``)
+        await self.__aenter__()
 
     async def run(self, fragment: str = "", trigger: str = "") -> dict[str, str]:
         """Send one rerun (``trigger``: a button id pressed with it); return the metrics the page
@@ -129,6 +167,8 @@ class ProtocolSession:
                     self.alerts.append(element.alert.body)
                 if which == "markdown":
                     self.texts.append(element.markdown.body)
+                if which == "html" and element.html.unsafe_allow_javascript:  # a script the browser runs
+                    self.keep_cookies(element.html.body)
                 widget_id = getattr(getattr(element, which), "id", "")
                 if widget_id:
                     key = widget_id.rsplit("-", 1)[-1]

@@ -3,12 +3,14 @@ server. The students follow the teacher's eps change; a student's answer reaches
 leaderboard; the server is stopped and started again on the same state folder and the room, its
 leaderboard and the students' membership are all still there."""
 
+import hashlib
 import json
 import os
 import shutil
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -21,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.needs_data]
 ARTIFACTS = ROOT / "test-artifacts"
 VIEWPORT = {"width": 1280, "height": 720}
 FOLLOW_METRIC = "L∞ of the change"
+NAV = '[data-testid="stSidebarNav"], .st-key-advlab-nav'  # Streamlit's page menu, or AdvLab's own (navigation.py)
 SLIDER = '[data-testid="stSlider"] [role="slider"], [data-testid="stSlider"] input[type="range"]'
 
 if not chromium_available():
@@ -76,7 +79,7 @@ def run_class(teacher, ada, ben, env: dict, store) -> dict:
     report = {}
     with streamlit_server(env) as (url, _):
         teacher.goto(url)  # the process's first run goes through app.py's navigation (see advcore.ui)
-        teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+        teacher.locator(NAV).first.wait_for(timeout=120_000)
         teacher.goto(f"{url}/teach")
         teacher.get_by_role("button", name="Create a room").click(timeout=120_000)
         wait_metric(teacher, FOLLOW_METRIC)
@@ -120,11 +123,16 @@ def run_class(teacher, ada, ben, env: dict, store) -> dict:
         assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
         shot(teacher, "classroom-teacher-leaderboard.png")
         student_link = ada.url
-    assert "token=" in student_link
+        (cookie,) = [c for c in ada.context.cookies() if c["name"] == f"advlab_member_{code}"]
+    nick, token = json.loads(unquote(cookie["value"]))  # set by the Join page's script, kept by the browser
+    assert (nick, cookie["sameSite"], cookie["path"]) == ("ada", "Strict", "/"), cookie
+    assert hashlib.sha256(token.encode()).hexdigest() == store.get_member(code, "ada")["token_hash"]
+    assert student_link.endswith(f"/join?room={code}"), student_link  # the link: the room code only
+    assert "token=" not in student_link and "nick=" not in student_link and token not in student_link
 
     with streamlit_server(env) as (url2, _):  # a restart on the same state folder
         teacher.goto(url2)
-        teacher.locator('[data-testid="stSidebarNav"]').wait_for(timeout=120_000)
+        teacher.locator(NAV).first.wait_for(timeout=120_000)
         teacher.goto(f"{url2}/teach")
         teacher.get_by_label("Room code").fill(code)
         teacher.get_by_label("Teacher key").fill(key)
@@ -132,7 +140,7 @@ def run_class(teacher, ada, ben, env: dict, store) -> dict:
         teacher.get_by_role("tab", name="Challenges").click()
         teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=120_000)
         assert "ada" in teacher.locator('[data-testid="stTable"]').first.inner_text()
-        ada.goto(student_link.replace(url, url2))  # the student's page reconnects with its link
+        ada.goto(student_link.replace(url, url2))  # the student's page reconnects with its link and cookie
         wait_text(ada, "you are", 60)
         assert "ada" in ada.get_by_text("you are").first.inner_text()
         wait_metric(ada, FOLLOW_METRIC)

@@ -6,6 +6,7 @@ scale: ``pytest -k "replica or redis or nginx or scale"``. Needs ``apt-get insta
 redis-server``; with ADVCORE_REQUIRE_SCALE=1 (CI) a missing binary is an error, not a skip."""
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import signal
 import time
 import urllib.request
 import uuid
+from urllib.parse import unquote
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -204,18 +206,35 @@ def first_metric(tab: ProtocolSession, label: str) -> str | None:
 async def follow_until(tab: ProtocolSession, label: str, value: str, timeout_s: float = 30) -> float:
     """Until the page shows metric ``label`` = ``value``, rerun the Join page's timer fragment every
     0.5 s as the browser does (st.fragment(run_every=...); it reruns the page when the presented view
-    changes); returns the seconds that took (0 if the last run already showed it)."""
+    changes); returns the seconds that took (0 if the last run already showed it). The timer is the one
+    the page's last whole run set (``timers``), as in the browser: a fragment's id follows its place in
+    the page, and the run just after joining draws the cookie script above it, so later runs' id differs
+    (the server answers a rerun of a fragment the page no longer has with nothing at all)."""
     started = time.perf_counter()
     while first_metric(tab, label) != value:
         if time.perf_counter() - started > timeout_s:
             raise AssertionError(f"{label} never showed {value} (last run: {tab.metric_list}, {tab.alerts})")
         await asyncio.sleep(0.5)
-        await answered(tab.run(fragment=tab.auto_reruns[0]))
+        await answered(tab.run(fragment=tab.timers[0]))  # the timer the last whole run set
     return time.perf_counter() - started
 
 
 def linf(k: int) -> str:
     return f"{k / 255:.4f}"
+
+
+def member_cookie(tab: ProtocolSession, code: str) -> list | None:
+    """[nickname, member token] from the cookie the Join page's script set for room ``code`` in this tab's
+    browser (advcore.ui.classroom.member_cookie_script), or None."""
+    raw = tab.cookies.get(f"advlab_member_{code}")
+    return json.loads(unquote(raw)) if raw else None
+
+
+def token_of(store, code: str, nick: str, tab: ProtocolSession) -> str:
+    """The tab's member token of ``nick``, checked against the hash the store keeps for that member."""
+    (_, token), member = member_cookie(tab, code), store.get_member(code, nick)
+    assert token and member and hashlib.sha256(token.encode()).hexdigest() == member["token_hash"], (token, member)
+    return token
 
 
 def test_classroom_across_replicas_teacher_on_one_students_on_the_other(scale, loop):
@@ -247,7 +266,9 @@ def test_classroom_across_replicas_teacher_on_one_students_on_the_other(scale, l
             tab.state["class_code"] = ("string_value", code.lower())  # codes are typed in any case
             tab.state["class_nick_input"] = ("string_value", nick)
             await answered(tab.run(trigger=tab.submits["class_join"]))
-            assert f"room={code}" in tab.url and f"nick={nick}" in tab.url and "token=" in tab.url, tab.url
+            assert tab.url == f"room={code}", tab.url  # the link: the room code only, never the token
+            assert member_cookie(tab, code) == [nick, token_of(store, code, nick, tab)], tab.cookies
+            assert f"you are **{nick}**" in " ".join(tab.texts), tab.texts
             assert first_metric(tab, LINF) == linf(80), (tab.metric_list, tab.alerts)
             students.append(tab)
         CLASS["students"] = students
@@ -263,7 +284,7 @@ def test_classroom_across_replicas_teacher_on_one_students_on_the_other(scale, l
         (challenge,) = store.challenges(code)
         CLASS["challenge"] = challenge["id"]
         ada = students[0]
-        await answered(ada.run(fragment=ada.auto_reruns[0]))  # the live panel sees the challenge: whole page reruns
+        await answered(ada.run(fragment=ada.timers[0]))  # the live panel sees the challenge: whole page reruns
         key = f"ans_{challenge['id']}_eps_linf"
         assert key in ada.widgets, sorted(ada.widgets)
         await set_eps(ada, key, 58)
@@ -299,21 +320,22 @@ def test_replica_killed_mid_class_its_students_reconnect_to_the_survivor(scale, 
         victim.proc.wait()
         for tab in (*students, explorer):
             with pytest.raises((ConnectionClosed, OSError)):  # the dead replica's websockets are gone
-                await answered(tab.run(fragment=tab.auto_reruns[0] if tab.auto_reruns else ""), 30)
+                await answered(tab.run(fragment=tab.timers[0] if tab.timers else ""), 30)
             await tab.__aexit__(None, None, None)
         timeline["students_saw_the_drop_s"] = time.perf_counter() - t0
         await set_eps(teacher, "teach_eps_linf", 70)  # the survivor never stopped answering
         timeline["teacher_moved_eps_s"] = time.perf_counter() - t0
 
         back = []
-        for old in students:  # the browser reconnects to the same page with the same URL and cookie
-            tab = session(scale, routes[victim.address], old.url)
-            await tab.__aenter__()
-            tab.page_hash = old.pages["join"]  # page hashes come from the script path: the same on every replica
+        for tab, nick in zip(students, ("ada", "grace")):  # the browser reconnects to the same page, URL, cookies
+            assert tab.url == f"room={code}" and member_cookie(tab, code)[0] == nick, (tab.url, tab.cookies)
+            assert tab.page_hash == tab.pages["join"]  # page hashes come from the script path: same on every replica
+            await tab.reload()  # a new websocket with the route and member cookies, to the survivor
             await answered(tab.run())
-            assert not tab.alerts, tab.alerts  # rejoined from the URL's token, no warning
+            assert not tab.alerts, tab.alerts  # rejoined from the cookie's token, no warning
+            assert f"you are **{nick}**" in " ".join(tab.texts), tab.texts  # the same nickname, not the join form
             await follow_until(tab, LINF, linf(70))  # same room, the teacher's current view
-            timeline[f"{old.url.split('nick=')[1].split('&')[0]}_back_s"] = time.perf_counter() - t0
+            timeline[f"{nick}_back_s"] = time.perf_counter() - t0
             back.append(tab)
         CLASS["students"] = back
         again = session(scale, routes[victim.address], explorer.url)

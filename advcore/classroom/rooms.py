@@ -38,7 +38,7 @@ CONNECTED_S = 15.0  # a member whose page reported within this many seconds coun
 # it (advcore.ui.limits.client_address: a reload keeps it, and a whole class behind one NAT shares it,
 # so the *_ADDRESS limits are sized for a class), and per browser session (one person).
 JOIN_LIMIT = (10, 60)  # join attempts
-JOIN_ADDRESS_LIMIT = (MAX_MEMBERS // 2, 60)  # half a full room a minute through one address
+JOIN_ADDRESS_LIMIT = (MAX_MEMBERS, 60)  # a full lecture hall behind one NAT may join in the same minute
 WRONG_CODE_LIMIT = (8, 60)
 WRONG_CODE_ADDRESS_LIMIT = (60, 60)  # a class of thirty mistyping twice each
 ENTER_LIMIT = (10, 60)  # "control a room again" attempts, counted before the room is looked up
