@@ -122,3 +122,12 @@ def set_eps(at, eps):
     assert not at.exception, [e.value for e in at.exception]
 
 
+@pytest.fixture
+def fresh_store(tmp_path, monkeypatch):
+    """The pages' classroom store (advcore.ui.classroom) on a fresh SQLite file in ``tmp_path``."""
+    from advcore.ui import classroom as ui
+    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("ADVLAB_STORE", raising=False)
+    ui._store.clear()
+    yield ui.store()
+    ui._store.clear()

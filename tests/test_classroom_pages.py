@@ -12,16 +12,6 @@ from tests.conftest import APP, TIMEOUT
 pytestmark = pytest.mark.needs_data  # shipped models
 
 
-@pytest.fixture
-def fresh_store(tmp_path, monkeypatch):
-    from advcore.ui import classroom as ui
-    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
-    monkeypatch.delenv("ADVLAB_STORE", raising=False)
-    ui._store.clear()
-    yield ui.store()
-    ui._store.clear()
-
-
 def run(at):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -136,3 +126,60 @@ def test_classroom_teacher_presents_an_uploaded_image(fresh_store):
     run(student)
     assert student.session_state.class_view["image_id"] == view["image_id"]
     assert any("teacher’s own image" in m.value for m in student.markdown)
+
+
+# --- issue 31: the presenter is bound to a view like Explore -------------------------------------
+
+def test_teach_a_targeted_attack_on_cifar10(fresh_store):
+    """Ticking a target in the presenter's attack settings crashed Teach (StreamlitDuplicateElementKey:
+    teach_target), and the presenter's eps slider used MNIST's grid (opening at 0.100, up to 128/255)."""
+    teacher, code, _ = teacher_with_room()
+    teacher.selectbox(key="teach_dataset").set_value("cifar10")
+    run(teacher)
+    slider = teacher.select_slider(key="teach_eps_linf")
+    assert slider.value == pytest.approx(8 / 255, abs=1e-6) and slider.options[-1].endswith("(32/255)")
+    target = teacher.selectbox(key="teach_target")
+    choice = next(c for c in target.options if c != "untargeted")
+    target.set_value(int(choice.split(":")[0]))  # "1: automobile": the classes but the image's own
+    run(teacher)
+    _, view = fresh_store.get_view(code)
+    assert view["dataset"] == "cifar10" and view["eps"] == pytest.approx(8 / 255, abs=1e-6)
+    assert view["params"]["target"] == teacher.selectbox(key="teach_target").value is not None
+    assert not [w for w in teacher.checkbox if w.key.endswith("_targeted")]  # one target widget, no checkbox
+
+
+def test_a_teacher_reentering_keeps_the_presented_view(fresh_store):
+    teacher, code, key = teacher_with_room()
+    teacher.number_input(key="teach_image_mnist").set_value(5)
+    run(teacher)
+    teacher.selectbox(key="teach_attack").set_value("fgsm")
+    run(teacher)
+    teacher.select_slider(key="teach_eps_linf").set_value(round(51 / 255, 6))
+    run(teacher)
+    presented = fresh_store.get_view(code)
+    assert presented[1]["eps"] == pytest.approx(0.2) and presented[1]["image"] == 5
+    again = page("pages/classroom/teach.py")  # a reload: a new session enters the room with its key
+    again.text_input(key="teach_enter_code").input(code)
+    again.text_input(key="teach_enter_key").input(key)
+    again.button[1].click()
+    run(again)
+    assert again.select_slider(key="teach_eps_linf").value == pytest.approx(0.2)
+    assert again.number_input(key="teach_image_mnist").value == 5
+    assert again.selectbox(key="teach_attack").value == "fgsm"
+    assert fresh_store.get_view(code) == presented  # nothing presented again: the students' screens stay
+
+
+def test_a_teacher_back_from_presenting_on_explore_keeps_that_view(fresh_store):
+    teacher, code, _ = teacher_with_room()
+    teacher.switch_page("pages/explore/explore.py")
+    run(teacher)
+    teacher.select_slider(key="eps_linf").set_value(round(77 / 255, 6))
+    run(teacher)
+    teacher.button(key="explore_present").click()
+    run(teacher)
+    presented = fresh_store.get_view(code)
+    assert presented[1]["eps"] == pytest.approx(77 / 255, abs=1e-6)
+    teacher.switch_page("pages/classroom/teach.py")
+    run(teacher)
+    assert teacher.select_slider(key="teach_eps_linf").value == pytest.approx(77 / 255, abs=1e-6)
+    assert fresh_store.get_view(code)[1] == presented[1]

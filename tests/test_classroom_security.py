@@ -52,6 +52,15 @@ def user_models(tmp_path, monkeypatch):
     return folder
 
 
+def run_at_once(target, count: int) -> None:
+    """``target(i)`` for i in range(count), each in its own thread, all started before any is joined."""
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def write_model(folder, model_id, weights=b"weights"):
     (folder / f"{model_id}.keras").write_bytes(weights)
     (folder / f"{model_id}.json").write_text(f'{{"id": "{model_id}"}}')
@@ -160,11 +169,7 @@ def test_item2_reservations_race_one_owner_wins(store_factory):
         if stores[i].reserve_model("user-race", f"R{i}", "ann"):
             won.append(i)
 
-    threads = [threading.Thread(target=reserve, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(reserve, 8)
     assert len(won) == 1 and stores[0].model_reservation("user-race")["room"] == f"R{won[0]}"
 
 
@@ -273,11 +278,7 @@ def test_item7_sixteen_simultaneous_answers_from_one_member_store_exactly_one(st
         with lock:
             results.append(outcome)
 
-    threads = [threading.Thread(target=answer, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(answer, 16)
     refused = [r for r in results if r == "you have answered this question already"]
     assert len(results) == 16 and len(refused) == 15, results
     assert [s["id"] for s in stores[0].submissions(code, cid)] == sorted(set(results) - set(refused))
@@ -496,16 +497,6 @@ def test_leaderboard_and_quiz_render_nicknames_and_text_as_plain_text(tmp_path):
 
 
 # --- 9: the member token is not in the link; a reload rejoins --------------------------------------
-
-@pytest.fixture
-def fresh_store(tmp_path, monkeypatch):
-    from advcore.ui import classroom as ui
-    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
-    monkeypatch.delenv("ADVLAB_STORE", raising=False)
-    ui._store.clear()
-    yield ui.store()
-    ui._store.clear()
-
 
 def join_page(query=None):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
