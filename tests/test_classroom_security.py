@@ -606,6 +606,34 @@ def test_reload_rejoins_from_the_cookie_in_a_browser(tmp_path):
         browser.close()
 
 
+def test_item3_a_guest_reloading_the_train_page_cannot_queue_a_second_job(monkeypatch, tmp_path):
+    """Outside a room the queue's owner is keyed by the client address, not the session: a reload (a new
+    session from the same address) is told it already has a model in the queue."""
+    from advcore.ui import classroom as ui
+    from advcore.ui import jobs
+    from tests.test_train_queue import page_as
+    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
+    release = threading.Event()
+
+    def stand_in(job, should_stop, live):
+        while not release.wait(0.1) and not should_stop():
+            pass
+
+    monkeypatch.setattr(jobs, "train_job", stand_in)
+    monkeypatch.setattr(ui, "client_address", lambda: A)  # AppTest has no client; both sessions come from A
+    try:
+        first, reloaded = page_as(None), page_as(None)
+        first.text_input(key="train_name").set_value("mine")
+        first.button[0].click().run()
+        assert not first.exception and not first.error, [e.value for e in first.error]
+        reloaded.text_input(key="train_name").set_value("another")
+        reloaded.button[0].click().run()
+        assert any("already have a model in the queue" in e.value for e in reloaded.error), \
+            [e.value for e in reloaded.error]
+    finally:
+        release.set()
+
+
 # --- 8. no cap on total work ----------------------------------------------------------------------
 
 def test_the_largest_sweep_is_refused_with_the_budget_named_and_nothing_starts():

@@ -27,7 +27,7 @@ s = ui.store()
 jobs.workers()  # this process takes its share of the queue
 room, nickname = ((st.session_state.class_room, st.session_state.class_nick) if st.session_state.get("class_room")
                   else (st.session_state.teach_room, "teacher") if st.session_state.get("teach_room")
-                  else (None, f"guest-{ui.session_id()[:6]}"))
+                  else (None, ui.guest_name()))
 if room:
     st.caption(f"You are **{ui.plain(nickname)}** in room **{room}**: your model is listed for the room and "
                "deleted with it.")
