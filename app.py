@@ -14,7 +14,7 @@ if __name__ == "__main__":  # a session's script run
 
     st.set_page_config(page_title="AdvLab", page_icon=":material/target:", layout="wide")
     page = navigation.build()
-    sidebar.show()
+    sidebar.show(page.url_path)
     page.run()
 else:  # imported once by `streamlit run app.py` to serve the script above
     from advcore.ui import startup

@@ -5,6 +5,9 @@ under random noise of the same budget (grey), on a 0-1 axis. The true class is n
 the target of a targeted attack in italics with "(target)"; an arrow marks the clean and the adversarial
 prediction (one arrow when they coincide). Hovering over a class shows its three probabilities.
 
+A table of the same numbers, visually hidden, goes with the bars: the chart's text alternative for a screen
+reader (WCAG 1.1.1); the bars themselves are hidden from it.
+
 The live pages redraw these bars on every slider move. As a Plotly chart they were torn down and drawn again
 each time (a changed chart gets a new identity in Streamlit); as HTML the browser only swaps a few boxes.
 """
@@ -19,6 +22,9 @@ import numpy as np
 
 from .viz import ADV, BOTH, CLEAN, NOISE
 
+# read by a screen reader, not drawn (the usual "visually hidden" style)
+VISUALLY_HIDDEN = ("position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;overflow:hidden;"
+                   "clip:rect(0 0 0 0);white-space:nowrap")
 GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # probability gridlines and their labels
 MARK_ROOM = 36  # px above the tallest bar for a prediction arrow and its label
 SLANT_ABOVE_CHARS = 5  # class names with a longer word are slanted (else they would break inside words)
@@ -74,6 +80,17 @@ def _group(i: int, n: int, name: str, series: list[Series], mark: tuple[str, str
             f'align-items:flex-end;justify-content:center;gap:1px">{bars}{arrow}</div>')
 
 
+def numbers_table(labels: list[str], series: list[Series], marks: dict[int, tuple[str, str]]) -> str:
+    """The bars' numbers as a visually hidden HTML table: a row per class (its label with "(true)",
+    "(target)" and which prediction it is), a column per series."""
+    head = "".join(f"<th>{html.escape(s.name)}</th>" for s in series)
+    rows = "".join(f"<tr><th>{label}{'; ' + _text(marks[i][0]) if i in marks else ''}</th>"
+                   + "".join(f"<td>{float(s.probs[i]):.1%}</td>" for s in series) + "</tr>"
+                   for i, label in enumerate(labels))
+    return (f'<table style="{VISUALLY_HIDDEN}"><caption>Class probabilities</caption>'
+            f"<tr><th>class</th>{head}</tr>{rows}</table>")
+
+
 def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise_probs=None,
                      target: int | None = None, height: int = 300, font_size: int = 14) -> str:
     """The bars of ``class_names`` (probabilities in [0, 1], one per class), about ``height`` px tall (more
@@ -100,11 +117,12 @@ def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise
     else:
         names = "".join(f'<div style="flex:1 1 0;min-width:0;text-align:center;line-height:1.2">{label}</div>'
                         for label in labels)
-    return (f'<div class="advlab-bars" style="font-size:{font_size}px">{_legend(series)}'
+    return (f'<div class="advlab-bars" style="font-size:{font_size}px;position:relative">'
+            f'{numbers_table(labels, series, marks)}<div aria-hidden="true">{_legend(series)}'
             f'<div style="display:flex;padding-top:{MARK_ROOM}px">'
             f'<div style="flex:none;width:22px;writing-mode:vertical-rl;transform:rotate(180deg);'
             f'text-align:center;opacity:.8">probability</div>'
             f'<div style="flex:none;width:34px;position:relative;height:{plot}px;opacity:.8">{ticks}</div>'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}'
             f'<div style="position:absolute;inset:0;display:flex;gap:4px">{groups}</div></div></div>'
-            f'<div style="display:flex;gap:4px;margin:6px 0 0 56px">{names}</div></div>')
+            f'<div style="display:flex;gap:4px;margin:6px 0 0 56px">{names}</div></div></div>')

@@ -8,6 +8,11 @@ takes the browser well under a millisecond.
 The perturbation panel shows the signed change (mean over colour channels), amplified so that its largest
 value fills a diverging scale: blue is a darker pixel, red a brighter one, white unchanged. Its colour bar's
 ticks give the true change in pixel units (images in [0, 1]).
+
+Every ``<img>`` has a text alternative (WCAG 1.1.1) that says what it shows: the panel's title lines (the
+pages put the class and its probability there), for the perturbation what its colours mean and the largest
+change, and in a triptych the adversarial image's largest change per pixel value (its eps, in [0, 1] and
+/255).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Panel:
     source: str
     shape: tuple[int, int]  # (height, width) in pixels: the box keeps its size before the image is decoded
     colour_bar: tuple[str, ...] = ()
+    alt: str = ""  # the image's text alternative; empty: made from the title (``image_alt``)
 
 
 def amplification(delta: np.ndarray) -> float:
@@ -59,8 +65,21 @@ def _signed(value: float) -> str:
     return "0" if value == 0 else f"{value:+.3f}".replace("-", "−")
 
 
-def image_panel(image: np.ndarray, *title: str) -> Panel:
-    return Panel(tuple(title), data_uri(image), np.shape(image)[:2])
+def image_alt(title: tuple[str, ...]) -> str:
+    """'original image: 7 (98.0%)' from the title lines ('original', '7 (98.0%)')."""
+    if not title:
+        return "image"
+    first = title[0] if "image" in title[0] else f"{title[0]} image"
+    return first + (": " + "; ".join(title[1:]) if len(title) > 1 else "")
+
+
+def change_words(peak: float) -> str:
+    """'at most 0.100 (25.5/255)': the largest change of a pixel value, in [0, 1] and in /255."""
+    return f"at most {peak:.3f} ({peak * 255:.1f}/255)"
+
+
+def image_panel(image: np.ndarray, *title: str, alt: str = "") -> Panel:
+    return Panel(tuple(title), data_uri(image), np.shape(image)[:2], alt=alt or image_alt(tuple(title)))
 
 
 def perturbation_panel(x: np.ndarray, x_adv: np.ndarray, *title: str) -> Panel:
@@ -70,8 +89,11 @@ def perturbation_panel(x: np.ndarray, x_adv: np.ndarray, *title: str) -> Panel:
     amp = amplification(delta)
     peak = 1.0 / amp if np.abs(delta).max(initial=0.0) > 0 else 0.0
     lines = (*title[:-1], f"{title[-1]} (x{amp:.1f})") if title else (f"(x{amp:.1f})",)
+    alt = (f"{'; '.join(title) or 'perturbation'}: the change the attack made, colours amplified x{amp:.1f}; red "
+           f"pixels made brighter, blue darker, white unchanged; the largest change {peak:.3f} ({peak * 255:.1f}/255)"
+           if peak > 0 else f"{'; '.join(title) or 'perturbation'}: nothing changed")
     return Panel(lines, data_uri(diverging_rgb(delta * amp) / 255.0), delta.shape[:2],
-                 tuple(_signed(t * peak) for t in TICKS))
+                 tuple(_signed(t * peak) for t in TICKS), alt)
 
 
 def _colour_bar(ticks: tuple[str, ...], font_size: int) -> str:
@@ -84,7 +106,7 @@ def _colour_bar(ticks: tuple[str, ...], font_size: int) -> str:
 
 def _figure(panel: Panel, size: int, font_size: int) -> str:
     title = "<br>".join(html.escape(line) for line in panel.title)
-    alt = html.escape(" ".join(panel.title), quote=True)
+    alt = html.escape(panel.alt or image_alt(panel.title), quote=True)
     bar = _colour_bar(panel.colour_bar, font_size) if panel.colour_bar else ""
     return (f'<figure style="margin:0;flex:1 1 auto;min-width:0;text-align:center">'
             f'<figcaption style="font-size:{font_size + 2}px;line-height:1.3;opacity:.8;margin-bottom:6px">'
@@ -104,5 +126,8 @@ def triptych(x: np.ndarray, x_adv: np.ndarray, titles=(("original",), ("perturba
              size: int = 260, font_size: int = 14, with_original: bool = True) -> str:
     """Original | perturbation (amplified, with its colour bar) | adversarial, as one row of HTML.
     ``titles``: the title lines of each panel; ``with_original=False`` leaves out the first panel."""
-    panels = [image_panel(x, *titles[0]), perturbation_panel(x, x_adv, *titles[1]), image_panel(x_adv, *titles[2])]
+    peak = float(np.abs(np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).max(initial=0.0))
+    adv_alt = f"{image_alt(tuple(titles[2]))}; each pixel value changed {change_words(peak)}"
+    panels = [image_panel(x, *titles[0]), perturbation_panel(x, x_adv, *titles[1]),
+              image_panel(x_adv, *titles[2], alt=adv_alt)]
     return picture_row(panels[0 if with_original else 1:], size, font_size)

@@ -3,6 +3,9 @@
 Two lines over the attack's steps: the cross-entropy of the true class (nats, left axis; the loss an untargeted
 attack's steps raise) and the true-class probability (right axis, 0-1). Hovering over a step shows both.
 
+A sentence with the first, last and extreme values, visually hidden, goes with the chart: its text alternative
+for a screen reader (WCAG 1.1.1); the drawing is hidden from it.
+
 Explore redraws this trace on every eps move. As a Plotly chart the browser rebuilt it each time, which
 delayed the new numbers and images above it by about 30 ms; as HTML the browser only swaps a few nodes.
 """
@@ -15,6 +18,7 @@ import math
 
 import numpy as np
 
+from .bars import VISUALLY_HIDDEN
 from .viz import ADV, CLEAN
 
 TICKS = 4  # intervals on each y axis; the two axes share their gridlines
@@ -49,6 +53,18 @@ def _polyline(values: np.ndarray, start: float, span: float, colour: str) -> str
     points = " ".join(f"{i},{v:.4f}" for i, v in enumerate(y) if np.isfinite(v))
     return (f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5" '
             'stroke-linejoin="round" vector-effect="non-scaling-stroke"/>')
+
+
+def trace_words(loss: np.ndarray, prob: np.ndarray, prob_name: str = "true-class probability") -> str:
+    """The trace in one sentence: steps, the cross-entropy and the probability at the start, at the end and at
+    their extremes."""
+    if not len(loss):
+        return "No steps."
+    steps = len(loss) - 1
+    return (f"Attack trace over {steps} step{'s' if steps != 1 else ''}: the true-class cross-entropy goes from "
+            f"{loss[0]:.3f} to {loss[-1]:.3f} nats (highest {np.nanmax(loss):.3f}, at step {int(np.nanargmax(loss))}); "
+            f"the {prob_name} from {prob[0]:.1%} to {prob[-1]:.1%} (lowest {prob.min():.1%}, at step "
+            f"{int(prob.argmin())}).")
 
 
 def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
@@ -97,11 +113,13 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
     legend = "".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:22px;height:0;'
                      f'border-top:3px solid {colour};margin-right:6px;vertical-align:4px"></span>{text}</span>'
                      for text, colour in (("true-class cross-entropy (nats)", ADV), (name, CLEAN)))
-    return (f'<div class="advlab-trace" style="font-size:{font_size}px;line-height:1.2;padding-top:8px">'
+    words = html.escape(trace_words(loss, prob, prob_name))
+    return (f'<div class="advlab-trace" style="font-size:{font_size}px;line-height:1.2;padding-top:8px;'
+            f'position:relative"><p style="{VISUALLY_HIDDEN}">{words}</p><div aria-hidden="true">'
             f'<div style="display:flex">{y_title("cross-entropy (nats)", ADV)}{loss_ticks}'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}{lines}{hover}</div>'
             f'{prob_ticks}{y_title("probability", CLEAN)}</div>'
             f'<div style="position:relative;height:{line:.0f}px;margin-top:4px;{margin}">{x_ticks}</div>'
             f'<div style="text-align:center;{margin}">step</div>'
             f'<div style="display:flex;flex-wrap:wrap;justify-content:center;gap:4px 18px;margin-top:6px">'
-            f'{legend}</div></div>')
+            f'{legend}</div></div></div>')

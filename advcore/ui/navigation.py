@@ -2,10 +2,18 @@
 
 Each section is a subfolder of ``pages/`` of the same name (lower case); a page's URL is its
 file name (``pages/explore/sweep.py`` -> ``/sweep``), so file names are unique across sections.
+
+The menu in the sidebar is AdvLab's own (``sidebar_links``: a heading per section and an ``st.page_link``
+per page), not Streamlit's: Streamlit's sidebar navigation (``stSidebarNav``, 1.67) puts each section's
+links in a ``<ul>`` whose children are ``<div>`` wrappers around the ``<li>`` items, which breaks the list
+semantics screen readers rely on (axe-core rules ``list`` and ``listitem``, WCAG 1.3.1; 20 serious
+findings on every page). ``st.navigation`` still owns the pages and their URLs, with ``position="hidden"``.
+See docs/accessibility.md.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +69,29 @@ def all_pages() -> list[PageSpec]:
     return [spec for specs in SECTIONS.values() for spec in specs]
 
 
+NAV_KEY = "advlab-nav"  # the menu's container: its CSS class is ``st-key-advlab-nav``
+NAV_CURRENT = "advlab-nav-current"  # the current page's link's container
+
+
 def build():
-    """``st.navigation`` over SECTIONS (call from app.py only), every page listed: a deep link into a later
-    section (``/teach``) must show where the visitor is, not hide it behind "View more"."""
+    """``st.navigation`` over SECTIONS (call from app.py only), its own menu hidden: ``sidebar_links`` draws
+    the menu instead (the module docstring says why)."""
     import streamlit as st
     return st.navigation({section: [st.Page(str(PAGES_DIR / spec.path), title=spec.title, icon=spec.icon,
                                             default=spec.default) for spec in specs]
-                          for section, specs in SECTIONS.items()}, expanded=True)
+                          for section, specs in SECTIONS.items()}, position="hidden")
+
+
+def sidebar_links(current: str | None = None) -> None:
+    """The menu (call inside ``st.sidebar``): each section's name, then a link per page, every page listed (a
+    deep link into a later section, ``/teach``, shows where the visitor is). ``current``: the URL path of the
+    page shown (``st.navigation``'s page's ``url_path``); its link sits in a container of key ``NAV_CURRENT``,
+    drawn shaded by Streamlit and in bold by ``a11y.CSS`` (more than a colour)."""
+    import streamlit as st
+    with st.container(key=NAV_KEY, gap=None):
+        for section, specs in SECTIONS.items():
+            st.markdown(section)
+            for spec in specs:
+                here = current is not None and current == ("" if spec.default else spec.url_path)
+                with st.container(key=NAV_CURRENT) if here else nullcontext():
+                    st.page_link(str(PAGES_DIR / spec.path), label=spec.title, icon=spec.icon)

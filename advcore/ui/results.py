@@ -6,12 +6,13 @@ The numbers come from ``advcore.live``; this module only caches and places them.
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
 import streamlit as st
 
-from advcore import bars, images, live, metrics, viz
+from advcore import bars, images, live, metrics, pictures
 
 from . import resources
 
@@ -159,14 +160,17 @@ def show_norms(result: dict) -> None:
 
 
 def model_tiles(entries: list[tuple[str, np.ndarray | None, str, str, str]], per_row: int = 5) -> None:
-    """Tiles of (model id, adversarial image or None, prediction text, verdict words, tone): the image,
-    the whole model name and prediction (wrapped, never cut), and the verdict in colour."""
+    """Tiles of (model id, adversarial image or None, prediction text, verdict words, tone): the image (its
+    text alternative names the model, the prediction and the verdict), the whole model name and prediction
+    (wrapped, never cut), and the verdict in words ("fooled", "still right"), coloured too."""
     for start in range(0, len(entries), per_row):
         cols = st.columns(per_row)
         for col, (model_id, image, prediction, words, tone) in zip(cols, entries[start:start + per_row]):
             with col.container(border=True):
                 if image is not None:
-                    st.image(viz.to_uint8_rgb(image), width="stretch")
+                    alt = html.escape(f"{model_id}'s adversarial image: predicted {prediction}; {words}", quote=True)
+                    st.html(f'<img src="{pictures.data_uri(np.asarray(image)[0] if np.ndim(image) == 4 else image)}"'
+                            f' alt="{alt}" style="width:100%;height:auto;image-rendering:pixelated;display:block">')
                 st.markdown(f"**{model_id}**  \n{prediction}  \n{_MARK[tone]}[**{words}**]")
 
 
