@@ -29,7 +29,8 @@ NOTHING_RUNNING = """() => !document.querySelector('[data-testid="stSpinner"]')
 # Text cut off with an ellipsis: metric labels and values, and the sidebar's page names (issue 32: "attack st…",
 # "1. First example: F…" at 1024x768).
 CUT_TEXT_JS = """() => [...document.querySelectorAll(
-    '[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *, [data-testid="stSidebar"] a span')]
+    '[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *, [data-testid="stSidebar"] a span, '
+    + '[data-testid="stSidebar"] [data-testid="stPageLink"] p')]
     .filter(e => e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1)
     .map(e => e.innerText)"""
 
