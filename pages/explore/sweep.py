@@ -94,6 +94,7 @@ if served:
 if not split.full:
     st.warning(f"Only the shipped sample of {len(split)} images is available: numbers are rough.")
 st.plotly_chart(viz.sweep_chart(table, height=520), key="sweep_accuracy")  # full width: ten lines stay apart
+st.caption("Every point of these charts is in the table at the end of the page.")
 with st.container():
     st.subheader("Sanity checks")
     large = cards.large_eps(dataset) if norm == "linf" else None

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from advcore import attacks, byo, cards, data, defences, evaluate, heavy, viz, viz_learn, zoo
-from advcore.ui import controls, heavy_view, limits, model_table, navigation, resources, store
+from advcore.ui import a11y, controls, heavy_view, limits, model_table, navigation, resources, store
 
 CERT_N0 = 100  # noisy copies that guess the top class before the n that count its votes (Cohen et al. 2019)
 
@@ -140,7 +140,7 @@ if submitted and store.results().get(request) is None:
         images * len(models), heavy.transfer_cost(images, attack, transfer_params, len(models)), "crafting")
 matrix = heavy_view.show("transfer", request, work)
 if matrix is not None:
-    st.plotly_chart(viz.transfer_heatmap(matrix), key="transfer_heatmap")
+    a11y.plotly_chart(st, viz.transfer_heatmap(matrix), key="transfer_heatmap")
 
 st.header("Defences on the standard models")
 st.markdown(
@@ -219,9 +219,9 @@ if certify_now and standard and sigmas and store.results().get(cert_request) is 
 curves = heavy_view.show("models_certify", cert_request, work)
 if curves:
     radii = list(defences.DEFAULT_RADII)
-    st.plotly_chart(viz_learn.lines(radii, {name: [r["certified_accuracy"][f"{radius:g}"] for radius in radii]
-                                            for name, r in curves.items()}, "L2 radius (pixel units)",
-                                    "certified accuracy", y_range=[0, 1.02]), key="models_certified_curve")
+    certified = {name: [r["certified_accuracy"][f"{radius:g}"] for radius in radii] for name, r in curves.items()}
+    a11y.plotly_chart(st, viz_learn.lines(radii, certified, "L2 radius (pixel units)", "certified accuracy",
+                                          y_range=[0, 1.02]), key="models_certified_curve")
     st.caption(" · ".join(f"{name}: accuracy {r['clean_accuracy']:.1%}, abstains on {r['abstain_rate']:.1%}"
                           for name, r in curves.items())
                + f" ({cert_images} test images, {cert_n} noisy copies each). With {cert_n} copies no radius above "

@@ -9,8 +9,8 @@ from advcore import cards, train, viz
 from advcore.classroom import queue
 from advcore.classroom.store import OPEN_JOB_STATES
 from advcore.errors import AdvcoreError
+from advcore.ui import a11y, controls, jobs, limits
 from advcore.ui import classroom as ui
-from advcore.ui import controls, jobs, limits
 
 ARCHITECTURES = {"cnn-tiny": "tiny CNN (seconds per epoch)", "cnn-small": "Wong et al. small CNN"}
 # Defaults measured to learn (tiny CNN, PGD-AT at the data set's eps, 2 epochs, 10,000 images, eps warm-up over
@@ -94,7 +94,7 @@ def show_job(job: dict | None) -> None:
         queue.cancel(s, job["id"])
         st.rerun()
     if job.get("batches"):
-        st.plotly_chart(viz.training_curves(job["batches"]), key="train_curves")
+        a11y.plotly_chart(st, viz.training_curves(job["batches"]), key="train_curves")
     elif status == "running":
         st.caption("The loss and accuracy curves appear after the first batches.")
     if job.get("epochs"):
