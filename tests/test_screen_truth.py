@@ -1,6 +1,9 @@
 """Sentences that state a result are computed from that result (issue: every screen tells the truth)."""
 
+import re
+
 import numpy as np
+import pytest
 
 from advcore.ui.results import noise_sentence
 
@@ -52,3 +55,15 @@ def test_epoch_table_has_readable_columns():
                           "holdout_pgd10_accuracy": None, "lr": 0.01, "seconds": 3.2}])
     assert "holdout_pgd10_accuracy" not in table.columns and "lr" not in table.columns
     assert table["Held-out clean accuracy (%)"][0] == 88.0 and "Learning rate" in table.columns
+
+
+@pytest.mark.needs_data
+def test_lesson_4_says_how_far_the_features_moved_measured_in_the_full_space():
+    """Issue 32: the picture barely moved the star while the text promised 'a long way into another class's
+    cloud'; the caption now states the measured move in the full feature space."""
+    from tests.test_learn import open_page
+    at = open_page("learn_features")
+    assert not at.exception, [e.value for e in at.exception]
+    caption = next(c.value for c in at.caption if "full feature space" in c.value)
+    moved = re.search(r"moved the features ([0-9.]+), ([0-9.]+)× the typical distance", caption)
+    assert moved and float(moved.group(1)) > 0, caption

@@ -97,8 +97,9 @@ LESSONS: list[Lesson] = [
          "features vary most. It keeps only part of the information, so clouds that overlap in the picture may "
          "be apart in the full space ({pearson1901}).",
          "The attack moves the image's features along the black line, from the circle (clean) to the star "
-         "(adversarial). A change too small to see in pixels becomes a long way in feature space, into another "
-         "class's cloud ({szegedy2014}).",
+         "(adversarial). A change too small to see in pixels can move the features a long way, towards another "
+         "class; the caption measures how far in the full feature space, which the 2-D picture shows only in "
+         "part ({szegedy2014}).",
          "Why it works: models use \"non-robust features\", patterns that really do predict the class on real "
          "data but that a tiny change can flip. The attack switches them to those of another class, so to the "
          "model the image now looks like that class ({ilyas2019})."),

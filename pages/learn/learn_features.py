@@ -25,10 +25,14 @@ def moved(model_key: str, index: int, eps: float) -> dict:
     net = L.net(model_key)
     x, y = L.split().x[index:index + 1], int(L.split().y[index])
     adv = attacks.run("pgd", net, x, [y], eps=eps)
-    proj, _ = projection(model_key)
-    points = proj.place(landscape.features(net, np.concatenate([x, adv.x_adv])))
+    proj, means = projection(model_key)
+    feats = landscape.features(net, np.concatenate([x, adv.x_adv]))
+    points = proj.place(feats)
+    gaps = np.linalg.norm(means[:, None] - means[None], axis=2)[np.triu_indices(len(means), 1)]
     return {"clean_xy": points[0].tolist(), "adv_xy": points[1].tolist(), "x_adv": adv.x_adv[0],
-            "adv": int(adv.adv_pred[0])}
+            "adv": int(adv.adv_pred[0]), "moved": float(np.linalg.norm(feats[1] - feats[0])),
+            "mean_gap": float(np.median(gaps[np.isfinite(gaps)])),
+            "nearest": int(checks.nearest_mean(feats[1:], means)[0])}
 
 
 lesson = L.header(f"learn_{PAGE}")
@@ -49,7 +53,10 @@ with right:
     st.plotly_chart(viz_learn.feature_scatter(proj.points, proj.labels, L.split().class_names, r["clean_xy"],
                                               r["adv_xy"]), key="features_scatter", config={"displayModeBar": False})
     st.caption(f"{model_id}: first two principal components of the features of test images 0-{N_IMAGES - 1} "
-               f"(they hold {proj.explained.sum():.0%} of the variance). Circle: the clean image; star: after PGD.")
+               f"(they hold {proj.explained.sum():.0%} of the variance). Circle: the clean image; star: after PGD. "
+               f"In the full feature space the attack moved the features {r['moved']:.1f}, "
+               f"{r['moved'] / r['mean_gap']:.1f}× the typical distance between two class means, to nearest the "
+               f"{L.name(r['nearest'])} mean; the picture keeps only part of that move.")
 L.try_it(lesson, PAGE, lambda: checks.features_land(L.model(model_id), x, y, eps, means,
                                                     class_names=L.split().class_names))
 L.explore(model=model_id, image=index, attack="pgd", eps=eps)
