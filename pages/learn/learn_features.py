@@ -55,8 +55,8 @@ with right:
     st.caption(f"{model_id}: first two principal components of the features of test images 0-{N_IMAGES - 1} "
                f"(they hold {proj.explained.sum():.0%} of the variance). Circle: the clean image; star: after PGD. "
                f"In the full feature space the attack moved the features {r['moved']:.1f}, "
-               f"{r['moved'] / r['mean_gap']:.1f}× the typical distance between two class means, to nearest the "
-               f"{L.name(r['nearest'])} mean; the picture keeps only part of that move.")
+               f"{r['moved'] / r['mean_gap']:.1f}× the typical distance between two class means; they now lie nearest "
+               f"the mean of class {L.name(r['nearest'])}. The picture keeps only part of that move.")
 L.try_it(lesson, PAGE, lambda: checks.features_land(L.model(model_id), x, y, eps, means,
                                                     class_names=L.split().class_names))
 L.explore(model=model_id, image=index, attack="pgd", eps=eps)
