@@ -69,6 +69,8 @@ def image_alt(title: tuple[str, ...]) -> str:
     """'original image: 7 (98.0%)' from the title lines ('original', '7 (98.0%)')."""
     if not title:
         return "image"
+    if len(title) == 1 and ": " in title[0]:  # one line, 'original: 7 (98.0%)'
+        title = tuple(title[0].split(": ", 1))
     first = title[0] if "image" in title[0] else f"{title[0]} image"
     return first + (": " + "; ".join(title[1:]) if len(title) > 1 else "")
 

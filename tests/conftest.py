@@ -4,6 +4,7 @@ trained in seconds, a data-free untrained model with random images (the quick ti
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # 2 cores per server start, competing with the test); bench.dashboard measures it, test_live_warm tests it.
 os.environ.setdefault("ADVLAB_WARM", "0")
 os.environ["ADVCORE_OFFLINE"] = "1"
+# The classroom store of every page the tests open (rooms, reservations, rate limits) lives in a fresh folder, never
+# in the user's ~/.advcore/state: one run's reserved model names or limits cannot leak into the next.
+os.environ.setdefault("ADVLAB_STATE_DIR", tempfile.mkdtemp(prefix="advlab-test-state-"))
 
 
 @pytest.fixture(scope="session")
