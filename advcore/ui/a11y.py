@@ -14,6 +14,8 @@ The style sheet:
 - Reduced motion (WCAG 2.3.3): with ``prefers-reduced-motion: reduce`` transitions, animations and smooth
   scrolling are switched off, Streamlit's own included (running-man, expanders, skeletons, spinners stop).
 - The sidebar menu (``navigation.sidebar_links``): section names above their links, the current page in bold.
+- Metric labels wrap onto a second line instead of being cut with an ellipsis (WCAG 1.4.10: "attack st…" and
+  "conn…" at 1024x768 hid what a number is).
 
 Charts: ``plotly_chart`` draws a Plotly figure with its text alternative (``chart_text``, ``chart_table``)
 folded below it. The HTML charts carry their own (``advcore.bars``, ``advcore.tracechart``), as the pictures do
@@ -46,6 +48,8 @@ input[type="checkbox"]:focus-visible, input[type="radio"]:focus-visible, input[t
 {_NAV} > [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"]):not(:first-child) {{
   margin-top: .75rem; }}
 {_NAV} [data-testid="stPageLink"] p {{ white-space: normal; }}
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {{ white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; height: auto !important; }}
 {_NAV} [data-testid="stPageLink-NavLink"] {{ padding-top: .2rem; padding-bottom: .2rem; margin: 0; }}
 @media (prefers-reduced-motion: reduce) {{
   *, *::before, *::after {{ animation-duration: 0.001ms !important; animation-iteration-count: 1 !important;

@@ -24,8 +24,6 @@ CSS = """
 <style>
 .block-container { padding-top: 2.2rem; max-width: 1240px; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; line-height: 1.5; }
-[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { white-space: normal !important;
-  overflow: visible !important; text-overflow: clip !important; height: auto !important; }
 </style>
 """
 
