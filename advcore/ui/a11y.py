@@ -49,7 +49,8 @@ input[type="checkbox"]:focus-visible, input[type="radio"]:focus-visible, input[t
   margin-top: .75rem; }}
 {_NAV} [data-testid="stPageLink"] p {{ white-space: normal; }}
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {{ white-space: normal !important;
-  overflow: visible !important; text-overflow: clip !important; height: auto !important; }}
+  overflow: visible !important; text-overflow: clip !important; height: auto !important;
+  overflow-wrap: normal !important; word-break: normal !important; }}
 {_NAV} [data-testid="stPageLink-NavLink"] {{ padding-top: .2rem; padding-bottom: .2rem; margin: 0; }}
 @media (prefers-reduced-motion: reduce) {{
   *, *::before, *::after {{ animation-duration: 0.001ms !important; animation-iteration-count: 1 !important;

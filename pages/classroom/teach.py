@@ -85,11 +85,13 @@ with head[1]:
         counts = rooms.presence(s, code)
         row = st.columns(3)
         row[0].metric("joined", counts["joined"])
-        row[1].metric("connected", counts["connected"], help=f"page open in the last {rooms.CONNECTED_S:.0f} s")
+        row[1].metric("connected", counts["connected"])  # no help icon: the word keeps its narrow column at 1024
         row[2].metric("following you", counts["following"])
+        st.caption(f"connected: the student's page was open in the last {rooms.CONNECTED_S:.0f} s")
 
     presence()
-head[2].image(ui.qr_png(link), width=200, caption="scan to join")
+head[2].image(ui.qr_png(link), width="stretch", caption="scan to join",  # its column's width, never wider
+              alt=f"QR code of the join link {link}")
 
 present_tab, challenge_tab, room_tab = st.tabs(["Present", "Challenges", "Results and room"])
 
