@@ -20,19 +20,15 @@ import pandas as pd
 from . import __version__, data, evaluate
 from .train import CLEAN_RECIPES, TrainConfig, TrainState, hardware
 
-# Reference budgets per data set (pixel units) and the eps where any model should fall to ~0.
-REFERENCE_EPS = {"mnist": (0.1, 0.3), "fashion": (0.1,), "cifar10": (2 / 255, 8 / 255)}
-LARGE_EPS = {"mnist": 0.5, "fashion": 0.5, "cifar10": 32 / 255}
-
 
 def reference_eps(dataset: str) -> tuple[float, ...]:
-    """A data set's reference budgets (pixel units): the shipped sets' above, a user image set's own."""
-    return tuple(REFERENCE_EPS.get(dataset) or data.info(dataset).reference_eps)
+    """A data set's reference budgets (pixel units), as ``advcore.data.DatasetInfo`` states them."""
+    return tuple(data.info(dataset).reference_eps)
 
 
 def large_eps(dataset: str) -> float:
-    """The budget at which any model of ``dataset`` should fall to about 0 accuracy (pixel units)."""
-    return float(LARGE_EPS.get(dataset) or data.info(dataset).large_eps)
+    """The budget at which any model of ``dataset`` should fall to about 0 accuracy (``DatasetInfo.large_eps``)."""
+    return float(data.info(dataset).large_eps)
 
 
 def pgd_step(dataset: str, eps: float) -> float:

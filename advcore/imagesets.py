@@ -37,11 +37,8 @@ MAX_CLASSES = 10_000
 MAX_NAME_CHARS = 100
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
 DEFAULT_SIZE = (224, 224)
-# Budgets for natural images (pixel units): 1/255 and 4/255 are the usual ImageNet L-inf budgets
-# (e.g. Salman et al. 2020, "Do Adversarially Robust ImageNet Models Transfer Better?"); 16/255
-# leaves no standard model any accuracy. Small images (<= 32 px) take the CIFAR-10 budgets.
-NATURAL_EPS, NATURAL_LARGE = (1 / 255, 4 / 255), 16 / 255
-SMALL_EPS, SMALL_LARGE = (2 / 255, 8 / 255), 32 / 255
+# A new set's budgets are advcore.data.USER_BUDGETS (natural images: 1/255 and 4/255, the usual ImageNet L-inf
+# budgets, e.g. Salman et al. 2020, "Do Adversarially Robust ImageNet Models Transfer Better?"; small ones: CIFAR-10's).
 
 
 def user_data_dir() -> Path:
@@ -126,9 +123,9 @@ def load_split(ds: data.DatasetInfo, split: str) -> data.Split:
 
 
 def budgets(name: str) -> tuple[tuple[float, ...], float]:
-    """(reference eps values, large eps) of any data set, in pixel units."""
-    from . import cards
-    return cards.reference_eps(name), cards.large_eps(name)
+    """(reference eps values, large eps) of any data set, in pixel units (``advcore.data.DatasetInfo``)."""
+    ds = data.info(name)
+    return tuple(ds.reference_eps), float(ds.large_eps)
 
 
 # --- reading the user's images ----------------------------------------------------------------
@@ -286,7 +283,8 @@ def add_dataset(name: str, images_path, classes=None, size=None, channels=None, 
         if arrays[key].min(initial=0) < 0 or arrays[key].max(initial=0) >= len(names):
             raise DataError(f"{source}: labels in {key} must be in [0, {len(names) - 1}] ({len(names)} classes)")
     small = max(shape[:2]) <= 32
-    reference = tuple(float(e) for e in eps) if eps else (SMALL_EPS if small else NATURAL_EPS)
+    stated, large = data.USER_BUDGETS["small" if small else "natural"]
+    reference = tuple(float(e) for e in eps) if eps else stated
     if not reference or any(not 0 < e <= 1 for e in reference):
         raise DataError(f"eps values must be in (0, 1] (pixel units), got {reference}")
     folder = user_data_dir()
@@ -299,7 +297,7 @@ def add_dataset(name: str, images_path, classes=None, size=None, channels=None, 
     entry = {"name": name, "title": title or name, "shape": list(shape), "class_names": names,
              "splits": [s for s in ("test", "train") if f"x_{s}" in arrays],
              "n_test": int(len(arrays["y_test"])),
-             "reference_eps": list(reference), "large_eps": float(SMALL_LARGE if small else NATURAL_LARGE),
+             "reference_eps": list(reference), "large_eps": float(large),
              "source": {"kind": kind, "path": source.name, "class_names_file": class_file.name if class_file else None},
              "sha256": data.sha256_file(npz_path), "command": command,
              "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

@@ -32,8 +32,6 @@ import tensorflow as tf
 
 from .attacks.base import PerModel, logits_of
 
-# The data sets' reference budgets (L∞, pixel units): the default radius of a landscape.
-DEFAULT_RADIUS = {"mnist": 0.3, "fashion": 0.1, "cifar10": 8 / 255}
 BATCH = 1024
 
 
@@ -343,7 +341,7 @@ def command(args) -> int:
     split = data.load(args.dataset, "test")
     if not 0 <= args.index < len(split) or not 2 <= args.size <= 201:
         raise AdvcoreError(f"index must be in [0, {len(split) - 1}] and size in [2, 201]")
-    radius = DEFAULT_RADIUS.get(args.dataset, 0.3) if args.radius is None else args.radius
+    radius = data.info(args.dataset).budget if args.radius is None else args.radius  # MNIST 0.3, CIFAR-10 8/255
     if not 0 < radius <= 1:
         raise AdvcoreError(f"radius must be in (0, 1], got {radius}")
     if args.out and not args.out.lower().endswith((".png", ".html")):

@@ -11,64 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attacks, data, defences, metrics
+from . import attacks, defences, metrics
 from .attacks import adaptive as adaptive_attacks
 from .attacks.base import logits_of
 
 CURVE_POINTS = 16  # the refinement uses the same batch size, so the compiled attack is traced once for both
 LIVE_TARGET_S = 0.150  # one-image PGD-20 within this keeps an Explore eps move under ~0.4 s in the browser
-
-
-@dataclass(frozen=True)
-class EpsRange:
-    """The eps slider of one data set and norm, in pixel units: 0 to ``high`` in steps of ``step``, with the
-    standard budgets of the literature always exactly on the grid; ``default`` is where it opens."""
-
-    high: float
-    step: float
-    standard: tuple[float, ...]
-    default: float
-
-    def grid(self) -> list[float]:
-        points = {round(k * self.step, 6) for k in range(int(round(self.high / self.step)) + 1)}
-        return sorted(points | {round(v, 6) for v in self.standard})
-
-
-# Standard budgets: L∞ 0.3 on MNIST and 8/255 on CIFAR-10 (Madry et al. 2018), 0.1 on Fashion-MNIST
-# (e.g. Croce & Hein 2020); L2 0.5 on CIFAR-10 (RobustBench, Croce et al. 2021) and 2.0 on MNIST.
-EPS_RANGES: dict[str, dict[str, EpsRange]] = {
-    "mnist": {"linf": EpsRange(0.5, 1 / 255, (0.1, 0.2, 0.3), 0.1),
-              "l2": EpsRange(8.0, 0.1, (1.0, 1.5, 2.0, 3.0), 2.0)},
-    "fashion": {"linf": EpsRange(0.5, 1 / 255, (0.1, 0.2), 0.1),
-                "l2": EpsRange(6.0, 0.1, (1.0, 1.5), 1.5)},
-    "cifar10": {"linf": EpsRange(32 / 255, 1 / 255, (2 / 255, 4 / 255, 8 / 255, 16 / 255), 8 / 255),
-                "l2": EpsRange(2.0, 0.05, (0.25, 0.5, 1.0), 0.5)},
-}
-
-
-def eps_range(dataset: str, norm: str) -> EpsRange:
-    """The slider range of ``dataset`` for ``norm``: the built-in sets' from ``EPS_RANGES``; a user image set's
-    from its description (``user_eps_range``); MNIST's for an unknown name."""
-    if dataset in EPS_RANGES:
-        return EPS_RANGES[dataset][norm]
-    info = data.DATASETS.get(dataset)
-    if info is None or not info.reference_eps:
-        return EPS_RANGES["mnist"][norm]
-    return user_eps_range(info, norm)
-
-
-def user_eps_range(info: data.DatasetInfo, norm: str) -> EpsRange:
-    """A user image set's slider, read from its description (``advcore.imagesets``: budgets 1/255 and 4/255
-    for natural images, large eps 16/255). L∞: 0 to its large eps (at least twice its largest budget) in
-    whole grey levels, its budgets exactly on the grid, opening at the largest. L2 (no budgets stated): 0
-    to large eps x sqrt(values per image) / 4, which gives about CIFAR-10's 2.0 at 32x32x3, in 40 steps."""
-    budgets = tuple(sorted(info.reference_eps))
-    if norm == "linf":
-        high = max(info.large_eps or 0.0, 2 * budgets[-1])
-        return EpsRange(round(high, 6), 1 / 255, budgets, budgets[-1])
-    values = float(np.prod(info.shape))
-    high = float(f"{(info.large_eps or 2 * budgets[-1]) * values ** 0.5 / 4:.2g}")
-    return EpsRange(high, high / 40, (), high / 4)
 
 
 def verdict(clean_class: int, adv_class: int, label: int, target: int | None = None) -> tuple[str, str]:

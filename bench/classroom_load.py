@@ -13,19 +13,25 @@ what its browser would do on the Classroom pages (pages/classroom/):
   changes it runs its page's two timer fragments every 2 s (who is connected and following; the
   challenges and leaderboard), as the browser does;
 - each student opens the join link (``/join?room=CODE``), joins with the form (code and nickname) and
-  stays in follow mode; its browser reruns the page's timer fragment every 0.5 s
-  (``ui.classroom.FOLLOW_POLL_S``), which reruns the whole page when the presented view's version moved;
+  stays in follow mode: the page's follow element (``advcore.ui.follow_stream``) shows the current view and
+  its script opens the room's event stream (``EventSource`` on ``/_advlab/follow/CODE/events``, with the
+  member cookie the page set), which pushes each new view as one HTML fragment with its version; the
+  client opens that stream as the browser does (``bench.load.EventStream``: HTTP, the tab's cookies).
+  Nothing polls: the stream reports the page (presence) and says when the room's challenges changed
+  (``event: challenges``), and the page's script then presses the page's hidden refresh button (one whole
+  run of the page, which shows the challenge);
 - after ``--seconds``, the teacher presents the challenge image and starts a "smallest eps" challenge
   (L∞, ceiling 0.3) with the Challenges tab's form; each student's page picks it up through the same
-  timer, moves its answer panel's eps slider to its own k/255 (58-76), and presses "Submit this
+  stream, moves its answer panel's eps slider to its own k/255 (58-76), and presses "Submit this
   adversarial image": the server runs the attack (advcore, PGD, on the challenge image) and checks and
   stores the answer (``advcore.classroom.challenges.submit``). A refused answer is tried once more at
   76/255.
 
 Measured: for every teacher change and every student, the time from sending the change to the
-student's page showing that view version (the page's "view N" caption; its metrics are checked against
-the teacher's for that version); requests and their latencies; errors; answers accepted (the page said
-"Accepted") against those found in the store afterwards; server RSS before and after.
+event with that view version arriving on the student's stream (the event's id; the fragment's "view N"
+caption must say the same, and its metrics are checked against the teacher's page for that version);
+requests and their latencies; errors; answers accepted (the page said "Accepted") against those found in
+the store afterwards; server RSS before and after, and the server's CPU seconds over the class.
 
     python -m bench.classroom_load --students 30 --seconds 60 [--url URL --pids P1,P2 --store URL] [--out FILE.json]
     python -m bench.classroom_load --students 60 --seconds 60 --replicas 2   # through nginx, state in Redis
@@ -42,6 +48,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import os
 import random
 import re
 import tempfile
@@ -52,9 +60,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from .browser import streamlit_server
-from .load import ProtocolSession, _mb, _percentiles, publish, rss_mb
+from .load import EventStream, ProtocolSession, _mb, _percentiles, publish, rss_mb
 
-POLL_S = 0.5  # advcore.ui.classroom.FOLLOW_POLL_S: a student's browser reruns the watcher fragment this often
 TEACHER_POLL_S = 2.0  # advcore.ui.classroom.TEACHER_POLL_S: the teacher's timer fragments
 DATASET, MODEL, ATTACK = "mnist", "mnist-standard", "pgd"
 FIRST_IMAGE, FIRST_EPS_K = 0, 25
@@ -66,6 +73,13 @@ VERSION_TEACHER = re.compile(r"Presented view version (\d+)\.")
 VERSION_STUDENT = re.compile(r"Following the teacher \(view (\d+)\)")
 WARM_TIMEOUT_S = 300  # the first attack on a fresh server (TensorFlow warming up) on a busy 2-core machine
 ROOM_CODE = re.compile(r">([A-Z0-9]{6})</div>")
+FOLLOW_URL = re.compile(r'const url = "([^"]+)"')
+CHALLENGES = re.compile(r'data-challenges="([^"]*)"')
+SUBMIT = re.compile(r"ans_(.+)_submit")
+REFRESH = "class_refresh"  # advcore.ui.follow_stream.REFRESH_KEY: the hidden button the page's script presses
+FRAGMENT_VERSION = re.compile(r'data-version="(\d+)"')
+FRAGMENT_METRIC = re.compile(r'data-testid="stMetricLabel"[^>]*>([^<]*)</div><div data-testid="stMetricValue"[^>]*>'
+                             r'([^<]*)</div>')
 
 
 def explore_link(image: int, eps: float) -> str:
@@ -83,6 +97,33 @@ def joined_as(tab: ProtocolSession, nick: str) -> bool:
     """Whether the last run showed the Join page's member line, "Room **CODE** · you are **nick**"
     (pages/classroom/join.py; the nickname with its punctuation backslash-escaped, ``ui.classroom.plain``)."""
     return any(f"you are **{nick}**" in re.sub(r"\\(.)", r"\1", text) for text in tab.texts)
+
+
+def follow_phase(c) -> dict:
+    """The server's CPU over the follow phase (all joined, the teacher changing the view; no challenge yet):
+    percent of one core, and per follower."""
+    if not {"follow_start", "follow_end"} <= set(c.marks):
+        return {}
+    (t0, c0), (t1, c1) = c.marks["follow_start"], c.marks["follow_end"]
+    share = 100 * (c1 - c0) / max(t1 - t0, 1e-9)
+    return {"follow_phase_s": round(t1 - t0, 1), "follow_phase_cpu_percent": round(share, 1),
+            "follow_phase_cpu_per_follower_percent": round(share / max(1, len(c.joined)), 3)}
+
+
+def cpu_s(pid: int | list[int]) -> float:
+    """User + system CPU seconds of a process so far (summed over several)."""
+    if isinstance(pid, list):
+        return sum(cpu_s(p) for p in pid) if pid else float("nan")
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fragment_shown(fragment: str) -> tuple[str | None, str | None]:
+    """The first metrics of a pushed view fragment (``follow_stream.render``), as a person reads them."""
+    first = {}
+    for label, value in FRAGMENT_METRIC.findall(fragment):
+        first.setdefault(html.unescape(label), html.unescape(value))
+    return first.get(LINF), first.get(CLEAN)
 
 
 def shown(tab: ProtocolSession) -> tuple[str | None, str | None]:
@@ -115,7 +156,9 @@ class Classroom:
     requests: int = 0
     errors: list = field(default_factory=list)
     latencies: dict = field(default_factory=lambda: {k: [] for k in ("setup", "teacher", "poll", "update", "page",
-                                                                     "join", "answer", "submit")})
+                                                                     "join", "stream", "refresh", "answer",
+                                                                     "submit")})
+    events: int = 0  # view events received over the students' streams
     changes: list = field(default_factory=list)
     views: dict = field(default_factory=dict)  # version -> the teacher page's (L∞, clean prediction)
     observed: dict = field(default_factory=dict)  # student -> [(time, version, shown)]
@@ -128,6 +171,11 @@ class Classroom:
     done: set = field(default_factory=set)  # students whose answer was accepted or finally refused, or who broke
     presence: dict = field(default_factory=dict)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    pid: int | list = field(default_factory=list)  # the server's processes (CPU of the follow phase)
+    marks: dict = field(default_factory=dict)  # name -> (perf_counter, server CPU seconds)
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = (time.perf_counter(), cpu_s(self.pid) if self.pid else float("nan"))
 
     async def ask(self, coro, kind: str, timeout_s: float | None = None) -> dict:
         started = time.perf_counter()
@@ -139,6 +187,11 @@ class Classroom:
         self.requests += 1
         self.latencies[kind].append(time.perf_counter() - started)
         return result
+
+    @property
+    def http_url(self) -> str:
+        """The server's http(s) address (the websocket's, without its path)."""
+        return self.ws_url.replace("ws", "http", 1).removesuffix("/_stcore/stream")
 
     def session(self, page: str, query: str = "") -> ProtocolSession:
         """A browser tab opened on ``page``'s link (``/page?query``)."""
@@ -202,6 +255,7 @@ class Classroom:
     async def teacher(self, tab: ProtocolSession, joined: asyncio.Event) -> None:
         rng = random.Random(0)
         await asyncio.wait_for(joined.wait(), self.ramp_s + 3 * self.timeout_s)
+        self.mark("follow_start")
         end, step, k, image = time.perf_counter() + self.seconds, 0, FIRST_EPS_K, FIRST_IMAGE
         while time.perf_counter() + self.change_every_s <= end:
             await self.teacher_wait(tab, self.change_every_s)
@@ -213,6 +267,7 @@ class Classroom:
                 k = rng.choice([j for j in range(5, 101) if j != k])
                 await self.present(tab, "eps", k=k)
         await self.teacher_wait(tab, max(0.0, end - time.perf_counter()))
+        self.mark("follow_end")
         # the challenge: its image presented, then the "smallest eps" template with an L∞ ceiling of 0.3
         if image != CHALLENGE_IMAGE:
             await self.present(tab, "image", image=CHALLENGE_IMAGE)
@@ -238,6 +293,7 @@ class Classroom:
         await asyncio.sleep(i * self.ramp_s / self.students)
         nick = f"student-{i:03d}"
         rng = random.Random(i)
+        reader = None
         try:
             async with self.session("join", urlencode({"room": self.code})) as tab:  # the join link
                 await self.ask(tab.run(), "page")
@@ -246,43 +302,68 @@ class Classroom:
                 await self.ask(tab.run(trigger=tab.submits["class_join"]), "join")
                 for key in ("class_code", "class_nick_input"):
                     tab.state.pop(key)
-                if not joined_as(tab, nick) or not tab.timers:
+                if not joined_as(tab, nick):
                     raise RuntimeError(f"not joined: texts {tab.texts[:2]}, alerts {tab.alerts}")
                 tab.query = tab.url  # the page's own URL (the room code only; the token is in a cookie)
+                element = [body for body in tab.htmls if FOLLOW_URL.search(body)]
+                if not element:
+                    raise RuntimeError("the Join page showed no follow element")
+                self.observe(i, time.perf_counter(), element[0])  # the view the page was drawn with
+                # the page's script: EventSource on the stream, with this tab's cookies (the member cookie)
+                stream = EventStream(self.http_url + FOLLOW_URL.search(element[0]).group(1), tab.connect_headers())
+                started = time.perf_counter()
+                if await asyncio.wait_for(stream.open(), self.timeout_s) != 200:
+                    raise RuntimeError(f"the event stream refused: {stream.status} {await stream.body()}")
+                self.latencies["stream"].append(time.perf_counter() - started)
+                reader = stream
                 self.joined.add(nick)
                 if len(self.joined) == self.students:
                     all_joined.set()
-                self.observe(i, tab)
-                answered, tick = False, time.perf_counter()
+                drawn_with = CHALLENGES.search(element[0]).group(1)  # the challenge state the page shows
+                answered = False
                 while not self.stop.is_set():
-                    tick = max(tick + POLL_S, time.perf_counter())
-                    await asyncio.sleep(tick - time.perf_counter())
-                    await self.ask(tab.run(fragment=tab.timers[0]), "poll")
-                    if not (tab.texts or tab.metric_list):
-                        continue  # nothing changed: the watcher drew nothing
-                    self.latencies["update"].append(self.latencies["poll"].pop())  # it reran the whole page
-                    self.observe(i, tab)
-                    if not answered and self.challenge and f"ans_{self.challenge}_submit" in tab.seen:
-                        answered = True
-                        await self.answer(tab, nick, rng)
+                    try:
+                        event = await asyncio.wait_for(stream.next(), 1.0)
+                    except asyncio.TimeoutError:
+                        continue
+                    if event.get("event") == "view":
+                        self.events += 1
+                        self.observe(i, event["at"], event["data"], int(event["id"]))
+                    elif event.get("event") == "challenges" and event["data"] != drawn_with:
+                        # the page's script presses the hidden refresh button: the whole page reruns
+                        await self.ask(tab.run(trigger=tab.widgets[REFRESH][0]), "refresh")
+                        drawn = [body for body in tab.htmls if FOLLOW_URL.search(body)]
+                        drawn_with = CHALLENGES.search(drawn[0]).group(1) if drawn else event["data"]
+                        submit = [k for k in tab.seen if SUBMIT.fullmatch(k)]
+                        if submit and not answered:
+                            answered = True
+                            await self.answer(tab, nick, rng, SUBMIT.fullmatch(submit[0]).group(1))
+                    elif event.get("event") == "end":
+                        break
         except Exception as exc:  # a session that cannot start or breaks counts as an error
             self.errors.append(f"{nick}: {exc.__class__.__name__}: {str(exc)[:200]}")
             self.done.add(nick)
         finally:
+            if reader is not None:
+                stream.close()
             if nick not in self.joined and len(self.joined) + len(self.errors) >= self.students:
                 all_joined.set()  # do not keep the teacher waiting for a student that failed
 
-    def observe(self, i: int, tab: ProtocolSession) -> None:
-        version = version_of(tab, VERSION_STUDENT)
-        if version is None:
-            self.errors.append(f"student {i}: the page showed no presented view ({tab.alerts[:2]})")
-        else:
-            self.observed.setdefault(i, []).append((time.perf_counter(), version, shown(tab)))
+    def observe(self, i: int, when: float, fragment: str, version: int | None = None) -> None:
+        """One view the student's page shows: ``fragment`` (the follow element, or a pushed event's data, whose
+        id is ``version``); its "view N" caption must name the same version."""
+        caption = VERSION_STUDENT.search(fragment)
+        box = FRAGMENT_VERSION.search(fragment)
+        if version is None and box and int(box.group(1)) == 0:
+            return  # drawn before any view was presented
+        if caption is None or (version is not None and int(caption.group(1)) != version):
+            self.errors.append(f"student {i}: the fragment shows {caption and caption.group(0)}, event {version}")
+            return
+        self.observed.setdefault(i, []).append((when, int(caption.group(1)), fragment_shown(fragment)))
 
-    async def answer(self, tab: ProtocolSession, nick: str, rng: random.Random) -> None:
-        """Set this student's eps on the challenge's answer panel and press Submit (once more at the
+    async def answer(self, tab: ProtocolSession, nick: str, rng: random.Random, cid: str) -> None:
+        """Set this student's eps on challenge ``cid``'s answer panel and press Submit (once more at the
         largest eps if refused)."""
-        cid = self.challenge
         try:
             for attempt, k in enumerate((rng.randint(*ANSWER_K), ANSWER_K[1])):
                 await self.ask(tab.set_eps_k(k, f"ans_{cid}_eps_linf"), "answer")
@@ -325,7 +406,7 @@ async def _run(url: str, pid: int | list[int], students: int, seconds: float, ch
                timeout_s: float, store_url: str | None, keep_room: bool, password: str) -> dict:
     from advcore.classroom.store import open_store
     c = Classroom(url.replace("http", "ws", 1) + "/_stcore/stream", students, seconds, change_every_s, ramp_s,
-                  timeout_s, password=password)
+                  timeout_s, password=password, pid=pid)
     store = open_store(store_url)
     report: dict = {"client": "websocket protocol", "students": students, "seconds": seconds,
                     "change_every_s": change_every_s, "ramp_s": ramp_s, "store": repr(store)}
@@ -334,7 +415,7 @@ async def _run(url: str, pid: int | list[int], students: int, seconds: float, ch
             await c.open_room(teacher)
             if store.get_room(c.code) is None:
                 raise RuntimeError(f"room {c.code} is not in the store {store!r}: is --store the server's?")
-            rss_before = rss_mb(pid)
+            rss_before, cpu_before = rss_mb(pid), cpu_s(pid)
             started = time.perf_counter()
             all_joined = asyncio.Event()
             tasks = [asyncio.create_task(c.student(i, all_joined)) for i in range(students)]
@@ -345,7 +426,7 @@ async def _run(url: str, pid: int | list[int], students: int, seconds: float, ch
             c.stop.set()
             await asyncio.gather(*tasks)
             wall = time.perf_counter() - started
-            rss_after = rss_mb(pid)
+            rss_after, cpu_used = rss_mb(pid), cpu_s(pid) - cpu_before
             stored = store.submissions(c.code, c.challenge) if c.challenge else []
         samples, missed = c.follow_latencies()
         stored_nicks = {s["nickname"] for s in stored}
@@ -353,17 +434,22 @@ async def _run(url: str, pid: int | list[int], students: int, seconds: float, ch
         last = c.changes[-1].version if c.changes else None
         updated = [i for i, seen in c.observed.items() if any(v == last for _, v, _ in seen)]
         report.update(
-            follow_measured="teacher's change sent -> the student's page showing that view version",
+            follow_measured="teacher's change sent -> that version's event arriving on the student's stream",
             room=c.code, challenge=c.challenge, joined=len(c.joined), teacher_changes=len(c.changes) - 1,
             followers_updated=len(updated), follow_samples=len(samples), follow_missed=missed,
             **_percentiles("follow_", samples), requests=c.requests, requests_per_s=round(c.requests / wall, 2),
             errors=len(c.errors), error_samples=c.errors[:5], **_percentiles("teacher_change_", lat["teacher"]),
-            **_percentiles("poll_", lat["poll"]), **_percentiles("update_", lat["update"]),
+            **_percentiles("poll_", lat["poll"]), **_percentiles("refresh_", lat["refresh"]),
             **_percentiles("submit_", lat["submit"]),
             submissions_accepted=len(c.accepted), submissions_refused=len(c.refused),
             submissions_in_store=len(stored), submissions_lost=len(set(c.accepted) - stored_nicks),
             all_accepted_after_s=round(max(c.accepted_after_s), 2) if c.accepted_after_s else None,
-            teacher_saw=c.presence, rss_before_mb=_mb(rss_before), rss_after_mb=_mb(rss_after))
+            teacher_saw=c.presence, rss_before_mb=_mb(rss_before), rss_after_mb=_mb(rss_after),
+            rss_per_follower_mb=round((rss_after - rss_before) / max(1, len(c.joined)), 2),
+            view_events=c.events, **_percentiles("stream_open_", lat["stream"]),
+            server_cpu_s=round(cpu_used, 1), server_cpu_percent=round(100 * cpu_used / wall, 1),
+            cpu_per_follower_percent=round(100 * cpu_used / wall / max(1, len(c.joined)), 3),
+            wall_s=round(wall, 1), **follow_phase(c))
         return report
     finally:
         if c.code and not keep_room:

@@ -62,6 +62,7 @@ class ProtocolSession:
         self.timers: list[str] = []  # those of them the last whole-page run set (older ones may no longer exist)
         self.alerts: list[str] = []  # st.success/info/warning/error texts of the last run
         self.texts: list[str] = []  # st.markdown/st.caption texts of the last run
+        self.htmls: list[str] = []  # st.html bodies of the last run that carry a script (the follow element)
         self.metric_list: list[tuple[str, str]] = []  # the last run's metrics in page order (labels may repeat)
         self.seen: set[str] = set()  # keys of the widgets and charts the last run showed
         self.eps_options: list[str] = []  # the eps slider's labels, as the page shows them
@@ -129,7 +130,7 @@ class ProtocolSession:
             rerun.widget_states.widgets.add(id=trigger, trigger_value=True)
         await self.ws.send(msg.SerializeToString())
         metrics: dict[str, str] = {}
-        self.seen, self.alerts, self.metric_list, self.texts = set(), [], [], []
+        self.seen, self.alerts, self.metric_list, self.texts, self.htmls = set(), [], [], [], []
         if not fragment:
             self.timers = []
         while True:
@@ -169,6 +170,7 @@ class ProtocolSession:
                     self.texts.append(element.markdown.body)
                 if which == "html" and element.html.unsafe_allow_javascript:  # a script the browser runs
                     self.keep_cookies(element.html.body)
+                    self.htmls.append(element.html.body)
                 widget_id = getattr(getattr(element, which), "id", "")
                 if widget_id:
                     key = widget_id.rsplit("-", 1)[-1]
@@ -203,6 +205,97 @@ class ProtocolSession:
         """Go to another page of the app (its widgets start fresh, as after a click in the sidebar)."""
         self.page_hash, self.page_name, self.state, self.submit_id = self.pages[path], "", {}, ""
         return await self.run()
+
+
+class EventStream:
+    """A browser's ``EventSource``, over a raw asyncio HTTP/1.1 connection: ``GET url`` with ``Accept:
+    text/event-stream``, the tab's cookies (``ProtocolSession.connect_headers``: the member cookie the page set) and
+    ``Last-Event-ID`` on a reconnect; reads the (chunked) body and parses its events. ``next`` returns one event
+    as a dict (``id``, ``event``, ``data``, and ``at``: perf_counter when its last byte arrived); no comments."""
+
+    def __init__(self, url: str, headers: dict | None = None, last_event_id: str = ""):
+        from urllib.parse import urlsplit
+        self.url, self.parts, self.headers = url, urlsplit(url), dict(headers or {})
+        self.last_event_id, self.status, self.response_headers = last_event_id, 0, {}
+        self._buffer, self._chunked, self._left = b"", False, 0
+
+    async def __aenter__(self):
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+
+    async def open(self) -> int:
+        """Connect and read the response head; the HTTP status (200: the stream is open)."""
+        host, port = self.parts.hostname, self.parts.port or 80
+        self.reader, self.writer = await asyncio.open_connection(host, port)
+        path = self.parts.path + (f"?{self.parts.query}" if self.parts.query else "")
+        lines = [f"GET {path} HTTP/1.1", f"Host: {self.parts.netloc}", "Accept: text/event-stream",
+                 "Cache-Control: no-cache", *(f"{k}: {v}" for k, v in self.headers.items())]
+        if self.last_event_id:
+            lines.append(f"Last-Event-ID: {self.last_event_id}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await self.writer.drain()
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        self.status = int(head[0].split()[1])
+        self.response_headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:] if h)}
+        self._chunked = "chunked" in self.response_headers.get("transfer-encoding", "")
+        return self.status
+
+    async def body(self, limit: int = 65536) -> str:
+        """The rest of a short response (a refusal's text)."""
+        length = int(self.response_headers.get("content-length", "0") or 0)
+        return (await self.reader.readexactly(min(length, limit))).decode() if length else ""
+
+    async def _more(self) -> None:
+        if not self._chunked:
+            data = await self.reader.read(65536)
+        else:
+            if self._left == 0:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    data = b""
+                else:
+                    self._left = size
+            if self._left:
+                data = await self.reader.read(self._left)
+                self._left -= len(data)
+                if self._left == 0:
+                    await self.reader.readexactly(2)  # the chunk's CRLF
+        if not data:
+            raise ConnectionError("the event stream ended")
+        self._buffer += data
+
+    async def next(self) -> dict:
+        """The next event (blocks until one arrives; ConnectionError when the stream ends)."""
+        while True:
+            self._buffer = self._buffer.replace(b"\r\n", b"\n")
+            while b"\n\n" not in self._buffer:
+                await self._more()
+                self._buffer = self._buffer.replace(b"\r\n", b"\n")
+            block, self._buffer = self._buffer.split(b"\n\n", 1)
+            event: dict = {"event": "message", "data": []}
+            for line in block.decode().split("\n"):
+                if not line or line.startswith(":"):
+                    continue
+                name, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if name == "data":
+                    event["data"].append(value)
+                elif name in ("id", "event", "retry"):
+                    event[name] = value
+            if "id" in event:
+                self.last_event_id = event["id"]
+            if event["data"] or event["event"] != "message":
+                event.update(data="\n".join(event["data"]), at=time.perf_counter())
+                return event
+
+    def close(self) -> None:
+        try:
+            self.writer.close()
+        except Exception:
+            pass
 
 
 async def _teacher(ws_url: str, seconds: float, stats: dict, timeout_s: float, first_n: int = 500) -> None:

@@ -23,7 +23,7 @@ def test_explore_opens_on_an_attacked_mnist_image():
     assert sum("advlab-bars" in h.value for h in at.html) == 1  # the class probabilities
     pictures = [h.value for h in at.html if "advlab-pictures" in h.value]
     assert len(pictures) == 2 and pictures[0].count("<img") == 3 and pictures[1].count("<img") == 2
-    assert "original<br>7 (" in pictures[0] and "random noise" in pictures[1]
+    assert "original: 7 (" in pictures[0] and "random noise" in pictures[1]
 
 
 def test_moving_eps_changes_the_adversarial_result():
@@ -166,10 +166,15 @@ def test_train_page_trains_a_user_model(private_dirs, monkeypatch):
     for _ in range(120):
         time.sleep(1)
         at.run()
-        if any("in the zoo" in s.value for s in at.success) or at.error:
+        if any("user-class-demo" in s.value for s in [*at.success, *at.warning]) or at.error:
             break
-    assert any("user-class-demo" in s.value for s in at.success), [e.value for e in at.error]
-    from advcore import zoo
+    from advcore import data, zoo
+    from advcore.ui import classroom as ui
+    accuracy = ui.store().get_job(at.session_state["train_job"])["clean_accuracy"]
+    if accuracy >= data.info("mnist").useful_floor():  # the verdict follows the measured accuracy (issue 32)
+        assert any("user-class-demo is in the zoo" in s.value for s in at.success), [e.value for e in at.error]
+    else:
+        assert any("user-class-demo is weak" in w.value for w in at.warning) and not at.success, accuracy
     assert (zoo.user_models_dir() / "user-class-demo.json").is_file()
     assert not (zoo.models_dir() / "user-class-demo.json").exists()
 

@@ -163,9 +163,23 @@ def test_explore_and_compare_fit_a_1280x720_projector(tmp_path, mnist_test):
             assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, (dataset, pictures)
             images = [page.locator(".advlab-pictures img").nth(i).bounding_box() for i in range(3)]
             assert all(image["width"] >= 250 for image in images), (dataset, images)
+            values = page.locator('[data-testid="stMetricValue"]')  # the metric values above the fold too
+            assert all(values.nth(i).bounding_box()["y"] + values.nth(i).bounding_box()["height"] <= 720
+                       for i in range(min(values.count(), 4))), dataset
             page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)  # the eps curve
             assert page.evaluate(SMALLEST_CHART_FONT) >= 14, dataset  # tick labels and legends too
         page.goto(f"{url}/?dataset=mnist", timeout=180_000)
+        page.locator(".advlab-pictures").first.wait_for(timeout=180_000)
+        page.get_by_text("Presenter", exact=True).click()  # larger type: the picture row still in view
+        page.locator('[data-testid="stHeading"] h1').first.wait_for(timeout=60_000)
+        page.wait_for_function("() => parseFloat(getComputedStyle(document.querySelector("
+                               "'[data-testid=\"stHeading\"] h1')).fontSize) > 34", timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "explore-presenter-1280x720.png"))
+        pictures = page.locator(".advlab-pictures").first.bounding_box()
+        assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, ("presenter", pictures)
+        page.get_by_text("Presenter", exact=True).click()
+        page.wait_for_timeout(1500)
         page.get_by_text("Draw", exact=True).click()
         canvas = page.locator("canvas[aria-label='drawing canvas']")
         canvas.wait_for(timeout=60_000)
@@ -189,3 +203,23 @@ def test_explore_and_compare_fit_a_1280x720_projector(tmp_path, mnist_test):
         page.screenshot(path=str(ARTIFACTS / "compare-cifar10-1280x720.png"))
         assert page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').count() == 2
         assert page.evaluate(CUT_METRICS_JS) == []
+
+
+@pytest.mark.needs_data
+def test_teach_fits_1024x768_and_1280x720(tmp_path):
+    """Issue 32: after "Create a room", Teach cut "conn…"/"followin…" at 1024x768 and its QR code stuck out of
+    its column; at both sizes no metric label is cut and nothing is wider than its column."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    cut_labels = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"] *')]
+        .filter(e => e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
+    with streamlit_server({"ADVLAB_STATE_DIR": str(tmp_path), "ADVLAB_STORE": ""}) as (url, _), \
+            browser_page() as page:
+        for width, height in ((1024, 768), (1280, 720)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{url}/teach", timeout=180_000)
+            page.get_by_role("button", name="Create a room").click()
+            page.get_by_text("following you").wait_for(timeout=120_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / f"teach-{width}x{height}.png"))
+            assert page.evaluate(cut_labels) == [], (width, height)
+            assert page.evaluate(OVERFLOWING_JS) == [], (width, height)

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from advcore import data, live
+from advcore import data
 from advcore.ui import results
 
 
@@ -15,19 +15,20 @@ def photos(monkeypatch):
     """A 224x224x3 user set with 1,000 classes and the natural-image budgets of advcore.imagesets."""
     info = dataclasses.replace(data.DATASETS["cifar10"], name="photos", title="photos", shape=(224, 224, 3),
                                class_names=tuple(f"class_{i}" for i in range(1000)),
-                               reference_eps=(1 / 255, 4 / 255), large_eps=16 / 255, user=True)
+                               reference_eps=(1 / 255, 4 / 255), large_eps=16 / 255, user=True,
+                               linf=None, l2=None)
     monkeypatch.setitem(data.DATASETS, "photos", info)
     return info
 
 
 def test_a_user_set_eps_slider_follows_its_budgets(photos):
-    linf = live.eps_range("photos", "linf")
+    linf = data.info("photos").eps_range("linf")
     grid = linf.grid()
     assert round(1 / 255, 6) in grid and round(4 / 255, 6) in grid and linf.default == pytest.approx(4 / 255)
     assert grid[0] == 0 and grid[-1] == pytest.approx(16 / 255, abs=1e-6)  # up to its large eps, not MNIST's 0.5
-    l2 = live.eps_range("photos", "l2")
+    l2 = data.info("photos").eps_range("l2")
     assert 4 < l2.high < 8 and 0 < l2.default < l2.high and len(l2.grid()) == 41
-    assert live.eps_range("mnist", "linf").high == 0.5  # the built-in sets keep theirs
+    assert data.info("mnist").eps_range("linf").high == 0.5  # the built-in sets keep theirs
 
 
 def test_many_classes_show_only_the_top_ten_with_true_and_target(photos):

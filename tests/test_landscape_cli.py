@@ -30,7 +30,7 @@ def test_json_has_nxn_loss_and_pred_at_the_default_radius(capsys, tiny):
     loss, pred = np.asarray(result["loss"]), np.asarray(result["pred"])
     assert loss.shape == (9, 9) and pred.shape == (9, 9)
     assert np.isfinite(loss).all() and pred.min() >= 0 and pred.max() <= 9
-    assert result["radius"] == pytest.approx(landscape.DEFAULT_RADIUS["mnist"]) == pytest.approx(0.3)
+    assert result["radius"] == pytest.approx(data.info("mnist").budget) == pytest.approx(0.3)
     assert result["coords"][0] == pytest.approx(-0.3) and result["coords"][-1] == pytest.approx(0.3)
     assert result["index"] == 2 and result["model"] == "tiny"
 

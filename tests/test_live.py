@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from advcore import live
+from advcore import data, live
 
 
 @pytest.mark.parametrize("dataset,norm,standard", [
@@ -11,19 +11,19 @@ from advcore import live
     ("cifar10", "linf", (2 / 255, 4 / 255, 8 / 255, 16 / 255)), ("cifar10", "l2", (0.25, 0.5)), ("mnist", "l2", (2.0,)),
 ])
 def test_slider_grids_hold_the_standard_budgets_exactly(dataset, norm, standard):
-    grid = live.eps_range(dataset, norm).grid()
+    grid = data.info(dataset).eps_range(norm).grid()
     assert all(round(v, 6) in grid for v in standard) and grid == sorted(grid) and grid[0] == 0
 
 
 def test_cifar_opens_at_8_of_255_and_spans_about_32_of_255():
-    r = live.eps_range("cifar10", "linf")
+    r = data.info("cifar10").eps_range("linf")
     assert r.default == pytest.approx(8 / 255) and r.grid()[-1] == pytest.approx(32 / 255, abs=1e-6)
     assert len(r.grid()) == 33  # one position per grey level: the change is spread over the slider
-    assert live.eps_range("cifar10", "l2").high > 0.5  # L2 links above 0.5 are not clamped
+    assert data.info("cifar10").eps_range("l2").high > 0.5  # L2 links above 0.5 are not clamped
 
 
 def test_mnist_keeps_every_grey_level_for_the_load_test():
-    grid = live.eps_range("mnist", "linf").grid()
+    grid = data.info("mnist").eps_range("linf").grid()
     assert all(round(k / 255, 6) in grid for k in range(129))
     assert all(grid[k] <= k / 255 + 1e-6 for k in range(101))  # the k-th option is at most k/255
 

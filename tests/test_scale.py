@@ -49,6 +49,7 @@ def loop():
     yield loop
     tabs = [t for v in CLASS.values() for t in (v if isinstance(v, list) else [v]) if isinstance(t, ProtocolSession)]
     for tab in tabs:
+        close_stream(tab)
         loop.run_until_complete(tab.__aexit__(None, None, None))
     if "store" in CLASS:
         CLASS["store"].close()
@@ -203,20 +204,68 @@ def first_metric(tab: ProtocolSession, label: str) -> str | None:
     return next((value for name, value in tab.metric_list if name == label), None)
 
 
+def shown_on_page(tab: ProtocolSession, label: str) -> str | None:
+    """Metric ``label`` of the presented view the Join page's last whole run drew (its follow element)."""
+    from bench.classroom_load import FRAGMENT_METRIC
+    for body in tab.htmls:
+        for name, value in FRAGMENT_METRIC.findall(body):
+            if name == label:
+                return value
+    return None
+
+
 async def follow_until(tab: ProtocolSession, label: str, value: str, timeout_s: float = 30) -> float:
-    """Until the page shows metric ``label`` = ``value``, rerun the Join page's timer fragment every
-    0.5 s as the browser does (st.fragment(run_every=...); it reruns the page when the presented view
-    changes); returns the seconds that took (0 if the last run already showed it). The timer is the one
-    the page's last whole run set (``timers``), as in the browser: a fragment's id follows its place in
-    the page, and the run just after joining draws the cookie script above it, so later runs' id differs
-    (the server answers a rerun of a fragment the page no longer has with nothing at all)."""
+    """Until the tab's follow stream pushes a view with metric ``label`` = ``value``, read it as the page's
+    EventSource does (``advcore.ui.follow_stream``: ``GET /_advlab/follow/CODE/events`` through nginx with the
+    tab's cookies, the member cookie included); a stream that breaks (its replica died) is opened again after
+    the 1 s the stream asks for, with Last-Event-ID, as EventSource does. Returns the seconds that took (a
+    (re)connect gets the current view at once)."""
+    from bench.classroom_load import FOLLOW_URL, fragment_shown
+    from bench.load import EventStream
     started = time.perf_counter()
-    while first_metric(tab, label) != value:
+    if label == LINF and getattr(tab, "last_view", (None,))[0] == value:
+        return 0.0  # the page shows it already
+    while True:
         if time.perf_counter() - started > timeout_s:
-            raise AssertionError(f"{label} never showed {value} (last run: {tab.metric_list}, {tab.alerts})")
-        await asyncio.sleep(0.5)
-        await answered(tab.run(fragment=tab.timers[0]))  # the timer the last whole run set
-    return time.perf_counter() - started
+            raise AssertionError(f"{label} never showed {value} (last: {getattr(tab, 'last_view', None)})")
+        stream = getattr(tab, "events", None)
+        try:
+            if stream is None:
+                path = next(FOLLOW_URL.search(b).group(1) for b in tab.htmls + getattr(tab, "follow_htmls", [])
+                            if FOLLOW_URL.search(b))
+                tab.follow_htmls = [b for b in tab.htmls if FOLLOW_URL.search(b)] or tab.follow_htmls
+                http = tab.ws_url.replace("ws", "http", 1).removesuffix("/_stcore/stream")
+                stream = EventStream(http + path, tab.connect_headers(), getattr(tab, "last_event", ""))
+                assert await answered(stream.open(), 10) == 200, (stream.status, await stream.body())
+                tab.events = stream
+            event = await answered(stream.next(), max(0.1, timeout_s - (time.perf_counter() - started)))
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            tab.events = None
+            await asyncio.sleep(1.0)  # the stream's retry
+            continue
+        if event.get("event") == "view":
+            tab.last_event, tab.last_view = event["id"], fragment_shown(event["data"])
+            if tab.last_view[0] == value if label == LINF else value in event["data"]:
+                return time.perf_counter() - started
+
+
+async def refresh_on_challenge(tab: ProtocolSession, timeout_s: float = 30) -> None:
+    """Read the tab's follow stream until it says the room's challenges changed (``event: challenges`` naming
+    another state than the page was drawn with), then press the page's hidden refresh button as its script does
+    (one whole run of the page, which draws the challenge)."""
+    from bench.classroom_load import CHALLENGES, FOLLOW_URL, REFRESH
+    drawn = next(CHALLENGES.search(b).group(1) for b in tab.htmls if FOLLOW_URL.search(b))
+    while True:
+        event = await answered(tab.events.next(), timeout_s)
+        if event.get("event") == "challenges" and event["data"] != drawn:
+            break
+    await answered(tab.run(trigger=tab.widgets[REFRESH][0]))
+
+
+def close_stream(tab: ProtocolSession) -> None:
+    if getattr(tab, "events", None) is not None:
+        tab.events.close()
+        tab.events = None
 
 
 def linf(k: int) -> str:
@@ -269,7 +318,7 @@ def test_classroom_across_replicas_teacher_on_one_students_on_the_other(scale, l
             assert tab.url == f"room={code}", tab.url  # the link: the room code only, never the token
             assert member_cookie(tab, code) == [nick, token_of(store, code, nick, tab)], tab.cookies
             assert f"you are **{nick}**" in " ".join(tab.texts), tab.texts
-            assert first_metric(tab, LINF) == linf(80), (tab.metric_list, tab.alerts)
+            assert shown_on_page(tab, LINF) == linf(80), (tab.htmls, tab.alerts)  # the view it was drawn with
             students.append(tab)
         CLASS["students"] = students
         assert [m["nickname"] for m in store.members(code)] == ["ada", "grace"]
@@ -284,7 +333,7 @@ def test_classroom_across_replicas_teacher_on_one_students_on_the_other(scale, l
         (challenge,) = store.challenges(code)
         CLASS["challenge"] = challenge["id"]
         ada = students[0]
-        await answered(ada.run(fragment=ada.timers[0]))  # the live panel sees the challenge: whole page reruns
+        await refresh_on_challenge(ada)  # the stream says the challenges changed: the page reruns
         key = f"ans_{challenge['id']}_eps_linf"
         assert key in ada.widgets, sorted(ada.widgets)
         await set_eps(ada, key, 58)
@@ -322,9 +371,20 @@ def test_replica_killed_mid_class_its_students_reconnect_to_the_survivor(scale, 
             with pytest.raises((ConnectionClosed, OSError)):  # the dead replica's websockets are gone
                 await answered(tab.run(fragment=tab.timers[0] if tab.timers else ""), 30)
             await tab.__aexit__(None, None, None)
+        async def to_the_end(stream):  # what it had sent before, then the break
+            while True:
+                await stream.next()
+
+        for tab in students:  # their event streams went with the replica
+            with pytest.raises((ConnectionError, OSError, asyncio.IncompleteReadError)):
+                await answered(to_the_end(tab.events), 30)
         timeline["students_saw_the_drop_s"] = time.perf_counter() - t0
         await set_eps(teacher, "teach_eps_linf", 70)  # the survivor never stopped answering
         timeline["teacher_moved_eps_s"] = time.perf_counter() - t0
+        for tab in students:  # each page's EventSource reconnects by itself, through nginx, to the survivor
+            back_in = await follow_until(tab, LINF, linf(70), timeout_s=10)
+            assert back_in <= 3, f"a follower took {back_in:.1f} s to follow again on the survivor"
+        timeline["students_stream_following_again_s"] = time.perf_counter() - t0
 
         back = []
         for tab, nick in zip(students, ("ada", "grace")):  # the browser reconnects to the same page, URL, cookies
@@ -335,6 +395,7 @@ def test_replica_killed_mid_class_its_students_reconnect_to_the_survivor(scale, 
             assert not tab.alerts, tab.alerts  # rejoined from the cookie's token, no warning
             assert f"you are **{nick}**" in " ".join(tab.texts), tab.texts  # the same nickname, not the join form
             await follow_until(tab, LINF, linf(70))  # same room, the teacher's current view
+            timeline[f"{nick}_following_again_s"] = time.perf_counter() - t0
             timeline[f"{nick}_back_s"] = time.perf_counter() - t0
             back.append(tab)
         CLASS["students"] = back

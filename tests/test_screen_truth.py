@@ -67,3 +67,13 @@ def test_lesson_4_says_how_far_the_features_moved_measured_in_the_full_space():
     caption = next(c.value for c in at.caption if "full feature space" in c.value)
     moved = re.search(r"moved the features ([0-9.]+), ([0-9.]+)× the typical distance", caption)
     assert moved and float(moved.group(1)) > 0, caption
+
+
+@pytest.mark.needs_data
+def test_explore_target_shows_untargeted_not_an_empty_choice():
+    """The Target select opens on "untargeted" (a selectbox whose value is None showed "Choose an option")."""
+    from tests.conftest import start
+    at = start()
+    target = at.selectbox(key="explore_target")
+    assert target.format_func(target.value) == "untargeted"
+    assert "target" not in at.query_params

@@ -4,10 +4,12 @@ A view names what the teacher shows: data set, model, image (a test-set index, o
 a drawn/uploaded image kept in the store, with its label), attack, its settings (checked by the
 attack registry) and eps (pixel units; L∞ or L2 by the attack's ``norm`` setting); optionally a
 defence in front of the model (a spec of ``advcore.defences``, attacked naively or adaptively) and a
-second model of the same data set (Compare's model B, attacked the same way). Followers poll ``view_version``
-(one small read) and fetch the view only when the version moved. The Explore page holds
-the same facts in its URL (``dataset, model, image, attack, eps`` and the attack's settings),
-so a view converts to and from an Explore link.
+second model of the same data set (Compare's model B, attacked the same way). Each server process watches the
+version of every followed room (``advcore.classroom.broadcast``: one small read per room, not per follower) and
+pushes each new view, computed and rendered once, to its followers' pages (``advcore.ui.follow_stream``). The
+Explore page holds
+the same facts in its URL as an ``advcore.view.ExploreView``: a view converts to and from one
+(``explore_view``, ``from_explore_view``), and so to and from an Explore link.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import json
 import math
 from urllib.parse import parse_qs, urlparse
 
-from advcore import attacks, data, zoo
+from advcore import attacks, data, links, zoo
 from advcore.attacks.registry import EPS_UI_MAX
+from advcore.view import ExploreView
 
 from .rooms import ClassroomError
 from .store import Store
@@ -115,31 +118,45 @@ def poll(store: Store, code: str, known_version: int) -> tuple[int, dict | None]
     return store.get_view(code)
 
 
+def explore_view(view: dict) -> ExploreView:
+    """The ``ExploreView`` of a presented view (its test image, or no image for a stored one)."""
+    params = dict(view.get("params") or {})
+    norm, target = params.pop("norm", None), params.pop("target", None)
+    defence = view.get("defence")
+    return ExploreView(dataset=view["dataset"], model=view["model"], image=view.get("image"), attack=view["attack"],
+                       eps=float(view["eps"]), norm=norm, target=target, settings=tuple(sorted(params.items())),
+                       defence=None if defence in (None, "none") else defence,
+                       adaptive=bool(view.get("adaptive", False)) and defence not in (None, "none"),
+                       model_b=view.get("model_b"))
+
+
+def from_explore_view(ev: ExploreView, *, image_id: str | None = None, label: int | None = None,
+                      note: str = "", page: str | None = None) -> dict:
+    """A checked presented view of an ``ExploreView`` (its test image, or a stored image ``image_id``)."""
+    params = dict(ev.settings, **({"norm": ev.norm} if ev.norm is not None else {}),
+                  **({"target": ev.target} if ev.target is not None else {}))
+    image = {"image_id": image_id, "label": label} if image_id is not None else {"image": ev.image or 0}
+    return make_view(ev.dataset, ev.model or "", ev.attack, ev.effective_eps, params=params, note=note,
+                     page=page or ("compare" if ev.model_b else "explore"), defence=ev.defence or "none",
+                     adaptive=ev.adaptive, model_b=ev.model_b, **image)
+
+
 def explore_link(view: dict, base: str = "") -> str:
-    """The Explore link of a presented view (``advcore.links`` builds it; a stored image has no index, so
-    the image parameter is left out rather than showing image 0)."""
-    from .. import links
-    return base.rstrip("/") + links.explore_link(dataset=view["dataset"], model=view["model"],
-                                                 attack=view["attack"], eps=view["eps"], image=view.get("image"),
-                                                 defence=view.get("defence"), adaptive=view.get("adaptive"),
-                                                 **view.get("params", {}))
+    """The Explore link of a presented view (a stored image has no index, so the image parameter is left out
+    rather than showing image 0)."""
+    return base.rstrip("/") + links.view_link(explore_view(view))
 
 
 def view_from_link(link: str) -> dict:
-    """A view from an Explore link (``.../?dataset=...&model=...&image=...&attack=...&eps=...``,
-    and any attack settings the link carries: norm, steps, target, ...; other parameters are ignored)."""
-    query = {k: v[0][:100] for k, v in parse_qs(urlparse(str(link).strip()).query).items()}
+    """A view from an Explore link (``.../?dataset=...&model=...&image=...&attack=...&eps=...``, and whatever
+    else of an ``ExploreView`` it carries: settings, target, defence, model B); ClassroomError on a bad value."""
+    query = {k: v[0] for k, v in parse_qs(urlparse(str(link).strip()).query).items()}
     missing = [k for k in EXPLORE_KEYS if k not in query]
     if missing:
         raise ClassroomError(f"the link does not give {', '.join(missing)}")
-    try:
-        image, eps = int(query["image"]), float(query["eps"])
-    except ValueError:
-        raise ClassroomError("the link's image or eps is not a number") from None
-    settings = {k: v for k, v in query.items() if k not in EXPLORE_KEYS and k in _setting_names(query["attack"])}
-    return make_view(query["dataset"], query["model"], query["attack"], eps, image=image, params=settings)
-
-
-def _setting_names(attack: str) -> set[str]:
-    spec = attacks.ATTACKS.get(attack)
-    return ({p.name for p in spec.params} | {"target"}) - {"eps", "trace"} if spec else set()
+    ev, messages = ExploreView.from_query(query)
+    if messages:
+        raise ClassroomError(messages[0])
+    if ev.image is None:
+        raise ClassroomError("the link's image is not a test image")
+    return from_explore_view(ev)

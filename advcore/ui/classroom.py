@@ -7,7 +7,6 @@ The logic (rooms, checks, leaderboards) is in ``advcore.classroom``; this module
 from __future__ import annotations
 
 import hashlib
-import inspect
 import io
 import json
 import re
@@ -26,10 +25,11 @@ from advcore.classroom import challenges, follow, queue, rooms
 from advcore.classroom.rooms import ClassroomError
 from advcore.classroom.store import Store, open_store
 from advcore.errors import AdvcoreError
+from advcore.view import ExploreView
 
 from . import canvas, controls, limits, resources
 
-FOLLOW_POLL_S = 0.5  # a follower's page asks the store for the view version this often
+FOLLOW_POLL_S = 2.0  # a student's page checks for challenges and the room's end this often (views are pushed)
 TEACHER_POLL_S = 2.0  # the teacher's counts and leaderboard refresh this often
 HEARTBEAT_S = 5.0  # a student's page reports itself at most this often
 EXPIRE_EVERY_S = 60.0
@@ -116,9 +116,10 @@ def request_cookies() -> dict:
         return {}
 
 
-def member_from_cookie(code: str) -> tuple[str, str] | None:
-    """(nickname, member token) that this browser keeps for room ``code``, if any."""
-    raw = request_cookies().get(member_cookie_name(code))
+def member_from_cookie(code: str, cookies: dict | None = None) -> tuple[str, str] | None:
+    """(nickname, member token) that this browser keeps for room ``code``, if any (``cookies``: a request's, as the
+    follow stream reads them; default: this session's)."""
+    raw = (request_cookies() if cookies is None else cookies).get(member_cookie_name(code))
     try:
         nick, token = json.loads(unquote(raw or ""))
     except (ValueError, TypeError):
@@ -210,52 +211,52 @@ def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target
         bars.caption(f"Target class: {names[target]}.")
 
 
-def show_view(s: Store, view: dict, key: str) -> None:
-    """Render a presented view: the teacher's attack on the teacher's image (behind the teacher's defence, and on
-    the second model of a comparison too), computed here (cached)."""
+def view_results(s: Store, view: dict) -> dict:
+    """What a presented view shows, computed: the teacher's attack on the teacher's image (behind the teacher's
+    defence, and on the second model of a comparison too), each through ``analyse`` (cached across sessions).
+    The teacher's page (``show_view``) and the followers' stream (``advcore.ui.follow_stream``) both use it.
+    Raises AdvcoreError (ClassroomError: the image is gone) or KeyError for a view that cannot be shown."""
     defence, adaptive = view.get("defence", "none"), bool(view.get("adaptive", False))
     models = [view["model"]] + ([view["model_b"]] if view.get("model_b") else [])
+    x, label, image_key = image_of(s, view)
+    names = data.info(view["dataset"]).class_names
+    params = json.dumps(dict(view.get("params") or {}, eps=view["eps"]), sort_keys=True)
+    shown = [(m, analyse(resources.model_key(m), image_key, x, label, view["attack"], params, defence, adaptive))
+             for m in models]
+    spec = attacks.ATTACKS[view["attack"]]
+    return {"names": names, "x": x, "label": label, "shown": shown, "spec": spec, "defence": defence,
+            "adaptive": adaptive, "models": models,
+            "where": f"test image {view['image']}" if "image" in view else "the teacher’s own image"}
+
+
+def metric_values(names, label: int, result: dict) -> list[tuple[str, str, str | None]]:
+    """(label, value, delta) of the four metrics above a result, as ``show_result`` and the follow stream show them."""
+    norms = result["norms"]
+    fooled = int(np.argmax(result["adv_probs"])) != label
+    return [("clean prediction", _prediction(names, result["clean_probs"]), None),
+            ("adversarial prediction", _prediction(names, result["adv_probs"]), "fooled" if fooled else "still right"),
+            ("L∞ of the change", f"{norms['linf']:.4f}", None), ("L2 of the change", f"{norms['l2']:.3f}", None)]
+
+
+def show_view(s: Store, view: dict, key: str) -> None:
+    """Render a presented view (``view_results``) with Streamlit elements: the teacher's page."""
     try:
-        x, label, image_key = image_of(s, view)
-        names = data.info(view["dataset"]).class_names
-        params = json.dumps(dict(view.get("params") or {}, eps=view["eps"]), sort_keys=True)
-        shown = [(m, analyse(resources.model_key(m), image_key, x, label, view["attack"], params, defence, adaptive))
-                 for m in models]
+        r = view_results(s, view)
     except (AdvcoreError, KeyError) as exc:
         st.error(f"This view cannot be shown: {exc}")
         return
-    spec = attacks.ATTACKS[view["attack"]]
-    where = f"test image {view['image']}" if "image" in view else "the teacher’s own image"
+    defence, adaptive, names, label, spec = r["defence"], r["adaptive"], r["names"], r["label"], r["spec"]
     behind = "" if defence == "none" else \
         f" behind the defence **{defence}** ({'adaptive' if adaptive else 'naive'} attack)"
-    st.markdown(f"**{' and '.join(models)}**{behind} on {where} ({names[label]}), **{spec.title}** at eps "
+    st.markdown(f"**{' and '.join(r['models'])}**{behind} on {r['where']} ({names[label]}), **{spec.title}** at eps "
                 f"**{controls.eps_label(view['eps'], view['norm'])}**. *{spec.paper}*")
     if view.get("note"):
         st.info(plain(view["note"]))
+    shown = r["shown"]
     for i, (model_id, result) in enumerate(shown):
         if len(shown) > 1:
             st.subheader(f"Model {'AB'[i]}: {model_id}")
-        show_result(names, x, label, result, f"{key}_{i}" if i else key)
-
-
-# Explore's controls are being reworked (eps grids per data set, the target picker beside the attack);
-# these two calls work with the current and the reworked signatures of advcore.ui.controls.
-def eps_slider(norm: str, key: str, dataset: str, value: float) -> float:
-    if "value" in inspect.signature(controls.eps_slider).parameters:
-        return controls.eps_slider(norm, key, dataset=dataset, value=value)
-    return controls.eps_slider(norm, key, value)
-
-
-def attack_settings(spec, key: str, class_names, true_class: int, ids: list[str], attacked: str) -> dict:
-    """Widgets for the attack's settings, the target class included (None values left out)."""
-    if not hasattr(controls, "target_select"):
-        params = controls.attack_controls(spec, key, class_names, true_class, ids)
-    else:
-        params = controls.attack_controls(spec, key, ids, attacked=attacked)
-        target = controls.target_select(st, spec, key, class_names, true_class)
-        if target is not None:
-            params["target"] = target
-    return {k: v for k, v in params.items() if v is not None or k == "step_size"}
+        show_result(names, r["x"], label, result, f"{key}_{i}" if i else key)
 
 
 # --- teacher -----------------------------------------------------------------------------------
@@ -291,60 +292,115 @@ def _own_image(s: Store, code: str, dataset: str, model_id: str, source: str, ke
     return stored[digest], int(label)
 
 
+PRESENTED_IMAGE = "Presented image"  # the room's drawn or uploaded image, when the presenter starts from it
+
+
+def presenter_view(s: Store, code: str, key: str = "teach") -> ExploreView:
+    """The presenter's view (session key ``<key>_view``): the room's presented view whenever that is not the
+    one this presenter last showed (entering the room after a reload, coming back after presenting from
+    Explore or Compare), so every student's screen stays where it is."""
+    version = s.view_version(code)
+    if st.session_state.get(f"{key}_view_at") != (code, version):
+        st.session_state[f"{key}_view_at"] = (code, version)
+        _, stored = s.get_view(code)
+        try:
+            load_into_presenter(stored, key)
+            st.session_state[f"presented_{code}"] = json.dumps(stored, sort_keys=True)
+        except (ClassroomError, AdvcoreError, KeyError, TypeError, ValueError):  # nothing (or nothing valid) yet
+            controls.set_view(ExploreView(), f"{key}_view")
+    return controls.get_view(f"{key}_view")
+
+
 def presenter(s: Store, code: str, key: str = "teach") -> dict | None:
-    """The teacher's view picker (data set, model, image, attack, settings, eps); returns the view."""
+    """The teacher's view picker (data set, model, image, attack, settings, eps), bound to the presenter's view
+    like Explore's widgets to Explore's; returns the view to present."""
+    scope = f"{key}_view"
+    view = presenter_view(s, code, key)
     left, right = st.columns([1, 2])
-    dataset = controls.dataset_select(left, f"{key}_dataset")
+    dataset = controls.dataset_select(left, f"{key}_dataset", view.dataset,
+                                      controls.writer(scope, lambda v, name: v.with_dataset(name)))
     ids = resources.model_ids(dataset)
     if not ids:
         st.error(f"No model for {dataset} is available.")
         return None
-    model_id = left.selectbox("Model", ids, key=f"{key}_model_{dataset}")
+    model_id = controls.bound(left, "selectbox", "Model", f"{key}_model_{dataset}",
+                              view.model if view.model in ids else ids[0],
+                              controls.writer(scope, lambda v, model: v.replace(model=model)), options=ids)
     split = resources.test_split(dataset)
     sources = IMAGE_SOURCES if data.info(dataset).shape[-1] == 1 else ("Test image", "Upload")
+    kept = st.session_state.get(f"{key}_presented_image")
+    sources += (PRESENTED_IMAGE,) if kept and kept[2] == dataset else ()
+    if st.session_state.get(f"{key}_source") not in sources:
+        st.session_state[f"{key}_source"] = sources[0]
+    index = None
     with left:
         source = st.radio("Image", sources, horizontal=True, key=f"{key}_source")
         if source == "Test image":
-            index = int(st.number_input(f"Test image (0-{len(split) - 1})", 0, len(split) - 1, 0,
-                                        key=f"{key}_image_{dataset}"))
+            index = int(controls.bound(st, "number_input", f"Test image (0-{len(split) - 1})", f"{key}_image_{dataset}",
+                                       min(max(view.image or 0, 0), len(split) - 1),
+                                       controls.writer(scope, lambda v, i: v.replace(image=int(i))),
+                                       min_value=0, max_value=len(split) - 1))
             image, label = {"image": index}, int(split.y[index])
+        elif source == PRESENTED_IMAGE:
+            image, label = {"image_id": kept[0], "label": kept[1]}, kept[1]
         else:
             own = _own_image(s, code, dataset, model_id, source, key)
             if own is None:
                 return None
             image, label = {"image_id": own[0], "label": own[1]}, own[1]
-    attack = right.selectbox("Attack", list(attacks.ATTACKS), key=f"{key}_attack",
-                             format_func=lambda a: attacks.ATTACKS[a].title)
-    spec = attacks.ATTACKS[attack]
+        extras = [text for text, shown in ((f"model B {view.model_b}", view.model_b),
+                                           (f"the defence {view.defence}", view.defence)) if shown]
+        if extras and st.button(f"Present without {' and '.join(extras)}", key=f"{key}_plain"):
+            controls.set_view(controls.get_view(scope).replace(model_b=None, defence=None, adaptive=False), scope)
+            st.rerun()
+    spec = controls.attack_select(right, f"{key}_attack", view.attack, controls.writer(
+        scope, lambda v, name: v.with_attack(name, lambda norm: controls.remembered_eps(scope, v.dataset, norm))))
     with right.popover("Attack settings", use_container_width=True):
-        params = attack_settings(spec, key, split.class_names, label, ids, model_id)
+        params = controls.view_attack_controls(spec, key, scope, ids, model_id)
+        target = controls.target_select(st, spec, key, split.class_names, label, view.target,
+                                        controls.writer(scope, lambda v, target: v.replace(target=target)))
+    norm = params.get("norm") or view.effective_norm
     with right:
-        eps = eps_slider(params.get("norm", spec.norms[0]), f"{key}_eps", dataset, 0.1)
-    note = right.text_input("A line for the class (optional)", "", max_chars=200, key=f"{key}_note")
+        eps = controls.eps_slider(norm, f"{key}_eps", dataset, view.eps,
+                                  controls.writer(scope, lambda v, eps: v.replace(eps=eps)))
+    st.session_state.setdefault(f"{key}_note", "")
+    note = right.text_input("A line for the class (optional)", max_chars=200, key=f"{key}_note")
+    view = controls.get_view(scope).replace(model=model_id, eps=eps, image=index)
+    controls.set_view(view, scope)
+    params = {k: v for k, v in params.items() if v is not None}
+    if target is not None:
+        params["target"] = target
     try:
-        return follow.make_view(dataset, model_id, attack, eps, params=params, note=note, **image)
+        return follow.make_view(dataset, model_id, spec.name, eps, params=params, note=note,
+                                page="compare" if view.model_b else "explore", defence=view.defence or "none",
+                                adaptive=view.adaptive, model_b=view.model_b, **image)
     except ClassroomError as exc:
         st.error(str(exc))
         return None
 
 
 def load_into_presenter(view: dict, key: str = "teach") -> None:
-    """Set the presenter's widgets to a view (call before they are drawn, then rerun)."""
+    """Make a presented view (or one read from a link) the presenter's: its widgets follow on the next run."""
     if view["model"] not in resources.model_ids(view["dataset"]):
         raise ClassroomError(f"model {view['model']!r} is not available for {view['dataset']} on this server")
-    st.session_state[f"{key}_dataset"] = view["dataset"]
-    st.session_state[f"{key}_model_{view['dataset']}"] = view["model"]
-    st.session_state[f"{key}_image_{view['dataset']}"] = int(view.get("image", 0))
-    st.session_state[f"{key}_attack"] = view["attack"]
-    st.session_state[f"{key}_eps_{view['norm']}"] = controls.nearest(controls.eps_grid(view["norm"]), view["eps"])
+    controls.set_view(follow.explore_view(view), f"{key}_view")
+    st.session_state[f"{key}_note"] = view.get("note", "")
+    if "image_id" in view:
+        st.session_state[f"{key}_presented_image"] = (view["image_id"], int(view["label"]), view["dataset"])
+        st.session_state[f"{key}_source"] = PRESENTED_IMAGE
+    else:
+        st.session_state[f"{key}_source"] = "Test image"
 
 
-def present_if_changed(s: Store, code: str, view: dict) -> int:
-    """Present ``view`` unless it is what this session presented last; the current version."""
+def present_if_changed(s: Store, code: str, view: dict, key: str = "teach") -> int:
+    """Present ``view`` unless it is what this session presented last; the current version (the presenter
+    ``key`` knows it shows that version)."""
     text = json.dumps(view, sort_keys=True)
     if st.session_state.get(f"presented_{code}") != text:
         st.session_state[f"presented_{code}"] = text
-        return follow.present(s, code, view)
+        version = follow.present(s, code, view)
+        st.session_state[f"{key}_view_at"] = (code, version)
+        return version
     return s.view_version(code)
 
 
@@ -369,7 +425,7 @@ def present_button(where, key: str, picked, note: str = "", **view) -> None:
     if code is None:
         return
     if not where.button(f"Present this view to room {code}", key=f"{key}_present", icon=":material/co_present:",
-                        help="students following your room see this view within a couple of seconds"):
+                        help="students following your room see this view within a second"):
         return
     s = store()
     image = {"image": picked.index} if picked.index is not None else \
@@ -412,7 +468,8 @@ def start_challenge_form(s: Store, code: str, view: dict | None) -> None:
         if kind == "targeted":
             params["target"] = st.selectbox("Target class", [c for c in range(len(names)) if c != label],
                                             format_func=lambda c: f"{c}: {names[c]}", key="teach_ch_target")
-        default = view["eps"] if norm == view["norm"] and view["eps"] > 0 else (0.1 if norm == "linf" else 2.0)
+        default = view["eps"] if norm == view["norm"] and view["eps"] > 0 else \
+            data.info(view["dataset"]).default_eps(norm)
         eps = st.number_input("eps (ceiling)" if kind == "min-eps" else "eps", 0.001, challenges.EPS_MAX[norm],
                               float(default), format="%.4f",
                               key=f"teach_ch_eps_{norm}_{default:.4f}")  # a new presented eps resets it
@@ -506,11 +563,15 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
             st.error(f"This challenge cannot be answered: {exc}")
             return
     cols = st.columns([1, 1, 2])
-    attack = cols[0].selectbox("Attack", [a for a in attacks.ATTACKS if a != "transfer"], key=f"ans_{cid}_attack",
-                               format_func=lambda a: attacks.ATTACKS[a].title)
-    spec = attacks.ATTACKS[attack]
+    spec = controls.attack_select(cols[0], f"ans_{cid}_attack", names=[a for a in attacks.ATTACKS if a != "transfer"])
+    attack = spec.name
     with cols[1].popover("Attack settings", use_container_width=True):
-        params = attack_settings(spec, f"ans_{cid}", names, label, resources.model_ids(dataset), challenge["model"])
+        params = controls.attack_controls(spec, f"ans_{cid}", model_ids=resources.model_ids(dataset),
+                                          attacked=challenge["model"])
+        params = {k: v for k, v in params.items() if v is not None or k == "step_size"}
+        target = controls.target_select(st, spec, f"ans_{cid}", names, label)
+        if target is not None:
+            params["target"] = target
     if challenge["norm"] not in spec.norms:
         st.warning(f"{spec.title} does not do the {challenge['norm']} norm this challenge measures in.")
     if "norm" in params or len(spec.norms) > 1:
@@ -518,7 +579,7 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
     if challenge["kind"] == "targeted":
         params["target"] = challenge["target"]
     with cols[2]:
-        params["eps"] = eps_slider(challenge["norm"], f"ans_{cid}_eps", dataset, challenge["eps"])  # the budget
+        params["eps"] = controls.eps_slider(challenge["norm"], f"ans_{cid}_eps", dataset, challenge["eps"])  # budget
     try:
         result = analyse(resources.model_key(challenge["model"]), image_key, x, label, attack,
                          json.dumps(params, sort_keys=True))

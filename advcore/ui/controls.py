@@ -1,41 +1,187 @@
-"""Widgets built from the attack registry, the eps slider, the URL state, sharing and presenter mode.
+"""Widgets built from the registries, bound to the page's view, the URL, sharing and presenter mode.
 
-Nothing here lists attacks or their parameters: every control comes from
-``advcore.attacks.ATTACKS``. The URL holds data set, model(s), image, attack, eps and
-every attack setting (norm, steps, step size, restarts, seed, target, transfer source, ...),
-so a link opens exactly one view; bad or hostile values are clamped or refused with a message.
+Nothing here lists attacks, defences or their parameters: every control comes from the registries, and one
+mapper (``param_widget``) turns a registry ``Param`` into its widget, for attacks and defences alike. Widget
+keys follow one scheme, ``<scope>_<owner>_<param>`` (``widget_key``); the target picker is ``<scope>_target``.
+
+The page's state is an ``advcore.view.ExploreView`` kept in the session (``get_view``/``set_view``; Explore
+and Compare share one, the teacher's presenter has its own). Every widget is seeded from the view on every run
+and writes its value back to it when the user moves it (``on_change``), so a widget that is not drawn in a run
+(a closed popover, another page) never loses its value, and the URL holds the view (``write_url``).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, data, defences, live
+from advcore import attacks, data, defences
 from advcore.attacks import adaptive as adaptive_attacks
 from advcore.errors import AdvcoreError
+from advcore.view import SETTING_KEYS, VIEW_KEYS, ExploreView
 
 from . import limits
 
-URL_KEYS = ("dataset", "model", "image", "attack", "eps", "norm", "target", "model_b", "kept", "defence", "adaptive")
-SETTING_KEYS = tuple(sorted({p.name for spec in attacks.ATTACKS.values() for p in spec.params}
-                            - {"eps", "trace", "norm"}))  # steps, step_size, restarts, seed, source, ...
+VIEW = "view"  # the session key of the view Explore and Compare share
+Write = Callable[[object], None]  # writes a widget's new value back into a view
 
 
-def dataset_select(where, key: str) -> str:
+# --- the view in the session ------------------------------------------------------------------
+
+def get_view(scope: str = VIEW) -> ExploreView:
+    return st.session_state.get(scope) or ExploreView()
+
+
+def set_view(view: ExploreView, scope: str = VIEW) -> None:
+    st.session_state[scope] = view
+    if view.eps is not None:  # each norm's last eps, for coming back to it
+        st.session_state.setdefault(f"{scope}_eps_memory", {})[(view.dataset, view.effective_norm)] = view.eps
+
+
+def remembered_eps(scope: str, dataset: str, norm: str) -> float | None:
+    return st.session_state.get(f"{scope}_eps_memory", {}).get((dataset, norm))
+
+
+def writer(scope: str, update: Callable[[ExploreView, object], ExploreView]) -> Write:
+    """A write-back: ``update(view, value)`` becomes the view of ``scope`` (a refused value changes nothing)."""
+    def write(value) -> None:
+        try:
+            set_view(update(get_view(scope), value), scope)
+        except AdvcoreError:
+            pass
+    return write
+
+
+def page_view(model_ids_for, scope: str = VIEW) -> tuple[ExploreView, list[str]]:
+    """The view of a page: the link's on the session's first run of a view page (with messages for what it
+    refused), then the session's, so moving between Explore and Compare keeps image, eps and settings."""
+    if scope in st.session_state:
+        return get_view(scope), []
+    view, messages = ExploreView.from_query(st.query_params.to_dict(), model_ids_for)
+    set_view(view, scope)
+    return view, messages
+
+
+def write_url(query: dict[str, str]) -> None:
+    """Make the URL hold exactly ``query`` (a view's ``to_query``; only changed keys are written, to avoid extra
+    reruns)."""
+    for key in [k for k in st.query_params if k not in query and k in VIEW_KEYS + SETTING_KEYS]:
+        del st.query_params[key]
+    for key, text in query.items():
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
+
+
+def _put(key: str, value, write: Write | None, once: bool = False, widget: dict | None = None) -> dict:
+    """Seed a widget on every run: from the view when it is bound (``write``), else with its own last value
+    (``value`` the first time), so the browser mounts a widget it has not drawn yet (a closed popover) with that
+    value, not the widget's bare default. ``once``: seed only the first time (a widget in a form, whose edits
+    wait for the submit button). Returns the widget's on_change arguments."""
+    if write is not None:
+        st.session_state[key] = value
+        return {"on_change": lambda: write(st.session_state[key])}
+    if not once or key not in st.session_state:
+        current = st.session_state.get(key, value)
+        st.session_state[key] = current if _fits(current, widget or {}) else value
+    return {}
+
+
+def _fits(value, widget: dict) -> bool:
+    """Whether a widget's last value is still one of its options / within its range."""
+    if "options" in widget:
+        return value in list(widget["options"])
+    low, high = widget.get("min_value"), widget.get("max_value")
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def bound(where, kind: str, label: str, key: str, value, write: Write | None = None, once: bool = False, **kwargs):
+    """Any widget (``kind``: 'selectbox', 'radio', ...) seeded from ``value`` and writing back through ``write``."""
+    return getattr(where, kind)(label, key=key, **_put(key, value, write, once, kwargs), **kwargs)
+
+
+# --- one mapper: registry parameter -> widget -------------------------------------------------
+
+def widget_key(scope: str, owner: str, param: str) -> str:
+    """The one key scheme of parameter widgets: ``<scope>_<owner>_<param>`` ('explore_pgd_steps',
+    'explore_def_jpeg_quality', 'teach_pgd_norm')."""
+    return f"{scope}_{owner}_{param}"
+
+
+SERVER_LIMITS = {"steps": lambda: limits.MAX_STEPS, "restarts": lambda: limits.MAX_RESTARTS,
+                 "queries": lambda: limits.MAX_QUERIES}
+AUTO_STEP = 0.01  # the step size offered when "auto" is switched off
+
+
+def param_widget(where, p: attacks.Param, key: str, value=None, write: Write | None = None, *,
+                 label: str | None = None, high: float | None = None, slider: bool = False,
+                 options: list[str] = (), once: bool = False):
+    """The widget of one registry parameter (attack or defence), seeded with ``value`` (None: its default) and
+    writing back through ``write`` (None: an unbound widget keeping its own value; ``once``: in a form). Server
+    limits cap steps, restarts and queries; ``high`` caps further. A 'model' parameter picks among ``options``
+    (None without any). Returns the value, converted."""
+    value = p.default if value is None else value
+    if p.kind == "model":
+        if not options:
+            return None
+        return bound(where, "selectbox", label or "source model (crafts the attack)", key,
+                     value if value in options else options[0], write, once, options=options, help=p.help)
+    if p.kind == "choice":
+        return bound(where, "radio", label or p.name, key, value if value in p.choices else p.default, write, once,
+                     options=p.choices, horizontal=True, help=p.help)
+    if p.kind == "bool":
+        return bool(bound(where, "checkbox", label or p.name.replace("_", " "), key, bool(value), write, once,
+                          help=p.help))
+    if p.name == "step_size":
+        return _step_size(where, p, key, value, write)
+    if p.kind == "int":
+        top = int(min(x for x in (p.high, high, SERVER_LIMITS.get(p.name, lambda: None)()) if x is not None))
+        low, value = int(p.low), min(max(int(value), int(p.low)), top)
+        text = f"{p.help} (at most {top} here)" if p.name in SERVER_LIMITS else _help(p)
+        widget = "slider" if slider else "number_input"
+        return int(bound(where, widget, label or p.name, key, value, write, once, min_value=low, max_value=top, step=1,
+                         help=text))
+    top = float(min(x for x in (p.high, high) if x is not None))
+    value = min(max(float(value), float(p.low)), top)
+    if slider:
+        return float(bound(where, "slider", label or p.name, key, value, write, once, min_value=float(p.low),
+                           max_value=top, help=_help(p)))
+    return float(bound(where, "number_input", label or p.name, key, value, write, once, min_value=float(p.low),
+                       max_value=top, help=_help(p)))
+
+
+def _help(p) -> str:
+    return f"{p.unit}: {p.help}" if p.unit else p.help
+
+
+def _step_size(where, p, key: str, value, write: Write | None):
+    """The step size: 'auto' (None: 2.5·eps/steps, Madry et al. 2018) or a number."""
+    number = AUTO_STEP if value is None else float(value)
+    auto = bool(bound(where, "checkbox", "auto step size (2.5·eps/steps)", key + "_auto", value is None,
+                      write and (lambda on: write(None if on else number))))
+    if auto:
+        return None
+    return float(bound(where, "number_input", "step size (pixel units)", key, number, write, min_value=0.0,
+                       max_value=1.0, step=0.001, format="%.4f", help=p.help))
+
+
+# --- data set, eps, attack, target ------------------------------------------------------------
+
+def dataset_select(where, key: str, value: str | None = None, write: Write | None = None) -> str:
     """The data-set picker every page uses (``where``: st or a column/container)."""
-    return where.selectbox("Data set", list(data.DATASETS), key=key, format_func=lambda d: data.DATASETS[d].title)
+    value = value if value in data.DATASETS else next(iter(data.DATASETS))
+    return bound(where, "selectbox", "Data set", key, value, write, options=list(data.DATASETS),
+                 format_func=lambda d: data.DATASETS[d].title)
 
 
 def eps_grid(norm: str, dataset: str = "mnist") -> list[float]:
-    """Slider positions of ``dataset``'s eps range (advcore.live.EPS_RANGES): every grey level k/255 for
-    linf, fixed steps for l2, and the data set's standard budgets exactly."""
-    return live.eps_range(dataset, norm).grid()
+    """Slider positions of ``dataset``'s eps range (``advcore.data.DatasetInfo.eps_range``): every grey level
+    k/255 for linf, fixed steps for l2, and the data set's standard budgets exactly."""
+    return data.info(dataset).eps_range(norm).grid()
 
 
 def _per_255(eps: float) -> str:
@@ -51,104 +197,114 @@ def nearest(grid: list[float], value: float) -> float:
     return grid[int(np.argmin(np.abs(np.asarray(grid) - value)))]
 
 
-def eps_slider(norm: str, key: str, default: float | None = None, dataset: str = "mnist",
+def eps_slider(norm: str, key: str, dataset: str, value: float | None = None, write: Write | None = None,
                label: str = "epsilon (perturbation budget)") -> float:
-    """The eps slider over the data set's grid, in pixel units with the k/255 value shown; keyboard-movable.
-
-    It opens at ``default`` (e.g. a link's eps) or else the data set's default, and goes back to the new
-    data set's default when the data set changes (0.3 on MNIST means nothing on CIFAR-10)."""
-    grid = eps_grid(norm, dataset)
-    state_key, owner_key = f"{key}_{norm}", f"{key}_{norm}_dataset"
-    owner = st.session_state.get(owner_key)
-    if st.session_state.get(state_key) not in grid or owner not in (None, dataset):
-        start = default if default is not None and owner is None else live.eps_range(dataset, norm).default
-        st.session_state[state_key] = nearest(grid, start)
-    st.session_state[owner_key] = dataset
-    standard = ", ".join(eps_label(v, norm) for v in live.eps_range(dataset, norm).standard)
+    """The eps slider over the data set's grid (key ``<key>_<norm>``), in pixel units with the k/255 value shown;
+    keyboard-movable. It opens at ``value`` (None: the data set's default eps for the norm)."""
+    facts = data.info(dataset).eps_range(norm)
+    grid = facts.grid()
+    start = nearest(grid, facts.default if value is None else value)
+    standard = ", ".join(eps_label(v, norm) for v in facts.standard)
     help_text = ("largest allowed change: per pixel value for linf, in total (L2 norm of the whole change) for l2; "
                  f"standard budgets here: {standard}")
-    return st.select_slider(label, options=grid, key=state_key, format_func=lambda v: eps_label(v, norm),
-                            help=help_text)
+    return bound(st, "select_slider", label, f"{key}_{norm}", start, write, options=grid,
+                 format_func=lambda v: eps_label(v, norm), help=help_text)
 
 
-def attack_select(where, key: str = "attack", label: str = "Attack") -> attacks.AttackSpec:
-    """The attack picker (every registered attack), its one-line summary and paper below it."""
-    name = where.selectbox(label, list(attacks.ATTACKS), key=key, format_func=lambda a: attacks.ATTACKS[a].title)
+def attack_select(where, key: str, value: str = "pgd", write: Write | None = None, label: str = "Attack",
+                  names: list[str] | None = None) -> attacks.AttackSpec:
+    """The attack picker (every registered attack, or ``names``)."""
+    names = names or list(attacks.ATTACKS)
+    name = bound(where, "selectbox", label, key, value if value in names else names[0], write, options=names,
+                 format_func=lambda a: attacks.ATTACKS[a].title)
     return attacks.ATTACKS[name]
 
 
-def target_select(where, spec: attacks.AttackSpec, key: str, class_names, true_class: int) -> int | None:
-    """Untargeted or a target class, shown next to the attack picker (None: untargeted / not targetable)."""
+UNTARGETED = -1  # the Target widget's "untargeted" option
+
+
+def target_select(where, spec: attacks.AttackSpec, key: str, class_names, true_class: int,
+                  value: int | None = None, write: Write | None = None) -> int | None:
+    """Untargeted or a target class (key ``<key>_target``: the only target widget of a scope); None:
+    untargeted or not targetable."""
     if not spec.targeted:
         where.selectbox("Target", ["untargeted only"], key=f"{key}_target_none", disabled=True,
                         help=f"{spec.title} has no targeted mode")
         return None
-    choices = [None] + [c for c in range(len(class_names)) if c != true_class]
-    if st.session_state.get(f"{key}_target") not in choices:
-        st.session_state[f"{key}_target"] = None
-    return where.selectbox("Target", choices, key=f"{key}_target",
-                           format_func=lambda c: "untargeted" if c is None else data.class_label(class_names, c),
-                           help="untargeted: any wrong class counts; targeted: push the image towards the class "
-                                "you choose")
+    # The widget holds UNTARGETED (-1) for "untargeted": a selectbox whose value is None shows no choice at all.
+    choices = [UNTARGETED] + [c for c in range(len(class_names)) if c != true_class]
+    picked = bound(where, "selectbox", "Target", f"{key}_target", value if value in choices else UNTARGETED,
+                   None if write is None else lambda c: write(None if c == UNTARGETED else c), options=choices,
+                   format_func=lambda c: "untargeted" if c == UNTARGETED else data.class_label(class_names, c),
+                   help="untargeted: any wrong class counts; targeted: push the image towards the class you choose")
+    return None if picked == UNTARGETED else picked
 
 
-def _seed(key: str, value) -> None:
-    """A widget's starting value, put in the session state once (so a link can set it first, without
-    Streamlit's warning about a default and a state value at once)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
-def attack_controls(spec: attacks.AttackSpec, key: str, class_names=(), true_class: int = -1,
-                    model_ids: list[str] = (), attacked: str | tuple[str, ...] = (),
-                    with_target: bool = True) -> dict:
-    """Widgets for every parameter of ``spec`` except eps and trace; returns the params.
-
-    Server limits cap steps, restarts and queries. A 'model' parameter (the transfer source) offers the
-    other models of the data set, never an attacked model itself; with none, ``source`` is None and
-    the caller says so. ``with_target``: a 'targeted' checkbox and target picker here too (pages that
-    show ``target_select`` next to the attack picker pass False).
-    """
+def attack_controls(spec: attacks.AttackSpec, key: str, values: dict | None = None,
+                    write: Callable[[str], Write] | None = None, model_ids: list[str] = (),
+                    attacked: str | tuple[str, ...] = ()) -> dict:
+    """Widgets for every parameter of ``spec`` but eps, trace and the target (``target_select``); returns them.
+    ``values``: the parameters' current values (absent: defaults); ``write(name)``: the write-back of one.
+    A 'model' parameter (the transfer source) offers the other models of the data set, never an attacked
+    model itself; with none, ``source`` is None and the caller says so."""
     attacked = (attacked,) if isinstance(attacked, str) else tuple(attacked)
-    params = {}
-    for p in spec.params:
-        if p.name in ("eps", "trace"):
-            continue
-        wkey = f"{key}_{spec.name}_{p.name}"
-        if p.kind == "choice":
-            _seed(wkey, p.default)
-            params[p.name] = st.radio(p.name, p.choices, key=wkey, horizontal=True, help=p.help)
-        elif p.kind == "model":
-            others = [m for m in model_ids if m not in attacked]
-            params[p.name] = st.selectbox("source model (crafts the attack)", others, key=wkey, help=p.help) \
-                if others else None
-        elif p.kind == "bool":
-            _seed(wkey, bool(p.default))
-            params[p.name] = st.checkbox(p.name.replace("_", " "), key=wkey, help=p.help)
-        elif p.kind == "int":
-            high = {"steps": limits.MAX_STEPS, "restarts": limits.MAX_RESTARTS,
-                    "queries": limits.MAX_QUERIES}.get(p.name, int(p.high))
-            _seed(wkey, min(int(p.default), high))
-            params[p.name] = int(st.number_input(p.name, int(p.low), high, key=wkey,
-                                                 help=f"{p.help} (at most {high} here)"))
-        elif p.name == "step_size":
-            _seed(wkey + "_auto", True)
-            _seed(wkey, 0.01)
-            if st.checkbox("auto step size (2.5·eps/steps)", key=wkey + "_auto"):
-                params[p.name] = None
-            else:
-                params[p.name] = float(st.number_input("step size (pixel units)", 0.0, 1.0, step=0.001,
-                                                       format="%.4f", key=wkey, help=p.help))
-        else:
-            _seed(wkey, float(p.default))
-            params[p.name] = float(st.number_input(p.name, float(p.low), float(p.high), key=wkey, help=p.help))
-    if with_target and spec.targeted and st.checkbox("targeted", key=f"{key}_{spec.name}_targeted",
-                                                     help="push the image towards a class you choose"):
-        choices = [c for c in range(len(class_names)) if c != true_class]
-        params["target"] = st.selectbox("target class", choices, key=f"{key}_target",
-                                        format_func=lambda c: data.class_label(class_names, c))
-    return params
+    values = values or {}
+    others = [m for m in model_ids if m not in attacked]
+    return {p.name: param_widget(st, p, widget_key(key, spec.name, p.name), values.get(p.name),
+                                 write(p.name) if write else None, options=others)
+            for p in spec.params if p.name not in ("eps", "trace")}
 
+
+@dataclass
+class AttackChoice:
+    """What the attack row chose: the attack, its full params (eps and target included), norm, eps, target."""
+
+    spec: attacks.AttackSpec
+    params: dict
+    norm: str
+    eps: float
+    target: int | None
+
+
+def _set_param(scope: str, name: str) -> Write:
+    if name == "norm":
+        return writer(scope, lambda v, norm: v.with_norm(norm, remembered_eps(scope, v.dataset, norm)))
+    return writer(scope, lambda v, value: v.with_setting(name, value))
+
+
+def view_attack_controls(spec, key: str, scope: str, model_ids=(), attacked=()) -> dict:
+    """``attack_controls`` bound to the view of ``scope``."""
+    view = get_view(scope)
+    values = dict(view.settings, norm=view.effective_norm)
+    return attack_controls(spec, key, values, lambda name: _set_param(scope, name), model_ids, attacked)
+
+
+def attack_row(key: str, class_names, true_class: int, model_ids: list[str], attacked: str | tuple[str, ...],
+               scope: str = VIEW) -> AttackChoice:
+    """One row, bound to the view of ``scope``: attack picker | target (visible, not in a popover) | settings
+    popover | the eps slider. Widget keys: ``attack``/``eps_<norm>`` for Explore (key 'explore'),
+    ``<key>_attack``/``<key>_eps_<norm>`` for other pages; attack settings ``<key>_<attack>_<param>``."""
+    view = get_view(scope)
+    row = st.columns([1.2, 1.15, 1.1, 2.35], vertical_alignment="bottom")
+    spec = attack_select(row[0], "attack" if key == "explore" else f"{key}_attack", view.attack,
+                         writer(scope, lambda v, name: v.with_attack(
+                             name, lambda norm: remembered_eps(scope, v.dataset, norm))))
+    target = target_select(row[1], spec, key, class_names, true_class, view.target,
+                           writer(scope, lambda v, target: v.replace(target=target)))
+    with row[2].popover("Settings", icon=":material/tune:", width="stretch"):
+        st.caption(f"{spec.title}: {spec.summary}. *{spec.paper}*")
+        params = view_attack_controls(spec, key, scope, model_ids, attacked)
+    norm = params.get("norm") or view.effective_norm
+    with row[3]:
+        eps = eps_slider(norm, "eps" if key == "explore" else f"{key}_eps", view.dataset, view.eps,
+                         writer(scope, lambda v, eps: v.replace(eps=eps)))
+    if view.eps != eps:
+        set_view(get_view(scope).replace(eps=eps), scope)
+    params.update(eps=eps, **({"target": target} if target is not None else {}))
+    return AttackChoice(spec, params, norm, eps, target)
+
+
+# --- defences ----------------------------------------------------------------------------------
 
 @dataclass
 class DefenceChoice:
@@ -159,47 +315,53 @@ class DefenceChoice:
     adaptive: bool = False
     mode: str = "none"
 
-    def query(self) -> dict:
-        """The URL values (none without a defence)."""
-        return {} if self.spec == "none" else {"defence": self.spec, "adaptive": self.adaptive}
-
 
 ADAPTIVE_CHOICES = ("naive", "adaptive")
 
 
-def defence_select(where, key: str) -> str:
-    """The defence picker: 'none' or one defence of ``advcore.defences.DEFENCES`` (its title shown)."""
+def defence_select(where, key: str, scope: str = VIEW) -> str:
+    """The defence picker, bound to the view: 'none' or one defence of ``advcore.defences.DEFENCES``."""
+    view = get_view(scope)
+    current = defences.parse(view.defence).stages[0].name if view.defence else "none"
     titles = "; ".join(f"{name}: {spec.title}" for name, spec in defences.DEFENCES.items())
-    return where.selectbox("Defence", ["none", *defences.DEFENCES], key=f"{key}_defence",
-                           help="an input transformation in front of the model, or randomized smoothing; the defended "
-                                f"model is itself a model, so the attack runs on it unchanged ({titles})")
+    return bound(where, "selectbox", "Defence", f"{key}_defence", current,
+                 writer(scope, lambda v, name: v.with_defence(None if name == "none" else name)),
+                 options=["none", *defences.DEFENCES],
+                 help="an input transformation in front of the model, or randomized smoothing; the defended model "
+                      f"is itself a model, so the attack runs on it unchanged ({titles})")
 
 
-def defence_controls(name: str, key: str) -> DefenceChoice:
+def _set_defence_param(scope: str, name: str, param: str) -> Write:
+    def update(v: ExploreView, value) -> ExploreView:
+        chain = defences.parse(v.defence)
+        values = chain.stages[0].values if chain and chain.stages[0].name == name else {}
+        stage = defences.make_stage(name, **dict(values, **{param: value}))
+        return v.with_defence(str(defences.Defence((stage,))))
+    return writer(scope, update)
+
+
+def defence_controls(name: str, key: str, scope: str = VIEW) -> DefenceChoice:
     """For a defence ``name`` ('none': nothing drawn): its parameters (from the registry), the naive /
-    adaptive switch, and one line on what runs. Widget keys ``<key>_def_<name>_<param>``, ``<key>_adaptive``."""
+    adaptive switch, and one line on what runs; bound to the view. Widget keys ``<key>_def_<name>_<param>``,
+    ``<key>_adaptive``."""
     if name == "none":
         return DefenceChoice()
     spec = defences.get(name)
+    view = get_view(scope)
+    stage = defences.parse(view.defence).stages[0] if view.defence else None
+    current = stage.values if stage is not None and stage.name == name else {}
     cols = st.columns([1.0] * len(spec.params) + [1.8, 3.7], vertical_alignment="bottom")  # the switch whole at 1024 px
-    values = {}
-    for col, p in zip(cols, spec.params):
-        wkey = f"{key}_def_{name}_{p.name}"
-        _seed(wkey, p.default)
-        label = p.name
-        if p.kind == "int":
-            values[p.name] = int(col.number_input(label, int(p.low), int(p.high), step=1, key=wkey,
-                                                  help=f"{p.unit}: {p.help}"))
-        else:
-            values[p.name] = float(col.number_input(label, float(p.low), float(p.high), key=wkey,
-                                                    help=f"{p.unit}: {p.help}"))
+    values = {p.name: param_widget(col, p, widget_key(key, f"def_{name}", p.name), current.get(p.name),
+                                   _set_defence_param(scope, name, p.name))
+              for col, p in zip(cols, spec.params)}
     chain = str(defences.Defence((defences.make_stage(name, **values),)))
-    _seed(f"{key}_adaptive", "naive")
-    switch = cols[len(spec.params)].segmented_control(
-        "Attack it", ADAPTIVE_CHOICES, key=f"{key}_adaptive",
-        help="naive: the attack uses whatever gradient TensorFlow gives through the defence (zero through JPEG, "
-             "bit reduction and a vote); adaptive: BPDA differentiates those stages as the identity, EOT averages "
-             "over random draws (Athalye, Carlini & Wagner 2018)")
+    switch = bound(cols[len(spec.params)], "segmented_control", "Attack it", f"{key}_adaptive",
+                   ADAPTIVE_CHOICES[int(view.adaptive)],
+                   writer(scope, lambda v, choice: v.replace(adaptive=choice == "adaptive" and v.defence is not None)),
+                   options=ADAPTIVE_CHOICES,
+                   help="naive: the attack uses whatever gradient TensorFlow gives through the defence (zero through "
+                        "JPEG, bit reduction and a vote); adaptive: BPDA differentiates those stages as the identity, "
+                        "EOT averages over random draws (Athalye, Carlini & Wagner 2018)")
     adaptive = switch == "adaptive"
     mode = adaptive_attacks.recommended_mode(chain) if adaptive else "none"
     if not adaptive:
@@ -215,196 +377,6 @@ def defence_controls(name: str, key: str) -> DefenceChoice:
     cited = "; ".join(part.strip() for part in re.findall(r"[^;]*?\d{4}", spec.paper))  # authors and years
     cols[-1].caption(f"{spec.title} ({chain}): {spec.summary}. {what} *{cited}*")
     return DefenceChoice(chain, adaptive, mode)
-
-
-def seed_defence_widgets(url: UrlState, key: str) -> None:
-    """Put a link's defence, its parameters and the naive/adaptive switch into the widgets (first run)."""
-    if url.defence is not None:
-        st.session_state[f"{key}_defence"] = url.defence.name
-        for name, value in url.defence.params:
-            st.session_state[f"{key}_def_{url.defence.name}_{name}"] = value
-    if url.adaptive is not None:
-        st.session_state[f"{key}_adaptive"] = ADAPTIVE_CHOICES[int(url.adaptive)]
-
-
-@dataclass
-class AttackChoice:
-    """What the attack row chose: the attack, its full params (eps and target included), norm, eps, target."""
-
-    spec: attacks.AttackSpec
-    params: dict
-    norm: str
-    eps: float
-    target: int | None
-
-
-def attack_row(key: str, dataset: str, class_names, true_class: int, model_ids: list[str],
-               attacked: str | tuple[str, ...], url_eps: float | None = None, url_norm: str | None = None
-               ) -> AttackChoice:
-    """One row: attack picker | target (visible, not in a popover) | settings popover | the eps slider.
-
-    Widget keys: ``attack``/``eps_<norm>`` for Explore (key 'explore'), ``<key>_attack``/``<key>_eps_<norm>``
-    for other pages; attack settings ``<key>_<attack>_<param>``."""
-    row = st.columns([1.2, 1.15, 1.1, 2.35], vertical_alignment="bottom")
-    spec = attack_select(row[0], key="attack" if key == "explore" else f"{key}_attack")
-    target = target_select(row[1], spec, key, class_names, true_class)
-    with row[2].popover("Settings", icon=":material/tune:", width="stretch"):
-        st.caption(f"{spec.title}: {spec.summary}. *{spec.paper}*")
-        params = attack_controls(spec, key, model_ids=model_ids, attacked=attacked, with_target=False)
-    norm = params.get("norm", spec.norms[0])
-    with row[3]:
-        eps = eps_slider(norm, "eps" if key == "explore" else f"{key}_eps",
-                         url_eps if (url_norm or "linf") == norm else None, dataset)
-    params.update(eps=eps, **({"target": target} if target is not None else {}))
-    return AttackChoice(spec, params, norm, eps, target)
-
-
-@dataclass
-class UrlState:
-    """Values read from the URL, validated; ``messages`` say what was refused or clamped. ``settings``
-    holds the attack's other parameters (checked against the registry when applied)."""
-
-    dataset: str | None = None
-    model: str | None = None
-    model_b: str | None = None
-    image: int | None = None
-    attack: str | None = None
-    eps: float | None = None
-    norm: str | None = None
-    target: int | None = None
-    kept: str | None = None  # id of a drawn/uploaded image kept on the server
-    defence: defences.Stage | None = None  # one defence with its parameters (None: no defence)
-    adaptive: bool | None = None  # the naive / adaptive switch
-    settings: dict = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
-
-
-def _url_model(text: dict, name: str, ids: list[str], state: UrlState, dataset: str) -> str | None:
-    if name not in text:
-        return None
-    if text[name] in ids:
-        return text[name]
-    state.messages.append(f"The link names a model that is not available for {dataset} "
-                          f"({text[name]!r}); showing the first one.")
-    return None
-
-
-def read_url(model_ids_for) -> UrlState:
-    """Parse ``st.query_params``; ``model_ids_for(dataset)`` lists the valid model ids."""
-    q = st.query_params
-    state = UrlState()
-    text = {k: str(q.get(k))[:100] for k in URL_KEYS + SETTING_KEYS if q.get(k) is not None}
-    if "dataset" in text:
-        if text["dataset"] in data.DATASETS:
-            state.dataset = text["dataset"]
-        else:
-            state.messages.append(f"The link names an unknown data set ({text['dataset']!r}); showing MNIST.")
-    dataset = state.dataset or "mnist"
-    ids = model_ids_for(dataset)
-    state.model = _url_model(text, "model", ids, state, dataset)
-    state.model_b = _url_model(text, "model_b", ids, state, dataset)
-    for name in ("image", "target"):
-        if name in text:
-            try:
-                setattr(state, name, int(text[name]))
-            except ValueError:
-                state.messages.append(f"The {name} in the link ({text[name]!r}) is not a number; "
-                                      f"{'showing image 0' if name == 'image' else 'untargeted'}.")
-    if state.target is not None and not 0 <= state.target < len(data.DATASETS[dataset].class_names):
-        state.messages.append(f"The target in the link ({state.target}) is not a class of {dataset}; untargeted.")
-        state.target = None
-    if "attack" in text:
-        if text["attack"] in attacks.ATTACKS:
-            state.attack = text["attack"]
-        else:
-            state.messages.append(f"The link names an unknown attack ({text['attack']!r}); showing PGD.")
-    if "norm" in text:
-        if text["norm"] in ("linf", "l2"):
-            state.norm = text["norm"]
-        else:
-            state.messages.append(f"The norm in the link ({text['norm']!r}) is not linf or l2; using linf.")
-    if "eps" in text:
-        try:
-            eps = float(text["eps"])
-            if not math.isfinite(eps):
-                raise ValueError
-        except ValueError:
-            state.messages.append(f"The eps in the link ({text['eps']!r}) is not a number; using the default.")
-        else:
-            high = live.eps_range(dataset, state.norm or "linf").high
-            clamped = min(max(eps, 0.0), high)
-            if clamped != eps:
-                state.messages.append(f"The eps in the link ({eps:g}) is outside [0, {high:g}] for "
-                                      f"{state.norm or 'linf'} on {dataset}; using {clamped:g}.")
-            state.eps = clamped
-    if "kept" in text:
-        if text["kept"].isalnum() and len(text["kept"]) <= 16:
-            state.kept = text["kept"]
-        else:
-            state.messages.append("The link's image id is not valid; showing a test image.")
-    if "defence" in text:
-        _url_defence(text["defence"], state)
-    if "adaptive" in text:
-        state.adaptive = text["adaptive"].lower() in ("true", "1", "yes")
-    state.settings = {k: text[k] for k in SETTING_KEYS if k in text}
-    return state
-
-
-def _url_defence(text: str, state: UrlState) -> None:
-    try:
-        chain = defences.parse(text)
-    except AdvcoreError as exc:
-        state.messages.append(f"The link's defence is refused ({exc}); no defence.")
-        return
-    if len(chain.stages) > 1:
-        state.messages.append(f"Explore applies one defence; the link chains {len(chain.stages)} "
-                              f"({chain}), so only {chain.stages[0]} is used.")
-    state.defence = chain.stages[0] if chain else None
-
-
-def seed_attack_widgets(url: UrlState, key: str) -> None:
-    """Put a link's attack settings into the widgets of ``url.attack`` (first run of a session only);
-    a value the registry refuses is left at its default, with a message."""
-    spec = attacks.ATTACKS[url.attack or "pgd"]
-    names = {p.name: p for p in spec.params}
-    if url.norm and "norm" in names and url.norm in names["norm"].choices:
-        st.session_state[f"{key}_{spec.name}_norm"] = url.norm
-    for name, raw in url.settings.items():
-        if name not in names:
-            continue
-        wkey = f"{key}_{spec.name}_{name}"
-        try:
-            value = names[name].check(raw)
-        except AdvcoreError as exc:
-            url.messages.append(f"The link's {name} is refused ({exc}); using the default.")
-            continue
-        if name == "step_size":
-            st.session_state[wkey + "_auto"] = value is None
-        if value is not None:
-            st.session_state[wkey] = value
-    if url.target is not None and spec.targeted:
-        st.session_state[f"{key}_target"] = url.target
-
-
-def view_query(**values) -> dict[str, str]:
-    """The query-string values of a view: None values are left out, floats written with 4 decimals."""
-    def text(v) -> str:
-        return ("true" if v else "false") if isinstance(v, bool) else f"{v:.4f}" if isinstance(v, float) else str(v)
-    return {k: text(v) for k, v in values.items() if v is not None}
-
-
-def write_url(values: dict[str, str]) -> None:
-    """Make the URL hold exactly ``values`` (only keys that changed are written, to avoid extra reruns)."""
-    for key in [k for k in st.query_params if k not in values and k in URL_KEYS + SETTING_KEYS]:
-        del st.query_params[key]
-    for key, text in values.items():
-        if st.query_params.get(key) != text:
-            st.query_params[key] = text
-
-
-def attack_query(spec: attacks.AttackSpec, params: dict) -> dict:
-    """The URL values of an attack's settings (``target`` and every parameter but eps and trace)."""
-    return {k: v for k, v in params.items() if k not in ("eps", "trace") and v is not None}
 
 
 def lazy_expander(label: str, key: str):
@@ -430,7 +402,7 @@ PAGE_CSS = """
 <style>
 .block-container { padding-top: 3.6rem; padding-bottom: 2rem; padding-left: 2rem; padding-right: 2rem; }
 [data-testid="stHeading"] h1 { padding-top: 0; padding-bottom: 0; font-size: 2rem; }
-[data-testid="stMetricValue"] { font-size: 1.75rem; line-height: 1.15; }
+[data-testid="stMetricValue"] { font-size: 1.45rem; line-height: 1.15; }
 [data-testid="stMetricValue"] p, [data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"] div {
   white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word; }
 @media (max-width: 1100px) {  /* a 1024-pixel projector: room for whole model names in the pickers */
@@ -443,7 +415,8 @@ PAGE_CSS = """
 """
 PRESENTER_CSS = """
 <style>
-.stMarkdown p, .stCaption p, [data-testid="stWidgetLabel"] p, .stRadio label p { font-size: 20px !important; }
+/* radio options keep their size: six image sources in 20 px wrapped to three rows and pushed the pictures down */
+.stMarkdown p, .stCaption p, [data-testid="stWidgetLabel"] p { font-size: 20px !important; }
 [data-testid="stHeading"] h1 { font-size: 2.4rem; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
 [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
@@ -462,19 +435,23 @@ def presenter_toggle(where) -> bool:
     return on
 
 
-def page_header(title: str, intro: str, model_ids_for) -> tuple[bool, UrlState]:
+def page_header(title: str, intro: str, model_ids_for) -> tuple[bool, ExploreView]:
     """Title with the Presenter switch, the page style, the introduction (hidden when presenting) and the
-    link's state, its messages shown; returns (presenter, url state)."""
+    page's view (the link's on a session's first run, its messages shown); returns (presenter, view)."""
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.title(title)
     presenter = presenter_toggle(right)
     page_style(presenter)
     if not presenter:
         st.markdown(intro)
-    url = read_url(model_ids_for)
-    for message in url.messages:
+    view, messages = page_view(model_ids_for)
+    for message in messages:
         st.warning(message)
-    return presenter, url
+    arrived_from = st.session_state.get("view_page")
+    if arrived_from not in (None, title) and view.image is not None:  # the image picker's own state is per page
+        st.session_state.update(image_index=view.image, image_dataset=view.dataset)
+    st.session_state["view_page"] = title
+    return presenter, view
 
 
 def page_style(presenter: bool) -> None:

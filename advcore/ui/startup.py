@@ -64,7 +64,10 @@ async def lifespan(_app):
     use_app_navigation()
     if os.environ.get("ADVLAB_WARM", "1") != "0":
         threading.Thread(target=warm_default_models, name="advlab-warm", daemon=True).start()
+    from . import follow_stream  # the followers' event streams (app.py's routes) end before uvicorn waits on them
+    follow_stream.install_shutdown()
     yield
+    follow_stream.stop()
 
 
 def default_models() -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ import streamlit as st
 from advcore.classroom import challenges, follow, rooms
 from advcore.classroom.rooms import ClassroomError
 from advcore.ui import classroom as ui
+from advcore.ui import follow_stream
 
 st.title("Join a class")
 s = ui.store()
@@ -71,6 +72,7 @@ if membership is None:
                 st.error(ui.plain(exc))  # the message may quote what was typed
     st.caption("No account: your nickname is shown on the class leaderboard. This browser remembers it for a day: "
                "reload or open the join link again to come back as the same nickname.")
+    follow_stream.stop_following()  # after "Leave" or the room's end
     st.stop()
 
 code, nick = membership
@@ -89,8 +91,10 @@ def challenge_signature() -> str:
 
 @st.fragment(run_every=ui.FOLLOW_POLL_S)
 def watcher() -> None:
-    """Draws nothing: reports this page now and then, and reruns the page when the teacher presents a
-    new view (if following) or starts or ends a challenge. An unchanged tick costs three small reads."""
+    """Explore-on-my-own mode only: draws nothing, reports this page now and then, and reruns the page when the
+    teacher starts or ends a challenge, or closes the room (two small reads a tick). In follow mode nothing polls:
+    the follow element's event stream (``advcore.ui.follow_stream``) pushes each new view, reports the page, and
+    reruns the page (its hidden refresh button) when the challenges or the room change."""
     if s.get_room(code) is None:
         leave()
         st.session_state.class_notice = "That room has ended: the teacher closed it, or it was idle too long."
@@ -98,22 +102,29 @@ def watcher() -> None:
     if time.time() - st.session_state.get("class_beat", 0.0) > ui.HEARTBEAT_S:
         rooms.heartbeat(s, code, nick, following)
         st.session_state.class_beat = time.time()
-    if challenge_signature() != st.session_state.get("class_signature") or (
-            following and s.view_version(code) != st.session_state.get("class_version")):
+    if challenge_signature() != st.session_state.get("class_signature"):
         st.rerun()
 
 
 st.session_state.class_signature = challenge_signature()  # what this run draws; the watcher compares
 st.session_state.class_version, st.session_state.class_view = s.get_view(code)
-watcher()
+if s.get_room(code) is None:  # the room ended (the stream's "end" reran this page)
+    leave()
+    st.session_state.class_notice = "That room has ended: the teacher closed it, or it was idle too long."
+    st.rerun()
+if not following:
+    watcher()
+elif time.time() - st.session_state.get("class_beat", 0.0) > ui.HEARTBEAT_S:  # (then the stream reports it)
+    rooms.heartbeat(s, code, nick, True)
+    st.session_state.class_beat = time.time()
 view = st.session_state.class_view
-if view is None:
+if following:  # the current view, then each new one as the stream pushes it ("view N" under it)
+    follow_stream.show(s, code, st.session_state.class_version, view)
+elif view is None:
+    follow_stream.stop_following()
     st.info("The teacher has not presented a view yet; it appears here when they do.")
-elif following:
-    ui.show_view(s, view, "class_view")
-    st.caption(f"Following the teacher (view {st.session_state.class_version}). "
-               f"[Open this view in Explore]({follow.explore_link(view)}) to try your own settings.")
 else:
+    follow_stream.stop_following()
     st.link_button("Open the teacher's current view in Explore", follow.explore_link(view))
     st.caption("Switch back to “Follow the teacher” any time.")
 

@@ -96,7 +96,8 @@ head[2].image(ui.qr_png(link), width="stretch", caption="scan to join",  # its c
 present_tab, challenge_tab, room_tab = st.tabs(["Present", "Challenges", "Results and room"])
 
 with present_tab:
-    st.caption("Students in follow mode see this view within a couple of seconds of each change.")
+    st.caption("Students in follow mode see each change within a second: the server computes it once and "
+               "pushes it to every follower's page.")
     with st.expander("Present an Explore link instead"):
         pasted = st.text_input("Explore link (copy it from the address bar of the Explore page)", key="teach_link")
         if st.button("Load this link", key="teach_link_load") and pasted:

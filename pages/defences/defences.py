@@ -4,7 +4,7 @@ certificate for one image. Layout only: the work is advcore.defences and advcore
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, defences, heavy, metrics, viz, zoo
+from advcore import attacks, data, defences, heavy, metrics, viz, zoo
 from advcore.attacks import adaptive
 from advcore.ui import controls, heavy_view, limits, resources, store
 
@@ -28,15 +28,10 @@ def defence_spec(where, key: str) -> str:
     parts = []
     for name in names:
         spec = defences.DEFENCES[name]
-        values = {}
-        for p in spec.params:
-            label = f"{spec.title}: {p.name} ({p.unit})"
-            if p.kind == "int":
-                values[p.name] = where.slider(label, int(p.low), int(min(p.high, 64)), int(p.default),
-                                              key=f"{key}_{name}_{p.name}", help=p.help)
-            else:
-                values[p.name] = where.slider(label, float(p.low), float(p.high), float(p.default),
-                                              key=f"{key}_{name}_{p.name}", help=p.help)
+        values = {p.name: controls.param_widget(where, p, controls.widget_key(key, name, p.name), slider=True,
+                                                label=f"{spec.title}: {p.name} ({p.unit})",
+                                                high=64 if p.kind == "int" else None, once=True)
+                  for p in spec.params}  # in a form: seeded once, read on submit
         parts.append(str(defences.make_stage(name, **values)))
         where.caption(f"{spec.summary} — {spec.paper}")
     return "+".join(parts) or "none"
@@ -52,9 +47,9 @@ with st.form("defence_form"):
     spec = defence_spec(c2, "def")
     attack = c3.selectbox("Attack", GRADIENT_ATTACKS, key="def_attack",
                           format_func=lambda a: attacks.ATTACKS[a].title)
-    eps_default = {"mnist": 0.3, "fashion": 0.1}.get(dataset, 8 / 255)
-    eps = c3.number_input("eps (L∞, pixel units)", 0.0, 0.5, eps_default, 1 / 255, format="%.4f",
-                          key=f"def_eps_{dataset}")
+    facts = data.info(dataset)  # the data set's budget (MNIST 0.3, CIFAR-10 8/255) and its L∞ range
+    eps = c3.number_input("eps (L∞, pixel units)", 0.0, facts.eps_range("linf").high, facts.budget, 1 / 255,
+                          format="%.4f", key=f"def_eps_{dataset}")
     steps = c3.number_input("Steps", 2, min(limits.MAX_STEPS, 100), 20, key="def_steps")
     recommended = adaptive.recommended_mode(spec) if spec != "none" else "none"
     mode = c3.selectbox("Adaptive attack", adaptive.MODES, index=adaptive.MODES.index(recommended),

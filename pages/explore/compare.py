@@ -28,29 +28,16 @@ def default_pair(dataset: str) -> tuple[str, str]:
     return first, second
 
 
-def apply_url_once(url: controls.UrlState) -> None:
-    if st.session_state.get("compare_url_applied"):
-        return
-    st.session_state.compare_url_applied = True
-    dataset = url.dataset or "mnist"
-    if url.dataset:
-        st.session_state.compare_dataset = url.dataset
-    for name, value in (("a", url.model), ("b", url.model_b)):
-        if value:
-            st.session_state[f"compare_{name}_{dataset}"] = value
-    if url.attack:
-        st.session_state.compare_attack = url.attack
-    controls.seed_attack_widgets(url, "compare")
-
-
-def model_pickers(where_a, where_b, dataset: str) -> tuple[str, str]:
+def model_pickers(where_a, where_b, dataset: str, view) -> tuple[str, str]:
+    """Model A and model B, bound to the view (a standard and a robust model when the view names none)."""
     ids = resources.model_ids(dataset)
     first, second = default_pair(dataset)
-    for name, value in (("a", first), ("b", second)):
-        if st.session_state.get(f"compare_{name}_{dataset}") not in ids:
-            st.session_state[f"compare_{name}_{dataset}"] = value
-    a = where_a.selectbox("Model A", ids, key=f"compare_a_{dataset}")
-    b = where_b.selectbox("Model B", ids, key=f"compare_b_{dataset}")
+    a_value = view.model if view.model in ids else first
+    b_value = view.model_b if view.model_b in ids else next((m for m in (second, *ids) if m != a_value), a_value)
+    a = controls.bound(where_a, "selectbox", "Model A", f"compare_a_{dataset}", a_value,
+                       controls.writer(controls.VIEW, lambda v, model: v.replace(model=model)), options=ids)
+    b = controls.bound(where_b, "selectbox", "Model B", f"compare_b_{dataset}", b_value,
+                       controls.writer(controls.VIEW, lambda v, model: v.replace(model_b=model)), options=ids)
     return a, b
 
 
@@ -78,14 +65,11 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
 
 
 @st.fragment
-def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, presenter: bool) -> None:
+def compare_panel(dataset: str, a: str, b: str, picked, presenter: bool) -> None:
     names = resources.test_split(dataset).class_names
-    choice = controls.attack_row("compare", dataset, names, picked.label if picked else -1,
-                                 resources.model_ids(dataset),
-                                 (a, b), url.eps, url.norm)
-    query = controls.view_query(dataset=dataset, model=a, model_b=b, attack=choice.spec.name, eps=choice.eps,
-                                image=picked.index if picked else None, kept=picked.kept if picked else None,
-                                **controls.attack_query(choice.spec, choice.params))
+    choice = controls.attack_row("compare", names, picked.label if picked else -1, resources.model_ids(dataset),
+                                 (a, b))
+    query = controls.get_view().replace(defence=None, adaptive=False).to_query()  # Compare shows no defence
     controls.write_url(query)
     if picked is None:
         st.info("Pick an image above.")
@@ -109,14 +93,17 @@ def compare_panel(dataset: str, a: str, b: str, picked, url: controls.UrlState, 
         controls.share_link(query, "compare")
 
 
-presenter, url = controls.page_header("Compare two models", INTRO, resources.model_ids)
-apply_url_once(url)
+presenter, view = controls.page_header("Compare two models", INTRO, resources.model_ids)
 top = st.columns([1.3, 1.4, 1.4, 2.15, 0.8], vertical_alignment="bottom")
-dataset = controls.dataset_select(top[0], "compare_dataset")
+dataset = controls.dataset_select(top[0], "compare_dataset", view.dataset,
+                                  controls.writer(controls.VIEW, lambda v, name: v.with_dataset(name)))
 if not resources.model_ids(dataset):
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
-model_a, model_b = model_pickers(top[1], top[2], dataset)
-picked = picker.pick_image(dataset, model_a, url.image, source_where=top[3], detail_where=top[4],
-                           url_kept=url.kept)
-compare_panel(dataset, model_a, model_b, picked, url, presenter)
+model_a, model_b = model_pickers(top[1], top[2], dataset, view)
+picked = picker.pick_image(dataset, model_a, view.image, source_where=top[3], detail_where=top[4],
+                           url_kept=view.kept)
+controls.set_view(controls.get_view().replace(model=model_a, model_b=model_b,
+                                              image=picked.index if picked else view.image,
+                                              kept=picked.kept if picked else view.kept))
+compare_panel(dataset, model_a, model_b, picked, presenter)

@@ -15,21 +15,6 @@ INTRO = ("An **adversarial example** is an image changed too little for people t
          "flips.")
 
 
-def apply_url_once(url: controls.UrlState) -> None:
-    """Seed the widgets from the link on a session's first run only."""
-    if st.session_state.get("url_applied"):
-        return
-    st.session_state.url_applied = True
-    if url.dataset:
-        st.session_state.dataset = url.dataset
-    if url.model:
-        st.session_state[f"model_{url.dataset or 'mnist'}"] = url.model
-    if url.attack:
-        st.session_state.attack = url.attack
-    controls.seed_attack_widgets(url, "explore")
-    controls.seed_defence_widgets(url, "explore")
-
-
 def every_model(dataset, picked, attack, params_json, names, target, defence: controls.DefenceChoice) -> None:
     """The same attack at the same eps on every model of the data set, each marked fooled or held."""
     entries = []
@@ -46,17 +31,14 @@ def every_model(dataset, picked, attack, params_json, names, target, defence: co
 
 
 @st.fragment
-def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url: controls.UrlState,
-                  presenter: bool, defence: controls.DefenceChoice) -> None:
+def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, presenter: bool,
+                  defence: controls.DefenceChoice) -> None:
     names = resources.test_split(dataset).class_names
     font = 18 if presenter else viz.FONT_SIZE
-    choice = controls.attack_row("explore", dataset, names, picked.label if picked else -1,
-                                 resources.model_ids(dataset),
-                                 model_id, url.eps, url.norm)
+    choice = controls.attack_row("explore", names, picked.label if picked else -1, resources.model_ids(dataset),
+                                 model_id)
     spec, params, norm, eps, target = choice.spec, choice.params, choice.norm, choice.eps, choice.target
-    query = controls.view_query(dataset=dataset, model=model_id, attack=spec.name, eps=eps,
-                                image=picked.index if picked else None, kept=picked.kept if picked else None,
-                                **controls.attack_query(spec, params), **defence.query())
+    query = controls.get_view().replace(model_b=None).to_query()  # Compare's model B stays in the session
     controls.write_url(query)
     if picked is None:
         st.info("Pick an image above: draw it or upload it. A drawn or uploaded image is kept on this server "
@@ -77,8 +59,9 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, url
     misclassified = result["shift"]["clean_class"] != picked.label
     # What follows eps is computed first; what comes after is layout only.
     control = results.noise(key, picked.key, picked.x, picked.label, eps, norm, defence.spec)
-    titles = (("original", results.prediction_text(names, result["clean_probs"])), ("perturbation", "what changed"),
-              ("adversarial", results.prediction_text(names, result["adv_probs"])))
+    # one title line a panel: the metric values below stay above a 720-pixel fold
+    titles = ((f"original: {results.prediction_text(names, result['clean_probs'])}",), ("what changed",),
+              (f"adversarial: {results.prediction_text(names, result['adv_probs'])}",))
     triptych = pictures.triptych(picked.x[0], result["x_adv"], titles, size=310 if presenter else 256,
                                  font_size=font)
     bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
@@ -207,19 +190,20 @@ def model_card(dataset: str, model_id: str) -> None:
         st.json(card, expanded=False)
 
 
-presenter, url = controls.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
-apply_url_once(url)
+presenter, view = controls.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
 top = st.columns([1.25, 1.45, 0.95, 2.1, 0.95], vertical_alignment="bottom")
-dataset = controls.dataset_select(top[0], "dataset")
+dataset = controls.dataset_select(top[0], "dataset", view.dataset,
+                                  controls.writer(controls.VIEW, lambda v, name: v.with_dataset(name)))
 ids = resources.model_ids(dataset)
 if not ids:
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
 quicker = startup.explore_opens_on(dataset)  # a faster model where the first is slow on this server
-if quicker and quicker.model_id in ids and f"model_{dataset}" not in st.session_state:
-    st.session_state[f"model_{dataset}"] = quicker.model_id
-model_id = top[1].selectbox("Model", ids, key=f"model_{dataset}",
-                            format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
+opens_on = quicker.model_id if quicker and quicker.model_id in ids else ids[0]
+model_id = controls.bound(top[1], "selectbox", "Model", f"model_{dataset}",
+                          view.model if view.model in ids else opens_on,
+                          controls.writer(controls.VIEW, lambda v, model: v.replace(model=model)), options=ids,
+                          format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
 if quicker and model_id == quicker.model_id and not presenter:  # presenting keeps the pictures in view
     st.caption(quicker.sentence())
 model, error = resources.try_model(model_id)
@@ -227,6 +211,8 @@ if error:
     st.error(f"Model {model_id} is unavailable: {error}")
     st.stop()
 defence = controls.defence_controls(controls.defence_select(top[2], "explore"), "explore")
-picked = picker.pick_image(dataset, model_id, url.image, source_where=top[3], detail_where=top[4],
-                           url_kept=url.kept)
-explore_panel(dataset, model_id, picked, url, presenter, defence)
+picked = picker.pick_image(dataset, model_id, view.image, source_where=top[3], detail_where=top[4],
+                           url_kept=view.kept)
+controls.set_view(controls.get_view().replace(model=model_id, image=picked.index if picked else view.image,
+                                              kept=picked.kept if picked else view.kept))
+explore_panel(dataset, model_id, picked, presenter, defence)

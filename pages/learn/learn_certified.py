@@ -68,5 +68,6 @@ with right:
                                           "certified accuracy", y_range=[0, 1.02]), key="certified_curve",
                         config={"displayModeBar": False})
 L.try_it(lesson, PAGE, lambda: checks.certified(L.model(L.STANDARD), x, y, sigma))
-L.explore(model=L.STANDARD, image=index, attack="pgd", norm="l2", eps=max(c["radius"], 0.5))
+L.explore(model=L.STANDARD, image=index, attack="pgd", norm="l2", eps=max(c["radius"], 0.5),
+          defence=f"smooth:{sigma}:16", adaptive=True)  # the smoothed model, attacked with BPDA + EOT as above
 L.footer(lesson)

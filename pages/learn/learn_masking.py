@@ -88,5 +88,5 @@ with right:
 L.try_it(lesson, PAGE, lambda: checks.adaptive_break(L.model(L.STANDARD), x, y, defence, mode, eps,
                                                      class_names=L.split().class_names),
          "The check uses the defence, mode, image and eps above.")
-L.explore(model=L.STANDARD, image=index, attack="pgd", eps=eps, steps=STEPS)
+L.explore(model=L.STANDARD, image=index, attack="pgd", eps=eps, steps=STEPS, defence=defence, adaptive=mode != "none")
 L.footer(lesson)
