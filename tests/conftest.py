@@ -22,6 +22,9 @@ os.environ["ADVCORE_OFFLINE"] = "1"
 # The classroom store of every page the tests open (rooms, reservations, rate limits) lives in a fresh folder, never
 # in the user's ~/.advcore/state: one run's reserved model names or limits cannot leak into the next.
 os.environ.setdefault("ADVLAB_STATE_DIR", tempfile.mkdtemp(prefix="advlab-test-state-"))
+# ... and so do trained user models and checkpoints (private_dirs gives a test its own folders on top).
+os.environ.setdefault("ADVCORE_USER_MODELS", tempfile.mkdtemp(prefix="advlab-test-user-models-"))
+os.environ.setdefault("ADVCORE_CHECKPOINTS", tempfile.mkdtemp(prefix="advlab-test-checkpoints-"))
 
 
 @pytest.fixture(scope="session")

@@ -162,7 +162,7 @@ def test_train_page_trains_a_user_model(private_dirs, monkeypatch):
     at.slider(key="train_n").set_value(2000)
     at.text_input(key="train_name").set_value("class demo")
     at.button[0].click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.exception and not at.error, [e.value for e in at.error] + [e.stack_trace for e in at.exception]
     for _ in range(120):
         time.sleep(1)
         at.run()

@@ -606,32 +606,31 @@ def test_reload_rejoins_from_the_cookie_in_a_browser(tmp_path):
         browser.close()
 
 
-def test_item3_a_guest_reloading_the_train_page_cannot_queue_a_second_job(monkeypatch, tmp_path):
-    """Outside a room the queue's owner is keyed by the client address, not the session: a reload (a new
-    session from the same address) is told it already has a model in the queue."""
+def test_item3_guests_reloading_the_train_page_cannot_pass_the_per_address_cap(monkeypatch, fresh_store,
+                                                                                  user_models):
+    """Outside a room a guest's queue name is per session, so the cap is per client address: reloads (new
+    sessions from the same address) queue at most MAX_QUEUED_PER_ADDRESS jobs, then are told to wait."""
     from advcore.ui import classroom as ui
     from advcore.ui import jobs
     from tests.test_train_queue import page_as
-    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
-    release = threading.Event()
-
-    def stand_in(job, should_stop, live):
-        while not release.wait(0.1) and not should_stop():
-            pass
-
-    monkeypatch.setattr(jobs, "train_job", stand_in)
-    monkeypatch.setattr(ui, "client_address", lambda: A)  # AppTest has no client; both sessions come from A
+    idle = type("NoWorkers", (), {"wake": threading.Event()})()  # jobs stay queued: no worker of this process
+    monkeypatch.setattr(jobs, "workers", lambda: idle)  # takes them (nor keeps polling this test's store)
+    monkeypatch.setattr(ui, "client_address", lambda: A)  # AppTest has no client; every session comes from A
     try:
-        first, reloaded = page_as(None), page_as(None)
-        first.text_input(key="train_name").set_value("mine")
-        first.button[0].click().run()
-        assert not first.exception and not first.error, [e.value for e in first.error]
-        reloaded.text_input(key="train_name").set_value("another")
+        for i in range(queue.MAX_QUEUED_PER_ADDRESS):
+            tab = page_as(None)
+            tab.text_input(key="train_name").set_value(f"mine{i}")
+            tab.button[0].click().run()
+            assert not tab.exception and not tab.error, [e.value for e in tab.error]
+        reloaded = page_as(None)
+        reloaded.text_input(key="train_name").set_value("one-more")
         reloaded.button[0].click().run()
-        assert any("already have a model in the queue" in e.value for e in reloaded.error), \
+        assert any("from your network are in the queue already" in e.value for e in reloaded.error), \
             [e.value for e in reloaded.error]
+        assert len(fresh_store.jobs(statuses=("queued", "running"))) == queue.MAX_QUEUED_PER_ADDRESS
     finally:
-        release.set()
+        for job in fresh_store.jobs(statuses=("queued", "running")):
+            queue.cancel(fresh_store, job["id"])
 
 
 # --- 8. no cap on total work ----------------------------------------------------------------------

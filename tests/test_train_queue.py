@@ -103,7 +103,7 @@ def page_as(room, nick=None, teacher=False):
     return at
 
 
-def test_room_train_page_queues_a_second_student_teacher_cancels_and_a_chance_run_fails(monkeypatch, tmp_path):
+def test_room_train_page_queues_a_second_student_teacher_cancels_and_a_chance_run_fails(monkeypatch, fresh_store):
     """Two students queue at once (the second is told its place, not refused); the teacher sees both and
     cancels one; the first run ends near chance and is reported failed with advice, never as a success.
     The training itself is replaced by a stand-in that the test releases (no data, no TensorFlow run)."""
@@ -111,7 +111,7 @@ def test_room_train_page_queues_a_second_student_teacher_cancels_and_a_chance_ru
     from advcore.errors import AdvcoreError
     from advcore.ui import classroom as ui
     from advcore.ui import jobs
-    monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
+    jobs.workers.clear()  # this process's workers take the queue of this test's fresh store
     release = threading.Event()
 
     def stand_in(job, should_stop, live):

@@ -27,6 +27,7 @@ from .store import OPEN_JOB_STATES, Store
 
 TYPICAL_JOB_S = 120.0  # the estimate before any job has finished here
 MAX_QUEUED_PER_MEMBER = 1
+MAX_QUEUED_PER_ADDRESS = 3  # open jobs from one client address outside a room (a reload cannot add more)
 LEASE_S = 60.0  # a running job whose lease is this old is taken to have lost its runner
 HEARTBEAT_S = 5.0  # a runner renews its lease this often
 MAX_REQUEUES = 3  # a job requeued this often fails instead (it may be what kills its runners)
@@ -40,19 +41,24 @@ def _holder(held: dict | None, room: str | None) -> str:
 
 
 def enqueue(store: Store, room: str | None, nickname: str, model_id: str, config: dict,
-            now: float | None = None) -> str:
-    """Queue a training job; a member may have one open (queued or running) job at a time. Its model id
-    is reserved for the member (``room``, ``nickname``) first: an id whose files exist, or that another
-    owner reserved, is refused with ClassroomError naming the conflict."""
-    mine = [j for j in store.jobs(room=room, statuses=OPEN_JOB_STATES) if j.get("nickname") == nickname]
-    if len(mine) >= MAX_QUEUED_PER_MEMBER:
+            now: float | None = None, address: str | None = None) -> str:
+    """Queue a training job; a member may have one open (queued or running) job at a time, and outside a room
+    one client ``address`` at most MAX_QUEUED_PER_ADDRESS (a guest's session name changes on a reload, its
+    address does not). Its model id is reserved for the member (``room``, ``nickname``) first: an id whose
+    files exist, or that another owner reserved, is refused with ClassroomError naming the conflict."""
+    open_jobs = store.jobs(room=room, statuses=OPEN_JOB_STATES)
+    if sum(j.get("nickname") == nickname for j in open_jobs) >= MAX_QUEUED_PER_MEMBER:
         raise ClassroomError("you already have a model in the queue; wait for it or cancel it")
+    if room is None and address and sum(j.get("address") == address for j in open_jobs) >= MAX_QUEUED_PER_ADDRESS:
+        raise ClassroomError(f"{MAX_QUEUED_PER_ADDRESS} models from your network are in the queue already; wait "
+                             "for one to finish (a class trains in a room, one model per student)")
     if zoo.existing_model_file(model_id) is not None:
         raise ClassroomError(f"a model named {model_id} exists already and is never replaced; choose another name")
     if not store.reserve_model(model_id, room, nickname, now):
         raise ClassroomError(f"the name {model_id} is taken by {_holder(store.model_reservation(model_id), room)}; "
                              "choose another name")
-    return store.enqueue_job({"room": room, "nickname": nickname, "model_id": model_id, "config": config}, now)
+    job = {"room": room, "nickname": nickname, "model_id": model_id, "config": config}
+    return store.enqueue_job({**job, "address": address} if address else job, now)
 
 
 def position(store: Store, job_id: str) -> int | None:

@@ -76,12 +76,6 @@ def client() -> dict:
     return {"session": session_id(), "address": client_address()}
 
 
-def guest_name() -> str:
-    """The queue name of someone training outside a room: one per client address, so a reload cannot queue
-    a second job (a class behind one address trains in a room, under nicknames)."""
-    return "guest-" + hashlib.sha256(client_address().encode()).hexdigest()[:8]
-
-
 def member_key(code: str, nick: str) -> str:
     """The key of a member's submission limit: their room and nickname, which a reload does not change."""
     return f"member:{code}:{nick}"

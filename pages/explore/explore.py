@@ -7,7 +7,7 @@ import streamlit as st
 
 from advcore import data, defences, pictures, tracechart, viz, zoo
 from advcore.errors import AdvcoreError
-from advcore.ui import classroom, controls, model_table, picker, resources, results, startup
+from advcore.ui import a11y, classroom, controls, model_table, picker, resources, results, startup
 
 INTRO = ("An **adversarial example** is an image changed too little for people to notice, yet the model's answer "
          "changes (Szegedy et al. 2014).  \n"
@@ -176,7 +176,7 @@ def eps_search(key, picked, spec, params, norm, dataset, names, target, font, de
     other = f"target {names[target]}" if target is not None else c["other_name"]
     verb = "reaches the target at" if target is not None else "flips at"
     flip_text = None if c["flip_eps"] is None else f"{verb} {controls.eps_label(c['flip_eps'], norm)}"
-    st.plotly_chart(viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"], other_name=other,
+    a11y.plotly_chart(st, viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"], other_name=other,
                                   flip_text=flip_text, font_size=font, height=300, ticks_255=norm == "linf",
                                   x_title="eps" if norm == "linf" else "eps (L2, pixel units)"), key="curve",
                     config={"displayModeBar": False})

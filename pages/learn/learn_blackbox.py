@@ -5,6 +5,7 @@ import streamlit as st
 
 from advcore import attacks, evaluate, viz_learn, zoo
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "blackbox"
@@ -52,7 +53,7 @@ source = left.selectbox("transfer: source model (its gradients craft the example
 s = square(L.key(TARGET), index, eps, queries)
 t = transferred(L.key(TARGET), L.key(source), index, eps)
 with right:
-    st.plotly_chart(viz_learn.image_row(
+    a11y.plotly_chart(st, viz_learn.image_row(
         [x[0], s["x_adv"], t["x_adv"]],
         [f"image: {L.name(y)}", f"Square, {s['queries']:.0f} queries: {L.name(s['adv'])}",
          f"from {source}: {L.name(t['target'])}"]), key="blackbox_row", config={"displayModeBar": False})
@@ -64,7 +65,7 @@ with right:
                       "server, then kept for every visitor"):
         st.markdown(f"**Transfer matrix**: accuracy of each model (columns) on PGD examples made on each model "
                     f"(rows), eps {MATRIX_EPS * 255:.0f}/255, {MATRIX_STEPS} steps, test images 0-{MATRIX_N - 1}.")
-        st.plotly_chart(viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on",
+        a11y.plotly_chart(st, viz_learn.matrix_heatmap(matrix(tuple(L.key(m) for m in ids)), "evaluated on",
                                                  "crafted on"), key="blackbox_matrix", config={"displayModeBar": False})
 L.try_it(lesson, PAGE, lambda: checks.square(L.model(TARGET), x, y, eps, queries, class_names=L.split().class_names),
          f"The check runs the Square Attack on {TARGET} with your eps and query budget.")

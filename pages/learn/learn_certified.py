@@ -6,6 +6,7 @@ import streamlit as st
 
 from advcore import defences, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "certified"
@@ -45,7 +46,7 @@ left, right, index, x, y = L.opening(PAGE, default_image=0)
 sigma = left.select_slider("noise sigma (pixel units)", SIGMAS, value=0.12, key=f"{PAGE}_sigma")
 c = certify(L.key(L.STANDARD), index, sigma)
 with right:
-    st.plotly_chart(viz_learn.image_row([x[0], *c["noisy"]], ["image", "noisy copy 1", "noisy copy 2",
+    a11y.plotly_chart(st, viz_learn.image_row([x[0], *c["noisy"]], ["image", "noisy copy 1", "noisy copy 2",
                                                                 "noisy copy 3"]), key="certified_noisy",
                     config={"displayModeBar": False})
     votes = ", ".join(f"{L.name(k)}: {v}" for k, v in enumerate(c["counts"]) if v)
@@ -64,7 +65,7 @@ with right:
                     f"1 − {ALPHA} over the noise.")
     if st.toggle(f"Certified accuracy curve over {CURVE_IMAGES} test images (once per sigma)", key=f"{PAGE}_curve"):
         acc = curve(L.key(L.STANDARD), sigma)
-        st.plotly_chart(viz_learn.lines(RADII, {f"sigma {sigma:g}": list(acc.values())}, "L2 radius r",
+        a11y.plotly_chart(st, viz_learn.lines(RADII, {f"sigma {sigma:g}": list(acc.values())}, "L2 radius r",
                                           "certified accuracy", y_range=[0, 1.02]), key="certified_curve",
                         config={"displayModeBar": False})
 L.try_it(lesson, PAGE, lambda: checks.certified(L.model(L.STANDARD), x, y, sigma))

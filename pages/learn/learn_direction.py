@@ -5,6 +5,7 @@ import streamlit as st
 
 from advcore import attacks, landscape, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "direction"
@@ -34,7 +35,7 @@ eps = L.eps_slider(left, PAGE, default=30 / 255, high=80 / 255)
 left.caption(f"Model: {L.STANDARD}. True class: {L.name(y)}.")
 r = one_image(L.key(L.STANDARD), index, eps)
 with right:
-    st.plotly_chart(viz_learn.image_row(
+    a11y.plotly_chart(st, viz_learn.image_row(
         [x[0], r["fgsm"], r["fgsm"] - x[0], r["noise"], r["noise"] - x[0]],
         ["image", f"FGSM: reads {L.name(r['fgsm_pred'])}", "FGSM change", f"noise: reads {L.name(r['noise_pred'])}",
          "noise change"], signed=[False, False, True, False, True]), key="direction_row",
@@ -43,7 +44,7 @@ with right:
     more = st.session_state.get(f"{PAGE}_more", False)
     n_images = N_MORE if more else N_FIRST
     c = curves(L.key(L.STANDARD), n_images)
-    st.plotly_chart(viz_learn.lines(np.asarray(CURVE_EPS) * 255, {"FGSM (gradient sign)": c["fgsm"],
+    a11y.plotly_chart(st, viz_learn.lines(np.asarray(CURVE_EPS) * 255, {"FGSM (gradient sign)": c["fgsm"],
                                                                  "random ±eps noise": c["noise"]},
                                     "eps (/255)", f"accuracy on {n_images} test images", y_range=[0, 1.02],
                                     marker_x=eps * 255, colours={"FGSM (gradient sign)": "#d62728",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from advcore import attacks, landscape, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "features"
@@ -47,10 +48,10 @@ other = L.ROBUST if model_id == L.STANDARD else L.STANDARD
 if L.resources.try_model(other)[1] is None:
     projection(L.key(other))  # both models' projections on the first visit: the switch between them stays quick
 r = moved(L.key(model_id), index, eps)
-left.plotly_chart(viz_learn.image_row([x[0], r["x_adv"]], [f"reads {L.name(y)}", f"reads {L.name(r['adv'])}"],
+a11y.plotly_chart(left, viz_learn.image_row([x[0], r["x_adv"]], [f"reads {L.name(y)}", f"reads {L.name(r['adv'])}"],
                                       height=200), key="features_images", config={"displayModeBar": False})
 with right:
-    st.plotly_chart(viz_learn.feature_scatter(proj.points, proj.labels, L.split().class_names, r["clean_xy"],
+    a11y.plotly_chart(st, viz_learn.feature_scatter(proj.points, proj.labels, L.split().class_names, r["clean_xy"],
                                               r["adv_xy"]), key="features_scatter", config={"displayModeBar": False})
     st.caption(f"{model_id}: first two principal components of the features of test images 0-{N_IMAGES - 1} "
                f"(they hold {proj.explained.sum():.0%} of the variance). Circle: the clean image; star: after PGD. "

@@ -6,6 +6,7 @@ import streamlit as st
 
 from advcore import landscape, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "linearity"
@@ -54,7 +55,7 @@ for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
     fig = viz_learn.lines(ALONG * 255, series, "step t (/255)", "logit", title=title,
                           colours={f"{names[c]}": viz_learn.CLASS_COLOURS[c] for c in range(len(names))})
     fig.update_traces(line={"width": 6}, selector={"name": f"{names[y]}"})
-    col.plotly_chart(fig, key=f"linearity_{which}", config={"displayModeBar": False})
+    a11y.plotly_chart(col, fig, key=f"linearity_{which}", config={"displayModeBar": False})
 
 
 @st.fragment
@@ -65,9 +66,9 @@ def slices() -> None:
     zmax = max(max(g.max_loss for g in grids.values()), 0.1)
     cols = st.columns(2)
     for col, (model_id, g) in zip(cols, grids.items()):
-        col.plotly_chart(viz_learn.landscape_figure(g, names, f"{model_id}: max loss {g.max_loss:.2f} in the ball",
-                                                    zmax=zmax),
-                         key=f"landscape_{model_id}", config={"displayModeBar": False})
+        title = f"{model_id}: max loss {g.max_loss:.2f} in the ball"
+        a11y.plotly_chart(col, viz_learn.landscape_figure(g, names, title, zmax=zmax), key=f"landscape_{model_id}",
+                          config={"displayModeBar": False})
         col.caption(f"{model_id}: the true class covers {g.true_region:.0%} of the ball.")
     L.try_it(lesson, PAGE, lambda: checks.linearity(grids[L.STANDARD], grids[L.ROBUST]))
     L.explore(model=L.STANDARD, image=index, attack="pgd", eps=radius)

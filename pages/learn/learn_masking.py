@@ -7,8 +7,8 @@ import streamlit as st
 from advcore import lessons, viz_learn
 from advcore.attacks import adaptive
 from advcore.lessons import checks
+from advcore.ui import a11y, resources
 from advcore.ui import lesson as L
-from advcore.ui import resources
 
 PAGE = "masking"
 DISTILLED = "mnist-distilled"  # defensive distillation at T = 100 (Papernot et al. 2016), shipped in the zoo
@@ -52,7 +52,7 @@ index, x, y = L.image(left, PAGE, default=0)
 eps = L.eps_slider(left, PAGE, default=0.15, high=0.3)
 r = one(L.key(L.STANDARD), index, defence, mode, eps)
 with right:
-    st.plotly_chart(viz_learn.image_row(
+    a11y.plotly_chart(st, viz_learn.image_row(
         [x[0], r["x_naive"], r["x_adaptive"]],
         [f"image: {L.name(y)}", f"naive PGD → defended reads {L.name(r['naive'])}",
          f"PGD with {mode} → reads {L.name(r['adaptive'])}"], height=260), key="masking_row",

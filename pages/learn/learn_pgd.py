@@ -5,6 +5,7 @@ import streamlit as st
 
 from advcore import attacks, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "pgd"
@@ -36,11 +37,11 @@ auto = run(L.key(L.STANDARD), index, eps, steps, None, 1, False)
 with right:
     top = st.columns([2, 1])
     default_name = f"default alpha 2.5·eps/steps = {default_alpha:.4f}"
-    top[0].plotly_chart(viz_learn.lines(np.arange(steps + 1), {
+    a11y.plotly_chart(top[0], viz_learn.lines(np.arange(steps + 1), {
         f"your alpha {step_size:g}": mine["loss"], default_name: auto["loss"]},
         "step", "loss (cross-entropy of the true class)", dashed=(default_name,)),
         key="pgd_trace", config={"displayModeBar": False})
-    top[1].plotly_chart(viz_learn.image_row([mine["x_adv"], auto["x_adv"]],
+    a11y.plotly_chart(top[1], viz_learn.image_row([mine["x_adv"], auto["x_adv"]],
                                             [f"yours: {L.name(mine['adv'])}", f"default: {L.name(auto['adv'])}"],
                                             height=230), key="pgd_images", config={"displayModeBar": False})
     top[1].caption(f"True class {L.name(y)}. Eps {eps * 255:.0f}/255, {steps} steps.")

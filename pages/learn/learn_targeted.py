@@ -7,6 +7,7 @@ import streamlit as st
 
 from advcore import attacks, metrics, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "targeted"
@@ -47,7 +48,7 @@ with right:
     st.markdown(f"**Targeted PGD (40 steps) towards {names[target]}**: the model reads "
                 f"**{L.name(r['adv'])}**, p({names[target]}) = {r['p'][target]:.0%}.")
     rows = minimal(L.key(L.STANDARD), index)
-    st.plotly_chart(viz_learn.image_row(
+    a11y.plotly_chart(st, viz_learn.image_row(
         [x[0], r["x_adv"], *[row["x_adv"] for row in rows]],
         ["image", f"targeted: {L.name(r['adv'])}", *[f"{row['attack']}: {row['reads']}" for row in rows]]),
         key="targeted_row", config={"displayModeBar": False})

@@ -5,6 +5,7 @@ import streamlit as st
 
 from advcore import attacks, landscape, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "training"
@@ -49,7 +50,7 @@ lesson = L.header(f"learn_{PAGE}")
 L.model(L.STANDARD)
 L.model(L.ROBUST)
 names = L.split().class_names
-st.plotly_chart(viz_learn.tradeoff_scatter(tradeoff_rows()), key="training_tradeoff",
+a11y.plotly_chart(st, viz_learn.tradeoff_scatter(tradeoff_rows()), key="training_tradeoff",
                 config={"displayModeBar": False})
 st.caption("Every zoo model's clean accuracy against its accuracy under PGD-40 at its data set's reference eps "
            "(MNIST 0.3, Fashion-MNIST 0.1, CIFAR-10 8/255), as measured in its model card.")
@@ -62,7 +63,7 @@ eps = L.eps_slider(left, PAGE, default=0.2, high=0.5, label="eps for the task (L
 with right:
     g = {m: gradient(L.key(m), index) for m in (L.STANDARD, L.ROBUST)}
     share = {m: on_digit(L.key(m)) for m in (L.STANDARD, L.ROBUST)}
-    st.plotly_chart(viz_learn.image_row([x[0], g[L.STANDARD], g[L.ROBUST]],
+    a11y.plotly_chart(st, viz_learn.image_row([x[0], g[L.STANDARD], g[L.ROBUST]],
                                         ["image", f"{L.STANDARD} gradient", f"{L.ROBUST} gradient"],
                                         signed=[False, True, True], height=250),
                     key="training_gradients", config={"displayModeBar": False})
@@ -70,7 +71,7 @@ with right:
                f"0-{N_ALIGN - 1}: {L.STANDARD} {share[L.STANDARD]:.0%}, {L.ROBUST} {share[L.ROBUST]:.0%} "
                f"(those pixels are about a quarter of the image).")
     p = {m: paint(L.key(m), index, target) for m in (L.STANDARD, L.ROBUST)}
-    st.plotly_chart(viz_learn.image_row([p[L.STANDARD]["x_adv"], p[L.ROBUST]["x_adv"]],
+    a11y.plotly_chart(st, viz_learn.image_row([p[L.STANDARD]["x_adv"], p[L.ROBUST]["x_adv"]],
                                         [f"{L.STANDARD} → reads {L.name(p[L.STANDARD]['adv'])}",
                                          f"{L.ROBUST} → reads {L.name(p[L.ROBUST]['adv'])}"], height=250),
                     key="training_paint", config={"displayModeBar": False})

@@ -5,6 +5,7 @@ import streamlit as st
 
 from advcore import attacks, landscape, metrics, viz_learn
 from advcore.lessons import checks
+from advcore.ui import a11y
 from advcore.ui import lesson as L
 
 PAGE = "what"
@@ -31,7 +32,7 @@ eps = L.eps_slider(left, PAGE, default=20 / 255, high=80 / 255)
 left.caption(f"Model: {L.STANDARD} (no defence). True class: {L.name(y)}.")
 r = fgsm_steps(L.key(L.STANDARD), index, eps)
 with right:
-    st.plotly_chart(viz_learn.image_row(
+    a11y.plotly_chart(st, viz_learn.image_row(
         [x[0], r["grad"], np.sign(r["grad"]), r["x_adv"] - x[0], r["x_adv"]],
         [f"1. image<br>reads {L.name(r['clean'])}", "2. gradient<br>∇x L", "3. its<br>sign", "4. eps ·<br>sign",
          f"5. x'<br>reads {L.name(r['adv'])}"], signed=[False, True, True, True, False]),

@@ -27,7 +27,7 @@ s = ui.store()
 jobs.workers()  # this process takes its share of the queue
 room, nickname = ((st.session_state.class_room, st.session_state.class_nick) if st.session_state.get("class_room")
                   else (st.session_state.teach_room, "teacher") if st.session_state.get("teach_room")
-                  else (None, ui.guest_name()))
+                  else (None, f"guest-{ui.session_id()[:6]}"))
 if room:
     st.caption(f"You are **{ui.plain(nickname)}** in room **{room}**: your model is listed for the room and "
                "deleted with it.")
@@ -63,7 +63,8 @@ if submitted:
             n_train=int(n_train), lr=float(lr), lr_schedule="cyclic" if recipe == "fgsm-rs" else "constant",
             eps_warmup_epochs=0.0 if recipe in train.CLEAN_RECIPES else int(epochs) / 2, eval_n=1000,
             extra_n=200).check()
-        st.session_state.train_job = queue.enqueue(s, room, nickname, model_id, asdict(cfg))
+        st.session_state.train_job = queue.enqueue(s, room, nickname, model_id, asdict(cfg),
+                                                   address=None if room else ui.client_address())
         st.query_params["job"] = st.session_state.train_job  # a reload finds the job again
         jobs.workers().wake.set()
     except AdvcoreError as exc:
