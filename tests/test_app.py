@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from .conftest import metric, set_eps, start
+from .test_view import HOSTILE_QUERIES
 
 pytestmark = pytest.mark.needs_data  # loads the shipped models or the data sets
 
@@ -74,19 +75,11 @@ def test_a_link_opens_exactly_that_example():
     assert not at.warning
 
 
-@pytest.mark.parametrize("query,expected", [
-    ({"dataset": "../../etc/passwd"}, "unknown data set"),
-    ({"model": "../../etc/passwd"}, "not available"),
-    ({"eps": "nan"}, "not a number"),
-    ({"eps": "1e9"}, "outside"),
-    ({"image": "-5"}, "outside"),
-    ({"image": "<script>alert(1)</script>"}, "not a number"),
-    ({"attack": "rm -rf"}, "unknown attack"),
-])
+@pytest.mark.parametrize("query,expected", HOSTILE_QUERIES)
 def test_hostile_links_give_a_message(query, expected):
     at = start(query)
     assert any(expected in w.value for w in at.warning), [w.value for w in at.warning]
-    assert metric(at, "clean prediction")  # the page still works
+    assert any(m.label.startswith("clean prediction") for m in at.metric)  # the page still works (behind a defence too)
 
 
 def _png(mode="L", size=(28, 28)):

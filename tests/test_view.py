@@ -68,7 +68,8 @@ def test_any_query_gives_a_view_and_messages_never_an_exception(query):
     assert again == view and more == []
 
 
-@pytest.mark.parametrize("query,expected", [
+# Hostile or mistaken links and what each is told (Explore shows the same messages: tests/test_app.py).
+HOSTILE_QUERIES = [
     ({"dataset": "../../etc/passwd"}, "unknown data set"),
     ({"model": "../../etc/passwd"}, "not available"),
     ({"eps": "nan"}, "not a number"),
@@ -84,7 +85,10 @@ def test_any_query_gives_a_view_and_messages_never_an_exception(query):
     ({"defence": "jpeg:500"}, "defence is refused"),
     ({"defence": "jpeg:60+bits:2"}, "applies one defence"),
     ({"kept": "../x"}, "not valid"),
-])
+]
+
+
+@pytest.mark.parametrize("query,expected", HOSTILE_QUERIES)
 def test_bad_queries_give_messages(query, expected):
     view, messages = ExploreView.from_query(query)
     assert any(expected in m for m in messages), messages
