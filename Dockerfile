@@ -16,6 +16,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ADVCORE_CHECKPOINTS=/home/advlab/checkpoints \
     ADVLAB_STATE_DIR=/home/advlab/state
 
+# A CJK font for Chinese text (docs/i18n.md): the charts' font stack names "Noto Sans CJK SC"; Debian's
+# package (unpinned: its version follows the base image's release, hence the DL3008 exception).
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
+
 # The folders volumes mount over (deploy/compose.yaml) exist and belong to the app's user, so a new
 # named volume starts writable by it.
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin advlab \

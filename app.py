@@ -18,6 +18,9 @@ if __name__ == "__main__":  # a session's script run
     sidebar.show(page.url_path)
     page.run()
 else:  # imported once by `streamlit run app.py` to serve the script above
-    from advcore.ui import follow_stream, startup
+    from advcore.ui import startup
+
+    startup.prepare()  # first: a bad environment variable is one line on stderr, exit status 2 (advcore.settings)
+    from advcore.ui import follow_stream
 
     app = st.App(__file__, lifespan=startup.lifespan, routes=follow_stream.routes())

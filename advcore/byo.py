@@ -28,10 +28,14 @@ import time
 import zipfile
 from pathlib import Path
 
+import keras
 import numpy as np
+import pandas as pd
 
-from . import __version__, data, zoo
+from . import __version__, cards, data, evaluate, imagesets, zoo
+from .attacks.base import logits_of
 from .errors import ModelError
+from .settings import settings
 
 MAX_MODEL_BYTES = 1 << 30  # the CLI limit; a browser upload has its own, smaller one
 MAX_UPLOAD_BYTES = 50 << 20
@@ -143,7 +147,6 @@ def strip_softmax(model):
     A final ``Softmax`` layer or ``Activation("softmax")`` becomes an Identity; a final layer with
     ``activation="softmax"`` gets a linear activation; a final nested model is stripped the same way.
     Anything else is refused: the probabilities come from somewhere AdvLab cannot undo."""
-    import keras
     last = _final_layer(model)
 
     def clone(layer):
@@ -167,7 +170,6 @@ def strip_softmax(model):
 
 def _logits_check(model, x: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
     """The model's outputs on ``x``; with ``before`` (the softmax model's), check they are its logits."""
-    from .attacks.base import logits_of
     out = logits_of(model, x)
     if not np.all(np.isfinite(out)):
         raise ModelError("the model's outputs are not finite on some test images")
@@ -187,9 +189,6 @@ def measure(model, model_id: str, dataset: str, eval_n: int = 1000, log=print) -
     """Card results: clean accuracy and PGD-20 at each reference eps on the first ``eval_n`` test images,
     and the sanity flags (PGD-20 sweep up to the large eps, FGSM and noise at the reference eps, the
     gradient check) on up to ``SANITY_IMAGES`` of them."""
-    import pandas as pd
-
-    from . import cards, evaluate, imagesets
     split = data.load(dataset, "test")
     n = evaluate.check_n(eval_n, len(split))
     eps_list, large = imagesets.budgets(dataset)
@@ -239,9 +238,6 @@ def _refuse_taken(model_id: str) -> None:
 def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: int = 1000, command: str = "",
               log=print) -> dict:
     """Check, store and card a user model; returns the card (see the module doc)."""
-    import keras
-
-    from . import evaluate
     path = Path(path)
     _refuse_taken(model_id)
     data.info(dataset)
@@ -312,7 +308,7 @@ def remove_model(model_id: str) -> list[Path]:
 def upload_allowed() -> bool:
     """Model uploads from the browser are off unless the server sets ADVLAB_ALLOW_MODEL_UPLOAD=1
     (a teacher's own server): a student cannot add a model to a shared one."""
-    return os.environ.get(UPLOAD_ENV, "") == "1"
+    return settings().allow_model_upload
 
 
 def add_uploaded(content: bytes, dataset: str, model_id: str, strip: bool = False, eval_n: int = 200,

@@ -11,7 +11,17 @@ import json
 import math
 import shlex
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
+
+from tqdm import tqdm
+
+from . import attacks, byo, cards, data, defences, evaluate, imagesets, landscape, metrics, shipped_sweeps, zoo
+from .attacks import ATTACKS, adaptive
+from .attacks.base import check_eps
+from .errors import AdvcoreError
+from .images import to_png
+from .train import TrainConfig, train
 
 EXIT_USAGE = 2
 
@@ -48,7 +58,6 @@ _PARAM_TYPES = {"float": finite_float, "int": whole_number}
 def _attack_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per registry parameter (union over attacks); values are range-checked by the registry.
     A parameter whose default differs between attacks says "default: per attack"."""
-    from .attacks import ATTACKS
     seen, defaults = {}, {}
     for spec in ATTACKS.values():
         for p in spec.params:
@@ -64,12 +73,10 @@ def _attack_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _attack_names(args) -> list[str]:
-    from . import attacks
     names = [a.strip() for a in args.attack.split(",") if a.strip()]
     for name in names:
         attacks.get(name)  # unknown names: one clear line
     if len(names) != 1 and args.command != "evaluate":
-        from .errors import AdvcoreError
         raise AdvcoreError("give one attack (a comma-separated list is for `evaluate`: worst case over attacks)")
     return names
 
@@ -80,8 +87,6 @@ def _attack_params(args) -> dict:
     Each attack gets the flags it takes (``attacks.accepted``); a flag a chosen attack does not
     use (``--seed`` with FGSM, say) gets a one-line warning on stderr naming it, then the run goes on.
     """
-    from . import attacks
-    from .attacks.base import check_eps
     params = {k[len("param_"):]: v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
     if args.target is not None:
         params["target"] = args.target
@@ -97,8 +102,6 @@ def _attack_params(args) -> dict:
 
 
 def _model_for(dataset: str, model_id: str):
-    from . import zoo
-    from .errors import AdvcoreError
     entry = zoo.card(model_id)
     if entry["dataset"] != dataset:
         raise AdvcoreError(f"model {model_id} is for {entry['dataset']}, not {dataset}")
@@ -106,19 +109,16 @@ def _model_for(dataset: str, model_id: str):
 
 
 def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
     return tqdm(total=total, unit="img", disable=not enabled, file=sys.stderr, leave=False)
 
 
 def _check_target(split, params: dict) -> None:
-    from .errors import AdvcoreError
     target = params.get("target")
     if target is not None and not 0 <= target < len(split.class_names):
         raise AdvcoreError(f"target must be a class in [0, {len(split.class_names) - 1}], got {target}")
 
 
 def cmd_zoo(args) -> int:
-    from . import cards, zoo
     entries = zoo.list_cards(args.dataset)
     if args.markdown:
         print(cards.markdown_table([c for c in entries if c["shipped"]]))
@@ -137,8 +137,6 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_attack(args) -> int:
-    from . import attacks, data, metrics
-    from .errors import AdvcoreError
     split = data.load(args.dataset, "test")
     index = args.index
     if not 0 <= index < len(split):
@@ -149,7 +147,7 @@ def cmd_attack(args) -> int:
         params["target"] = [params["target"]]
     model = _model_for(args.dataset, args.model)
     x, y = split.x[index:index + 1], split.y[index:index + 1]
-    result = attacks.run(args.attack, model, x, y, **attacks.accepted(args.attack, params))
+    result = evaluate.run_attack(args.attack, model, x, y, **attacks.accepted(args.attack, params))
     norms = {k: float(v[0]) for k, v in metrics.perturbation_norms(x, result.x_adv).items()}
     shift = {k: v[0].item() for k, v in metrics.prediction_shift(result.clean_logits, result.adv_logits, y).items()}
     out = {"dataset": args.dataset, "model": args.model, "index": index, "label": int(y[0]),
@@ -157,7 +155,6 @@ def cmd_attack(args) -> int:
            "psnr": float(metrics.psnr(x, result.x_adv)[0]), **shift,
            "clean_label": split.class_names[shift["clean_class"]], "adv_label": split.class_names[shift["adv_class"]]}
     if args.out:
-        from .images import to_png
         Path(args.out).write_bytes(to_png(result.x_adv[0]))
         out["saved"] = str(args.out)
     if args.json:
@@ -171,33 +168,27 @@ def cmd_attack(args) -> int:
 
 def _defence_flags(parser: argparse.ArgumentParser) -> None:
     """--defence SPEC, --adaptive MODE, --eot-samples K (see advcore.defences and advcore.attacks.adaptive)."""
-    from .attacks.adaptive import DEFAULT_EOT_SAMPLES, MODES
-    from .defences import DEFENCES
     parser.add_argument("--defence", default=None, metavar="SPEC",
                         help="attack the model behind defences chained with +, e.g. bits:3+median:2 "
-                             f"({', '.join(DEFENCES)})")
-    parser.add_argument("--adaptive", default="none", choices=MODES,
+                             f"({', '.join(defences.DEFENCES)})")
+    parser.add_argument("--adaptive", default="none", choices=adaptive.MODES,
                         help="none: the naive attack (TensorFlow's gradient through the defence); bpda: identity "
                              "backward pass through non-differentiable stages; eot: average over random draws")
-    parser.add_argument("--eot-samples", default=DEFAULT_EOT_SAMPLES, type=int, help="EOT draws per gradient")
+    parser.add_argument("--eot-samples", default=adaptive.DEFAULT_EOT_SAMPLES, type=int, help="EOT draws per gradient")
 
 
 def _evaluate_defended(args, split, params: dict, n: int, model, names: list[str]) -> int:
     """``evaluate`` with --defence / --adaptive: adversarial images scored on the defended model."""
-    from . import attacks
-    from .attacks import adaptive
-    from .errors import AdvcoreError
-    from .evaluate import gradient_check
     if len(names) != 1:
         raise AdvcoreError("--defence and --adaptive take one attack, not a list")
     own = attacks.accepted(names[0], params)
     with _progress(n, not args.json and not args.quiet) as bar:
-        summary = adaptive.evaluate(model, split.x[:n], split.y[:n], names[0], own, args.defence, args.adaptive,
-                                    args.eot_samples, progress=bar.update)
+        summary = adaptive.evaluate(model, split.x[:n], split.y[:n], names[0], evaluate.with_models(names[0], own),
+                                    args.defence, args.adaptive, args.eot_samples, progress=bar.update)
     probe = split.x[:min(n, 64)], split.y[:min(n, 64)].astype("int32")
     attacked = adaptive.attack_model(adaptive.defences.apply(model, args.defence), args.adaptive, args.eot_samples)
     summary.update(dataset=args.dataset, model=args.model, attack=names[0], params=own, full_test_set=split.full,
-                   flags=[gradient_check(attacked, *probe).as_dict()])
+                   flags=[evaluate.gradient_check(attacked, *probe).as_dict()])
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -211,7 +202,6 @@ def _evaluate_defended(args, split, params: dict, n: int, model, names: list[str
 
 def cmd_certify(args) -> int:
     """Randomized-smoothing certificates (Cohen et al. 2019) on the first --images test images."""
-    from . import data, defences, evaluate
     split = data.load(args.dataset, "test")
     count = evaluate.check_n(args.images, len(split))
     model = defences.apply(_model_for(args.dataset, args.model), args.defence)
@@ -229,7 +219,6 @@ def cmd_certify(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from . import data, evaluate
     split = data.load(args.dataset, "test")
     params = _attack_params(args)
     _check_target(split, params)
@@ -239,7 +228,6 @@ def cmd_evaluate(args) -> int:
     if args.defence or args.adaptive != "none":
         return _evaluate_defended(args, split, params, n, model, names)
     with _progress(n * len(names), not args.json and not args.quiet) as bar:
-        from . import attacks
         if len(names) == 1:
             summary = evaluate.evaluate(model, split, args.attack, attacks.accepted(args.attack, params), n,
                                         progress=bar.update)
@@ -262,8 +250,6 @@ def cmd_evaluate(args) -> int:
 
 
 def _eps_list(text: str) -> list[float]:
-    from .attacks.base import check_eps
-    from .errors import AdvcoreError
     try:
         return [check_eps(float(v)) for v in text.split(",") if v.strip()]
     except ValueError as exc:
@@ -271,7 +257,6 @@ def _eps_list(text: str) -> list[float]:
 
 
 def cmd_sweep(args) -> int:
-    from . import attacks, data, evaluate
     split = data.load(args.dataset, "test")
     params = attacks.accepted(args.attack, _attack_params(args))
     params.pop("eps", None)
@@ -280,13 +265,11 @@ def cmd_sweep(args) -> int:
     models = {m: _model_for(args.dataset, m) for m in args.models.split(",") if m}
     with _progress(n * len(eps_values) * len(models), not args.json and not args.quiet) as bar:
         if args.defence or args.adaptive != "none":
-            from .attacks import adaptive
-            table = adaptive.sweep(models, split, args.attack, eps_values, params, args.defence, args.adaptive,
-                                   args.eot_samples, n, progress=bar.update)
+            table = adaptive.sweep(models, split, args.attack, eps_values, evaluate.with_models(args.attack, params),
+                                   args.defence, args.adaptive, args.eot_samples, n, progress=bar.update)
         else:
             table = evaluate.sweep(models, split, args.attack, eps_values, params, n, progress=bar.update)
-    from .shipped_sweeps import standard_models
-    flags = [f.as_dict() for f in evaluate.sanity_checks(table, standard_models=standard_models(models))]
+    flags = [f.as_dict() for f in evaluate.sanity_checks(table, standard_models=shipped_sweeps.standard_models(models))]
     if args.csv:
         table.to_csv(args.csv, index=False)
     if args.json:
@@ -300,10 +283,6 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from dataclasses import fields
-
-    from . import cards, zoo
-    from .train import TrainConfig, train
     cfg = TrainConfig(**{f.name: getattr(args, f"train_{f.name}") for f in fields(TrainConfig)}).check()
     out = Path(args.out) if args.out else zoo.models_dir()
     model, state = train(cfg, out, resume=args.resume, show_progress=not args.quiet)
@@ -317,7 +296,6 @@ def cmd_train(args) -> int:
 
 
 def cmd_add_model(args) -> int:
-    from . import byo, cards
     command = "python -m advcore " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     card = byo.add_model(args.file, args.dataset, args.id, args.strip_softmax, args.eval_n, command, log)
@@ -326,13 +304,11 @@ def cmd_add_model(args) -> int:
 
 
 def cmd_remove_model(args) -> int:
-    from . import byo
     print("removed " + ", ".join(str(p) for p in byo.remove_model(args.id)))
     return 0
 
 
 def cmd_add_dataset(args) -> int:
-    from . import imagesets
     command = "python -m advcore " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     entry = imagesets.add_dataset(args.name, args.images, args.classes, args.size, args.channels, args.title,
                                   args.eps, command)
@@ -344,7 +320,6 @@ def cmd_add_dataset(args) -> int:
 
 
 def cmd_remove_dataset(args) -> int:
-    from . import imagesets
     imagesets.remove_dataset(args.name)
     print(f"removed image set {args.name}")
     return 0
@@ -382,8 +357,6 @@ def _byo_parsers(sub, data) -> None:
 
 def cmd_sweep_files(args) -> int:
     """Write models/<id>.sweep.json (the Sweep page's default request) for shipped models."""
-    from . import data, shipped_sweeps, zoo
-    from .errors import AdvcoreError
     entries = [c for c in zoo.list_cards(args.dataset) if c["shipped"]]
     wanted_ids = [m for m in (args.models or "").split(",") if m]
     unknown = set(wanted_ids) - {c["id"] for c in entries}
@@ -409,9 +382,6 @@ def _boolean(text: str) -> bool:
 
 def _train_flags(p: argparse.ArgumentParser) -> None:
     """One flag per ``TrainConfig`` field, with its default, help and choices (dest ``train_<field>``)."""
-    from dataclasses import MISSING, fields
-
-    from .train import TrainConfig
     types = {"int": whole_number, "float": finite_float, "float | None": finite_float, "bool | None": _boolean,
              "bool": _boolean}
     for f in fields(TrainConfig):
@@ -426,8 +396,6 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import data
-    from .attacks import ATTACKS
     parser = _Parser(prog="python -m advcore", description="Adversarial attacks and robustness.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -473,7 +441,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--defence", default=None, metavar="SPEC", help="defences before the noise, e.g. bits:3")
     p.set_defaults(func=cmd_certify)
 
-    from . import landscape
     p = sub.add_parser("landscape", help="loss and predicted class on a 2-D grid around one test image "
                                          "(gradient-sign x random direction)")
     common(p)
@@ -512,7 +479,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import AdvcoreError
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:

@@ -9,24 +9,32 @@ with int64 labels. Sources, in order:
    ``ADVCORE_OFFLINE=1``;
 3. a small class-balanced sample of test images shipped in ``advcore/samples``
    (``Split.full`` is False, and the UI says so).
+
+A user image set (added by ``advcore.imagesets``) has one source: its own ``<name>.npz`` in the user data
+folder, checked against the sha256 in its description; this module registers and reads those sets.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, ModelError
+from .ids import check_id
+from .settings import settings
 
 DATA_DIR_ENV = "ADVCORE_DATA_DIR"
 OFFLINE_ENV = "ADVCORE_OFFLINE"
 SAMPLES_DIR = Path(__file__).parent / "samples"
 SAMPLE_PER_CLASS = 30
+USER_DATA_ENV = "ADVCORE_USER_DATA"
+MIN_SIDE, MAX_SIDE = 8, 299  # pixels: the sides a user image set may have
+MAX_NAME_CHARS = 100  # a user image set's title and class names are cut to this
 
 
 @dataclass(frozen=True)
@@ -217,7 +225,7 @@ def _arrays_from_npz(path: Path, split: str, ds: DatasetInfo) -> tuple[np.ndarra
 
 
 def _from_data_dir(ds: DatasetInfo, split: str) -> Split | None:
-    folder = os.environ.get(DATA_DIR_ENV)
+    folder = settings().data_dir
     if not folder:
         return None
     for filename in ds.files:
@@ -229,10 +237,10 @@ def _from_data_dir(ds: DatasetInfo, split: str) -> Split | None:
 
 
 def _from_keras(ds: DatasetInfo, split: str) -> Split | None:
-    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+    if settings().offline:
         return None
     try:
-        import keras
+        import keras  # lazy: keras loads TensorFlow (seconds), needed only to download a data set
 
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, ds.keras_name).load_data()
     except Exception:  # offline, blocked, or a partial download: fall back to the sample
@@ -243,12 +251,87 @@ def _from_keras(ds: DatasetInfo, split: str) -> Split | None:
                  f"keras.datasets.{ds.keras_name}", True)
 
 
+# --- user image sets: where they are stored and how they are read (advcore.imagesets adds them) ---------
+
+def user_data_dir() -> Path:
+    """``ADVCORE_USER_DATA``, else ``user-data`` beside the user-models folder (``ADVCORE_USER_MODELS``),
+    else ``~/.advcore/user-data``."""
+    s = settings()
+    if s.user_data:
+        return s.user_data
+    return (s.user_models.parent if s.user_models else Path.home() / ".advcore") / "user-data"
+
+
+def check_user_set_name(name: str) -> str:
+    """A user image set's name: like a model id (``advcore.ids.check_id``), and not a built-in data set."""
+    try:
+        check_id(name)
+    except ModelError:
+        raise DataError(f"invalid data set name {name!r}: use 1-64 of a-z, 0-9, '-' and '_'") from None
+    if name in DATASETS and not DATASETS[name].user:
+        raise DataError(f"{name!r} is a built-in data set; choose another name")
+    return name
+
+
+def user_set_paths(name: str) -> tuple[Path, Path]:
+    """(pixels ``<name>.npz``, description ``<name>.json``) of user image set ``name``."""
+    folder = user_data_dir()
+    return folder / f"{check_user_set_name(name)}.npz", folder / f"{name}.json"
+
+
+def _describe_user_set(entry: dict) -> DatasetInfo:
+    shape = tuple(int(v) for v in entry["shape"])
+    if len(shape) != 3 or not (MIN_SIDE <= shape[0] <= MAX_SIDE and MIN_SIDE <= shape[1] <= MAX_SIDE) \
+            or shape[2] not in (1, 3):
+        raise DataError(f"bad shape {shape}")
+    names = tuple(str(c)[:MAX_NAME_CHARS] for c in entry["class_names"])
+    return DatasetInfo(entry["name"], str(entry.get("title") or entry["name"])[:MAX_NAME_CHARS], shape, names,
+                       (), "", note=f"user image set ({entry.get('source', {}).get('kind', '?')})",
+                       reference_eps=tuple(float(e) for e in entry["reference_eps"]),
+                       large_eps=float(entry["large_eps"]), user=True)
+
+
+def _register_user_sets(registry: dict) -> None:
+    """Put every readable user image set into ``registry`` (``DATASETS``) and drop user entries whose files
+    are gone. Unreadable descriptions are skipped, never fatal."""
+    for name in [n for n, i in registry.items() if i.user]:
+        del registry[name]
+    folder = user_data_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        name = path.stem
+        if name in registry or not (folder / f"{name}.npz").is_file():
+            continue
+        try:
+            check_user_set_name(name)
+            entry = json.loads(path.read_text())
+            if entry.get("name") != name:
+                continue
+            registry[name] = _describe_user_set(entry)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+
+
+def user_set_description(name: str) -> dict:
+    """The stored description of user image set ``name``."""
+    npz, meta = user_set_paths(name)
+    if not meta.is_file() or not npz.is_file():
+        raise DataError(f"no user image set {name!r} in {user_data_dir()}")
+    return json.loads(meta.read_text())
+
+
 def _from_user(ds: DatasetInfo, split: str) -> Split | None:
-    """A user image set (advcore.imagesets): its own stored arrays, never another source."""
+    """A user image set: its own stored arrays (sha256-checked against its description), never another
+    source."""
     if not ds.user:
         return None
-    from . import imagesets
-    return imagesets.load_split(ds, split)
+    npz, _ = user_set_paths(ds.name)
+    entry = user_set_description(ds.name)
+    if sha256_file(npz) != entry.get("sha256"):
+        raise DataError(f"{npz}: sha256 does not match its description; re-add the image set")
+    if split == "train" and "train" not in entry.get("splits", ()):
+        raise DataError(f"user image set {ds.name} has no training images (only a test split)")
+    x, y = _arrays_from_npz(npz, split, ds)
+    return Split(ds.name, split, x, y, ds.class_names, f"user image set {npz.name} ({len(y)} images)", True)
 
 
 def sample_path(name: str) -> Path:
@@ -295,7 +378,7 @@ def load(name: str, split: str = "test") -> Split:
 def source_fingerprint(name: str) -> dict:
     """Where ``name``'s training data comes from, with the file's sha256 when it is a file."""
     ds = info(name)
-    folder = os.environ.get(DATA_DIR_ENV)
+    folder = settings().data_dir
     for filename in ds.files if folder else ():
         path = Path(folder) / filename
         if path.is_file():
@@ -323,8 +406,7 @@ def make_sample(name: str, per_class: int = SAMPLE_PER_CLASS, seed: int = 0) -> 
 def refresh_user_datasets() -> None:
     """(Re)read the user image sets (advcore.imagesets) into ``DATASETS``; done on import and
     after ``add-dataset`` / ``remove-dataset``. Built-in names are never replaced."""
-    from . import imagesets
-    imagesets.register_all(DATASETS)
+    _register_user_sets(DATASETS)
     for key in [k for k in _cache if k[0] not in DATASETS or DATASETS[k[0]].user]:
         _cache.pop(key, None)
 

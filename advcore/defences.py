@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,9 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from .attacks.base import PerModel
-from .attacks.registry import Param, check_params, lookup
 from .errors import AdvcoreError
+from .params import Param, check_params, lookup
+from .permodel import PerModel
 
 MAX_STAGES = 4
 
@@ -388,7 +389,7 @@ def base_model(model):
 def lower_confidence_bound(successes, trials: int, alpha: float) -> np.ndarray:
     """One-sided (1 - alpha) Clopper-Pearson lower bound on a binomial proportion: the alpha quantile
     of Beta(k, n - k + 1) (0 where k = 0)."""
-    from scipy.stats import beta
+    from scipy.stats import beta  # lazy: scipy.stats takes a second to import; only certificates use it
     k = np.asarray(successes, np.float64)
     return np.where(k > 0, beta.ppf(alpha, np.maximum(k, 1), trials - k + 1), 0.0)
 
@@ -483,7 +484,7 @@ def certify(model, x, sigma: float, n0: int = 100, n: int = 1000, alpha: float =
     at most 1/2, else certify that the smoothed classifier's prediction is constant within L2 radius
     sigma * Phi^-1(p_lower) (pixel units), with probability at least 1 - alpha over the sampling.
     """
-    from scipy.stats import norm
+    from scipy.stats import norm  # lazy: scipy.stats takes a second to import; only certificates use it
     sigma, n0, n, alpha = check_certify(sigma, n0, n, alpha)
     x = np.asarray(x, np.float32)
     if x.ndim != 4:
@@ -510,7 +511,6 @@ def certify_report(model, x, y, sigma: float, n0: int = 100, n: int = 1000, alph
                    batch: int = 1000, radii=DEFAULT_RADII, seed: int = 0) -> dict:
     """``certify`` over labelled images: the smoothed classifier's accuracy (an abstention counts as an
     error), abstention rate, certified accuracy per L2 radius (pixel units) and the per-image radii."""
-    import time
     started = time.perf_counter()
     y = np.asarray(y).reshape(-1)
     cert = certify(model, x, sigma, n0, n, alpha, batch, seed)

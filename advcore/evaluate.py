@@ -9,34 +9,40 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import attacks, metrics
-from .errors import AdvcoreError
+from . import attacks, metrics, zoo
+from .attacks.base import AttackResult, logits_of
+from .attacks.batches import DEFAULT_BATCH, MAX_EVAL_IMAGES, attack_batched, check_n
+from .attacks.checks import Flag, gradient_check, zero_gradient_share
 
-MAX_EVAL_IMAGES = 10_000
-DEFAULT_BATCH = 500
+# Re-exported: evaluate is where callers find the batched runner, the image bound and the masking checks.
+__all__ = ["DEFAULT_BATCH", "MAX_EVAL_IMAGES", "Flag", "attack_batched", "check_n", "evaluate", "gradient_check",
+           "run_attack", "sanity_checks", "sweep", "sweep_attacks", "transfer_matrix", "with_models", "worst_case",
+           "zero_gradient_share"]
 
 
-def attack_batched(model, x, y, attack: str, params: dict, batch_size: int = DEFAULT_BATCH,
-                   progress: Callable[[int], None] | None = None):
-    """Run an attack over (x, y) in batches; returns (x_adv, clean_logits, adv_logits).
+def _model_ids(attack: str, params: dict) -> dict:
+    """The model parameters of ``attack`` (the transfer attack's source) that ``params`` gives as zoo ids."""
+    return {p.name: params[p.name] for p in attacks.get(attack).params
+            if p.kind == "model" and isinstance(params.get(p.name), str)}
 
-    ``progress(images)`` runs after each batch; it may raise (``heavy.Cancelled``) to stop between batches."""
-    parts = []
-    for start in range(0, len(x), batch_size):
-        stop = min(start + batch_size, len(x))
-        batch_params = dict(params)
-        if batch_params.get("target") is not None:
-            batch_params["target"] = np.broadcast_to(params["target"], (len(x),))[start:stop]
-        result = attacks.run(attack, model, x[start:stop], y[start:stop], **batch_params)
-        parts.append((result.x_adv, result.clean_logits, result.adv_logits))
-        if progress:
-            progress(stop - start)
-    return tuple(np.concatenate(p) for p in zip(*parts))
+
+def with_models(attack: str, params: dict) -> dict:
+    """``params`` of ``attack`` with each model parameter given as a zoo id replaced by the model
+    (``advcore.zoo.load``, which refuses a bad id): attacks take model objects, and callers holding
+    settings (links, widgets, CLI flags) resolve the ids here."""
+    return dict(params, **{name: zoo.load(model_id) for name, model_id in _model_ids(attack, params).items()})
+
+
+def run_attack(attack: str, model, x, y, **params) -> AttackResult:
+    """``attacks.run`` with settings as links and widgets hold them (model parameters as zoo ids, loaded by
+    ``with_models``); the result's params name those models by their ids again."""
+    result = attacks.run(attack, model, x, y, **with_models(attack, params))
+    result.params.update(_model_ids(attack, params))
+    return result
 
 
 def evaluate(model, split, attack: str, params: dict, n: int = 1000, batch_size: int = DEFAULT_BATCH,
@@ -45,7 +51,7 @@ def evaluate(model, split, attack: str, params: dict, n: int = 1000, batch_size:
     n = check_n(n, len(split))
     x, y = split.x[:n], split.y[:n]
     started = time.perf_counter()
-    x_adv, clean, adv = attack_batched(model, x, y, attack, params, batch_size, progress)
+    x_adv, clean, adv = attack_batched(model, x, y, attack, with_models(attack, params), batch_size, progress)
     summary = metrics.summarise(x, x_adv, clean, adv, y, params.get("target"))
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return summary
@@ -65,7 +71,7 @@ def worst_case(model, split, attack_list, n: int = 1000, batch_size: int = DEFAU
     x_worst, adv_worst, clean, per_attack = x.copy(), None, None, {}
     fooled = np.zeros(n, bool)
     for name, params in attack_list:
-        x_adv, clean, adv = attack_batched(model, x, y, name, params, batch_size, progress)
+        x_adv, clean, adv = attack_batched(model, x, y, name, with_models(name, params), batch_size, progress)
         hit = adv.argmax(axis=1) != y
         per_attack[name] = float(1 - hit.mean())
         if adv_worst is None:
@@ -76,17 +82,6 @@ def worst_case(model, split, attack_list, n: int = 1000, batch_size: int = DEFAU
     summary = metrics.summarise(x, x_worst, clean, adv_worst, y)
     summary.update(per_attack=per_attack, seconds=round(time.perf_counter() - started, 3))
     return summary
-
-
-def check_n(n, available: int) -> int:
-    """Number of images: an int in [1, MAX_EVAL_IMAGES], capped to what the split holds."""
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise AdvcoreError(f"n must be a whole number, got {n!r}") from None
-    if n < 1 or n > MAX_EVAL_IMAGES:
-        raise AdvcoreError(f"n must be in [1, {MAX_EVAL_IMAGES}], got {n}")
-    return min(n, available)
 
 
 def sweep(models: dict, split, attack: str, eps_values, params: dict | None = None, n: int = 1000,
@@ -121,34 +116,13 @@ def transfer_matrix(models: dict, split, attack: str, params: dict, n: int = 500
     source model (rows), over the first ``n`` test images. The diagonal is white-box."""
     n = check_n(n, len(split))
     x, y = split.x[:n], split.y[:n]
-    from .attacks.base import logits_of
     matrix = pd.DataFrame(index=list(models), columns=list(models), dtype=float)
+    params = with_models(attack, params)
     for source, source_model in models.items():
         x_adv, _, _ = attack_batched(source_model, x, y, attack, params, batch_size, progress)
         for target, target_model in models.items():
             matrix.loc[source, target] = metrics.accuracy(logits_of(target_model, x_adv), y)
     return matrix
-
-
-@dataclass(frozen=True)
-class Flag:
-    """One sanity check: ok False means the evaluation looks unreliable for the reason given."""
-
-    check: str
-    ok: bool
-    message: str
-    model: str = ""  # the model (or models) the flag concerns, "" for all
-    attack: str = ""
-    level: str = ""  # "info" for a note that is no warning; otherwise "ok" or "warning" from ``ok``
-
-    @property
-    def severity(self) -> str:
-        """"ok", "info" or "warning"."""
-        return self.level or ("ok" if self.ok else "warning")
-
-    def as_dict(self) -> dict:
-        return {"check": self.check, "ok": self.ok, "message": self.message, "model": self.model,
-                "attack": self.attack, "severity": self.severity}
 
 
 TOLERANCE = 0.02  # accuracy points of slack for the sampling noise of a few hundred images
@@ -250,40 +224,3 @@ def sanity_checks(table: pd.DataFrame, large_eps: float | None = None, standard_
                 "the gradients are misleading it (gradient masking): trust the lower number",
                 ", ".join(dict.fromkeys(worse.index.get_level_values(0))), strong))
     return flags
-
-
-def _zero_gradients(model, xt, y) -> tuple[float, object]:
-    """(share of images whose cross-entropy input gradient is all zeros, the logits)."""
-    import tensorflow as tf
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        logits = model(xt, training=False)
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y, tf.int32), logits=logits)
-    grad = tape.gradient(loss, xt).numpy().reshape(len(y), -1)
-    return float((np.abs(grad).max(axis=1) == 0).mean()), logits
-
-
-def zero_gradient_share(model, x: np.ndarray, y: np.ndarray) -> float:
-    """The share of images (float32 NHWC in [0, 1]) whose cross-entropy input gradient is exactly zero: the
-    sign of a saturated softmax (defensive distillation) or a non-differentiable defence."""
-    import tensorflow as tf
-    return _zero_gradients(model, tf.constant(x), y)[0]
-
-
-def gradient_check(model, x: np.ndarray, y: np.ndarray) -> Flag:
-    """Flag models whose input gradients vanish on many points, whose outputs look like
-    probabilities (rows summing to 1, all in [0, 1]) rather than logits, or whose outputs
-    change between two calls on the same input (randomness defeats fixed gradients)."""
-    import tensorflow as tf
-    xt = tf.constant(x)
-    zero, logits = _zero_gradients(model, xt, y)
-    out = np.asarray(logits)
-    probs = bool(np.all(out >= 0) and np.all(out <= 1) and np.allclose(out.sum(axis=1), 1, atol=1e-3))
-    random = not np.allclose(out, np.asarray(model(xt, training=False)), atol=1e-5)
-    ok = zero < 0.1 and not probs and not random
-    message = (f"{zero:.0%} of points have an all-zero input gradient"
-               + ("; the outputs look like probabilities, not logits (softmax in the model masks gradients)"
-                  if probs else "")
-               + ("; the outputs change between two calls on the same image (randomised model: use "
-                  "expectation over transformation)" if random else ""))
-    return Flag("gradients", ok, message)

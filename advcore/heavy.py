@@ -14,16 +14,22 @@ is ``advcore.ui.heavy_view``.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import attacks, defences, logs
+from .attacks import adaptive
 from .errors import AdvcoreError
+from .settings import default
 
-DEFAULT_MAX_WORK = 10_000_000  # image-attack-steps per request: ~20x the default sweep of 5 models
-DEFAULT_MAX_RUNNING = 1  # heavy computations at once (a 2-core server)
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_WORK = default("ADVLAB_MAX_WORK")  # image-attack-steps per request (advcore.settings says why)
+DEFAULT_MAX_RUNNING = default("ADVLAB_MAX_HEAVY")  # heavy computations at once
 VIEWER_TIMEOUT_S = 15.0  # a viewer with no heartbeat for this long has left (closed the tab)
 STEP_PARAMS = ("steps", "restarts", "search_steps", "queries")  # attack parameters that multiply the passes
 
@@ -39,7 +45,6 @@ class Cancelled(Exception):  # noqa: N818 (a state, not a fault); no AdvcoreErro
 def attack_steps(attack: str, params: dict) -> int:
     """Passes one image costs under ``attack`` with ``params`` (defaults filled from the registry):
     steps x restarts x C&W search steps x Square queries, 1 for a single-step attack or noise."""
-    from . import attacks
     given = {**attacks.get(attack).defaults(), **params}
     return math.prod(max(1, int(given.get(name) or 1)) for name in STEP_PARAMS)
 
@@ -55,7 +60,6 @@ def cost(images: int, attack_params: dict[str, dict], eps_points: int = 1, model
 def passes(spec: str, mode: str, samples: int) -> int:
     """Model passes per attacked image and step behind defence ``spec`` attacked in ``mode``: the votes of a
     smoothing stage, times ``samples`` EOT draws when the mode has EOT (as ``adaptive.images_per_call``)."""
-    from . import defences
     stages = defences.parse(spec).stages
     votes = max([s.values["samples"] for s in stages if s.spec.smoothing] or [1])
     return votes * (int(samples) if "eot" in mode else 1)
@@ -65,7 +69,6 @@ def defended_cost(images: int, attack_params: dict[str, dict], eps_points: int, 
                   samples: int, mode: str | None = None) -> int:
     """Image-attack-steps of each defence of ``specs`` attacked naively and, where it differs, adaptively
     (``mode``; None: each defence's recommended mode) with ``samples`` EOT draws."""
-    from .attacks import adaptive
     total = 0
     for spec in specs:
         strong = adaptive.recommended_mode(spec) if mode is None else mode
@@ -141,6 +144,9 @@ class Registry:
         """Join the unfinished computation of ``key`` or start ``compute(job)`` (``job`` is its progress
         callback); ``on_done(result)`` runs in the worker before the job reads as done. A cost of 0 (all
         served from stored results) starts at once, outside the line. OverBudget if ``cost`` is too much."""
+        if cost > self.max_work:
+            log.warning("heavy request refused: %s image-attack-steps over the budget of %s, from %s", f"{cost:,}",
+                        f"{self.max_work:,}", logs.client(viewer))
         check_budget(cost, self.max_work)
         with self._lock:
             job = self._jobs.get(key)
@@ -236,6 +242,8 @@ class Registry:
         except Cancelled:
             state = "cancelled"
         except BaseException as exc:  # noqa: BLE001 (handed to the viewers, who show or raise it)
+            if not isinstance(exc, AdvcoreError):  # a message for the viewer is theirs; anything else is a fault
+                log.exception("heavy job %s failed", job.key[:32])
             job.error = exc
         finally:
             with self._lock:

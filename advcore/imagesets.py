@@ -11,7 +11,8 @@ next to MNIST and CIFAR-10, and loads it as float32 images in [0, 1] like every 
 Images from a folder go through the same checked decoder as dashboard uploads
 (``advcore.images.from_bytes``: byte and pixel limits, content-detected PNG/JPEG/GIF/BMP/WebP,
 damage caught) and are resized to the set's size; a damaged file is refused with its name.
-Nothing is written outside the user data folder, and names follow ``advcore.zoo.check_id``.
+Nothing is written outside the user data folder, and names follow ``advcore.ids.check_id``. Reading the
+stored sets (registration, loading) is ``advcore.data``'s.
 A model that needs its own input normalisation carries it as layers (``Rescaling``,
 ``Normalization``), so eps stays in pixel units.
 """
@@ -24,102 +25,20 @@ import os
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from . import data
+from . import data, images
+from .data import MAX_NAME_CHARS, MAX_SIDE, MIN_SIDE, user_data_dir
 from .errors import DataError
 
-USER_DATA_ENV = "ADVCORE_USER_DATA"
-MAX_SIDE = 299
-MIN_SIDE = 8
+USER_DATA_ENV = data.USER_DATA_ENV  # the folder the sets are stored in (advcore.data reads them from there)
 MAX_IMAGES = 20_000
 MAX_STORED_BYTES = 1 << 30  # uint8 pixels kept in memory by every process that loads the set
 MAX_CLASSES = 10_000
-MAX_NAME_CHARS = 100
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
 DEFAULT_SIZE = (224, 224)
 # A new set's budgets are advcore.data.USER_BUDGETS (natural images: 1/255 and 4/255, the usual ImageNet L-inf
 # budgets, e.g. Salman et al. 2020, "Do Adversarially Robust ImageNet Models Transfer Better?"; small ones: CIFAR-10's).
-
-
-def user_data_dir() -> Path:
-    """``ADVCORE_USER_DATA``, else ``user-data`` beside the user-models folder (``ADVCORE_USER_MODELS``),
-    else ``~/.advcore/user-data``. (Read here, not through advcore.zoo, which imports advcore.data.)"""
-    if os.environ.get(USER_DATA_ENV):
-        return Path(os.environ[USER_DATA_ENV])
-    models = os.environ.get("ADVCORE_USER_MODELS")
-    return (Path(models).parent if models else Path.home() / ".advcore") / "user-data"
-
-
-def check_name(name: str) -> str:
-    """A data set name: like a model id (advcore.zoo.check_id), and not a built-in data set."""
-    from . import zoo
-    from .errors import ModelError
-    try:
-        zoo.check_id(name)
-    except ModelError:
-        raise DataError(f"invalid data set name {name!r}: use 1-64 of a-z, 0-9, '-' and '_'") from None
-    if name in data.DATASETS and not data.DATASETS[name].user:
-        raise DataError(f"{name!r} is a built-in data set; choose another name")
-    return name
-
-
-def _paths(name: str) -> tuple[Path, Path]:
-    folder = user_data_dir()
-    return folder / f"{check_name(name)}.npz", folder / f"{name}.json"
-
-
-# --- registration (advcore.data calls this) -----------------------------------------------
-
-def _describe(entry: dict) -> data.DatasetInfo:
-    shape = tuple(int(v) for v in entry["shape"])
-    if len(shape) != 3 or not (MIN_SIDE <= shape[0] <= MAX_SIDE and MIN_SIDE <= shape[1] <= MAX_SIDE) \
-            or shape[2] not in (1, 3):
-        raise DataError(f"bad shape {shape}")
-    names = tuple(str(c)[:MAX_NAME_CHARS] for c in entry["class_names"])
-    return data.DatasetInfo(entry["name"], str(entry.get("title") or entry["name"])[:MAX_NAME_CHARS], shape, names,
-                            (), "", note=f"user image set ({entry.get('source', {}).get('kind', '?')})",
-                            reference_eps=tuple(float(e) for e in entry["reference_eps"]),
-                            large_eps=float(entry["large_eps"]), user=True)
-
-
-def register_all(registry: dict) -> None:
-    """Put every readable user image set into ``registry`` (``advcore.data.DATASETS``) and drop user
-    entries whose files are gone. Unreadable descriptions are skipped, never fatal."""
-    for name in [n for n, i in registry.items() if i.user]:
-        del registry[name]
-    folder = user_data_dir()
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        name = path.stem
-        if name in registry or not (folder / f"{name}.npz").is_file():
-            continue
-        try:
-            check_name(name)
-            entry = json.loads(path.read_text())
-            if entry.get("name") != name:
-                continue
-            registry[name] = _describe(entry)
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-
-
-def description(name: str) -> dict:
-    """The stored description of user image set ``name``."""
-    npz, meta = _paths(name)
-    if not meta.is_file() or not npz.is_file():
-        raise DataError(f"no user image set {name!r} in {user_data_dir()}")
-    return json.loads(meta.read_text())
-
-
-def load_split(ds: data.DatasetInfo, split: str) -> data.Split:
-    """One split of a user image set, sha256-checked against its description."""
-    npz, _ = _paths(ds.name)
-    entry = description(ds.name)
-    if data.sha256_file(npz) != entry.get("sha256"):
-        raise DataError(f"{npz}: sha256 does not match its description; re-add the image set")
-    if split == "train" and "train" not in entry.get("splits", ()):
-        raise DataError(f"user image set {ds.name} has no training images (only a test split)")
-    x, y = data._arrays_from_npz(npz, split, ds)
-    return data.Split(ds.name, split, x, y, ds.class_names, f"user image set {npz.name} ({len(y)} images)", True)
 
 
 def budgets(name: str) -> tuple[tuple[float, ...], float]:
@@ -196,7 +115,6 @@ def _class_folders(folder: Path, names: list[str] | None) -> tuple[list[str], li
 
 
 def _decode_folder(files: list[tuple[Path, int]], shape) -> tuple[np.ndarray, np.ndarray]:
-    from . import images
     _check_count(len(files), shape)
     x = np.empty((len(files), *shape), np.uint8)
     for i, (path, _) in enumerate(files):
@@ -214,7 +132,6 @@ def _decode_folder(files: list[tuple[Path, int]], shape) -> tuple[np.ndarray, np
 
 def _read_npz(path: Path, size, channels) -> dict[str, np.ndarray]:
     """The keras.datasets layout: x_test, y_test (and optionally x_train, y_train), uint8."""
-    from . import images
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)
@@ -249,7 +166,6 @@ def _read_npz(path: Path, size, channels) -> dict[str, np.ndarray]:
         shape = _check_size(size or x.shape[1:3], channels or x.shape[-1])
         _check_count(len(x), shape)
         if x.shape[1:] != shape:
-            from PIL import Image
             x = np.stack([np.round(images.to_input(Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img),
                                                    shape)[0] * 255).astype(np.uint8) for img in x])
         out[f"x_{split}"], out[f"y_{split}"] = x, y.astype(np.int64)
@@ -261,8 +177,7 @@ def _read_npz(path: Path, size, channels) -> dict[str, np.ndarray]:
 def add_dataset(name: str, images_path, classes=None, size=None, channels=None, title: str | None = None,
                 eps: tuple[float, ...] | None = None, command: str = "") -> dict:
     """Check and store an image set; returns its description. See the module doc for the layouts."""
-    check_name(name)
-    npz_path, meta_path = _paths(name)
+    npz_path, meta_path = data.user_set_paths(name)
     if name in data.DATASETS or meta_path.exists() or npz_path.exists():
         raise DataError(f"a data set named {name!r} already exists; remove it first (remove-dataset)")
     source = Path(images_path)
@@ -310,7 +225,7 @@ def add_dataset(name: str, images_path, classes=None, size=None, channels=None, 
 
 def remove_dataset(name: str) -> None:
     """Delete a user image set (a built-in data set cannot be removed)."""
-    npz_path, meta_path = _paths(name)
+    npz_path, meta_path = data.user_set_paths(name)
     if not npz_path.exists() and not meta_path.exists():
         raise DataError(f"no user image set {name!r} in {user_data_dir()}")
     for path in (meta_path, npz_path):

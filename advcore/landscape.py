@@ -22,15 +22,22 @@ nats. CLI: ``python -m advcore landscape --dataset mnist --model mnist-standard 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
-from .attacks.base import PerModel, logits_of
+from . import attacks, data, viz_learn, zoo
+from .attacks.base import logits_of
+from .errors import AdvcoreError
+from .permodel import PerModel
 
 BATCH = 1024
 
@@ -124,7 +131,6 @@ def direction_curves(model, x: np.ndarray, y, eps_values, seed: int = 0) -> dict
     eps is, and the attack keeps the clean image when its step fails, so an image counts as correct at eps when
     both its clean image and its FGSM step are classified correctly (Goodfellow et al. 2015); the noise's signs
     do not depend on eps either (``accuracy_along``)."""
-    from . import attacks
     x = np.asarray(x, np.float32)
     y = np.asarray(y).reshape(-1)
     clean = logits_of(model, x, batch_size=BATCH).argmax(1) == y
@@ -223,7 +229,6 @@ def gradient_on_digit(model, x: np.ndarray, y) -> np.ndarray:
 
 
 def _build_features(model):
-    import keras
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     if not dense and inner:  # a wrapped network (e.g. flip averaging): the features of the network inside
@@ -294,9 +299,6 @@ def grid_png(g: Grid, scale: int = 8) -> bytes:
     """A PNG of a grid with no plotting back end: the loss (Viridis, 0 to the grid's maximum) on the left, the
     predicted class (one colour per class) on the right, the L∞ ball's edge in white on both, each grid point
     ``scale`` pixels wide; the image at the centre, the gradient-sign direction to the right, the random one up."""
-    import io
-
-    from PIL import Image
     loss = np.asarray(g.loss, np.float64)
     t = np.clip(loss / max(float(loss.max()), 1e-12), 0, 1) * (len(_VIRIDIS) - 1)
     lo = np.floor(t).astype(int).clip(0, len(_VIRIDIS) - 2)
@@ -318,7 +320,6 @@ def grid_png(g: Grid, scale: int = 8) -> bytes:
 def add_arguments(parser: argparse.ArgumentParser, dataset_and_model: bool = True) -> None:
     """The landscape flags (``python -m advcore landscape`` and ``python -m advcore.landscape``); the main CLI
     adds --dataset, --model and --json itself (``dataset_and_model=False``)."""
-    from . import data
     if dataset_and_model:
         parser.add_argument("--dataset", default="mnist", choices=list(data.DATASETS))
         parser.add_argument("--model", required=True, help="zoo id, e.g. mnist-standard")
@@ -334,10 +335,6 @@ def add_arguments(parser: argparse.ArgumentParser, dataset_and_model: bool = Tru
 
 def command(args) -> int:
     """Run the landscape command on parsed ``args``; AdvcoreError on bad input (the caller prints one line)."""
-    from pathlib import Path
-
-    from . import data, zoo
-    from .errors import AdvcoreError
     split = data.load(args.dataset, "test")
     if not 0 <= args.index < len(split) or not 2 <= args.size <= 201:
         raise AdvcoreError(f"index must be in [0, {len(split) - 1}] and size in [2, 201]")
@@ -356,7 +353,6 @@ def command(args) -> int:
         if args.out.lower().endswith(".png"):
             Path(args.out).write_bytes(grid_png(g))
         else:
-            from . import viz_learn
             viz_learn.landscape_figure(g, split.class_names, f"{args.model}, test image {args.index}").write_html(
                 args.out)
         out["saved"] = str(args.out)
@@ -368,7 +364,6 @@ def command(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m advcore.landscape`` (the same as ``python -m advcore landscape``): a 2-D loss/decision grid
     around one test image as JSON or a picture."""
-    from .errors import AdvcoreError
     parser = argparse.ArgumentParser(prog="python -m advcore.landscape", description=main.__doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -2,14 +2,16 @@
 
 A link is an ``advcore.view.ExploreView`` written as a query string (``ExploreView.to_query``); Explore reads
 it back with ``ExploreView.from_query``. This module writes such links without Streamlit, so lessons, the CLI,
-the classroom and tests can build them.
+the classroom and tests can build them. A link carries the language it opens in (``?lang=``): the view's,
+else the one given, else ``advcore.i18n.link_language()`` (the current one; none for English, the default), so
+a Chinese lesson's link opens Explore in Chinese.
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import attacks
+from . import attacks, i18n
 from .errors import AdvcoreError
 from .view import VIEW_KEYS, ExploreView, setting_names
 
@@ -24,10 +26,12 @@ def setting_keys(attack: str) -> set[str]:
 
 def explore_query(*, dataset: str, model: str, attack: str, eps: float, image: int | None = None,
                   norm: str | None = None, target: int | None = None, model_b: str | None = None,
-                  defence: str | None = None, adaptive: bool | None = None, **settings) -> dict[str, str]:
+                  defence: str | None = None, adaptive: bool | None = None, lang: str | None = None,
+                  **settings) -> dict[str, str]:
     """The query values of one Explore view (None values are left out; floats with 4 decimals, eps on the data
     set's slider grid, as Explore writes them). ``defence``: a spec string of ``advcore.defences`` ('jpeg:75';
-    None or 'none': no defence), ``adaptive``: the naive/adaptive switch (only written with a defence). Unknown
+    None or 'none': no defence), ``adaptive``: the naive/adaptive switch (only written with a defence), ``lang``:
+    the language (None: ``i18n.link_language()``). Unknown
     attacks, defences, settings the attack does not take or any value the view refuses raise AdvcoreError."""
     if attack not in attacks.ATTACKS:
         raise AdvcoreError(f"unknown attack {attack!r}")
@@ -36,7 +40,7 @@ def explore_query(*, dataset: str, model: str, attack: str, eps: float, image: i
         raise AdvcoreError(f"{attack} has no setting(s) {', '.join(sorted(unknown))}")
     given = {"dataset": dataset, "model": model, "image": image, "attack": attack, "eps": float(eps), "norm": norm,
              "target": target, "model_b": model_b, "defence": None if defence in (None, "none") else defence,
-             "adaptive": adaptive, **settings}
+             "adaptive": adaptive, "lang": lang or i18n.link_language(), **settings}
     view, messages = ExploreView.from_query({k: _raw(v) for k, v in given.items() if v is not None})
     if messages:
         raise AdvcoreError(messages[0])
@@ -47,9 +51,10 @@ def _raw(value) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def view_link(view: ExploreView) -> str:
-    """'/?dataset=mnist&...': the relative link of a view."""
-    return f"{EXPLORE_PATH}?{urlencode(view.to_query())}"
+def view_link(view: ExploreView, lang: str | None = None) -> str:
+    """'/?dataset=mnist&...&lang=zh': the relative link of a view, in the view's language, else ``lang``, else
+    ``i18n.link_language()``."""
+    return f"{EXPLORE_PATH}?{urlencode(view.replace(lang=view.lang or lang or i18n.link_language()).to_query())}"
 
 
 def explore_link(**view) -> str:

@@ -7,11 +7,12 @@ smallest flipping eps run every eps of a grid in one call (one eps per copy).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import attacks, defences, metrics
+from . import attacks, defences, evaluate, metrics
 from .attacks import adaptive as adaptive_attacks
 from .attacks.base import logits_of
 
@@ -68,12 +69,13 @@ def analyse(model, x: np.ndarray, y: int, attack: str, params: dict, defence: st
 
     With a ``defence`` (spec string) the attack runs on the defended model, naive or ``adaptive``
     (see ``setting``), and the predictions are the defended model's; ``undefended_adv_probs`` is what the
-    bare model answers on the same adversarial image, ``mode`` which evaluation ran."""
+    bare model answers on the same adversarial image, ``mode`` which evaluation ran. ``params`` are settings
+    as the page holds them: a transfer source as its zoo id, loaded here (``evaluate.run_attack``)."""
     spec = attacks.get(attack)
     if spec.iterative and "trace" in spec.defaults():
         params = dict(params, trace=True)
     where = setting(model, defence, adaptive)
-    result = attacks.run(attack, where.attacker, x, np.array([y]), **params)
+    result = evaluate.run_attack(attack, where.attacker, x, np.array([y]), **params)
     result.clean_logits, result.adv_logits = _scored(where, x, result)
     norms = {k: float(v[0]) for k, v in metrics.perturbation_norms(x, result.x_adv).items()}
     shift = {k: v[0].item() for k, v in metrics.prediction_shift(result.clean_logits, result.adv_logits,
@@ -112,7 +114,8 @@ def _grid_attack(where: Setting, x, y, attack, params, eps_grid):
         params["target"] = np.repeat(np.asarray(params["target"]).reshape(-1)[:1], len(eps_grid))
     batch = np.repeat(x, len(eps_grid), axis=0)
     labels = np.full(len(eps_grid), y)
-    result = attacks.run(attack, where.attacker, batch, labels, eps=np.asarray(eps_grid, np.float32), **params)
+    result = evaluate.run_attack(attack, where.attacker, batch, labels, eps=np.asarray(eps_grid, np.float32),
+                                 **params)
     adv_logits = logits_of(where.judge, result.x_adv) if where.defended else result.adv_logits
     return metrics.softmax(adv_logits), adv_logits.argmax(axis=1)
 
@@ -158,7 +161,6 @@ def warm(model, shape: tuple[int, ...]) -> float:
     it: the gradient loop for both norms with and without the per-step trace (traced for any batch size,
     ``attacks.base._Compiled.prepare``), the eps curve's batch of ``CURVE_POINTS``, the forward pass and the
     noise control. ``shape`` is one image's (H, W, C). Returns the seconds it took."""
-    import time
     started = time.perf_counter()
     x = np.zeros((1, *shape), np.float32)
     for norm in ("linf", "l2"):
@@ -174,7 +176,6 @@ def warm(model, shape: tuple[int, ...]) -> float:
 def attack_seconds(model, shape: tuple[int, ...], runs: int = 5) -> float:
     """Median wall time in seconds of what an Explore eps move costs most: L∞ PGD-20 (Madry et al. 2018) on
     one image of shape (H, W, C), the attack's default settings. Run after ``warm``, so no compile time."""
-    import time
     x = np.full((1, *shape), 0.5, np.float32)
     times = []
     for _ in range(runs):

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cards, evaluate, zoo
+from . import attacks, cards, defences, evaluate, zoo
+from .attacks import adaptive
 from .errors import AdvcoreError
 
 # The Sweep page's default request (its form starts from these).
@@ -94,7 +95,6 @@ def _load_or_skip(load_model: Callable[[str], object], model_id: str, skipped: l
 
 def iterative_gradient(attack_names) -> list[str]:
     """The iterative white-box gradient attacks among ``attack_names`` (those a defended sweep runs)."""
-    from . import attacks
     return [a for a in attack_names if attacks.ATTACKS[a].family == "gradient" and attacks.ATTACKS[a].iterative]
 
 
@@ -149,8 +149,6 @@ def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names
     BPDA and/or EOT; Athalye, Carlini & Wagner 2018). Rows as ``evaluate.sweep``'s plus ``defence``,
     ``adaptive``, ``base_model``; their ``model`` is "<id> + <spec> (<mode>)", so sanity checks and charts
     read each as a model of its own. Returns (table, one message per skipped model or defence)."""
-    from . import attacks, defences
-    from .attacks import adaptive
     gradient = iterative_gradient(attack_names)
     tables, skipped = [], []
     if not specs or not gradient:
@@ -173,8 +171,6 @@ def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names
 
 def defence_flags(table: pd.DataFrame) -> list:
     """Per model and defence, ``adaptive.masking_flag`` at the eps where naive and adaptive differ most."""
-    from . import attacks
-    from .attacks import adaptive
     if table.empty or "defence" not in table:
         return []
     flags = []

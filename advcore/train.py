@@ -38,13 +38,17 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
-from . import cpu, data, zoo
+from . import attacks, cpu, data, metrics, zoo
 from .attacks import norms
+from .attacks.base import logits_of
 from .attacks.registry import MAX_STEPS
 from .errors import AdvcoreError
+from .settings import settings
 
 RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades", "distill")
 CLEAN_RECIPES = ("standard", "distill")  # recipes trained on clean images only (no training eps)
@@ -159,7 +163,7 @@ class TrainState:
 
 
 def checkpoint_dir() -> Path:
-    return Path(os.environ.get("ADVCORE_CHECKPOINTS") or Path.home() / ".advcore" / "checkpoints")
+    return settings().checkpoints or Path.home() / ".advcore" / "checkpoints"
 
 
 def _strategy(name: str):
@@ -173,7 +177,6 @@ def _strategy(name: str):
 @contextmanager
 def _precision(name: str):
     """Layers built inside compute in ``name`` ('bfloat16': Keras's mixed_bfloat16 policy, float32 weights)."""
-    import keras
     before = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if name == "bfloat16" else "float32")
     try:
@@ -340,9 +343,7 @@ def _load_checkpoint(path: Path, model, optimizer, cfg: TrainConfig) -> TrainSta
 
 def _holdout_accuracy(model, x, y, cfg: TrainConfig) -> tuple[float, float]:
     """Clean and PGD-10 accuracy on the held-out training images (the fgsm-rs guard's signal)."""
-    from . import attacks, metrics
     if cfg.recipe in CLEAN_RECIPES:
-        from .attacks.base import logits_of
         return metrics.accuracy(logits_of(model, x), y), float("nan")
     result = attacks.run("pgd", model, x, y, eps=cfg.eps, steps=10, seed=cfg.seed)
     return metrics.accuracy(result.clean_logits, y), metrics.accuracy(result.adv_logits, y)
@@ -466,5 +467,4 @@ def hardware() -> str:
 
 
 def _progress_bar(total: int, desc: str, enabled: bool):
-    from tqdm import tqdm
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True)

@@ -6,7 +6,9 @@ uploaded image kept on the server), an attack with its norm, eps, target and oth
 the naive / adaptive switch. ``ExploreView.from_query`` reads a link's query string: a bad or hostile value gives
 a message and its default, never an exception. ``to_query`` writes the view back (floats with 4 decimals, values
 at None left out). Moving to another data set, attack or norm keeps what still applies (``with_dataset``,
-``with_attack``, ``with_norm``). A language field can join later as one more key (``lang``).
+``with_attack``, ``with_norm``). ``lang`` is the language the link opens in (``?lang=zh``; None: not written);
+it is kept out of ``VIEW_KEYS`` because the page's language is the session's (``advcore.ui.navigation``):
+a page writing its view into the URL never removes it.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import attacks, data, defences, zoo
+from . import attacks, data, defences, i18n, zoo
 from .errors import AdvcoreError
+from .i18n import N_, _
 
 VIEW_KEYS = ("dataset", "model", "image", "kept", "attack", "eps", "norm", "target", "model_b", "defence", "adaptive")
 # Every attack setting a link may carry: steps, step_size, restarts, seed, source, ... (not eps, norm, trace).
 SETTING_KEYS = tuple(sorted({p.name for spec in attacks.ATTACKS.values() for p in spec.params}
                             - {"eps", "trace", "norm"}))
+LANG_KEY = "lang"  # the language a link opens in (advcore.i18n.LANGUAGES); not one of VIEW_KEYS
 MAX_TEXT = 100  # characters of a query value read at most
 
 
@@ -51,7 +55,8 @@ class ExploreView:
     """One view. ``model`` None: the page's default model; ``eps`` None: the data set's default for the norm;
     ``norm`` None: the attack's own default; ``settings``: the attack's other parameters, checked by the registry,
     as sorted (name, value) pairs (only those given: the rest are the attack's defaults); ``defence``: the spec
-    string of one defence of ``advcore.defences`` (None: none)."""
+    string of one defence of ``advcore.defences`` (None: none); ``lang``: a code of ``advcore.i18n.LANGUAGES``
+    the link opens in (None: the reader's own)."""
 
     dataset: str = "mnist"
     model: str | None = None
@@ -65,6 +70,7 @@ class ExploreView:
     defence: str | None = None
     adaptive: bool = False
     model_b: str | None = None
+    lang: str | None = None
 
     # --- what the view means -------------------------------------------------------------------
 
@@ -159,7 +165,7 @@ class ExploreView:
         values = {"dataset": self.dataset, "model": self.model, "image": self.image, "kept": self.kept,
                   "attack": self.attack, "eps": None if self.eps is None else f"{self.eps:.4f}", "norm": self.norm,
                   "target": self.target, "model_b": self.model_b, "defence": self.defence,
-                  "adaptive": self.adaptive if self.defence else None, **dict(self.settings)}
+                  "adaptive": self.adaptive if self.defence else None, **dict(self.settings), LANG_KEY: self.lang}
         return {k: _text(v) for k, v in values.items() if v is not None}
 
     @classmethod
@@ -178,7 +184,7 @@ class _Reader:
         for key, value in dict(query).items():
             if isinstance(value, (list, tuple)):
                 value = value[0] if value else ""
-            if key in VIEW_KEYS + SETTING_KEYS and value is not None:
+            if key in (*VIEW_KEYS, *SETTING_KEYS, LANG_KEY) and value is not None:
                 self.text[key] = str(value)[:MAX_TEXT]
         self.model_ids = model_ids
         self.messages: list[str] = []
@@ -186,7 +192,7 @@ class _Reader:
 
     def read(self) -> tuple[ExploreView, list[str]]:
         for step in (self._dataset, self._models, self._image, self._kept, self._attack, self._norm, self._eps,
-                     self._target, self._defence, self._settings):
+                     self._target, self._defence, self._settings, self._lang):
             step()
         return ExploreView(**self.fields), self.messages
 
@@ -197,7 +203,7 @@ class _Reader:
         if name in data.DATASETS:
             self.fields["dataset"] = name
         else:
-            self.messages.append(f"The link names an unknown data set ({name!r}); showing MNIST.")
+            self.messages.append(_("The link names an unknown data set ({name}); showing MNIST.", name=repr(name)))
 
     @property
     def dataset(self) -> str:
@@ -213,24 +219,26 @@ class _Reader:
                 if self.model_ids is not None and name not in self.model_ids(self.dataset):
                     raise AdvcoreError(name)
             except AdvcoreError:
-                self.messages.append(f"The link names a model that is not available for {self.dataset} "
-                                     f"({name!r}); showing the first one.")
+                self.messages.append(_("The link names a model that is not available for {dataset} ({name}); "
+                                       "showing the first one.", dataset=self.dataset, name=repr(name)))
             else:
                 self.fields[key] = name
 
-    def _number(self, key: str, instead: str) -> int | None:
+    def _number(self, key: str, message: str) -> int | None:
+        """The link's ``key`` as an int, or None and ``message`` (an ``N_``-marked text with ``{value}``)."""
         try:
             return int(self.text[key])
         except ValueError:
-            self.messages.append(f"The {key} in the link ({self.text[key]!r}) is not a number; {instead}.")
+            self.messages.append(_(message, value=repr(self.text[key])))
             return None
 
     def _image(self) -> None:
         if "image" not in self.text:
             return
-        index = self._number("image", "showing image 0")
+        index = self._number("image", N_("The image in the link ({value}) is not a number; showing image 0."))
         if index is not None and index < 0:
-            self.messages.append(f"The image in the link ({index}) is outside the test set; showing image 0.")
+            self.messages.append(_("The image in the link ({index}) is outside the test set; showing image 0.",
+                                   index=index))
             index = None
         self.fields["image"] = index
 
@@ -241,7 +249,7 @@ class _Reader:
         if kept.isascii() and kept.isalnum() and len(kept) <= 16:
             self.fields["kept"] = kept
         else:
-            self.messages.append("The link's image id is not valid; showing a test image.")
+            self.messages.append(_("The link's image id is not valid; showing a test image."))
 
     def _attack(self) -> None:
         name = self.text.get("attack")
@@ -250,7 +258,7 @@ class _Reader:
         if name in attacks.ATTACKS:
             self.fields["attack"] = name
         else:
-            self.messages.append(f"The link names an unknown attack ({name!r}); showing PGD.")
+            self.messages.append(_("The link names an unknown attack ({name}); showing PGD.", name=repr(name)))
 
     @property
     def spec(self) -> attacks.AttackSpec:
@@ -261,9 +269,10 @@ class _Reader:
         if norm is None:
             return
         if norm not in ("linf", "l2"):
-            self.messages.append(f"The norm in the link ({norm!r}) is not linf or l2; using linf.")
+            self.messages.append(_("The norm in the link ({norm}) is not linf or l2; using linf.", norm=repr(norm)))
         elif norm not in self.spec.norms:
-            self.messages.append(f"{self.spec.title} does not do the {norm} norm; using {self.spec.norms[0]}.")
+            self.messages.append(_("{attack} does not do the {norm} norm; using {default}.", attack=self.spec.title,
+                                   norm=norm, default=self.spec.norms[0]))
         else:
             self.fields["norm"] = norm
 
@@ -275,26 +284,29 @@ class _Reader:
             if not math.isfinite(eps):
                 raise ValueError
         except ValueError:
-            self.messages.append(f"The eps in the link ({self.text['eps']!r}) is not a number; using the default.")
+            self.messages.append(_("The eps in the link ({value}) is not a number; using the default.",
+                                   value=repr(self.text["eps"])))
             return
         norm = ExploreView(attack=self.spec.name, norm=self.fields.get("norm")).effective_norm
         high = data.info(self.dataset).eps_range(norm).grid()[-1]  # MNIST: 128/255, a grey level above 0.5
         clamped = min(max(eps, 0.0), high)
         if abs(clamped - eps) > 5e-5:  # the 4 decimals of a written eps are not "outside"
-            self.messages.append(f"The eps in the link ({eps:g}) is outside [0, {high:g}] for {norm} on "
-                                 f"{self.dataset}; using {clamped:g}.")
+            self.messages.append(_("The eps in the link ({eps:g}) is outside [0, {high:g}] for {norm} on {dataset}; "
+                                   "using {clamped:g}.", eps=eps, high=high, norm=norm, dataset=self.dataset,
+                                   clamped=clamped))
         self.fields["eps"] = snap_eps(self.dataset, norm, clamped)
 
     def _target(self) -> None:
         if "target" not in self.text:
             return
-        target = self._number("target", "untargeted")
+        target = self._number("target", N_("The target in the link ({value}) is not a number; untargeted."))
         if target is None:
             return
         if not 0 <= target < len(data.info(self.dataset).class_names):
-            self.messages.append(f"The target in the link ({target}) is not a class of {self.dataset}; untargeted.")
+            self.messages.append(_("The target in the link ({target}) is not a class of {dataset}; untargeted.",
+                                   target=target, dataset=self.dataset))
         elif not self.spec.targeted:
-            self.messages.append(f"{self.spec.title} has no targeted mode; untargeted.")
+            self.messages.append(_("{attack} has no targeted mode; untargeted.", attack=self.spec.title))
         else:
             self.fields["target"] = target
 
@@ -303,15 +315,26 @@ class _Reader:
             try:
                 chain = defences.parse(self.text["defence"])
             except AdvcoreError as exc:
-                self.messages.append(f"The link's defence is refused ({exc}); no defence.")
+                self.messages.append(_("The link's defence is refused ({reason}); no defence.", reason=exc))
                 chain = defences.parse(None)
             if len(chain.stages) > 1:
-                self.messages.append(f"Explore applies one defence; the link chains {len(chain.stages)} "
-                                     f"({chain}), so only {chain.stages[0]} is used.")
+                self.messages.append(_("Explore applies one defence; the link chains {n} ({chain}), so only {first} "
+                                       "is used.", n=len(chain.stages), chain=chain, first=chain.stages[0]))
             if chain:
                 self.fields["defence"] = str(defences.Defence(chain.stages[:1]))
         if "adaptive" in self.text and "defence" in self.fields:
             self.fields["adaptive"] = self.text["adaptive"].lower() in ("true", "1", "yes")
+
+    def _lang(self) -> None:
+        text = self.text.get(LANG_KEY)
+        if text is None:
+            return
+        lang = i18n.normalize(text)
+        if lang is None:
+            self.messages.append(_("The link's language ({value}) is not one of {languages}; using the page's.",
+                                   value=repr(text), languages=", ".join(i18n.LANGUAGES)))
+        else:
+            self.fields["lang"] = lang
 
     def _settings(self) -> None:
         params = {p.name: p for p in self.spec.params}
@@ -320,7 +343,8 @@ class _Reader:
             try:
                 value = params[name].check(self.text[name])
             except AdvcoreError as exc:
-                self.messages.append(f"The link's {name} is refused ({exc}); using the default.")
+                self.messages.append(_("The link's {name} is refused ({reason}); using the default.", name=name,
+                                       reason=exc))
                 continue
             if value is not None:
                 settings[name] = value

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .i18n import CHART_FONT_FAMILY
+
 CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
 LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                 "#17becf")  # Plotly's default colour cycle, given per model so a model's lines share one
@@ -36,7 +38,8 @@ def _figure(data: list[dict], font_size: int = FONT_SIZE, **layout) -> go.Figure
     for axis in {"xaxis", "yaxis", *(k for k in layout if k.startswith(("xaxis", "yaxis")))}:
         layout[axis] = {"tickfont": {"size": font_size}, **layout.get(axis, {})}
     layout["legend"] = {"font": {"size": font_size}, **layout.get("legend", {})}
-    return go.Figure({"data": data, "layout": {**_BASE, "font": {"size": font_size}, **layout}})
+    return go.Figure({"data": data, "layout": {**_BASE, "font": {"size": font_size, "family": CHART_FONT_FAMILY},
+                                               **layout}})
 
 
 def _title(text: str) -> dict:

@@ -3,7 +3,8 @@
 Written as plain trace and layout dicts with the empty ``"none"`` template, like ``advcore.viz``
 (a figure then builds in about a millisecond). Fonts are at least 16 px so a projected lesson stays
 readable. Images go to Plotly as uint8; signed maps (gradients, perturbations) are heatmaps on a
-diverging scale centred at 0, scaled so the largest magnitude fills it.
+diverging scale centred at 0, scaled so the largest magnitude fills it. Axis titles, legends and hover texts
+are in the current language (``advcore.i18n``); the font stack (``i18n.CHART_FONT_FAMILY``) has a CJK face.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .data import class_label
+from .i18n import CHART_FONT_FAMILY, _
 from .viz import to_uint8_rgb
 
 FONT = 16
 # Ten categorical colours (Tableau 10), one per class, shared by every class-coloured figure.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
-_BASE = {"margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "template": "none", "font": {"size": FONT}}
+_BASE = {"margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "template": "none",
+         "font": {"size": FONT, "family": CHART_FONT_FAMILY}}
 _LEGEND_BELOW = {"orientation": "h", "y": -0.25, "yanchor": "top", "font": {"size": FONT}}
 
 
@@ -125,12 +128,12 @@ def landscape_figure(grid, class_names, title: str = "", zmax: float | None = No
         {"type": "heatmap", "x": coords, "y": coords, "z": np.asarray(grid.loss, np.float64).tolist(),
          "colorscale": "Viridis", "zmin": 0, **({"zmax": zmax} if zmax else {}),
          "colorbar": {"x": 0.37, "xanchor": "left", "len": 0.85, "thickness": 14, "tickfont": {"size": 14}},
-         "hovertemplate": "gradient %{x:.3f}<br>random %{y:.3f}<br>loss %{z:.2f}<extra></extra>"},
+         "hovertemplate": _("gradient %{x:.3f}<br>random %{y:.3f}<br>loss %{z:.2f}") + "<extra></extra>"},
         dict(ball, xaxis="x", yaxis="y"),
         {"type": "heatmap", "x": coords, "y": coords, "z": np.asarray(grid.pred).tolist(),
          "customdata": names[np.asarray(grid.pred)].tolist(), "zmin": -0.5, "zmax": n - 0.5,
          "colorscale": _class_scale(n), "showscale": False, "xaxis": "x2", "yaxis": "y2",
-         "hovertemplate": "gradient %{x:.3f}<br>random %{y:.3f}<br>reads %{customdata}<extra></extra>"},
+         "hovertemplate": _("gradient %{x:.3f}<br>random %{y:.3f}<br>reads %{customdata}") + "<extra></extra>"},
         dict(ball, xaxis="x2", yaxis="y2"),
     ]
     # a text label on each class region, at its centre
@@ -141,13 +144,13 @@ def landscape_figure(grid, class_names, title: str = "", zmax: float | None = No
         data.append({"type": "scatter", "mode": "text", "x": [float(c[cols].mean())], "y": [float(c[rows].mean())],
                      "text": [str(class_names[cls])], "textfont": {"size": FONT + 2, "color": "black"},
                      "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2"})
-    layout = {"xaxis": _axis("gradient sign", domain=[0, 0.35], nticks=4),
-              "yaxis": _axis("random sign", nticks=5),
-              "xaxis2": _axis("gradient sign", domain=[0.62, 1.0], nticks=4),
+    layout = {"xaxis": _axis(_("gradient sign"), domain=[0, 0.35], nticks=4),
+              "yaxis": _axis(_("random sign"), nticks=5),
+              "xaxis2": _axis(_("gradient sign"), domain=[0.62, 1.0], nticks=4),
               "yaxis2": _axis("", anchor="x2", showticklabels=False), "height": height,
               "annotations": [{"text": t, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "showarrow": False,
                                "xanchor": "center", "yanchor": "bottom", "font": {"size": FONT}}
-                              for t, x in (("loss (nats)", 0.175), ("predicted class", 0.81))]}
+                              for t, x in ((_("loss (nats)"), 0.175), (_("predicted class"), 0.81))]}
     if title:
         layout["title"] = {"text": title, "font": {"size": FONT + 2}}
         layout["margin"] = dict(_BASE["margin"], t=80)
@@ -168,11 +171,11 @@ def feature_scatter(points: np.ndarray, labels: np.ndarray, class_names, clean_x
     if clean_xy is not None and adv_xy is not None:
         data.append({"type": "scatter", "mode": "lines", "x": [clean_xy[0], adv_xy[0]], "y": [clean_xy[1], adv_xy[1]],
                      "line": {"color": "black", "width": 3}, "showlegend": False, "hoverinfo": "skip"})
-        for xy, name, symbol in ((clean_xy, "clean image", "circle"), (adv_xy, "adversarial", "star")):
+        for xy, name, symbol in ((clean_xy, _("clean image"), "circle"), (adv_xy, _("adversarial"), "star")):
             data.append({"type": "scatter", "mode": "markers", "x": [xy[0]], "y": [xy[1]], "name": name,
                          "marker": {"size": 20, "symbol": symbol, "color": "white",
                                     "line": {"color": "black", "width": 3}}})
-    return _figure(data, height=height, xaxis=_axis("feature PC 1"), yaxis=_axis("feature PC 2"),
+    return _figure(data, height=height, xaxis=_axis(_("feature PC 1")), yaxis=_axis(_("feature PC 2")),
                    legend={"font": {"size": FONT - 2}})
 
 
@@ -193,8 +196,9 @@ def tradeoff_scatter(rows: list[dict], height: int = 400) -> go.Figure:
     rows = sorted(rows, key=lambda r: r["id"])
     data = [{"type": "scatter", "mode": "markers", "x": [r["clean"]], "y": [r["robust"]], "name": r["id"],
              "marker": {"size": 16, "color": CLASS_COLOURS[i % len(CLASS_COLOURS)]},
-             "hovertemplate": f"{r['id']}<br>clean %{{x:.1%}}<br>robust %{{y:.1%}}<extra></extra>"}
+             "hovertemplate": _("{model}<br>clean %{{x:.1%}}<br>robust %{{y:.1%}}", model=r["id"])
+             + "<extra></extra>"}
             for i, r in enumerate(rows)]
-    return _figure(data, height=height, xaxis=_axis("clean accuracy", tickformat=".0%"),
-                   yaxis=_axis("robust accuracy (PGD-40)", tickformat=".0%", range=[-0.05, 1.05]),
+    return _figure(data, height=height, xaxis=_axis(_("clean accuracy"), tickformat=".0%"),
+                   yaxis=_axis(_("robust accuracy (PGD-40)"), tickformat=".0%", range=[-0.05, 1.05]),
                    legend={"font": {"size": FONT - 2}})

@@ -14,33 +14,35 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
+
 from . import data
 from .errors import ModelError
+from .ids import ID_PATTERN, check_id
+from .settings import settings
 
 MODELS_DIR_ENV = "ADVCORE_MODELS_DIR"
 USER_MODELS_ENV = "ADVCORE_USER_MODELS"
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get(MODELS_DIR_ENV) or Path(__file__).resolve().parent.parent / "models")
+    return settings().models_dir or Path(__file__).resolve().parent.parent / "models"
 
 
 def user_models_dir() -> Path:
-    return Path(os.environ.get(USER_MODELS_ENV) or Path.home() / ".advcore" / "user-models")
+    return settings().user_models or Path.home() / ".advcore" / "user-models"
 
 
 # --- architectures -----------------------------------------------------------------
 
 def _cnn_small(shape, classes):
     """Wong, Rice & Kolter 2020's MNIST net: conv16(4,s2)-conv32(4,s2)-fc100 (~166k params)."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     from keras import layers
     return keras.Sequential([
         keras.Input(shape),
@@ -54,7 +56,7 @@ def _cnn_small(shape, classes):
 
 def _cnn_mnist(shape, classes):
     """conv32-conv32-pool-conv64-conv64-pool-fc200 (~272k params); a smaller Madry et al. 2018 net."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     from keras import layers
     return keras.Sequential([
         keras.Input(shape),
@@ -72,7 +74,7 @@ def _cnn_mnist(shape, classes):
 
 def _cnn_cifar(shape, classes):
     """VGG-style BatchNorm CNN: 2x conv32, 2x conv64, 2x conv128, global pool (~290k params)."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     from keras import layers
     blocks = [keras.Input(shape)]
     for width in (32, 64, 128):
@@ -86,7 +88,7 @@ def _cnn_cifar(shape, classes):
 
 def _cnn_tiny(shape, classes):
     """conv8(3,s2)-fc32: trains in seconds; for tests and quick demos."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     from keras import layers
     return keras.Sequential([
         keras.Input(shape),
@@ -117,7 +119,7 @@ def _airbench(shape, classes, whiten: bool = True, widths: tuple[int, int, int] 
     25-epoch run it gained 2.7 points of clean accuracy over the 20-epoch airbench-plain model and only 0.55
     points of PGD-40 (see the card).
     """
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     from keras import layers
     first = (layers.Conv2D(24, 2, padding="valid", name="whiten", trainable=False) if whiten
              else layers.Conv2D(24, 2, padding="valid", name="stem"))
@@ -137,7 +139,6 @@ def init_whitening(model, x, n_images: int = 2000, eps_ratio: float = 5e-4) -> b
     (float32 (N, H, W, C) in [0, 1]) is centred and white: the kernel's columns are the covariance's
     eigenvectors scaled by 1/sqrt(eigenvalue + eps_ratio * mean eigenvalue), and their negatives.
     Returns True if the model had such a layer."""
-    import numpy as np
     try:
         layer = model.get_layer("whiten")
     except ValueError:
@@ -160,7 +161,7 @@ def init_whitening(model, x, n_images: int = 2000, eps_ratio: float = 5e-4) -> b
 def _flip_layer_class():
     """The Keras layer that mirrors images left-right, defined and registered once (a registered class,
     not a Lambda, so that saved models load in safe mode)."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
 
     @keras.saving.register_keras_serializable(package="advcore")
     class FlipLeftRight(keras.layers.Layer):
@@ -174,7 +175,7 @@ def with_flip_averaging(model):
     """``model`` deployed with test-time flip augmentation (airbench; Jordan 2024): logits of the image and of
     its mirror image, averaged. One network, so the parameter count is unchanged; every step is
     differentiable, so gradient attacks see through it (it costs two forward passes, not robustness)."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     inputs = keras.Input(model.input_shape[1:])
     mirrored = _flip_layer_class()(name="flip_left_right")(inputs)
     logits = keras.layers.Average()([model(inputs), model(mirrored)])
@@ -188,7 +189,7 @@ ARCHITECTURES = {"cnn-small": _cnn_small, "cnn-mnist": _cnn_mnist, "cnn-cifar": 
 
 def build(architecture: str, dataset: str, seed: int = 0):
     """A fresh, untrained logits model of ``architecture`` for ``dataset``'s image shape."""
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     if architecture not in ARCHITECTURES:
         raise ModelError(f"unknown architecture {architecture!r}; choose one of: {', '.join(ARCHITECTURES)}")
     info = data.info(dataset)
@@ -196,14 +197,7 @@ def build(architecture: str, dataset: str, seed: int = 0):
     return ARCHITECTURES[architecture](info.shape, len(info.class_names))
 
 
-# --- registry and cards --------------------------------------------------------------
-
-def check_id(model_id: str) -> str:
-    """Model ids are short lower-case names; anything else (paths, dots) is refused."""
-    if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
-        raise ModelError(f"invalid model id {model_id!r}: use 1-64 of a-z, 0-9, '-' and '_'")
-    return model_id
-
+# --- registry and cards (ids: advcore.ids.check_id) -----------------------------------------
 
 def _card_path(model_id: str) -> tuple[Path, bool]:
     check_id(model_id)
@@ -322,10 +316,7 @@ _load_lock = threading.Lock()
 def max_models() -> int:
     """How many models a process keeps loaded (``ADVCORE_MAX_MODELS``, default 24): past that the least
     recently used is dropped, so browser-trained and uploaded user models cannot grow memory without bound."""
-    try:
-        return max(1, int(os.environ.get(MAX_MODELS_ENV, "24")))
-    except ValueError:
-        return 24
+    return settings().max_models
 
 
 def is_loaded(model_id: str) -> bool:
@@ -353,7 +344,6 @@ def load(model_id: str):
         shape = data.info(entry["dataset"]).shape
         if tuple(model.input_shape[1:]) != shape:
             raise ModelError(f"{path}: expects input {model.input_shape[1:]}, data set has {shape}")
-        import numpy as np
         model(np.zeros((1, *shape), np.float32), training=False)  # warm up
         _loaded[model_id] = model
         while len(_loaded) > max_models():
@@ -362,7 +352,7 @@ def load(model_id: str):
 
 
 def _deserialise(path: Path):
-    import keras
+    import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     try:
         _flip_layer_class()  # registered before any saved model that uses it is read
         return keras.saving.load_model(path, compile=False, safe_mode=True)

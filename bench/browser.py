@@ -89,16 +89,23 @@ def streamlit_server(env_extra: dict | None = None, timeout: float = 90):
 
 
 @contextmanager
-def browser_page():
+def chromium():
+    """Headless Chromium (Debian's) under Playwright; yields the browser, closed on exit. A test module can
+    share one and open a page (a new Streamlit session) per test."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
                                     args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
         try:
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page():
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1600, "height": 1100})
 
 
 def metric_value(page, label: str) -> str:

@@ -8,7 +8,7 @@ what its browser would do on the Classroom pages (pages/classroom/):
 - the teacher opens Teach, creates a room with the "New room" form, loads a view with "Present an
   Explore link instead" (MNIST, mnist-standard, PGD), then every ``--change-every`` seconds moves the
   presenter's eps slider (3 of 4 changes) or its test-image box (the presenter's widgets: each change
-  reruns the page, which presents the new view: ``advcore.ui.classroom.present_if_changed``, then
+  reruns the page, which presents the new view: ``advcore.ui.presenting.present_if_changed``, then
   ``advcore.classroom.follow.present``, the store call Explore's "Present this view" button makes); between
   changes it runs its page's two timer fragments every 2 s (who is connected and following; the
   challenges and leaderboard), as the browser does;
@@ -62,7 +62,7 @@ from urllib.parse import urlencode
 from .browser import streamlit_server
 from .load import EventStream, ProtocolSession, _mb, _percentiles, publish, rss_mb
 
-TEACHER_POLL_S = 2.0  # advcore.ui.classroom.TEACHER_POLL_S: the teacher's timer fragments
+TEACHER_POLL_S = 2.0  # advcore.ui.room_session.TEACHER_POLL_S: the teacher's timer fragments
 DATASET, MODEL, ATTACK = "mnist", "mnist-standard", "pgd"
 FIRST_IMAGE, FIRST_EPS_K = 0, 25
 CHALLENGE_IMAGE = 3  # mnist-standard gets it right, and PGD fools it from 58/255 on
@@ -95,7 +95,7 @@ def version_of(tab: ProtocolSession, pattern: re.Pattern) -> int | None:
 
 def joined_as(tab: ProtocolSession, nick: str) -> bool:
     """Whether the last run showed the Join page's member line, "Room **CODE** · you are **nick**"
-    (pages/classroom/join.py; the nickname with its punctuation backslash-escaped, ``ui.classroom.plain``)."""
+    (pages/classroom/join.py; the nickname with its punctuation backslash-escaped, ``ui.escape.plain``)."""
     return any(f"you are **{nick}**" in re.sub(r"\\(.)", r"\1", text) for text in tab.texts)
 
 

@@ -131,8 +131,8 @@ def set_eps(at, eps):
 
 @pytest.fixture
 def fresh_store(tmp_path, monkeypatch):
-    """The pages' classroom store (advcore.ui.classroom) on a fresh SQLite file in ``tmp_path``."""
-    from advcore.ui import classroom as ui
+    """The pages' classroom store (advcore.ui.room_session) on a fresh SQLite file in ``tmp_path``."""
+    from advcore.ui import room_session as ui
     monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
     monkeypatch.delenv("ADVLAB_STORE", raising=False)
     ui._store.clear()

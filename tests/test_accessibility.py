@@ -308,3 +308,26 @@ def test_plotly_charts_have_a_text_alternative():
                               signed=[False, True])
     assert a11y.chart_text(row) == ("2 pictures side by side: reads 7 (image); the change (a map of the change: "
                                     "red brighter, blue darker).")
+
+
+@pytest.mark.needs_data
+def test_compare_pictures_say_prediction_verdict_and_change():
+    """Compare's adversarial pictures: their alt and title give the class, its probability and the verdict in
+    words (as the metric above says it, not by its colour alone), the alt the measured change in [0, 1] and
+    /255 too; the probability bars carry their table."""
+    import re
+
+    from tests.conftest import start
+    at = start()
+    at.switch_page("pages/explore/compare.py").run()
+    at.select_slider(key="compare_eps_linf").set_value(round(76 / 255, 6)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    verdicts = [m.delta for m in at.metric if m.label == "adversarial prediction"]
+    predictions = [m.value for m in at.metric if m.label == "adversarial prediction"]
+    rows = [h.value for h in at.html if "advlab-pictures" in h.value]
+    alts = [re.findall(r'alt="([^"]*)"', row)[-1] for row in rows]
+    assert len(alts) == 2 and verdicts[0] == "fooled", (alts, verdicts)
+    for alt, prediction, words in zip(alts, predictions, verdicts):
+        assert alt.startswith(f"adversarial image: {prediction}, {words}; each pixel value changed at most 0.29"), alt
+        assert "/255)" in alt
+    assert all("<caption>Class probabilities</caption>" in h.value for h in at.html if "advlab-bars" in h.value)

@@ -162,7 +162,7 @@ def test_train_page_trains_a_user_model(private_dirs, monkeypatch):
         if any("user-class-demo" in s.value for s in [*at.success, *at.warning]) or at.error:
             break
     from advcore import data, zoo
-    from advcore.ui import classroom as ui
+    from advcore.ui import room_session as ui
     accuracy = ui.store().get_job(at.session_state["train_job"])["clean_accuracy"]
     if accuracy >= data.info("mnist").useful_floor():  # the verdict follows the measured accuracy (issue 32)
         assert any("user-class-demo is in the zoo" in s.value for s in at.success), [e.value for e in at.error]

@@ -236,16 +236,22 @@ def test_square_attack_is_a_real_black_box_attack(tiny_model, batch):
 
 
 def test_transfer_attack_crafts_on_the_source(tiny_zoo, batch, monkeypatch):
-    from advcore import zoo
+    from advcore import evaluate, zoo
     monkeypatch.setenv(zoo.MODELS_DIR_ENV, str(tiny_zoo))
     zoo.forget()
     x, y = batch[0][:200], batch[1][:200]
     source = zoo.load("tiny-mnist")
-    result = attacks.run("transfer", source, x, y, eps=0.2, source="tiny-mnist", steps=10)
+    result = attacks.run("transfer", source, x, y, eps=0.2, source=source, steps=10)  # attacks take models
     direct = attacks.run("pgd", source, x, y, eps=0.2, steps=10)
     np.testing.assert_allclose(result.x_adv, direct.x_adv)  # same model: transfer is plain white-box PGD
+    by_id = evaluate.run_attack("transfer", source, x, y, eps=0.2, source="tiny-mnist", steps=10)  # caller loads
+    np.testing.assert_allclose(by_id.x_adv, direct.x_adv)
+    assert by_id.params["source"] == "tiny-mnist"
     with pytest.raises(AdvcoreError, match="source"):
         attacks.run("transfer", source, x, y, eps=0.2)
-    with pytest.raises(AdvcoreError):
-        attacks.run("transfer", source, x, y, eps=0.2, source="../../etc/passwd")
+    with pytest.raises(AdvcoreError, match="source model itself"):
+        attacks.run("transfer", source, x, y, eps=0.2, source="tiny-mnist")
+    for run in (attacks.run, evaluate.run_attack):
+        with pytest.raises(AdvcoreError):
+            run("transfer", source, x, y, eps=0.2, source="../../etc/passwd")
     zoo.forget()

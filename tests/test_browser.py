@@ -4,6 +4,7 @@ import json
 import os
 import statistics
 import time
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -12,6 +13,7 @@ from advcore.ui import navigation
 from bench.browser import (
     SMALLEST_CHART_FONT,
     browser_page,
+    chromium,
     chromium_available,
     metric_value,
     streamlit_server,
@@ -30,49 +32,68 @@ if not chromium_available():
                 allow_module_level=True)
 
 
-def test_slider_moves_the_attack_in_the_browser():
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server and one Chromium shared by the module's tests (each opens its own page, a new session), the
+    classroom store in a fresh folder; ``started`` is the ``time.perf_counter()`` at which the server was asked
+    to start. The deep-link test starts its own: it needs a server whose first visitor it is."""
     ARTIFACTS.mkdir(exist_ok=True)
     started = time.perf_counter()
-    with streamlit_server() as (url, _), browser_page() as page:
-        page.goto(url)
-        page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=120_000)
-        first_draw = time.perf_counter() - started
-        page.wait_for_timeout(1500)  # let the first render settle
-        page.screenshot(path=str(ARTIFACTS / "explore-eps-0.1.png"), full_page=True)
-        thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-        thumb.focus()
-        start_pred = metric_value(page, "adversarial prediction")
-        latencies = []
-        for _ in range(12):  # one grey level more per key press; wait for the new result each time
-            old = metric_value(page, "L∞ of the change")
-            page.keyboard.press("ArrowRight")
-            _, waited = wait_for_change(page, "L∞ of the change", old)
-            latencies.append(waited)
+    env = {"ADVLAB_STATE_DIR": str(tmp_path_factory.mktemp("browser-state")), "ADVLAB_STORE": ""}
+    with streamlit_server(env) as (url, _), chromium() as browser:
+        yield SimpleNamespace(url=url, browser=browser, started=started)
+
+
+@pytest.fixture
+def page(server):
+    """A new 1600x1100 page (a new Streamlit session) on the module's server."""
+    page = server.browser.new_page(viewport={"width": 1600, "height": 1100})
+    yield page
+    page.close()
+
+
+def test_slider_moves_the_attack_in_the_browser(server, page):
+    """The module's first test: its first-draw time counts from the server's start (browser-timing.json)."""
+    url = server.url
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=120_000)
+    first_draw = time.perf_counter() - server.started
+    page.wait_for_timeout(1500)  # let the first render settle
+    page.screenshot(path=str(ARTIFACTS / "explore-eps-0.1.png"), full_page=True)
+    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
+    thumb.focus()
+    start_pred = metric_value(page, "adversarial prediction")
+    latencies = []
+    for _ in range(12):  # one grey level more per key press; wait for the new result each time
         old = metric_value(page, "L∞ of the change")
-        page.keyboard.press("End")  # eps 0.5: every standard-model prediction flips
-        wait_for_change(page, "L∞ of the change", old)
-        page.wait_for_timeout(500)
-        new_pred = metric_value(page, "adversarial prediction")
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(ARTIFACTS / "explore-eps-0.5.png"), full_page=True)
-        page.get_by_text("Draw", exact=True).click()  # draw a "1" on the canvas
-        canvas = page.locator("canvas[aria-label='drawing canvas']")
-        canvas.wait_for(timeout=30_000)
-        box = canvas.bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30)
-        page.mouse.down()
-        for i in range(20):
-            page.mouse.move(box["x"] + box["width"] / 2 + 1, box["y"] + 30 + i * 8)
-        page.mouse.up()
-        page.wait_for_selector('text=starts at the model', timeout=60_000)
-        page.wait_for_timeout(1500)
-        drawn = metric_value(page, "clean prediction")
-        page.screenshot(path=str(ARTIFACTS / "explore-drawing.png"), full_page=True)
-        for name in ("sweep", "models", "train"):
-            page.goto(f"{url}/{name}")
-            page.wait_for_selector("h1", timeout=60_000)
-            page.wait_for_timeout(2000)
-            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        page.keyboard.press("ArrowRight")
+        _, waited = wait_for_change(page, "L∞ of the change", old)
+        latencies.append(waited)
+    old = metric_value(page, "L∞ of the change")
+    page.keyboard.press("End")  # eps 0.5: every standard-model prediction flips
+    wait_for_change(page, "L∞ of the change", old)
+    page.wait_for_timeout(500)
+    new_pred = metric_value(page, "adversarial prediction")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "explore-eps-0.5.png"), full_page=True)
+    page.get_by_text("Draw", exact=True).click()  # draw a "1" on the canvas
+    canvas = page.locator("canvas[aria-label='drawing canvas']")
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 30)
+    page.mouse.down()
+    for i in range(20):
+        page.mouse.move(box["x"] + box["width"] / 2 + 1, box["y"] + 30 + i * 8)
+    page.mouse.up()
+    page.wait_for_selector('text=starts at the model', timeout=60_000)
+    page.wait_for_timeout(1500)
+    drawn = metric_value(page, "clean prediction")
+    page.screenshot(path=str(ARTIFACTS / "explore-drawing.png"), full_page=True)
+    for name in ("sweep", "models", "train"):
+        page.goto(f"{url}/{name}")
+        page.wait_for_selector("h1", timeout=60_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert start_pred.startswith("7") and not new_pred.startswith("7"), (start_pred, new_pred)
     assert drawn.startswith("1"), drawn  # a drawn vertical stroke is read as a one
     report = {"first_attacked_image_s": round(first_draw, 2), "slider_latency_ms": [round(v * 1000) for v in latencies],
@@ -128,98 +149,96 @@ OVERFLOWING_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] 
 
 
 @pytest.mark.needs_data
-def test_explore_and_compare_pickers_keep_whole_names_at_1024x768():
+def test_explore_and_compare_pickers_keep_whole_names_at_1024x768(server, page):
     """Issue 12: on a 1024x768 projector no picker shows a cut name ("MNIST (", "mnist-sta"), the Presenter
     switch and the Settings button keep their labels, the sidebar's page names are whole, and no metric is
     cut, on Explore and Compare for every data set."""
-    with streamlit_server() as (url, _), browser_page() as page:
-        page.set_viewport_size({"width": 1024, "height": 768})
-        for path in ("", "compare"):
-            for dataset in ("mnist", "fashion", "cifar10"):
-                page.goto(f"{url}/{path}?dataset={dataset}", timeout=180_000)
-                page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")',
-                                       timeout=180_000)
-                page.wait_for_timeout(1000)
-                assert page.evaluate(CUT_CONTROLS_JS) == [], (path, dataset)
-                assert page.evaluate(CUT_METRICS_JS) == [], (path, dataset)
-        page.screenshot(path=str(ROOT / "test-artifacts" / "compare-cifar10-1024x768.png"))
+    url = server.url
+    page.set_viewport_size({"width": 1024, "height": 768})
+    for path in ("", "compare"):
+        for dataset in ("mnist", "fashion", "cifar10"):
+            page.goto(f"{url}/{path}?dataset={dataset}", timeout=180_000)
+            page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")',
+                                   timeout=180_000)
+            page.wait_for_timeout(1000)
+            assert page.evaluate(CUT_CONTROLS_JS) == [], (path, dataset)
+            assert page.evaluate(CUT_METRICS_JS) == [], (path, dataset)
+    page.screenshot(path=str(ROOT / "test-artifacts" / "compare-cifar10-1024x768.png"))
 
 
 @pytest.mark.needs_data
-def test_explore_and_compare_fit_a_1280x720_projector(tmp_path, mnist_test):
+def test_explore_and_compare_fit_a_1280x720_projector(server, page, tmp_path, mnist_test):
     """Issue 12: on each data set's default view no metric value is cut, the image row is fully in view and
     its images are at least ~260 px wide; Compare opens with two models. Issue 32: Draw and Upload keep the
     canvas in view and inside its column, and an uploaded file's name whole."""
     ARTIFACTS.mkdir(exist_ok=True)
-    with streamlit_server() as (url, _), browser_page() as page:
-        page.set_viewport_size({"width": 1280, "height": 720})
-        for dataset in ("mnist", "fashion", "cifar10"):
-            page.goto(f"{url}/?dataset={dataset}", timeout=180_000)
-            page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / f"explore-{dataset}-1280x720.png"))
-            assert page.evaluate(CUT_METRICS_JS) == [], dataset
-            pictures = page.locator(".advlab-pictures").first.bounding_box()
-            assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, (dataset, pictures)
-            images = [page.locator(".advlab-pictures img").nth(i).bounding_box() for i in range(3)]
-            assert all(image["width"] >= 250 for image in images), (dataset, images)
-            values = page.locator('[data-testid="stMetricValue"]')  # the metric values above the fold too
-            assert all(values.nth(i).bounding_box()["y"] + values.nth(i).bounding_box()["height"] <= 720
-                       for i in range(min(values.count(), 4))), dataset
-            page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)  # the eps curve
-            assert page.evaluate(SMALLEST_CHART_FONT) >= 14, dataset  # tick labels and legends too
-        page.goto(f"{url}/?dataset=mnist", timeout=180_000)
-        page.locator(".advlab-pictures").first.wait_for(timeout=180_000)
-        page.get_by_text("Presenter", exact=True).click()  # larger type: the picture row still in view
-        page.locator('[data-testid="stHeading"] h1').first.wait_for(timeout=60_000)
-        page.wait_for_function("() => parseFloat(getComputedStyle(document.querySelector("
-                               "'[data-testid=\"stHeading\"] h1')).fontSize) > 34", timeout=60_000)
+    url = server.url
+    page.set_viewport_size({"width": 1280, "height": 720})
+    for dataset in ("mnist", "fashion", "cifar10"):
+        page.goto(f"{url}/?dataset={dataset}", timeout=180_000)
+        page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
         page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "explore-presenter-1280x720.png"))
+        page.screenshot(path=str(ARTIFACTS / f"explore-{dataset}-1280x720.png"))
+        assert page.evaluate(CUT_METRICS_JS) == [], dataset
         pictures = page.locator(".advlab-pictures").first.bounding_box()
-        assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, ("presenter", pictures)
-        page.get_by_text("Presenter", exact=True).click()
-        page.wait_for_timeout(1500)
-        page.get_by_text("Draw", exact=True).click()
-        canvas = page.locator("canvas[aria-label='drawing canvas']")
-        canvas.wait_for(timeout=60_000)
-        page.wait_for_timeout(1000)
-        box = canvas.bounding_box()
-        assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720, box  # all of it in view
-        assert page.evaluate(OVERFLOWING_JS) == []
-        page.get_by_text("Upload", exact=True).click()
-        four = tmp_path / "four_28.png"
-        Image.fromarray((mnist_test.x[4, :, :, 0] * 255).astype("uint8")).save(four)
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(four))
-        page.wait_for_selector('text=starts at the model', timeout=60_000)
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / "explore-upload-1280x720.png"))
-        name = page.get_by_text("four_28.png", exact=True).first
-        assert name.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name.inner_text()  # "four_28.png" whole
-        assert page.evaluate(OVERFLOWING_JS) == []
-        page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
-        page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
-        page.wait_for_timeout(2000)
-        page.screenshot(path=str(ARTIFACTS / "compare-cifar10-1280x720.png"))
-        assert page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').count() == 2
-        assert page.evaluate(CUT_METRICS_JS) == []
+        assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, (dataset, pictures)
+        images = [page.locator(".advlab-pictures img").nth(i).bounding_box() for i in range(3)]
+        assert all(image["width"] >= 250 for image in images), (dataset, images)
+        values = page.locator('[data-testid="stMetricValue"]')  # the metric values above the fold too
+        assert all(values.nth(i).bounding_box()["y"] + values.nth(i).bounding_box()["height"] <= 720
+                   for i in range(min(values.count(), 4))), dataset
+        page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)  # the eps curve
+        assert page.evaluate(SMALLEST_CHART_FONT) >= 14, dataset  # tick labels and legends too
+    page.goto(f"{url}/?dataset=mnist", timeout=180_000)
+    page.locator(".advlab-pictures").first.wait_for(timeout=180_000)
+    page.get_by_text("Presenter", exact=True).click()  # larger type: the picture row still in view
+    page.locator('[data-testid="stHeading"] h1').first.wait_for(timeout=60_000)
+    page.wait_for_function("() => parseFloat(getComputedStyle(document.querySelector("
+                           "'[data-testid=\"stHeading\"] h1')).fontSize) > 34", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "explore-presenter-1280x720.png"))
+    pictures = page.locator(".advlab-pictures").first.bounding_box()
+    assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, ("presenter", pictures)
+    page.get_by_text("Presenter", exact=True).click()
+    page.wait_for_timeout(1500)
+    page.get_by_text("Draw", exact=True).click()
+    canvas = page.locator("canvas[aria-label='drawing canvas']")
+    canvas.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    box = canvas.bounding_box()
+    assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720, box  # all of it in view
+    assert page.evaluate(OVERFLOWING_JS) == []
+    page.get_by_text("Upload", exact=True).click()
+    four = tmp_path / "four_28.png"
+    Image.fromarray((mnist_test.x[4, :, :, 0] * 255).astype("uint8")).save(four)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(four))
+    page.wait_for_selector('text=starts at the model', timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "explore-upload-1280x720.png"))
+    name = page.get_by_text("four_28.png", exact=True).first
+    assert name.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name.inner_text()  # "four_28.png" whole
+    assert page.evaluate(OVERFLOWING_JS) == []
+    page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
+    page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(ARTIFACTS / "compare-cifar10-1280x720.png"))
+    assert page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').count() == 2
+    assert page.evaluate(CUT_METRICS_JS) == []
 
 
 @pytest.mark.needs_data
-def test_teach_fits_1024x768_and_1280x720(tmp_path):
+def test_teach_fits_1024x768_and_1280x720(server, page):
     """Issue 32: after "Create a room", Teach cut "conn…"/"followin…" at 1024x768 and its QR code stuck out of
     its column; at both sizes no metric label is cut and nothing is wider than its column."""
-    ARTIFACTS.mkdir(exist_ok=True)
     cut_labels = """() => [...document.querySelectorAll('[data-testid="stMetricLabel"] *')]
         .filter(e => e.getBoundingClientRect().width > 0 && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
-    with streamlit_server({"ADVLAB_STATE_DIR": str(tmp_path), "ADVLAB_STORE": ""}) as (url, _), \
-            browser_page() as page:
-        for width, height in ((1024, 768), (1280, 720)):
-            page.set_viewport_size({"width": width, "height": height})
-            page.goto(f"{url}/teach", timeout=180_000)
-            page.get_by_role("button", name="Create a room").click()
-            page.get_by_text("following you").wait_for(timeout=120_000)
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / f"teach-{width}x{height}.png"))
-            assert page.evaluate(cut_labels) == [], (width, height)
-            assert page.evaluate(OVERFLOWING_JS) == [], (width, height)
+    url = server.url
+    for width, height in ((1024, 768), (1280, 720)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{url}/teach", timeout=180_000)
+        page.get_by_role("button", name="Create a room").click()
+        page.get_by_text("following you").wait_for(timeout=120_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / f"teach-{width}x{height}.png"))
+        assert page.evaluate(cut_labels) == [], (width, height)
+        assert page.evaluate(OVERFLOWING_JS) == [], (width, height)

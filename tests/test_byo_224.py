@@ -1,4 +1,4 @@
-"""The README's "panda" recipe, every step, offline: a random-weight MobileNetV2 (224x224x3, 1,000
+"""The "panda" recipe of docs/models.md, every step, offline: a random-weight MobileNetV2 (224x224x3, 1,000
 classes, softmax output, input scaling as a layer), an image set of generated photos with 1,000
 class names, add-dataset, add-model --strip-softmax, an attack from the CLI, and the Explore page.
 Pretrained weights cannot be fetched here; the architecture, sizes and steps are the recipe's."""
@@ -27,7 +27,7 @@ def recipe(tmp_path_factory):
     env.setenv(zoo.USER_MODELS_ENV, str(root / "user-models"))
     env.setenv(imagesets.USER_DATA_ENV, str(root / "user-data"))
     data.refresh_user_datasets()
-    # step 1 (README): the model, its [-1, 1] input scaling carried as a layer so eps stays in pixel units
+    # step 1 (docs/models.md): the model, its [-1, 1] input scaling carried as a layer so eps stays in pixel units
     keras.utils.set_random_seed(0)
     base = keras.applications.MobileNetV2(weights=None, classes=1000)  # the recipe uses weights="imagenet"
     inputs = keras.Input((224, 224, 3))

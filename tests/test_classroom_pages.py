@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from advcore.classroom import challenges, rooms
-from advcore.ui import controls
+from advcore.ui import widgets
 from tests.conftest import APP, TIMEOUT
 
 pytestmark = pytest.mark.needs_data  # shipped models
@@ -47,8 +47,8 @@ def test_classroom_teacher_creates_room_and_student_follows(fresh_store):
     assert any("adversarial prediction" in h.value for h in student.html), "the presented view is shown"  # pushed
     before = fresh_store.get_view(code)[1]["eps"]
     slider = teacher.select_slider(key="teach_eps_linf")
-    grid = controls.eps_grid("linf")
-    moved = grid[grid.index(controls.nearest(grid, slider.value)) + 2]  # two slider positions up
+    grid = widgets.eps_grid("linf")
+    moved = grid[grid.index(widgets.nearest(grid, slider.value)) + 2]  # two slider positions up
     slider.set_value(moved)
     run(teacher)
     assert fresh_store.view_version(code) == 2

@@ -115,10 +115,10 @@ def test_item1_an_answer_to_a_challenge_whose_image_is_gone_is_refused_clearly(s
 UI_SCRIPT = """
 import streamlit as st
 from advcore.classroom.store import SQLiteStore
-from advcore.ui import classroom as ui
+from advcore.ui import student_panel, teacher_panel
 s = SQLiteStore({path!r})
-ui.answer_image_challenge(s, {code!r}, "ann", s.get_challenge({code!r}, {cid!r}))
-ui.teacher_challenge(s, {code!r}, s.get_challenge({code!r}, {cid!r}))
+student_panel.answer_image_challenge(s, {code!r}, "ann", s.get_challenge({code!r}, {cid!r}))
+teacher_panel.teacher_challenge(s, {code!r}, s.get_challenge({code!r}, {cid!r}))
 st.write("the page goes on")
 """
 
@@ -182,7 +182,7 @@ def test_item2_an_existing_user_model_is_never_replaced(store, user_models, monk
     with pytest.raises(ClassroomError, match="exists already"):
         queue.enqueue(store, "ROOMAB", "alice", "user-alice-net", {})
 
-    from advcore.ui import jobs
+    from advcore import train_runner
 
     class Split:
         x, y, class_names = np.zeros((4, 28, 28, 1), np.float32), np.arange(4), [str(c) for c in range(10)]
@@ -194,19 +194,19 @@ def test_item2_an_existing_user_model_is_never_replaced(store, user_models, monk
         (folder / f"{cfg.model_id}.keras").write_bytes(b"guest's weights")
         return object(), type("State", (), {"stopped": ""})()
 
-    monkeypatch.setattr(jobs.train, "train", fake_train)
-    monkeypatch.setattr(jobs.data, "load", lambda *a: Split())
-    monkeypatch.setattr(jobs, "logits_of", lambda m, x: np.eye(10)[: len(x)])  # right on every image
-    monkeypatch.setattr(jobs.cards, "build_card", lambda *a, **kw: {"id": "user-alice-net"})
+    monkeypatch.setattr(train_runner.train, "train", fake_train)
+    monkeypatch.setattr(train_runner.data, "load", lambda *a: Split())
+    monkeypatch.setattr(train_runner, "logits_of", lambda m, x: np.eye(10)[: len(x)])  # right on every image
+    monkeypatch.setattr(train_runner.cards, "build_card", lambda *a, **kw: {"id": "user-alice-net"})
     config = {"model_id": "user-alice-net", "dataset": "mnist", "architecture": "cnn-tiny", "recipe": "standard"}
     with pytest.raises(ModelError, match="user-alice-net.keras exists already"):
-        jobs.train_job({"config": config}, lambda: False, {})
+        train_runner.train_job({"config": config}, lambda: False, {})
     assert (user_models / "user-alice-net.keras").read_bytes() == b"alice's weights"
     assert (user_models / "user-alice-net.json").read_text() == '{"id": "user-alice-net"}'
     assert sorted(p.name for p in user_models.iterdir()) == ["user-alice-net.json", "user-alice-net.keras"]
     config["model_id"] = "user-new-net"
-    monkeypatch.setattr(jobs.cards, "build_card", lambda *a, **kw: {"id": "user-new-net"})
-    jobs.train_job({"config": config}, lambda: False, {})
+    monkeypatch.setattr(train_runner.cards, "build_card", lambda *a, **kw: {"id": "user-new-net"})
+    train_runner.train_job({"config": config}, lambda: False, {})
     assert (user_models / "user-new-net.keras").read_bytes() == b"guest's weights"
     assert len(list(user_models.iterdir())) == 4, "no work folder left behind"
 
@@ -363,8 +363,8 @@ def test_joins_per_address_are_limited_across_sessions(store, monkeypatch):
 
 
 def test_submissions_are_limited_per_member_not_per_session(store):
-    """The pages key a member's submission limit by room and nickname (``ui.member_key``), not by session."""
-    from advcore.ui.classroom import member_key
+    """The pages key a member's submission limit by room and nickname (``room_session.member_key``), not by session."""
+    from advcore.ui.room_session import member_key
     code, _ = rooms.create_room(store)
     _, nick, _ = rooms.join(store, code, "ada")
     cid = challenges.start(store, code, "quiz", question="Q?", choices=["a", "b"], answer=1)
@@ -467,17 +467,17 @@ def test_lookalike_first_keeps_its_own_name(store):
 @pytest.mark.parametrize("typed", ["__Alice__", "**bold** <b>x</b>", "[link](javascript:alert(1))", "# big",
                                    ":red[x] $x^2$", "a\\_b `c`"])
 def test_plain_shows_what_was_typed(typed):
-    from advcore.ui.classroom import plain
+    from advcore.ui.escape import plain
     rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(plain(typed)).strip()
     assert rendered == f"<p>{html.escape(typed, quote=False)}</p>"
 
 
 def _leaderboard_page(s, code, cid, nick):
     from advcore.classroom import challenges
-    from advcore.ui import classroom as ui
+    from advcore.ui import student_panel, teacher_panel
     challenge = s.get_challenge(code, cid)
-    ui.leaderboard_table(s, code, challenge)
-    ui.answer_quiz(s, code, nick, challenges.public(challenge))
+    teacher_panel.leaderboard_table(s, code, challenge)
+    student_panel.answer_quiz(s, code, nick, challenges.public(challenge))
 
 
 def test_leaderboard_and_quiz_render_nicknames_and_text_as_plain_text(tmp_path):
@@ -516,7 +516,7 @@ def run(at):
 
 @pytest.mark.needs_data
 def test_member_token_stays_out_of_the_link_and_a_reload_rejoins(fresh_store, monkeypatch):
-    from advcore.ui import classroom as ui
+    from advcore.ui import room_session as ui
     code, _ = rooms.create_room(fresh_store, "class")
     student = join_page({"room": code})
     student.text_input(key="class_nick_input").input("ada")
@@ -558,7 +558,7 @@ def test_member_token_stays_out_of_the_link_and_a_reload_rejoins(fresh_store, mo
 
 
 def test_member_cookie_round_trip(monkeypatch):
-    from advcore.ui import classroom as ui
+    from advcore.ui import room_session as ui
     script = ui.member_cookie_script("ab-cd23", "Zoë ada", "tok_en-1")
     cookie = json.loads(script.split("document.cookie = ", 1)[1].split(" + ", 1)[0])
     name, value = cookie.split(";", 1)[0].split("=", 1)
@@ -610,8 +610,8 @@ def test_item3_guests_reloading_the_train_page_cannot_pass_the_per_address_cap(m
                                                                                   user_models):
     """Outside a room a guest's queue name is per session, so the cap is per client address: reloads (new
     sessions from the same address) queue at most MAX_QUEUED_PER_ADDRESS jobs, then are told to wait."""
-    from advcore.ui import classroom as ui
     from advcore.ui import jobs
+    from advcore.ui import room_session as ui
     from tests.test_train_queue import page_as
     idle = type("NoWorkers", (), {"wake": threading.Event()})()  # jobs stay queued: no worker of this process
     monkeypatch.setattr(jobs, "workers", lambda: idle)  # takes them (nor keeps polling this test's store)

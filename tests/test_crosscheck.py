@@ -1,9 +1,10 @@
-"""Our attacks against peer libraries on the shipped MNIST models, 500 test images.
+"""Our attacks against peer libraries on the shipped MNIST models, 500 test images (MINIMAL_N for the
+minimal-norm attacks, compared image by image).
 
 Ours must never be weaker than Foolbox 3 (and IBM ART) at the same budget: by more than 0.4 points
 (two images) from the same start, by more than one point over random starts; APGD-CE must be at
 least as strong as PGD with as many gradient evaluations; DeepFool's and C&W's minimal L2 must be
-within 10% of Foolbox's (or smaller).
+within 10% of Foolbox's (or smaller), in the median and in the median ratio per image.
 
 Foolbox is handed the model as a ``tf.function``: its attacks are unchanged, only the forward pass
 runs as a graph instead of layer by layer in eager mode (about 1.4x quicker on a 2-core CPU).
@@ -119,24 +120,34 @@ def test_apgd_at_least_as_strong_as_pgd_with_the_same_gradients(mnist):
     assert apgd <= pgd + 0.005
 
 
-def _median_l2(x, x_adv, fooled):
-    return float(np.median(np.sqrt(((x_adv - x) ** 2).reshape(len(x), -1).sum(axis=1))[fooled]))
+MINIMAL_N = 64  # images for DeepFool and C&W: compared image by image, the sample need not be large
+
+
+def _l2(x, x_adv):
+    return np.sqrt(((x_adv - x) ** 2).reshape(len(x), -1).sum(axis=1))
 
 
 @pytest.mark.parametrize("name", ["deepfool", "cw-l2"])
 def test_minimal_attacks_match_foolbox(mnist, name):
-    """Median L2 of the smallest adversarial change within 10% of Foolbox's, each at advcore's default budget
-    (DeepFool 50 steps; C&W 5 binary-search steps of 100 steps, Carlini & Wagner 2017)."""
+    """The smallest adversarial change in L2, each library at advcore's default budget (DeepFool 50 steps;
+    C&W 5 binary-search steps of 100 steps, Carlini & Wagner 2017), on the same MINIMAL_N images: the median
+    over those images within 10% of Foolbox's, and, paired image by image where both found one, the median
+    of ours / Foolbox's at most 1.10 as well (one image's two norms vary far less than norms across images)."""
     zoo.forget()
     model = zoo.load("mnist-standard")
-    x, y = mnist[0][:200], mnist[1][:200]
+    x, y = mnist[0][:MINIMAL_N], mnist[1][:MINIMAL_N]
     correct = metrics.accuracy(np.asarray(model(x)), y)
     fmodel = foolbox_model(model)
     peer = fb.attacks.L2DeepFoolAttack(steps=50, overshoot=0.02) if name == "deepfool" else \
         fb.attacks.L2CarliniWagnerAttack(binary_search_steps=5, steps=100, stepsize=0.05, initial_const=1.0)
     adv, _, success = peer(fmodel, tf.constant(x), tf.constant(y.astype(np.int64)), epsilons=None)
-    theirs = _median_l2(x, adv.numpy(), success.numpy())
-    result = attacks.run(name, model, x, y)
-    mine = float(np.median(result.info["min_norm"][np.isfinite(result.info["min_norm"])]))
-    print(f"{name} median L2 on mnist-standard: advcore {mine:.3f}, foolbox {theirs:.3f} (clean acc {correct:.3f})")
-    assert mine <= 1.10 * theirs
+    theirs = np.where(success.numpy(), _l2(x, adv.numpy()), np.inf)
+    mine = attacks.run(name, model, x, y).info["min_norm"]
+    both = np.isfinite(mine) & np.isfinite(theirs) & (theirs > 0)  # > 0: not misclassified before the attack
+    paired = float(np.median(mine[both] / theirs[both]))
+    mine_median, theirs_median = (float(np.median(n[np.isfinite(n)])) for n in (mine, theirs))
+    print(f"{name} L2 on mnist-standard, {MINIMAL_N} images (clean acc {correct:.3f}): median advcore "
+          f"{mine_median:.3f}, foolbox {theirs_median:.3f}; median ratio per image {paired:.3f} ({both.sum()} images)")
+    assert both.sum() >= 0.8 * MINIMAL_N  # both found an adversarial for most images: the pairs are the sample
+    assert mine_median <= 1.10 * theirs_median
+    assert paired <= 1.10

@@ -10,7 +10,8 @@ from .conftest import start
 pytestmark = pytest.mark.needs_data  # shipped mnist-standard and the MNIST test set
 
 # MNIST test image 0 (a 7) behind JPEG quality 60, PGD-10 at eps 0.3: the naive attack gets a zero gradient
-# through the JPEG and leaves the 7; BPDA goes through it (README, jpeg:75: 99.5% naive, 0% BPDA on 200 images).
+# through the JPEG and leaves the 7; BPDA goes through it (docs/defences.md, jpeg:75:
+# 99.5% naive, 0% BPDA on 200 images).
 VIEW = dict(dataset="mnist", model="mnist-standard", image=0, attack="pgd", eps=0.3, steps=10, defence="jpeg:60")
 
 

@@ -16,12 +16,12 @@ pytestmark = pytest.mark.needs_data  # shipped models and the MNIST test set
 def room(tmp_path, monkeypatch):
     """A room in a private store; (store, code, teacher key)."""
     monkeypatch.setenv("ADVLAB_STATE_DIR", str(tmp_path))
-    from advcore.ui import classroom
-    classroom._store.clear()  # the app's store opens in this test's folder
+    from advcore.ui import room_session
+    room_session._store.clear()  # the app's store opens in this test's folder
     s = open_store()
     code, key = rooms.create_room(s, "test room", session="teacher")
     yield s, code, key
-    classroom._store.clear()
+    room_session._store.clear()
 
 
 def run(page: str | None, query: dict, teacher: tuple[str, str] | None) -> AppTest:
@@ -99,5 +99,5 @@ def test_a_compare_view_shows_both_models_to_followers(room):
 def _follower(view):
     """A follower's rendering of a presented view (what the Join page shows in follow mode)."""
     from advcore.classroom.store import open_store
-    from advcore.ui import classroom
-    classroom.show_view(open_store(), view, "follow")
+    from advcore.ui import presented_view
+    presented_view.show_view(open_store(), view, "follow")

@@ -104,7 +104,7 @@ def test_late_joiner_and_reconnect_get_the_current_view_at_once():
 
 @pytest.mark.needs_data
 def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_path):
-    """The process's real render (``follow_stream.render``: the attack through ``ui.classroom.view_results``, the
+    """The process's real render (``follow_stream.render``: the attack through ``ui.presented_view.view_results``, the
     images, bars): with 20 followers subscribed, ``advcore.live.analyse`` runs once per presented view."""
     import random
 

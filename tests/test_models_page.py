@@ -271,4 +271,4 @@ def test_certified_curves_of_an_untrained_model(untrained_model, random_batch):
     report = curves["tiny, σ = 0.25"]
     assert seen == [1] and set(report["certified_accuracy"]) == {"0", "0.5"}
     assert 0 <= report["certified_accuracy"]["0.5"] <= report["certified_accuracy"]["0"] <= 1
-    assert model_table.max_radius(0.25, 1000) == pytest.approx(0.616, abs=1e-3)  # README: 0.616 at sigma 0.25
+    assert model_table.max_radius(0.25, 1000) == pytest.approx(0.616, abs=1e-3)  # docs/defences.md: 0.616 at sigma 0.25

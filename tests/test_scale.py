@@ -274,7 +274,7 @@ def linf(k: int) -> str:
 
 def member_cookie(tab: ProtocolSession, code: str) -> list | None:
     """[nickname, member token] from the cookie the Join page's script set for room ``code`` in this tab's
-    browser (advcore.ui.classroom.member_cookie_script), or None."""
+    browser (advcore.ui.room_session.member_cookie_script), or None."""
     raw = tab.cookies.get(f"advlab_member_{code}")
     return json.loads(unquote(raw)) if raw else None
 

@@ -75,8 +75,8 @@ def test_room_queue_job_that_keeps_killing_its_runners_fails(store):  # noqa: F8
 
 @pytest.mark.parametrize("accuracy, failed", [(0.11, True), (0.14, True), (0.16, False), (0.9, False)])
 def test_near_chance_is_a_failure(accuracy, failed):
-    from advcore.ui import jobs
-    assert (jobs.near_chance_advice(accuracy, 10) is not None) == failed
+    from advcore import train_runner
+    assert (train_runner.near_chance_advice(accuracy, 10, {"recipe": "standard"}) is not None) == failed
 
 
 # --- the Train page over the queue --------------------------------------------------------------
@@ -107,10 +107,11 @@ def test_room_train_page_queues_a_second_student_teacher_cancels_and_a_chance_ru
     """Two students queue at once (the second is told its place, not refused); the teacher sees both and
     cancels one; the first run ends near chance and is reported failed with advice, never as a success.
     The training itself is replaced by a stand-in that the test releases (no data, no TensorFlow run)."""
+    from advcore import train_runner
     from advcore.classroom import rooms
     from advcore.errors import AdvcoreError
-    from advcore.ui import classroom as ui
     from advcore.ui import jobs
+    from advcore.ui import room_session as ui
     jobs.workers.clear()  # this process's workers take the queue of this test's fresh store
     release = threading.Event()
 
@@ -119,9 +120,9 @@ def test_room_train_page_queues_a_second_student_teacher_cancels_and_a_chance_ru
         while not release.wait(0.1):
             if should_stop():
                 return
-        raise AdvcoreError(jobs.near_chance_advice(0.098, 10))
+        raise AdvcoreError(train_runner.near_chance_advice(0.098, 10, job["config"]))
 
-    monkeypatch.setattr(jobs, "train_job", stand_in)
+    monkeypatch.setattr(train_runner, "train_job", stand_in)
     code, _ = rooms.create_room(ui.store())
     ann, ben = page_as(code, "ann"), page_as(code, "ben")
     for at, name in ((ann, "first"), (ben, "second")):
@@ -146,14 +147,13 @@ def st_job(at):
 @pytest.mark.needs_data
 def test_train_job_at_learning_rate_0_fails_and_leaves_no_model(private_dirs):
     """A real (tiny) run that cannot learn: lr 0 keeps the random initial weights, about 10% on MNIST."""
-    from advcore import zoo
+    from advcore import train_runner, zoo
     from advcore.errors import AdvcoreError
-    from advcore.ui import jobs
     config = {"model_id": "user-lr-zero", "dataset": "mnist", "architecture": "cnn-tiny", "recipe": "standard",
               "lr": 0.0, "epochs": 1, "n_train": 1000, "eval_n": 100, "extra_n": 100}
     live = {}
     with pytest.raises(AdvcoreError, match="did not learn"):
-        jobs.train_job({"config": config}, lambda: False, live)
+        train_runner.train_job({"config": config}, lambda: False, live)
     assert live["phase"] == "checking" and live["progress"] == 1.0
     assert not list(zoo.user_models_dir().glob("user-lr-zero.*"))
 

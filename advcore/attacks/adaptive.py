@@ -28,11 +28,14 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from .. import defences, metrics
 from ..errors import AdvcoreError
 from .base import logits_of
+from .batches import attack_batched, check_n
+from .checks import Flag, gradient_check
 
 MODES = ("none", "bpda", "eot", "bpda+eot")
 MAX_EOT_SAMPLES = 64
@@ -120,7 +123,6 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, attack: str, params: dict, def
     logits from fresh forward passes), plus ``defence`` (canonical spec or 'none'), ``adaptive`` (mode)
     and ``eot_samples``, ``seconds``.
     """
-    from ..evaluate import attack_batched
     defence = defences.parse(defence)
     mode = check_mode(mode)
     defended = defences.apply(model, defence)
@@ -146,7 +148,6 @@ def recommended_mode(defence) -> str:
 def masking_flag(naive: dict, adaptive: dict, gap: float = MASKING_GAP):
     """Flag a naive evaluation that an adaptive attack beats by more than ``gap`` accuracy points
     (Athalye et al. 2018): its robustness came from hiding the gradient, not from the model."""
-    from ..evaluate import Flag
     drop = naive["robust_accuracy"] - adaptive["robust_accuracy"]
     ok = drop <= gap
     return Flag(f"adaptive:{naive.get('defence', 'none')}", ok,
@@ -163,7 +164,6 @@ def compare(model, x: np.ndarray, y: np.ndarray, attack: str, params: dict, defe
     """Naive against adaptive evaluation of one defence, with the sanity flags that catch masking:
     ``evaluate.gradient_check`` on the defended model (zero gradients, randomness) and
     ``masking_flag``. ``mode`` None takes ``recommended_mode``; ``progress(images)`` after each batch."""
-    from ..evaluate import gradient_check
     defence = defences.parse(defence)
     mode = recommended_mode(defence) if mode is None else check_mode(mode)
     naive = evaluate(model, x, y, attack, params, defence, "none", samples, batch_size, progress)
@@ -181,9 +181,6 @@ def sweep(models: dict, split, attack: str, eps_values, params: dict, defence=No
     """``evaluate.sweep`` behind a defence, naive or adaptive: one row per (model, eps) with the same
     columns plus ``defence``, ``adaptive`` and ``eot_samples``, scored on the defended model, so
     ``evaluate.sanity_checks`` reads it as any sweep."""
-    import pandas as pd
-
-    from ..evaluate import check_n
     n = check_n(n, len(split))
     x, y = split.x[:n], split.y[:n]
     rows = []

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import AdvcoreError
+from ..permodel import PerModel
 from . import norms
 
 
@@ -176,19 +177,6 @@ class _Compiled:
                     spec([], tf.float32), per_image, per_image, spec([], tf.int32), spec([], tf.float32),
                     spec([], tf.float32), spec([2], tf.int32), norm, bool(record))
             self._prepared.add(key)
-
-
-class PerModel:
-    """One compiled object per model, built on first use and kept while the model lives."""
-
-    def __init__(self, build):
-        self._build, self._cache, self._lock = build, weakref.WeakKeyDictionary(), threading.Lock()
-
-    def __call__(self, model):
-        with self._lock:
-            if model not in self._cache:
-                self._cache[model] = self._build(model)
-            return self._cache[model]
 
 
 compiled_for = PerModel(_Compiled)

@@ -7,23 +7,25 @@ are never used, so a defence that only hides its own gradients does not stop it.
 
 from __future__ import annotations
 
+from ..errors import AdvcoreError
 from .base import AttackResult, logits_of
 from .registry import EPS, NORM, SEED, STEPS, AttackSpec, Param, register, run
 
 
-def transfer(model, x, y, *, eps, source: str, norm: str = "linf", steps: int = 20, seed: int = 0,
+def transfer(model, x, y, *, eps, source, norm: str = "linf", steps: int = 20, seed: int = 0,
              target=None) -> AttackResult:
-    """PGD on the ``source`` model (a zoo id), evaluated on ``model``.
+    """PGD on the ``source`` model (the model itself: a caller holding a zoo id loads it, e.g. with
+    ``advcore.evaluate.with_models``), evaluated on ``model``.
 
     eps: budget in pixel units; steps: PGD steps on the source; target: optional class.
     """
-    from .. import zoo
-    from ..errors import AdvcoreError
-    if not source:
+    if source is None:
         raise AdvcoreError("the transfer attack needs a source model (--source ID)")
-    source_model = zoo.load(source)
-    crafted = run("pgd", source_model, x, y, eps=eps, norm=norm, steps=steps, seed=seed, target=target)
-    params = dict(crafted.params, source=source)
+    if isinstance(source, str):
+        raise AdvcoreError(f"the transfer attack takes the source model itself, not its id {source!r}: "
+                           "load it first (advcore.evaluate.with_models)")
+    crafted = run("pgd", source, x, y, eps=eps, norm=norm, steps=steps, seed=seed, target=target)
+    params = dict(crafted.params, source=getattr(source, "name", "source model"))
     return AttackResult(crafted.x_adv, logits_of(model, x), logits_of(model, crafted.x_adv),
                         "transfer", params, info={"source_accuracy": float((crafted.adv_pred == y).mean())})
 

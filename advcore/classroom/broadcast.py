@@ -16,6 +16,7 @@ store's ``view_version``/``get_view`` and a render function, so it runs without 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,6 +32,7 @@ class Frame:
 
 
 CLOSED = Frame("", -1, "")  # the room is gone: subscribers end
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class _Room:
     signature: str | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     rendering: bool = False
+    failure: str = ""  # the last refresh's exception (repr), logged once
 
 
 class Broadcaster:
@@ -149,8 +152,19 @@ class Broadcaster:
         while not self._stopped:
             rooms = [r for r in self.rooms.values() if not r.rendering]
             if rooms:
-                await asyncio.gather(*(self._refresh(r) for r in rooms), return_exceptions=True)
+                outcomes = await asyncio.gather(*(self._refresh(r) for r in rooms), return_exceptions=True)
+                for room, outcome in zip(rooms, outcomes):
+                    self._note(room, outcome)
             await asyncio.sleep(self.poll_s)
+
+    @staticmethod
+    def _note(room: _Room, outcome) -> None:
+        """Log a refresh that failed (a store outage, a render that raised; the next tick tries again): once per
+        run of the same failure, not every tick."""
+        failure = repr(outcome) if isinstance(outcome, Exception) else ""
+        if failure and failure != room.failure:
+            log.error("room %s: reading or rendering its view failed", room.code, exc_info=outcome)
+        room.failure = failure
 
     async def _refresh(self, room: _Room) -> None:
         if room.rendering:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import time
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ NORMS = ("linf", "l2")
 NORM_TOLERANCE = 1e-5
 EPS_MAX = {"linf": 1.0, "l2": 60.0}  # no budget is larger than the whole image range
 SUBMIT_LIMIT = (30, 60)  # submissions per session per minute
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 200  # accepted submissions per student per challenge
 STATUSES = ("open", "closed", "revealed")
 ANSWER_ONCE = ("quiz", "targeted", "robust")  # one stored answer per member (targeted, robust: the first solve)
@@ -148,16 +150,20 @@ def public(challenge: dict) -> dict:
     return challenge
 
 
+class MalformedAnswer(ClassroomError):
+    """An image answer that is not an image of the challenge's shape and range (no page of AdvLab sends one)."""
+
+
 def _as_image(x_adv, shape: tuple[int, ...]) -> np.ndarray:
     try:
         x = np.asarray(x_adv)
     except Exception:  # a list of mixed things, say
-        raise ClassroomError("the answer is not an image array") from None
+        raise MalformedAnswer("the answer is not an image array") from None
     if x.dtype.kind not in "fiu" or x.size != int(np.prod(shape)) or x.shape not in (shape, shape[1:]):
-        raise ClassroomError(f"wrong shape: expected an image of shape {shape[1:]}, got {x.shape}")
+        raise MalformedAnswer(f"wrong shape: expected an image of shape {shape[1:]}, got {x.shape}")
     x = x.astype(np.float32).reshape(shape)
     if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
-        raise ClassroomError("pixel values must be finite and in [0, 1]")
+        raise MalformedAnswer("pixel values must be finite and in [0, 1]")
     return x
 
 
@@ -178,30 +184,38 @@ def check_image(challenge: dict, x: np.ndarray, label: int, x_adv, model) -> tup
     return {"norm": size, "pred": pred, "correct": True}, adv
 
 
+def _refused(why: str, message: str, code: str, nickname: str) -> ClassroomError:
+    """ClassroomError(``message``) for an answer no honest page sends that often or in that form (forged,
+    repeated, too many), after one warning line naming why and who."""
+    log.warning("answer refused (%s) from %r in room %s", why, nickname, code)
+    return ClassroomError(message)
+
+
 def submit(store: Store, code: str, challenge_id: str, nickname: str, *, x_adv=None, index: int | None = None,
            choice: int | None = None, model_for=None, split_for=None, session: str = "",
            now: float | None = None) -> dict:
     """Check and store one answer; returns the stored submission. Refused answers raise
     ClassroomError and store nothing."""
     if not store.hit(f"submit:{session or nickname}", *SUBMIT_LIMIT, now):
-        raise ClassroomError("Too many submissions; wait a minute.")
+        raise _refused(f"rate limit hit: submit, {SUBMIT_LIMIT[0]} in {SUBMIT_LIMIT[1]} s",
+                       "Too many submissions; wait a minute.", code, nickname)
     challenge = store.get_challenge(code, challenge_id)
     if challenge is None or store.get_member(code, nickname) is None:
-        raise ClassroomError("no such challenge or member in this room")
+        raise _refused("unknown challenge or member", "no such challenge or member in this room", code, nickname)
     if challenge["status"] != "open":
         raise ClassroomError("this challenge is closed")
     previous = store.submissions(code, challenge_id, nickname)
     if challenge["kind"] == "quiz":
         if previous:
-            raise ClassroomError("you have answered this question already")
+            raise _refused("repeated", "you have answered this question already", code, nickname)
         if not isinstance(choice, (int, np.integer)) or not 0 <= int(choice) < len(challenge["choices"]):
             raise ClassroomError("pick one of the choices")
         entry = {"choice": int(choice), "correct": int(choice) == challenge["answer"]}
     else:
         if len(previous) >= MAX_ATTEMPTS:
-            raise ClassroomError(f"at most {MAX_ATTEMPTS} accepted answers per challenge")
+            raise _refused("too many", f"at most {MAX_ATTEMPTS} accepted answers per challenge", code, nickname)
         if challenge["kind"] != "min-eps" and any(s["correct"] for s in previous):
-            raise ClassroomError("you have solved this one already")
+            raise _refused("repeated", "you have solved this one already", code, nickname)
         model = _loader(model_for)(challenge["model"])
         if challenge["kind"] == "robust":
             split = _split(split_for, challenge["dataset"])
@@ -215,14 +229,17 @@ def submit(store: Store, code: str, challenge_id: str, nickname: str, *, x_adv=N
             x, label = store.get_image(challenge["image_id"]), challenge["label"]
             if x is None:
                 raise ClassroomError("this challenge's image is no longer stored; ask the teacher to start it again")
-        facts, adv = check_image(challenge, x, label, x_adv, model)
+        try:
+            facts, adv = check_image(challenge, x, label, x_adv, model)
+        except MalformedAnswer as exc:
+            raise _refused("forged", str(exc), code, nickname) from None
         entry = {**facts, "image_id": store.put_image(adv, room=code, now=now),
                  **({"index": int(index)} if challenge["kind"] == "robust" else {})}
     entry["nickname"] = store.get_member(code, nickname)["nickname"]
     entry["id"] = store.add_submission(code, challenge_id, entry, now, once=challenge["kind"] in ANSWER_ONCE)
     if entry["id"] is None:  # a simultaneous answer of the same member was stored first
-        raise ClassroomError("you have answered this question already" if challenge["kind"] == "quiz"
-                             else "you have solved this one already")
+        raise _refused("repeated at once", "you have answered this question already" if challenge["kind"] == "quiz"
+                       else "you have solved this one already", code, nickname)
     return entry
 
 

@@ -18,7 +18,7 @@ import json
 import math
 from urllib.parse import parse_qs, urlparse
 
-from advcore import attacks, data, links, zoo
+from advcore import attacks, data, defences, links, zoo
 from advcore.attacks.registry import EPS_UI_MAX
 from advcore.view import ExploreView
 
@@ -89,7 +89,6 @@ def _defence(spec) -> str:
     """The canonical spec string of a defence ('none' for none); ClassroomError if it is not one."""
     if spec in (None, "", "none"):
         return "none"
-    from advcore import defences
     try:
         return str(defences.parse(str(spec)[:200]))
     except ValueError as exc:  # AdvcoreError

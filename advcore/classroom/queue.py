@@ -16,13 +16,15 @@ worker) stops at its next check and writes nothing more.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from advcore import zoo
+from advcore.errors import AdvcoreError
 
-from .rooms import ClassroomError
+from .rooms import ClassroomError, delete_user_model
 from .store import OPEN_JOB_STATES, Store
 
 TYPICAL_JOB_S = 120.0  # the estimate before any job has finished here
@@ -31,6 +33,7 @@ MAX_QUEUED_PER_ADDRESS = 3  # open jobs from one client address outside a room (
 LEASE_S = 60.0  # a running job whose lease is this old is taken to have lost its runner
 HEARTBEAT_S = 5.0  # a runner renews its lease this often
 MAX_REQUEUES = 3  # a job requeued this often fails instead (it may be what kills its runners)
+log = logging.getLogger(__name__)
 
 
 def _holder(held: dict | None, room: str | None) -> str:
@@ -38,6 +41,11 @@ def _holder(held: dict | None, room: str | None) -> str:
     if held is None or held["room"] is None:
         return "a model trained outside a room"
     return f"{held['owner']} in this room" if held["room"] == room else "a student in another room"
+
+
+def _refused_id(model_id: str, why: str, room: str | None, nickname: str, address: str | None) -> None:
+    log.warning("model id %r refused (%s) for %r in room %s from %s", model_id, why, nickname, room or "-",
+                address or "-")
 
 
 def enqueue(store: Store, room: str | None, nickname: str, model_id: str, config: dict,
@@ -50,11 +58,14 @@ def enqueue(store: Store, room: str | None, nickname: str, model_id: str, config
     if sum(j.get("nickname") == nickname for j in open_jobs) >= MAX_QUEUED_PER_MEMBER:
         raise ClassroomError("you already have a model in the queue; wait for it or cancel it")
     if room is None and address and sum(j.get("address") == address for j in open_jobs) >= MAX_QUEUED_PER_ADDRESS:
+        log.warning("training job refused: %d open from %s already", MAX_QUEUED_PER_ADDRESS, address)
         raise ClassroomError(f"{MAX_QUEUED_PER_ADDRESS} models from your network are in the queue already; wait "
                              "for one to finish (a class trains in a room, one model per student)")
     if zoo.existing_model_file(model_id) is not None:
+        _refused_id(model_id, "its files exist", room, nickname, address)
         raise ClassroomError(f"a model named {model_id} exists already and is never replaced; choose another name")
     if not store.reserve_model(model_id, room, nickname, now):
+        _refused_id(model_id, "reserved by another owner", room, nickname, address)
         raise ClassroomError(f"the name {model_id} is taken by {_holder(store.model_reservation(model_id), room)}; "
                              "choose another name")
     job = {"room": room, "nickname": nickname, "model_id": model_id, "config": config}
@@ -148,7 +159,8 @@ class _Lease:
             if not renew(self.store, self.job_id, self.worker, dict(self.live), self.lease_s):
                 self.lost.set()
         except Exception:  # a store hiccup: the next beat tries again, the lease is longer than a beat
-            pass
+            log.exception("job %s: renewing the lease of %s failed; the next beat tries again", self.job_id,
+                          self.worker)
 
     def _loop(self) -> None:
         while not self.done.wait(self.beat_s) and not self.lost.is_set():
@@ -167,7 +179,6 @@ def run_next(store: Store, worker: str, run: Callable, live: dict | None = None,
     ``should_stop()`` turns True once the job is cancelled or the lease is lost (checked every batch). A
     failure is recorded with its first line as ``message``. A job whose room was closed meanwhile has its
     model deleted; a runner that lost its lease records nothing."""
-    from .rooms import delete_user_model
     job = store.claim_job(worker)
     if job is None:
         return None
@@ -185,6 +196,10 @@ def run_next(store: Store, worker: str, run: Callable, live: dict | None = None,
         run(job, should_stop)
         fields = {"status": "stopped" if should_stop() else "done"}
     except Exception as exc:  # the job's failure is recorded for its student; the worker goes on
+        if isinstance(exc, AdvcoreError):  # a message for the student (did not learn, a taken id)
+            log.warning("training job %s (%s) failed: %s", job["id"], job.get("model_id"), exc)
+        else:
+            log.exception("training job %s (%s) failed", job["id"], job.get("model_id"))
         fields = {"status": "failed", "message": (str(exc).splitlines() or [exc.__class__.__name__])[0][:300]}
     finally:
         lease.close()

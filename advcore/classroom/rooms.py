@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
+import logging
 import secrets
 import time
 import unicodedata
 
-from advcore import zoo
+from advcore import logs, zoo
 from advcore.errors import AdvcoreError
+from advcore.settings import default, settings
 
 from .store import Store
 
@@ -29,7 +30,7 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 PASSWORD_ENV = "ADVLAB_TEACHER_PASSWORD"
 IDLE_ENV = "ADVLAB_ROOM_IDLE_S"
-DEFAULT_IDLE_S = 6 * 3600
+DEFAULT_IDLE_S = default(IDLE_ENV)
 NICK_MIN, NICK_MAX = 2, 20
 NICK_PUNCTUATION = " _-."
 MAX_MEMBERS = 500
@@ -53,6 +54,7 @@ PASSWORD_ADDRESS_LIMIT = (10, 60)
 # minutes, 20 in 4, ... 40 in 64), so guessing from many addresses gets about 40 tries an hour.
 PASSWORD_SERVER_LIMITS = tuple((10 + 5 * k, 60 * 2 ** k) for k in range(7))
 NO_ROOM_OR_KEY = "No open room has this code and teacher key (check both; a room ends when closed or idle)."
+log = logging.getLogger(__name__)
 
 
 class ClassroomError(AdvcoreError):
@@ -63,16 +65,19 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _limit(store: Store, key: str, rule: tuple[int, int], message: str, now: float | None = None) -> None:
+def _limit(store: Store, key: str, rule: tuple[int, int], message: str, now: float | None, client: str) -> None:
+    """Count one event under ``key``; past ``rule`` (events, window in s) a warning names ``client``, and
+    ClassroomError(message)."""
     if not store.hit(key, rule[0], rule[1], now):
+        log.warning("rate limit hit: %s (%d in %d s) by %s", key.partition(":")[0].partition("@")[0], *rule, client)
         raise ClassroomError(message)
 
 
 def _limit_client(store: Store, what: str, session: str, address: str, rules: tuple[tuple[int, int], ...],
                   message: str, now: float | None = None) -> None:
     """Count one ``what`` from this client: ``rules`` is (per session, per address); ClassroomError past either."""
-    _limit(store, f"{what}@{address}", rules[1], message, now)
-    _limit(store, f"{what}:{session}", rules[0], message, now)
+    _limit(store, f"{what}@{address}", rules[1], message, now, address or "-")
+    _limit(store, f"{what}:{session}", rules[0], message, now, f"{address or '-'}, {logs.client(session)}")
 
 
 def _minutes(seconds: float) -> str:
@@ -96,20 +101,19 @@ def _check_password(store: Store, password: str | None, expected: str, session: 
             store.hit(f"password:*:{window}", n, window, t)
     if full:
         wait = max(window - t % window for window in full)
+        log.warning("teacher password locked server-wide (%d s left); attempt from %s refused", wait, address or "-")
         raise ClassroomError(f"Too many teacher-password attempts on this server; try again in {_minutes(wait)}.")
     if wrong:
+        log.warning("wrong teacher password from %s", address or "-")
         raise ClassroomError("This server needs the teacher password to create a room.")
 
 
 def idle_limit_s() -> float:
-    try:
-        return max(60.0, float(os.environ.get(IDLE_ENV, DEFAULT_IDLE_S)))
-    except ValueError:
-        return float(DEFAULT_IDLE_S)
+    return settings().room_idle_s
 
 
 def password_required() -> bool:
-    return bool(os.environ.get(PASSWORD_ENV))
+    return settings().teacher_password is not None
 
 
 def normalise_code(text: str) -> str:
@@ -129,7 +133,8 @@ def create_room(store: Store, title: str = "", password: str | None = None, sess
                 now: float | None = None) -> tuple[str, str]:
     """Create a room; returns (code, teacher key). The key is not stored, only its hash. ``session`` and
     ``address`` (the client's, see the rate limits above) key the limits."""
-    expected = os.environ.get(PASSWORD_ENV)
+    secret = settings().teacher_password
+    expected = secret.get_secret_value() if secret is not None else ""
     if expected:
         _check_password(store, password, expected, session, address, now)
     _limit_client(store, "create", session, address, (CREATE_LIMIT, CREATE_ADDRESS_LIMIT),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..settings import settings
 from .nicknames import lookalike_key
 
 STORE_ENV = "ADVLAB_STORE"
@@ -251,7 +251,7 @@ KEEP = ""  # the image_refs room (and Redis owner) of an image stored with room=
 
 def state_dir() -> Path:
     """The folder of the default SQLite store: ADVLAB_STATE_DIR, else ~/.advcore/state."""
-    return Path(os.environ.get(STATE_DIR_ENV) or Path.home() / ".advcore" / "state")
+    return settings().state_dir or Path.home() / ".advcore" / "state"
 
 
 class SQLiteStore(Store):
@@ -563,7 +563,7 @@ class RedisStore(Store):
     """
 
     def __init__(self, url: str, prefix: str = "advlab:"):
-        import redis
+        import redis  # lazy: redis is optional, needed only by the Redis-backed store (replicas)
         self.url, self.p = url, prefix
         self.r = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         self.r.ping()
@@ -785,7 +785,7 @@ def open_store(url: str | None = None) -> Store:
     """The store named by ``url`` or ADVLAB_STORE: ``redis://host:port/db`` (RedisStore),
     ``sqlite:///path/file.db`` or a path (SQLiteStore), or, when unset, the SQLite file in
     ``state_dir()``."""
-    url = url if url is not None else os.environ.get(STORE_ENV, "")
+    url = url if url is not None else settings().store
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(url)
     if url.startswith("sqlite:///"):  # sqlite:///relative.db, sqlite:////absolute.db

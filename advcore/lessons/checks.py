@@ -1,8 +1,9 @@
 """The lessons' "try it" checks: run the student's attempt on the server and say whether it solves the task.
 
 Each check is a pure function over models (logits out) and one image (float32 (1, H, W, C) in [0, 1]),
-returning a ``Verdict``: ``done``, a one-line ``message`` that starts with "done:" or "not yet:", and the
-numbers behind it. Budgets and eps are in pixel units (L∞ unless stated), shown as k/255 too.
+returning a ``Verdict``: ``done``, a one-line ``message`` that starts with "done:" or "not yet:" (in the
+current language, ``advcore.i18n``: "完成：" / "还没有：" in Chinese), and the numbers behind it. Budgets and eps
+are in pixel units (L∞ unless stated), shown as k/255 too.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import attacks, defences, landscape
+from .. import attacks, data, defences, landscape
+from ..attacks import adaptive
 from ..attacks.base import logits_of
+from ..attacks.checks import zero_gradient_share
+from ..i18n import _, class_name
 
 TOL = 1e-6  # slack on budget comparisons (slider values are rounded k/255)
 
@@ -30,12 +34,13 @@ def eps_text(eps: float) -> str:
 
 def _name(class_names, c: int) -> str:
     c = int(c)
-    return str(class_names[c]) if class_names is not None and str(class_names[c]) != str(c) else str(c)
+    return class_name(class_names[c]) if class_names is not None and str(class_names[c]) != str(c) else str(c)
 
 
 def _over(eps: float, budget: float) -> Verdict | None:
     if eps > budget + TOL:
-        return Verdict(False, f"not yet: {eps_text(eps)} is over the budget of {eps_text(budget)}.", {"eps": eps})
+        return Verdict(False, _("not yet: {eps} is over the budget of {budget}.", eps=eps_text(eps),
+                                 budget=eps_text(budget)), {"eps": eps})
     return None
 
 
@@ -48,13 +53,14 @@ def fgsm_flip(model, x, y: int, eps: float, budget: float = 40 / 255, class_name
     if (over := _over(eps, budget)) is not None:
         return over
     if _pred(model, x) != y:
-        return Verdict(False, "not yet: the model already gets this image wrong; pick one it reads correctly.")
+        return Verdict(False, _("not yet: the model already gets this image wrong; pick one it reads correctly."))
     adv = attacks.run("fgsm", model, x, [y], eps=eps).adv_pred[0]
     if adv != y:
-        return Verdict(True, f"done: it reads {_name(class_names, adv)} at {eps_text(eps)}.",
+        return Verdict(True, _("done: it reads {name} at {eps}.", name=_name(class_names, adv), eps=eps_text(eps)),
                        {"eps": eps, "adv_class": int(adv)})
-    return Verdict(False, f"not yet: at {eps_text(eps)} it still reads {_name(class_names, y)}; try a larger eps "
-                          f"(at most {eps_text(budget)}) or another image.", {"eps": eps, "adv_class": int(adv)})
+    return Verdict(False, _("not yet: at {eps} it still reads {name}; try a larger eps (at most {budget}) or another "
+                            "image.", eps=eps_text(eps), name=_name(class_names, y), budget=eps_text(budget)),
+                   {"eps": eps, "adv_class": int(adv)})
 
 
 def _one_fooled(y: int, first: int, second: int, numbers: dict, done: str, first_holds: str,
@@ -70,13 +76,14 @@ def direction(model, x, y: int, eps: float, seed: int = 0, class_names=None) -> 
     """Lesson 2: at ``eps`` FGSM fools the model but random ±eps noise (the control) does not."""
     fgsm = int(attacks.run("fgsm", model, x, [y], eps=eps).adv_pred[0])
     noise = int(attacks.run("noise", model, x, [y], eps=eps, seed=seed).adv_pred[0])
-    at = f"at {eps_text(eps)}"
+    at = eps_text(eps)
     return _one_fooled(
         y, fgsm, noise, {"eps": eps, "fgsm_class": fgsm, "noise_class": noise},
-        f"done: {at} FGSM makes it read {_name(class_names, fgsm)}, the same budget as noise leaves it "
-        f"{_name(class_names, y)}.",
-        f"not yet: {at} even FGSM does not fool the model; raise eps.",
-        f"not yet: {at} random noise fools it too (reads {_name(class_names, noise)}); lower eps.")
+        _("done: at {eps} FGSM makes it read {name}, the same budget as noise leaves it {true}.", eps=at,
+          name=_name(class_names, fgsm), true=_name(class_names, y)),
+        _("not yet: at {eps} even FGSM does not fool the model; raise eps.", eps=at),
+        _("not yet: at {eps} random noise fools it too (reads {name}); lower eps.", eps=at,
+          name=_name(class_names, noise)))
 
 
 def linearity(std: landscape.Grid, rob: landscape.Grid) -> Verdict:
@@ -84,17 +91,19 @@ def linearity(std: landscape.Grid, rob: landscape.Grid) -> Verdict:
     standard model's L∞ ball while the robust model's ball holds only the true class (Madry et al. 2018)."""
     radius = std.radius
     numbers = {"radius": radius, "standard_true_region": std.true_region, "robust_true_region": rob.true_region}
-    where = f"at radius {eps_text(radius)}, in this 2-D slice,"
-    caveat = (" A slice shows only two of the ball's directions: an attack searches all of them and may find "
-              "another class where the slice shows none.")
+    at = eps_text(radius)
+    caveat = " " + _("A slice shows only two of the ball's directions: an attack searches all of them and may find "
+                     "another class where the slice shows none.")
     if std.true_region < 1 and rob.true_region == 1:
-        return Verdict(True, f"done: {where} {1 - std.true_region:.0%} of the standard model's ball is another "
-                             "class and all of the robust model's is the true class." + caveat, numbers)
+        return Verdict(True, _("done: at radius {radius}, in this 2-D slice, {share:.0%} of the standard model's ball "
+                               "is another class and all of the robust model's is the true class.", radius=at,
+                               share=1 - std.true_region) + caveat, numbers)
     if std.true_region == 1:
-        return Verdict(False, f"not yet: {where} the standard model's ball shows only the true class; make the "
-                              "radius larger." + caveat, numbers)
-    return Verdict(False, f"not yet: {where} another class enters the robust model's ball too "
-                          f"({1 - rob.true_region:.0%} of it); make the radius smaller.", numbers)
+        return Verdict(False, _("not yet: at radius {radius}, in this 2-D slice, the standard model's ball shows only "
+                                "the true class; make the radius larger.", radius=at) + caveat, numbers)
+    return Verdict(False, _("not yet: at radius {radius}, in this 2-D slice, another class enters the robust model's "
+                            "ball too ({share:.0%} of it); make the radius smaller.", radius=at,
+                            share=1 - rob.true_region), numbers)
 
 
 def class_means(feats: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -121,10 +130,11 @@ def features_land(model, x, y: int, eps: float, means: np.ndarray, attack: str =
     near = int(nearest_mean(landscape.features(model, adv), means)[0])
     numbers = {"eps": eps, "nearest_class": near, "adv_class": _pred(model, adv)}
     if near != y:
-        return Verdict(True, f"done: at {eps_text(eps)} its features sit nearest the {_name(class_names, near)}s "
-                             f"(the model reads {_name(class_names, numbers['adv_class'])}).", numbers)
-    return Verdict(False, f"not yet: at {eps_text(eps)} its features still sit nearest the "
-                          f"{_name(class_names, y)}s; raise eps.", numbers)
+        return Verdict(True, _("done: at {eps} its features sit nearest the average of class {name} (the model "
+                               "reads {read}).", eps=eps_text(eps), name=_name(class_names, near),
+                               read=_name(class_names, numbers["adv_class"])), numbers)
+    return Verdict(False, _("not yet: at {eps} its features still sit nearest the average of class {name}; raise "
+                            "eps.", eps=eps_text(eps), name=_name(class_names, y)), numbers)
 
 
 def pgd_fails(model, x, y: int, eps: float, step_size: float, steps: int = 10) -> Verdict:
@@ -135,29 +145,31 @@ def pgd_fails(model, x, y: int, eps: float, step_size: float, steps: int = 10) -
     mine = int(attacks.run("pgd", model, x, [y], step_size=step_size, **common).adv_pred[0])
     numbers = {"eps": eps, "step_size": step_size, "default_class": default, "student_class": mine}
     if default == y:
-        return Verdict(False, f"not yet: at {eps_text(eps)} even the default step size does not flip this image; "
-                              "raise eps first.", numbers)
+        return Verdict(False, _("not yet: at {eps} even the default step size does not flip this image; raise eps "
+                                "first.", eps=eps_text(eps)), numbers)
     if mine == y:
-        return Verdict(True, f"done: with step size {step_size:.4f} PGD fails, while the default "
-                             f"{2.5 * eps / steps:.4f} flips it: the attack's settings, not the model, decided.",
-                       numbers)
-    return Verdict(False, f"not yet: step size {step_size:.4f} still flips the image; try a much smaller one.",
-                   numbers)
+        return Verdict(True, _("done: with step size {step:.4f} PGD fails, while the default {default:.4f} flips it: "
+                               "the attack's settings, not the model, decided.", step=step_size,
+                               default=2.5 * eps / steps), numbers)
+    return Verdict(False, _("not yet: step size {step:.4f} still flips the image; try a much smaller one.",
+                            step=step_size), numbers)
 
 
 def targeted(model, x, y: int, target: int, eps: float, budget: float = 0.2, steps: int = 40,
              class_names=None) -> Verdict:
     """Lesson 6: targeted PGD at ``eps`` <= ``budget`` makes the model read ``target``."""
     if target == y:
-        return Verdict(False, "not yet: pick a target class other than the true one.")
+        return Verdict(False, _("not yet: pick a target class other than the true one."))
     if (over := _over(eps, budget)) is not None:
         return over
     adv = int(attacks.run("pgd", model, x, [y], eps=eps, steps=steps, target=[target]).adv_pred[0])
     numbers = {"eps": eps, "target": target, "adv_class": adv}
     if adv == target:
-        return Verdict(True, f"done: it reads {_name(class_names, target)} at {eps_text(eps)}.", numbers)
-    return Verdict(False, f"not yet: at {eps_text(eps)} it reads {_name(class_names, adv)}, not "
-                          f"{_name(class_names, target)}; raise eps (at most {eps_text(budget)}).", numbers)
+        return Verdict(True, _("done: it reads {name} at {eps}.", name=_name(class_names, target),
+                               eps=eps_text(eps)), numbers)
+    return Verdict(False, _("not yet: at {eps} it reads {name}, not {target}; raise eps (at most {budget}).",
+                            eps=eps_text(eps), name=_name(class_names, adv), target=_name(class_names, target),
+                            budget=eps_text(budget)), numbers)
 
 
 def square(model, x, y: int, eps: float, queries: int, budget: float = 0.2, max_queries: int = 500,
@@ -167,35 +179,36 @@ def square(model, x, y: int, eps: float, queries: int, budget: float = 0.2, max_
     if (over := _over(eps, budget)) is not None:
         return over
     if queries > max_queries:
-        return Verdict(False, f"not yet: {queries} queries is over the budget of {max_queries}.", {"queries": queries})
+        return Verdict(False, _("not yet: {queries} queries is over the budget of {budget}.", queries=queries,
+                                budget=max_queries), {"queries": queries})
     r = attacks.run("square", model, x, [y], eps=eps, queries=queries, seed=seed)
     adv, used = int(r.adv_pred[0]), int(np.ravel(r.info["queries"])[0])
     numbers = {"eps": eps, "adv_class": adv, "queries_used": used}
     if adv != y:
-        return Verdict(True, f"done: after {used} queries and no gradient it reads {_name(class_names, adv)} at "
-                             f"{eps_text(eps)}.", numbers)
-    return Verdict(False, f"not yet: after {used} queries at {eps_text(eps)} it still reads {_name(class_names, y)}; "
-                          "raise eps or the query budget.", numbers)
+        return Verdict(True, _("done: after {used} queries and no gradient it reads {name} at {eps}.", used=used,
+                               name=_name(class_names, adv), eps=eps_text(eps)), numbers)
+    return Verdict(False, _("not yet: after {used} queries at {eps} it still reads {name}; raise eps or the query "
+                            "budget.", used=used, eps=eps_text(eps), name=_name(class_names, y)), numbers)
 
 
 def robust_gap(standard, robust, x, y: int, eps: float, steps: int = 20, class_names=None) -> Verdict:
     """Lesson 8: at ``eps`` PGD fools the standard model but not the adversarially trained one."""
     std = int(attacks.run("pgd", standard, x, [y], eps=eps, steps=steps).adv_pred[0])
     rob = int(attacks.run("pgd", robust, x, [y], eps=eps, steps=steps).adv_pred[0])
-    at = f"at {eps_text(eps)}"
+    at = eps_text(eps)
     return _one_fooled(
         y, std, rob, {"eps": eps, "standard_class": std, "robust_class": rob},
-        f"done: {at} the standard model reads {_name(class_names, std)}, the robust one still "
-        f"{_name(class_names, y)}.",
-        f"not yet: {at} the standard model resists too; raise eps.",
-        f"not yet: {at} the robust model is fooled too (reads {_name(class_names, rob)}); lower eps.")
+        _("done: at {eps} the standard model reads {name}, the robust one still {true}.", eps=at,
+          name=_name(class_names, std), true=_name(class_names, y)),
+        _("not yet: at {eps} the standard model resists too; raise eps.", eps=at),
+        _("not yet: at {eps} the robust model is fooled too (reads {name}); lower eps.", eps=at,
+          name=_name(class_names, rob)))
 
 
 def defended_attack(model, x, y: int, defence: str, mode: str, eps: float, steps: int = 20,
                     samples: int = 8, norm: str = "linf") -> tuple[int, np.ndarray]:
     """PGD through ``adaptive.attack_model`` (``mode`` none = naive, bpda, eot, bpda+eot) on ``model`` behind
     ``defence``; returns the defended model's class on the result and the adversarial image."""
-    from ..attacks import adaptive
     defended = defences.apply(model, defence)
     x_adv = attacks.run("pgd", adaptive.attack_model(defended, mode, samples), x, [y], eps=eps, steps=steps,
                         norm=norm).x_adv
@@ -206,8 +219,6 @@ def distilled_attacks(model, x, y: int, eps: float, steps: int = 20) -> dict:
     """Lesson 9, defensive distillation (Papernot et al. 2016): the class PGD on cross-entropy leaves, the class
     APGD on the DLR loss (Croce & Hein 2020) reaches, and the share of 200 test images whose cross-entropy input
     gradient is all zeros (``evaluate.gradient_check``'s measure)."""
-    from .. import data
-    from ..evaluate import zero_gradient_share
     pgd = attacks.run("pgd", model, x, [y], eps=eps, steps=steps)
     dlr = attacks.run("apgd-dlr", model, x, [y], eps=eps, steps=steps)
     split = data.load("mnist", "test")
@@ -222,19 +233,19 @@ def adaptive_break(model, x, y: int, defence: str, mode: str, eps: float, budget
     if (over := _over(eps, budget)) is not None:
         return over
     if mode == "none":
-        return Verdict(False, "not yet: the naive attack is the one that fails here; choose an adaptive mode.")
-    naive, _ = defended_attack(model, x, y, defence, "none", eps, steps)
-    mine, _ = defended_attack(model, x, y, defence, mode, eps, steps)
+        return Verdict(False, _("not yet: the naive attack is the one that fails here; choose an adaptive mode."))
+    naive = defended_attack(model, x, y, defence, "none", eps, steps)[0]
+    mine = defended_attack(model, x, y, defence, mode, eps, steps)[0]
     numbers = {"eps": eps, "naive_class": naive, "adaptive_class": mine, "mode": mode}
     if naive != y:
-        return Verdict(False, f"not yet: at {eps_text(eps)} even the naive attack gets through {defence}; lower eps "
-                              "to where the defence looks strong.", numbers)
+        return Verdict(False, _("not yet: at {eps} even the naive attack gets through {defence}; lower eps to where "
+                                "the defence looks strong.", eps=eps_text(eps), defence=defence), numbers)
     if mine != y:
-        return Verdict(True, f"done: naive PGD leaves {_name(class_names, y)}, PGD with {mode} makes it read "
-                             f"{_name(class_names, mine)} at {eps_text(eps)}: the defence only hid the gradient.",
-                       numbers)
-    return Verdict(False, f"not yet: with {mode} at {eps_text(eps)} the defended model still reads "
-                          f"{_name(class_names, y)}; try another mode or a larger eps.", numbers)
+        return Verdict(True, _("done: naive PGD leaves {true}, PGD with {mode} makes it read {name} at {eps}: the "
+                               "defence only hid the gradient.", true=_name(class_names, y), mode=mode,
+                               name=_name(class_names, mine), eps=eps_text(eps)), numbers)
+    return Verdict(False, _("not yet: with {mode} at {eps} the defended model still reads {name}; try another mode "
+                            "or a larger eps.", mode=mode, eps=eps_text(eps), name=_name(class_names, y)), numbers)
 
 
 def certified(model, x, y: int, sigma: float, radius: float = 0.5, n0: int = 100, n: int = 1000,
@@ -245,12 +256,14 @@ def certified(model, x, y: int, sigma: float, radius: float = 0.5, n0: int = 100
     got, pred = float(cert.radius[0]), int(cert.pred[0])
     numbers = {"sigma": sigma, "radius": got, "pred": pred, "p_lower": float(cert.p_lower[0])}
     if pred == y and got >= radius:
-        return Verdict(True, f"done: with sigma {sigma:g} the smoothed model provably keeps class {y} within L2 "
-                             f"radius {got:.2f} (at least {radius:g}).", numbers)
+        return Verdict(True, _("done: with sigma {sigma:g} the smoothed model provably keeps class {true} within L2 "
+                               "radius {got:.2f} (at least {radius:g}).", sigma=sigma, true=y, got=got,
+                               radius=radius), numbers)
     if pred == defences.ABSTAIN:
-        return Verdict(False, f"not yet: with sigma {sigma:g} the smoothed model abstains (no class wins clearly "
-                              "under noise); try a smaller sigma or another image.", numbers)
+        return Verdict(False, _("not yet: with sigma {sigma:g} the smoothed model abstains (no class wins clearly "
+                                "under noise); try a smaller sigma or another image.", sigma=sigma), numbers)
     if pred != y:
-        return Verdict(False, f"not yet: the smoothed model reads {pred}, not {y}; try a smaller sigma.", numbers)
-    return Verdict(False, f"not yet: the certified radius is {got:.2f}, below {radius:g}; the radius grows with "
-                          "sigma and with how clearly the class wins under noise.", numbers)
+        return Verdict(False, _("not yet: the smoothed model reads {pred}, not {true}; try a smaller sigma.",
+                                pred=pred, true=y), numbers)
+    return Verdict(False, _("not yet: the certified radius is {got:.2f}, below {radius:g}; the radius grows with "
+                            "sigma and with how clearly the class wins under noise.", got=got, radius=radius), numbers)

@@ -15,7 +15,7 @@ The stream carries what every member sees anyway: no teacher key, no member's to
 
 Once. One ``advcore.classroom.broadcast.Broadcaster`` per process polls the followed rooms' view versions (one
 store read per room every 0.15 s, not per follower) and renders each new view once, in a worker thread; the
-attack itself is ``advcore.ui.classroom.view_results`` (the teacher's page computes it through the same
+attack itself is ``advcore.ui.presented_view.view_results`` (the teacher's page computes it through the same
 cross-session cache, so a change is computed once per process). The Join page's first run shows the same frame
 (``show``) and the page's script (EventSource) swaps each new frame in place; EventSource reconnects by itself
 (``retry: 1000``), to another replica through nginx when this one dies.
@@ -36,11 +36,16 @@ import signal
 import threading
 import time
 
+import streamlit as st
+from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
 PREFIX = "/_advlab/follow"
-HEARTBEAT_S = 5.0  # ui.classroom.HEARTBEAT_S: the stream reports its member's page this often, and sends a comment
+HEARTBEAT_S = 5.0  # ui.room_session.HEARTBEAT_S: the stream reports its member's page this often, and sends a comment
 RETRY_MS = 1000
 _state: dict = {"broadcaster": None, "task": None, "store": None}
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def events_path(code: str) -> str:
@@ -50,10 +55,10 @@ def events_path(code: str) -> str:
 # --- the process's broadcaster ---------------------------------------------------------------------
 
 def store():
-    """The store the stream reads (one per process, as the pages' ``ui.classroom.store``)."""
+    """The store the stream reads (one per process, as the pages' ``ui.room_session.store``)."""
     with _lock:
         if _state["store"] is None:
-            from advcore.classroom.store import open_store
+            from advcore.classroom.store import open_store  # lazy: start-up time
             _state["store"] = open_store()
         return _state["store"]
 
@@ -62,7 +67,7 @@ def broadcaster():
     """This process's ``Broadcaster`` (created on first use)."""
     with _lock:
         if _state["broadcaster"] is None:
-            from advcore.classroom.broadcast import Broadcaster
+            from advcore.classroom.broadcast import Broadcaster  # lazy: start-up time
             _state["broadcaster"] = Broadcaster(
                 lambda code: store().view_version(code), lambda code: store().get_view(code),
                 lambda code, version, view: render(store(), code, version, view),
@@ -101,6 +106,13 @@ def _ensure_running() -> None:
     task = _state["task"]
     if task is None or task.done():
         _state["task"] = asyncio.get_running_loop().create_task(broadcaster().run(), name="advlab-follow-broadcast")
+        _state["task"].add_done_callback(_log_end)
+
+
+def _log_end(task: asyncio.Task) -> None:
+    """The poll loop ended by an exception: logged (the next follower's request starts a new one)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the followers' poll loop stopped", exc_info=task.exception())
 
 
 # --- the fragment --------------------------------------------------------------------------------------
@@ -135,20 +147,21 @@ def _metrics(rows) -> str:
 
 def render(s, code: str, version: int, view: dict) -> str:
     """The HTML fragment of view ``version`` (what every follower shows); computes the view
-    (``ui.classroom.view_results``). A view that cannot be shown renders as a message, never raises."""
+    (``ui.presented_view.view_results``). A view that cannot be shown renders as a message, never raises."""
+    # lazy: start-up time (app.py imports this module as the server starts; presented_view imports TensorFlow)
     from advcore import pictures
     from advcore.bars import probability_bars
     from advcore.classroom import follow
     from advcore.errors import AdvcoreError
 
-    from . import classroom as ui
-    from .controls import eps_label
+    from . import presented_view
+    from .widgets import eps_label
     e = html.escape
     caption = (f'<p class="af-caption">Following the teacher (view {int(version)}). '
                f'<a href="{e(follow.explore_link(view))}" target="_self">Open this view in Explore</a> '
                f'to try your own settings.</p>')
     try:
-        r = ui.view_results(s, view)
+        r = presented_view.view_results(s, view)
     except (AdvcoreError, KeyError) as exc:
         return (f'<div role="alert" class="af-note">This view cannot be shown: {e(str(exc))}</div>{caption}')
     names, label, spec, defence = r["names"], r["label"], r["spec"], r["defence"]
@@ -162,7 +175,7 @@ def render(s, code: str, version: int, view: dict) -> str:
     for i, (model_id, result) in enumerate(r["shown"]):
         if len(r["shown"]) > 1:
             parts.append(f"<h3>Model {'AB'[i]}: {e(model_id)}</h3>")
-        parts.append(_metrics(ui.metric_values(names, label, result)))
+        parts.append(_metrics(presented_view.metric_values(names, label, result)))
         parts.append(pictures.triptych(r["x"][0], result["x_adv"]))
         parts.append(f'<div class="af-bars">'
                      f'{probability_bars(names, result["clean_probs"], result["adv_probs"], label)}</div>')
@@ -211,7 +224,6 @@ def show(s, code: str, version: int, view: dict | None) -> None:
     """Draw the follow element on the Join page: the current view (the process's frame of it, rendered once), then
     each new one pushed by the stream; and the hidden button its script presses to rerun the page when a challenge
     starts or ends, or the room does (the page draws them; nothing polls)."""
-    import streamlit as st
     body = WAITING if view is None else \
         broadcaster().frame(code, version, view, lambda c, v, view: render(s, c, v, view)).html
     st.html(element(code, version if view is not None else 0, body, challenge_signature(s, code)),
@@ -222,7 +234,6 @@ def show(s, code: str, version: int, view: dict | None) -> None:
 def stop_following() -> None:
     """Close this browser tab's follow stream, if its page opened one (the student switched to exploring on their
     own, or left the room): the element is gone from the page, but an EventSource lives on until closed."""
-    import streamlit as st
     st.html('<script>if (window.__advlabFollow) { window.__advlabFollow.close(); window.__advlabFollow = null; }'
             '</script>', unsafe_allow_javascript=True)
 
@@ -236,13 +247,12 @@ def sse(frame) -> str:
 
 async def events(request):
     """``GET /_advlab/follow/{code}/events``: the room's views, for a member of the room (module docstring)."""
-    from starlette.responses import PlainTextResponse, StreamingResponse
-
+    # lazy: start-up time (app.py imports this module as the server starts; these import the zoo and settings)
     from advcore.classroom import rooms
     from advcore.classroom.broadcast import CLOSED, Notice
     from advcore.classroom.rooms import ClassroomError
 
-    from .classroom import member_from_cookie
+    from .room_session import member_from_cookie
     code = rooms.normalise_code(request.path_params.get("code", ""))
     member = member_from_cookie(code, dict(request.cookies)) if rooms.valid_code(code) else None
     if member is None:
@@ -264,7 +274,10 @@ async def events(request):
         async for frame in b.subscribe(code, since, HEARTBEAT_S):
             if time.monotonic() - beat >= HEARTBEAT_S:  # this member's page is open and following
                 beat = time.monotonic()
-                await in_thread(rooms.heartbeat, store(), code, member[0], True)
+                try:
+                    await in_thread(rooms.heartbeat, store(), code, member[0], True)
+                except Exception:  # a store hiccup: the stream goes on, the next beat tries again
+                    log.exception("follow stream of room %s: the heartbeat failed", code)
             if frame is None:
                 yield ": keepalive\n\n"
             elif frame is CLOSED:
@@ -281,7 +294,6 @@ async def events(request):
 
 def routes() -> list:
     """The Starlette routes app.py gives ``st.App``."""
-    from starlette.routing import Route
     return [Route(PREFIX + "/{code}/events", events, methods=["GET"])]
 
 

@@ -1,52 +1,41 @@
-"""Server limits for a shared classroom server, from environment variables (see README).
+"""Server limits for a shared classroom server, from environment variables (``advcore.settings``,
+docs/settings.md), read once when this module is imported.
 
 Every heavy request from the browser is bounded by these, so one person cannot
-hold the server: attack steps and restarts, sweep size, training size.
+hold the server: attack steps and restarts, sweep size, training size. A value outside its
+variable's range stops the server at start with one line (``advcore.settings.SettingsError``).
 """
 
 import ipaddress
-import os
 
-from .. import heavy
-from ..attacks.registry import MAX_RESTARTS as LIBRARY_MAX_RESTARTS
-from ..attacks.registry import MAX_STEPS as LIBRARY_MAX_STEPS
+from ..settings import default, settings
 
-
-def _env_int(name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = int(os.environ.get(name, default))
-    except ValueError:
-        value = default
-    return max(low, min(high, value))
-
-
-# A server may lower the library's ceilings (attacks.registry), never raise them.
-MAX_STEPS = _env_int("ADVLAB_MAX_STEPS", 200, 1, LIBRARY_MAX_STEPS)
-MAX_RESTARTS = _env_int("ADVLAB_MAX_RESTARTS", 5, 1, LIBRARY_MAX_RESTARTS)
-MAX_QUERIES = _env_int("ADVLAB_MAX_QUERIES", 2000, 1, 10_000)
-MAX_SWEEP_IMAGES = _env_int("ADVLAB_MAX_SWEEP_IMAGES", 2000, 10, 10_000)
-MAX_SWEEP_POINTS = _env_int("ADVLAB_MAX_SWEEP_POINTS", 12, 2, 50)
-MAX_TRAIN_EPOCHS = _env_int("ADVLAB_MAX_TRAIN_EPOCHS", 3, 1, 50)
-MAX_TRAIN_IMAGES = _env_int("ADVLAB_MAX_TRAIN_IMAGES", 20_000, 1000, 60_000)
-MAX_TRAIN_JOBS = _env_int("ADVLAB_MAX_TRAIN_JOBS", 1, 1, 8)
-# Images per attack batch in sweeps and transfer matrices. The peak memory of a batch stays with
-# the process: measured on MNIST, a sweep adds about 130 MB at 128 and 320 MB at 500 (the CLI's).
-BATCH = _env_int("ADVLAB_BATCH", 128, 1, 2000)
-# Heavy work (advcore.heavy): the largest request in image-attack-steps (one image through one attack step;
-# ~2k a second on a busy 2-core CPU for an MNIST CNN), and how many heavy computations run at once.
-MAX_WORK = _env_int("ADVLAB_MAX_WORK", heavy.DEFAULT_MAX_WORK, 1000, 10**12)
-MAX_HEAVY = _env_int("ADVLAB_MAX_HEAVY", heavy.DEFAULT_MAX_RUNNING, 1, 16)
+_s = settings()
+# A server may lower the library's ceilings (attacks.registry), never raise them (the settings' bounds).
+MAX_STEPS = _s.max_steps
+MAX_RESTARTS = _s.max_restarts
+MAX_QUERIES = _s.max_queries
+MAX_SWEEP_IMAGES = _s.max_sweep_images
+MAX_SWEEP_POINTS = _s.max_sweep_points
+MAX_TRAIN_EPOCHS = _s.max_train_epochs
+MAX_TRAIN_IMAGES = _s.max_train_images
+MAX_TRAIN_JOBS = _s.max_train_jobs
+# Images per attack batch in sweeps and transfer matrices (its peak memory stays with the process).
+BATCH = _s.batch
+# Heavy work (advcore.heavy): the largest request in image-attack-steps, and how many heavy computations run at once.
+MAX_WORK = _s.max_work
+MAX_HEAVY = _s.max_heavy
 
 # Rate limits (advcore.classroom.rooms) are keyed by the client's address: the connection's peer, or,
 # where the peer is one of these proxies, the address the proxy forwards in X-Forwarded-For
 # (deploy/nginx.conf sets it). Comma-separated addresses or networks; only loopback by default.
 TRUSTED_PROXIES_ENV = "ADVLAB_TRUSTED_PROXIES"
-DEFAULT_TRUSTED_PROXIES = "127.0.0.0/8, ::1"
+DEFAULT_TRUSTED_PROXIES = default(TRUSTED_PROXIES_ENV)
 
 
 def trusted_proxies(text: str | None = None) -> list:
     """The networks in ``text`` (default: ADVLAB_TRUSTED_PROXIES); entries that are not addresses are skipped."""
-    text = os.environ.get(TRUSTED_PROXIES_ENV, DEFAULT_TRUSTED_PROXIES) if text is None else text
+    text = settings().trusted_proxies if text is None else text
     networks = []
     for item in text.replace(";", ",").split(","):
         try:

@@ -277,5 +277,5 @@ def certified_curves(models: dict, x: np.ndarray, y: np.ndarray, sigmas, n: int 
 def max_radius(sigma: float, n: int, alpha: float = 0.001) -> float:
     """The largest L2 radius ``n`` noisy copies can certify at all: sigma * Phi^-1(alpha^(1/n)), reached when
     every copy votes for the top class (the Clopper-Pearson bound is then alpha^(1/n); Cohen et al. 2019)."""
-    from scipy.stats import norm
+    from scipy.stats import norm  # lazy: start-up time
     return float(sigma * norm.ppf(alpha ** (1 / n)))

@@ -135,6 +135,7 @@ def _from_user(dataset: str, model_id: str, names, source: str) -> Picked | None
                             index=guess, format_func=lambda c: data.class_label(names, c), key=f"user_label_{key}")
     description = "a drawing" if source == "Draw" else "an upload"
     _kept_images().put(key[3:15], (dataset, x, int(label), description))
+    st.session_state.kept_applied = True  # kept=... in the URL is now this session's own, not a link to open
     return Picked(x, int(label), key, f"your {description.split()[-1]}", kept=key[3:15])
 
 

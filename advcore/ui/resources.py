@@ -105,7 +105,7 @@ def model_ids(dataset: str) -> list[str]:
 
 
 def device_summary() -> str:
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: start-up time
     gpus = tf.config.list_physical_devices("GPU")
     where = f"GPU ({len(gpus)})" if gpus else "CPU"
     return f"{where} · TensorFlow {tf.__version__}"

@@ -25,11 +25,12 @@ def configure_threads() -> None:
     two on this 2-core machine), and concurrent sessions keep the cores busy anyway.
     Must run before TensorFlow's first op; later calls are ignored.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: start-up time
+
+    from advcore.settings import settings
     try:
-        threads = int(os.environ.get("ADVLAB_INTRA_OP_THREADS", "1"))
-        tf.config.threading.set_intra_op_parallelism_threads(max(threads, 0))
-    except (RuntimeError, ValueError):
+        tf.config.threading.set_intra_op_parallelism_threads(settings().intra_op_threads)
+    except RuntimeError:
         pass  # TensorFlow already initialised (e.g. inside a test process)
 
 
@@ -57,7 +58,7 @@ def _keep_state() -> None:
 
 def enable_gpu_memory_growth() -> None:
     """Let several processes share a GPU: allocate memory as needed, not all at start."""
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: start-up time
     for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -74,7 +75,7 @@ def start_tensorflow() -> None:
     threads at that priority, starved by the browser and the server's other work on a busy machine
     (measured: Explore's single-image PGD-20 took 60-86 ms in the server instead of 17 ms).
     """
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: start-up time
     tf.constant(0.0) + 1.0
 
 

@@ -42,10 +42,13 @@ for a page of every other section.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import threading
 from contextlib import asynccontextmanager
+
+log = logging.getLogger(__name__)
 
 
 def use_app_navigation() -> None:
@@ -62,7 +65,8 @@ def use_app_navigation() -> None:
 async def lifespan(_app):
     """``st.App`` lifespan: runs once at server start (before the first session) and at shutdown."""
     use_app_navigation()
-    if os.environ.get("ADVLAB_WARM", "1") != "0":
+    from advcore.settings import settings
+    if settings().warm:
         threading.Thread(target=warm_default_models, name="advlab-warm", daemon=True).start()
     from . import follow_stream  # the followers' event streams (app.py's routes) end before uvicorn waits on them
     follow_stream.install_shutdown()
@@ -70,10 +74,24 @@ async def lifespan(_app):
     follow_stream.stop()
 
 
+def prepare() -> None:
+    """Before the server starts (app.py, imported once by ``streamlit run``): check every environment variable
+    (``advcore.settings``) and route the advcore loggers to stderr. A bad value ends the process with one line
+    on stderr (``AdvLab: ADVLAB_MAX_WORK: must be ...``) and exit status 2, before the first visitor connects."""
+    from advcore import logs
+    from advcore.settings import SettingsError, settings
+    try:
+        settings()
+    except SettingsError as exc:
+        print(f"AdvLab: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    logs.configure(settings().log_level)
+
+
 def default_models() -> list[tuple[str, str]]:
     """(data set, model id) of each data set's default model: the first shipped model the pickers list,
     MNIST's first (Explore opens on it)."""
-    from advcore import data, zoo
+    from advcore import data, zoo  # lazy: start-up time
     found = []
     for dataset in data.DATASETS:
         shipped = [c["id"] for c in zoo.list_cards(dataset) if c.get("shipped")]
@@ -90,7 +108,7 @@ def warm_default_models() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     except (AttributeError, OSError):
         pass
-    from advcore import live
+    from advcore import live  # lazy: start-up time
     for dataset, model_id in default_models():
         seconds = {model_id: _warm_and_time(dataset, model_id)}
         if seconds[model_id] is None or seconds[model_id] <= live.LIVE_TARGET_S:
@@ -118,7 +136,7 @@ def explore_opens_on(dataset: str):
 def same_recipe_models(dataset: str, model_id: str) -> list[str]:
     """The data set's other shipped models trained with ``model_id``'s recipe (for CIFAR-10's standard
     model: ``cifar10-small``)."""
-    from advcore import zoo
+    from advcore import zoo  # lazy: start-up time
     cards = [c for c in zoo.list_cards(dataset) if c.get("shipped")]
     recipe = {c["id"]: c.get("recipe", {}).get("recipe") for c in cards}
     return [c["id"] for c in cards if c["id"] != model_id and recipe[c["id"]] == recipe[model_id]]
@@ -127,13 +145,13 @@ def same_recipe_models(dataset: str, model_id: str) -> list[str]:
 def _warm_and_time(dataset: str, model_id: str) -> float | None:
     """Warm ``model_id`` and time one live attack on it (seconds); None, logged, if it fails: a broken model
     must not stop the server or the other warm-ups."""
-    from advcore import data, live, zoo
+    from advcore import data, live, zoo  # lazy: start-up time
     try:
         model, shape = zoo.load(model_id), data.info(dataset).shape
         warmed = live.warm(model, shape)
         seconds = live.attack_seconds(model, shape)
-    except Exception as exc:
-        print(f"AdvLab: could not warm {model_id}: {exc}", file=sys.stderr, flush=True)
+    except Exception:
+        log.exception("could not warm %s", model_id)
         return None
     print(f"AdvLab: warmed {model_id} ({dataset}) in {warmed:.1f} s; one live attack {seconds * 1000:.0f} ms",
           file=sys.stderr, flush=True)

@@ -8,11 +8,10 @@ import streamlit as st
 
 from advcore.classroom import challenges, follow, rooms
 from advcore.classroom.rooms import ClassroomError
-from advcore.ui import classroom as ui
-from advcore.ui import follow_stream
+from advcore.ui import escape, follow_stream, room_session, student_panel, teacher_panel
 
 st.title("Join a class")
-s = ui.store()
+s = room_session.store()
 MODES = ("Follow the teacher", "Explore on my own")
 
 
@@ -24,13 +23,13 @@ def restore_membership() -> tuple[str, str] | None:
     for k in ("nick", "token"):  # never keep a member token in the link (older pages put it there)
         st.query_params.pop(k, None)
     code = rooms.normalise_code(st.query_params.get("room", ""))
-    kept = ui.member_from_cookie(code) if code not in st.session_state.get("class_left", set()) else None
+    kept = room_session.member_from_cookie(code) if code not in st.session_state.get("class_left", set()) else None
     if kept is None:
         return None
     try:
         member = rooms.rejoin(s, code, *kept)
     except ClassroomError as exc:
-        st.warning(ui.plain(exc))
+        st.warning(escape.plain(exc))
         forget(code)
         return None
     st.session_state.class_room, st.session_state.class_nick = code, member["nickname"]
@@ -51,7 +50,7 @@ def leave() -> None:
 
 membership = restore_membership()
 if "class_cookie" in st.session_state:  # set or delete this browser's cookie of the room, once
-    ui.write_member_cookie(*st.session_state.pop("class_cookie"))
+    room_session.write_member_cookie(*st.session_state.pop("class_cookie"))
 if membership is None:
     if "class_notice" in st.session_state:
         st.info(st.session_state.pop("class_notice"))
@@ -62,14 +61,14 @@ if membership is None:
                              max_chars=rooms.NICK_MAX, key="class_nick_input")
         if st.form_submit_button("Join", type="primary"):
             try:
-                code, nick, token = rooms.join(s, code, nick, **ui.client())
+                code, nick, token = rooms.join(s, code, nick, **room_session.client())
                 st.session_state.class_room, st.session_state.class_nick = code, nick
                 st.session_state.class_left = st.session_state.get("class_left", set()) - {code}
                 st.session_state.class_cookie = (code, nick, token)  # a reload rejoins as the same nickname
                 st.query_params["room"] = code  # the link: the room code only, never the token
                 st.rerun()
             except ClassroomError as exc:
-                st.error(ui.plain(exc))  # the message may quote what was typed
+                st.error(escape.plain(exc))  # the message may quote what was typed
     st.caption("No account: your nickname is shown on the class leaderboard. This browser remembers it for a day: "
                "reload or open the join link again to come back as the same nickname.")
     follow_stream.stop_following()  # after "Leave" or the room's end
@@ -77,7 +76,7 @@ if membership is None:
 
 code, nick = membership
 top = st.columns([2, 3, 1])
-top[0].markdown(f"Room **{code}** · you are **{ui.plain(nick)}**")
+top[0].markdown(f"Room **{code}** · you are **{escape.plain(nick)}**")
 mode = top[1].segmented_control("Mode", MODES, default=MODES[0], key="class_mode", label_visibility="collapsed")
 if top[2].button("Leave", key="class_leave"):
     leave()
@@ -89,7 +88,7 @@ def challenge_signature() -> str:
     return json.dumps([(c["id"], c["status"]) for c in s.challenges(code)])
 
 
-@st.fragment(run_every=ui.FOLLOW_POLL_S)
+@st.fragment(run_every=room_session.FOLLOW_POLL_S)
 def watcher() -> None:
     """Explore-on-my-own mode only: draws nothing, reports this page now and then, and reruns the page when the
     teacher starts or ends a challenge, or closes the room (two small reads a tick). In follow mode nothing polls:
@@ -99,7 +98,7 @@ def watcher() -> None:
         leave()
         st.session_state.class_notice = "That room has ended: the teacher closed it, or it was idle too long."
         st.rerun()
-    if time.time() - st.session_state.get("class_beat", 0.0) > ui.HEARTBEAT_S:
+    if time.time() - st.session_state.get("class_beat", 0.0) > room_session.HEARTBEAT_S:
         rooms.heartbeat(s, code, nick, following)
         st.session_state.class_beat = time.time()
     if challenge_signature() != st.session_state.get("class_signature"):
@@ -114,7 +113,7 @@ if s.get_room(code) is None:  # the room ended (the stream's "end" reran this pa
     st.rerun()
 if not following:
     watcher()
-elif time.time() - st.session_state.get("class_beat", 0.0) > ui.HEARTBEAT_S:  # (then the stream reports it)
+elif time.time() - st.session_state.get("class_beat", 0.0) > room_session.HEARTBEAT_S:  # (then the stream reports it)
     rooms.heartbeat(s, code, nick, True)
     st.session_state.class_beat = time.time()
 view = st.session_state.class_view
@@ -135,13 +134,13 @@ if items:
 for challenge in reversed(items):
     with st.expander(f"{challenge['id']} · {challenges.TEMPLATES[challenge['kind']].title} ({challenge['status']})",
                      expanded=challenge["status"] == "open" and challenge is open_items[-1]):
-        st.write(ui.plain(challenges.describe(challenge)))
+        st.write(escape.plain(challenges.describe(challenge)))
         if challenge["status"] == "open":
             if challenge["kind"] == "quiz":
-                ui.answer_quiz(s, code, nick, challenge)
+                student_panel.answer_quiz(s, code, nick, challenge)
             else:
-                ui.answer_image_challenge(s, code, nick, challenge)
+                student_panel.answer_image_challenge(s, code, nick, challenge)
         elif challenge["kind"] == "quiz" and challenge["status"] == "revealed":
-            st.write(f"The answer: **{ui.plain(challenge['choices'][challenge['answer']])}**")
+            st.write(f"The answer: **{escape.plain(challenge['choices'][challenge['answer']])}**")
         if challenge["kind"] != "quiz" or challenge["status"] == "revealed":
-            ui.leaderboard_table(s, code, challenge)
+            teacher_panel.leaderboard_table(s, code, challenge)

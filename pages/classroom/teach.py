@@ -5,15 +5,15 @@ import streamlit as st
 
 from advcore.classroom import challenges, follow, rooms
 from advcore.classroom.rooms import ClassroomError
-from advcore.ui import classroom as ui
+from advcore.ui import escape, presented_view, presenting, qr, room_session, teacher_panel
 
 st.title("Teach: a room your class joins")
-s = ui.store()
+s = room_session.store()
 
 
 def enter_room(code: str, key: str, typed: bool = True) -> None:
     """Control room ``code`` in this session; a typed code and key are rate-limited (``rooms.check_teacher``)."""
-    room = rooms.check_teacher(s, code, key, **ui.client()) if typed else rooms.recheck_teacher(s, code, key)
+    room = rooms.check_teacher(s, code, key, **room_session.client()) if typed else rooms.recheck_teacher(s, code, key)
     st.session_state.teach_room, st.session_state.teach_key = room["code"], key
 
 
@@ -28,12 +28,12 @@ def start_page() -> None:
                     if rooms.password_required() else None)
         if st.form_submit_button("Create a room", type="primary"):
             try:
-                code, key = rooms.create_room(s, title, password, **ui.client())
+                code, key = rooms.create_room(s, title, password, **room_session.client())
                 enter_room(code, key, typed=False)
                 st.session_state.teach_show_key = True
                 st.rerun()
             except ClassroomError as exc:
-                st.error(ui.plain(exc))  # the message may quote what was typed
+                st.error(escape.plain(exc))  # the message may quote what was typed
     with right.form("teach_enter"):
         st.subheader("Control a room again")
         code = st.text_input("Room code", max_chars=12, key="teach_enter_code")
@@ -43,7 +43,7 @@ def start_page() -> None:
                 enter_room(code, key)
                 st.rerun()
             except ClassroomError as exc:
-                st.error(ui.plain(exc))  # the message may quote what was typed
+                st.error(escape.plain(exc))  # the message may quote what was typed
 
 
 if "teach_room" not in st.session_state:
@@ -68,10 +68,10 @@ if st.session_state.get("teach_show_key"):
             st.session_state.teach_show_key = False
             st.rerun()
 
-link = ui.join_link(code)
+link = room_session.join_link(code)
 head = st.columns([3, 3, 2])
 with head[0]:
-    st.caption(f"{ui.plain(room.get('title') or 'Room')} · join code")
+    st.caption(f"{escape.plain(room.get('title') or 'Room')} · join code")
     st.markdown(f"<div style='font-size:3.4rem;font-weight:700;letter-spacing:0.12em;line-height:1.1;"
                 f"white-space:nowrap;font-family:monospace'>{code}</div>",
                 unsafe_allow_html=True)  # the code is from rooms.ALPHABET only
@@ -80,7 +80,7 @@ with head[1]:
     st.code(link, language=None, wrap_lines=True)
 
 
-    @st.fragment(run_every=ui.TEACHER_POLL_S)
+    @st.fragment(run_every=room_session.TEACHER_POLL_S)
     def presence() -> None:
         counts = rooms.presence(s, code)
         row = st.columns(3)
@@ -90,7 +90,7 @@ with head[1]:
         st.caption(f"connected: the student's page was open in the last {rooms.CONNECTED_S:.0f} s")
 
     presence()
-head[2].image(ui.qr_png(link), width="stretch", caption="scan to join",  # its column's width, never wider
+head[2].image(qr.qr_png(link), width="stretch", caption="scan to join",  # its column's width, never wider
               alt=f"QR code of the join link {link}")
 
 present_tab, challenge_tab, room_tab = st.tabs(["Present", "Challenges", "Results and room"])
@@ -102,28 +102,28 @@ with present_tab:
         pasted = st.text_input("Explore link (copy it from the address bar of the Explore page)", key="teach_link")
         if st.button("Load this link", key="teach_link_load") and pasted:
             try:
-                ui.load_into_presenter(follow.view_from_link(pasted))
+                presenting.load_into_presenter(follow.view_from_link(pasted))
                 st.rerun()
             except ClassroomError as exc:
-                st.error(ui.plain(exc))  # the message may quote what was typed
-    view = ui.presenter(s, code)
+                st.error(escape.plain(exc))  # the message may quote what was typed
+    view = presenting.presenter(s, code)
     if view is not None:
-        version = ui.present_if_changed(s, code, view)
-        ui.show_view(s, view, "teach_view")
+        version = presenting.present_if_changed(s, code, view)
+        presented_view.show_view(s, view, "teach_view")
         st.caption(f"Presented view version {version}.")
 
 with challenge_tab:
     with st.expander("New challenge", expanded=not s.challenges(code)):
-        ui.start_challenge_form(s, code, s.get_view(code)[1])
+        teacher_panel.start_challenge_form(s, code, s.get_view(code)[1])
 
-    @st.fragment(run_every=ui.TEACHER_POLL_S)
+    @st.fragment(run_every=room_session.TEACHER_POLL_S)
     def challenge_list() -> None:
         items = s.challenges(code)
         if not items:
             st.caption("No challenge yet.")
         for challenge in reversed(items):
             with st.container(border=True):
-                ui.teacher_challenge(s, code, challenge)
+                teacher_panel.teacher_challenge(s, code, challenge)
 
     challenge_list()
 
@@ -133,7 +133,7 @@ with room_tab:
     st.caption("One row per student and challenge they solved: rank, score (norm, for smallest-eps challenges), "
                "time and attempts. Results go when the room closes, or after "
                f"{rooms.idle_limit_s() / 3600:g} hours without activity.")
-    ui.training_queue(s, code)
+    teacher_panel.training_queue(s, code)
     confirm = st.checkbox("Yes, end the room and delete its results and models", key="teach_close_confirm")
     if st.button("Close the room", disabled=not confirm, key="teach_close"):
         rooms.close_room(s, code)

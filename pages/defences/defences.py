@@ -6,7 +6,7 @@ import streamlit as st
 
 from advcore import attacks, data, defences, heavy, metrics, viz, zoo
 from advcore.attacks import adaptive
-from advcore.ui import controls, heavy_view, limits, resources, store
+from advcore.ui import heavy_view, limits, resources, store, widgets
 
 GRADIENT_ATTACKS = [a for a, s in attacks.ATTACKS.items() if s.family == "gradient" and "linf" in s.norms]
 
@@ -28,9 +28,9 @@ def defence_spec(where, key: str) -> str:
     parts = []
     for name in names:
         spec = defences.DEFENCES[name]
-        values = {p.name: controls.param_widget(where, p, controls.widget_key(key, name, p.name), slider=True,
-                                                label=f"{spec.title}: {p.name} ({p.unit})",
-                                                high=64 if p.kind == "int" else None, once=True)
+        values = {p.name: widgets.param_widget(where, p, widgets.widget_key(key, name, p.name), slider=True,
+                                               label=f"{spec.title}: {p.name} ({p.unit})",
+                                               high=64 if p.kind == "int" else None, once=True)
                   for p in spec.params}  # in a form: seeded once, read on submit
         parts.append(str(defences.make_stage(name, **values)))
         where.caption(f"{spec.summary} — {spec.paper}")
@@ -39,7 +39,7 @@ def defence_spec(where, key: str) -> str:
 
 with st.form("defence_form"):
     c1, c2, c3 = st.columns(3)
-    dataset = controls.dataset_select(c1, "def_dataset")
+    dataset = widgets.dataset_select(c1, "def_dataset")
     model_cards = resources.model_cards(dataset)
     shipped, yours = zoo.by_origin(model_cards)  # shipped first (the default); yours marked "user model"
     names_of = {c["id"]: zoo.display_name(c) for c in model_cards}
@@ -85,7 +85,7 @@ if outcome is None:
 else:
     naive, strong = outcome["naive"], outcome["adaptive"]
     st.subheader(f"{model_id} behind {outcome['defence']}, {attacks.ATTACKS[attack].title} at eps "
-                 f"{controls.eps_label(float(eps))}, {naive['n']} test images")
+                 f"{widgets.eps_label(float(eps))}, {naive['n']} test images")
     m = st.columns(4)
     m[0].metric("Clean, no defence", f"{outcome['undefended']:.1%}")
     m[1].metric("Clean, defended", f"{naive['clean_accuracy']:.1%}")

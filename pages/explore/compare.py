@@ -7,7 +7,7 @@ import streamlit as st
 
 from advcore import pictures, viz
 from advcore.errors import AdvcoreError
-from advcore.ui import classroom, controls, picker, resources, results
+from advcore.ui import attack_row, layout, picker, presenting, resources, results, view_state, widgets
 
 INTRO = ("The same image, the same attack and the same **epsilon** against two models. Try a standard model on "
          "the left and an adversarially trained one on the right (Madry et al. 2018), then move epsilon: the "
@@ -34,14 +34,14 @@ def model_pickers(where_a, where_b, dataset: str, view) -> tuple[str, str]:
     first, second = default_pair(dataset)
     a_value = view.model if view.model in ids else first
     b_value = view.model_b if view.model_b in ids else next((m for m in (second, *ids) if m != a_value), a_value)
-    a = controls.bound(where_a, "selectbox", "Model A", f"compare_a_{dataset}", a_value,
-                       controls.writer(controls.VIEW, lambda v, model: v.replace(model=model)), options=ids)
-    b = controls.bound(where_b, "selectbox", "Model B", f"compare_b_{dataset}", b_value,
-                       controls.writer(controls.VIEW, lambda v, model: v.replace(model_b=model)), options=ids)
+    a = widgets.bound(where_a, "selectbox", "Model A", f"compare_a_{dataset}", a_value,
+                      view_state.writer(view_state.VIEW, lambda v, model: v.replace(model=model)), options=ids)
+    b = widgets.bound(where_b, "selectbox", "Model B", f"compare_b_{dataset}", b_value,
+                      view_state.writer(view_state.VIEW, lambda v, model: v.replace(model_b=model)), options=ids)
     return a, b
 
 
-def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int, slot: str) -> None:
+def side(model_id: str, picked, choice: attack_row.AttackChoice, names, font: int, slot: str) -> None:
     """One model's column: predictions, perturbation and adversarial image, probability bars."""
     _, error = resources.try_model(model_id)
     if error:
@@ -56,7 +56,10 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
         return
     st.markdown(f"#### {model_id}")
     results.show_predictions(result, names, picked.label, choice.target, linf=False, compact=True)
-    st.html(pictures.triptych(picked.x[0], result["x_adv"], size=210, font_size=font, with_original=False))
+    words, _ = results.verdict(result, picked.label, choice.target)  # in words, not by colour alone
+    titles = (("original",), ("what changed",),
+              ("adversarial", f"{results.prediction_text(names, result['adv_probs'])}, {words}"))
+    st.html(pictures.triptych(picked.x[0], result["x_adv"], titles, size=210, font_size=font, with_original=False))
     bars, shown = results.probability_chart(names, result["clean_probs"], result["adv_probs"], picked.label,
                                             target=choice.target, font_size=font, height=300)
     st.html(bars)
@@ -67,10 +70,10 @@ def side(model_id: str, picked, choice: controls.AttackChoice, names, font: int,
 @st.fragment
 def compare_panel(dataset: str, a: str, b: str, picked, presenter: bool) -> None:
     names = resources.test_split(dataset).class_names
-    choice = controls.attack_row("compare", names, picked.label if picked else -1, resources.model_ids(dataset),
-                                 (a, b))
-    query = controls.get_view().replace(defence=None, adaptive=False).to_query()  # Compare shows no defence
-    controls.write_url(query)
+    choice = attack_row.attack_row("compare", names, picked.label if picked else -1, resources.model_ids(dataset),
+                                   (a, b))
+    query = view_state.get_view().replace(defence=None, adaptive=False).to_query()  # Compare shows no defence
+    view_state.write_url(query)
     if picked is None:
         st.info("Pick an image above.")
         return
@@ -84,26 +87,26 @@ def compare_panel(dataset: str, a: str, b: str, picked, presenter: bool) -> None
     with right:
         side(b, picked, choice, names, font, "b")
     st.caption(f"Both models get the same image ({picked.description}, true class {names[picked.label]}) and "
-               f"{choice.spec.title} at eps {controls.eps_label(choice.eps, choice.norm)}; each perturbation is "
+               f"{choice.spec.title} at eps {widgets.eps_label(choice.eps, choice.norm)}; each perturbation is "
                "crafted against its own model. Colours are amplified by the factor in the title (red: brighter, "
                f"blue: darker; the colour bar gives the true change). *{choice.spec.paper}*")
-    classroom.present_button(st, "compare", picked, dataset=dataset, model=a, model_b=b, attack=choice.spec.name,
-                             eps=choice.eps, params=choice.params, page="compare")
+    presenting.present_button(st, "compare", picked, dataset=dataset, model=a, model_b=b, attack=choice.spec.name,
+                              eps=choice.eps, params=choice.params, page="compare")
     with st.expander("Link to this comparison", expanded=False):
-        controls.share_link(query, "compare")
+        layout.share_link(query, "compare")
 
 
-presenter, view = controls.page_header("Compare two models", INTRO, resources.model_ids)
+presenter, view = layout.page_header("Compare two models", INTRO, resources.model_ids)
 top = st.columns([1.3, 1.4, 1.4, 2.15, 0.8], vertical_alignment="bottom")
-dataset = controls.dataset_select(top[0], "compare_dataset", view.dataset,
-                                  controls.writer(controls.VIEW, lambda v, name: v.with_dataset(name)))
+dataset = widgets.dataset_select(top[0], "compare_dataset", view.dataset,
+                                 view_state.writer(view_state.VIEW, lambda v, name: v.with_dataset(name)))
 if not resources.model_ids(dataset):
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
 model_a, model_b = model_pickers(top[1], top[2], dataset, view)
 picked = picker.pick_image(dataset, model_a, view.image, source_where=top[3], detail_where=top[4],
                            url_kept=view.kept)
-controls.set_view(controls.get_view().replace(model=model_a, model_b=model_b,
-                                              image=picked.index if picked else view.image,
-                                              kept=picked.kept if picked else view.kept))
+view_state.set_view(view_state.get_view().replace(model=model_a, model_b=model_b,
+                                                  image=picked.index if picked else view.image,
+                                                  kept=picked.kept if picked else view.kept))
 compare_panel(dataset, model_a, model_b, picked, presenter)

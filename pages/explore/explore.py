@@ -7,7 +7,20 @@ import streamlit as st
 
 from advcore import data, defences, pictures, tracechart, viz, zoo
 from advcore.errors import AdvcoreError
-from advcore.ui import a11y, classroom, controls, model_table, picker, resources, results, startup
+from advcore.ui import (
+    a11y,
+    attack_row,
+    defence_controls,
+    layout,
+    model_table,
+    picker,
+    presenting,
+    resources,
+    results,
+    startup,
+    view_state,
+    widgets,
+)
 
 INTRO = ("An **adversarial example** is an image changed too little for people to notice, yet the model's answer "
          "changes (Szegedy et al. 2014).  \n"
@@ -15,7 +28,7 @@ INTRO = ("An **adversarial example** is an image changed too little for people t
          "flips.")
 
 
-def every_model(dataset, picked, attack, params_json, names, target, defence: controls.DefenceChoice) -> None:
+def every_model(dataset, picked, attack, params_json, names, target, defence: defence_controls.DefenceChoice) -> None:
     """The same attack at the same eps on every model of the data set, each marked fooled or held."""
     entries = []
     for other in resources.model_ids(dataset):
@@ -32,14 +45,14 @@ def every_model(dataset, picked, attack, params_json, names, target, defence: co
 
 @st.fragment
 def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, presenter: bool,
-                  defence: controls.DefenceChoice) -> None:
+                  defence: defence_controls.DefenceChoice) -> None:
     names = resources.test_split(dataset).class_names
     font = 18 if presenter else viz.FONT_SIZE
-    choice = controls.attack_row("explore", names, picked.label if picked else -1, resources.model_ids(dataset),
-                                 model_id)
+    choice = attack_row.attack_row("explore", names, picked.label if picked else -1, resources.model_ids(dataset),
+                                   model_id)
     spec, params, norm, eps, target = choice.spec, choice.params, choice.norm, choice.eps, choice.target
-    query = controls.get_view().replace(model_b=None).to_query()  # Compare's model B stays in the session
-    controls.write_url(query)
+    query = view_state.get_view().replace(model_b=None).to_query()  # Compare's model B stays in the session
+    view_state.write_url(query)
     if picked is None:
         st.info("Pick an image above: draw it or upload it. A drawn or uploaded image is kept on this server "
                 "while it runs, so the page's link shows it again.")
@@ -96,8 +109,8 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, pre
         reached = result["shift"]["adv_class"] == target
         st.markdown(f"Targeted: pushing towards **{data.class_label(names, target)}**, "
                     f"{':red[**reached**]' if reached else ':green[**not reached**]'} at this eps.")
-    classroom.present_button(st, "explore", picked, dataset=dataset, model=model_id, attack=spec.name, eps=eps,
-                             params=params, page="explore", defence=defence.spec, adaptive=defence.adaptive)
+    presenting.present_button(st, "explore", picked, dataset=dataset, model=model_id, attack=spec.name, eps=eps,
+                              params=params, page="explore", defence=defence.spec, adaptive=defence.adaptive)
     with st.expander("How big is the change? L2, L0, PSNR, KL", expanded=not presenter):
         results.show_norms(result)
     left, right = st.columns([2, 1])
@@ -107,7 +120,7 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, pre
                    "the same budget (grey)." + shown)
     with right:
         st.html(noise_row)
-        st.caption(f"Random noise of the same size ({controls.eps_label(eps, norm)}) → "
+        st.caption(f"Random noise of the same size ({widgets.eps_label(eps, norm)}) → "
                    f"**{results.prediction_text(names, control['probs'])}**. "
                    + results.noise_sentence(names, result["clean_probs"], result["adv_probs"], control["probs"]))
     with st.expander("Step by step and against eps", expanded=not presenter):
@@ -115,11 +128,11 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, pre
                         defence)
     if st.toggle("Run this attack on every model of this data set (follows eps)", key="every_model"):
         every_model(dataset, picked, spec.name, params_json, names, target, defence)
-    more = controls.lazy_expander("Downloads, link and model card", "explore_more")
+    more = layout.lazy_expander("Downloads, link and model card", "explore_more")
     if more is not None:
         with more:
             results.downloads(dataset, model_id, picked, spec.name, result)
-            controls.share_link(query, "explore")
+            layout.share_link(query, "explore")
             model_card(dataset, model_id)
 
 
@@ -136,7 +149,7 @@ def defence_note(result: dict, names, model_id: str) -> None:
 
 
 def trace_and_curve(key, picked, spec, params, norm, dataset, names, trace, misclassified, target, font,
-                    defence: controls.DefenceChoice) -> None:
+                    defence: defence_controls.DefenceChoice) -> None:
     """The attack's trace (``trace``: its HTML, None for one-step attacks) and the eps curve, side by side."""
     left, right = st.columns(2)
     with left:
@@ -163,19 +176,19 @@ def trace_and_curve(key, picked, spec, params, norm, dataset, names, trace, misc
 
 
 def eps_search(key, picked, spec, params, norm, dataset, names, target, font, defence) -> None:
-    eps_max = controls.eps_grid(norm, dataset)[-1]
+    eps_max = widgets.eps_grid(norm, dataset)[-1]
     curve_params = json.dumps({k: v for k, v in params.items() if k != "eps"}, sort_keys=True)
     c = results.curve(key, picked.key, picked.x, picked.label, spec.name, curve_params, eps_max, defence.spec,
                       defence.adaptive)
     goal = f"reaches the target {names[target]}" if target is not None else "flips this image"
     if c["flip_eps"] is None:
         st.write(f"{spec.title} never {goal.replace('reaches', 'reach').replace('flips', 'flip')} for eps up to "
-                 f"{controls.eps_label(eps_max, norm)}.")
+                 f"{widgets.eps_label(eps_max, norm)}.")
     else:
-        st.write(f"{spec.title} {goal} from eps ≈ **{controls.eps_label(c['flip_eps'], norm)}**.")
+        st.write(f"{spec.title} {goal} from eps ≈ **{widgets.eps_label(c['flip_eps'], norm)}**.")
     other = f"target {names[target]}" if target is not None else c["other_name"]
     verb = "reaches the target at" if target is not None else "flips at"
-    flip_text = None if c["flip_eps"] is None else f"{verb} {controls.eps_label(c['flip_eps'], norm)}"
+    flip_text = None if c["flip_eps"] is None else f"{verb} {widgets.eps_label(c['flip_eps'], norm)}"
     a11y.plotly_chart(st, viz.eps_curve(c["eps"], c["true_prob"], c["other_prob"], c["flip_eps"], other_name=other,
                                   flip_text=flip_text, font_size=font, height=300, ticks_255=norm == "linf",
                                   x_title="eps" if norm == "linf" else "eps (L2, pixel units)"), key="curve",
@@ -190,29 +203,29 @@ def model_card(dataset: str, model_id: str) -> None:
         st.json(card, expanded=False)
 
 
-presenter, view = controls.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
+presenter, view = layout.page_header("Explore: one image, one attack", INTRO, resources.model_ids)
 top = st.columns([1.25, 1.45, 0.95, 2.1, 0.95], vertical_alignment="bottom")
-dataset = controls.dataset_select(top[0], "dataset", view.dataset,
-                                  controls.writer(controls.VIEW, lambda v, name: v.with_dataset(name)))
+dataset = widgets.dataset_select(top[0], "dataset", view.dataset,
+                                 view_state.writer(view_state.VIEW, lambda v, name: v.with_dataset(name)))
 ids = resources.model_ids(dataset)
 if not ids:
     st.error(f"No model for {dataset} is available. Train one with `python -m advcore train`.")
     st.stop()
 quicker = startup.explore_opens_on(dataset)  # a faster model where the first is slow on this server
 opens_on = quicker.model_id if quicker and quicker.model_id in ids else ids[0]
-model_id = controls.bound(top[1], "selectbox", "Model", f"model_{dataset}",
-                          view.model if view.model in ids else opens_on,
-                          controls.writer(controls.VIEW, lambda v, model: v.replace(model=model)), options=ids,
-                          format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
+model_id = widgets.bound(top[1], "selectbox", "Model", f"model_{dataset}",
+                         view.model if view.model in ids else opens_on,
+                         view_state.writer(view_state.VIEW, lambda v, model: v.replace(model=model)), options=ids,
+                         format_func=lambda i: zoo.display_name(zoo.card(i)))  # user models marked
 if quicker and model_id == quicker.model_id and not presenter:  # presenting keeps the pictures in view
     st.caption(quicker.sentence())
 model, error = resources.try_model(model_id)
 if error:
     st.error(f"Model {model_id} is unavailable: {error}")
     st.stop()
-defence = controls.defence_controls(controls.defence_select(top[2], "explore"), "explore")
+defence = defence_controls.defence_controls(defence_controls.defence_select(top[2], "explore"), "explore")
 picked = picker.pick_image(dataset, model_id, view.image, source_where=top[3], detail_where=top[4],
                            url_kept=view.kept)
-controls.set_view(controls.get_view().replace(model=model_id, image=picked.index if picked else view.image,
-                                              kept=picked.kept if picked else view.kept))
+view_state.set_view(view_state.get_view().replace(model=model_id, image=picked.index if picked else view.image,
+                                                  kept=picked.kept if picked else view.kept))
 explore_panel(dataset, model_id, picked, presenter, defence)

@@ -6,7 +6,7 @@ import streamlit as st
 from advcore import attacks, cards, defences, evaluate, heavy, shipped_sweeps, viz, zoo
 from advcore.attacks import adaptive
 from advcore.attacks.registry import EPS_UI_MAX
-from advcore.ui import controls, heavy_view, limits, resources, store
+from advcore.ui import heavy_view, limits, resources, store, widgets
 
 EOT_SAMPLES = 8  # EOT draws per gradient of an adaptive attack on a randomised defence
 
@@ -14,7 +14,7 @@ st.title("Sweep: attack strength vs. defence effect")
 st.caption("Accuracy over the first N test images as the budget grows, for standard and adversarially "
            "trained models. A robust model's curve stays up; a standard model's falls to 0.")
 
-dataset = controls.dataset_select(st.columns(3)[0], "sweep_dataset")  # outside the form: the lists follow it
+dataset = widgets.dataset_select(st.columns(3)[0], "sweep_dataset")  # outside the form: the lists follow it
 with st.form("sweep_form"):
     c1, c2, c3 = st.columns(3)
     shipped, yours = zoo.by_origin(resources.model_cards(dataset))

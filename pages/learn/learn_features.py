@@ -4,7 +4,8 @@ image and its adversarial version (the "data projector" of You, Tse & Zhao 2023)
 import numpy as np
 import streamlit as st
 
-from advcore import attacks, landscape, viz_learn
+from advcore import attacks, i18n, landscape, viz_learn
+from advcore.i18n import _
 from advcore.lessons import checks
 from advcore.ui import a11y
 from advcore.ui import lesson as L
@@ -13,7 +14,7 @@ PAGE = "features"
 N_IMAGES = 1000
 
 
-@st.cache_resource(show_spinner=f"Projecting the features of {N_IMAGES} test images (once per model)...")
+@st.cache_resource(show_spinner=_("Projecting the features of {n} test images (once per model)...", n=N_IMAGES))
 def projection(model_key: str) -> tuple[landscape.Projection, np.ndarray]:
     """The 2-D PCA of the first N_IMAGES test images' features and the classes' mean features."""
     net, data = L.net(model_key), L.split()
@@ -38,26 +39,29 @@ def moved(model_key: str, index: int, eps: float) -> dict:
 
 lesson = L.header(f"learn_{PAGE}")
 left, right = st.columns([1, 3], gap="large")
-model_id = left.radio("Model", [L.STANDARD, L.ROBUST], key=f"{PAGE}_model",
-                      help="the robust model was trained with PGD (Madry et al. 2018)")
+model_id = left.radio(_("Model"), [L.STANDARD, L.ROBUST], key=f"{PAGE}_model",
+                      help=_("the robust model was trained with PGD (Madry et al. 2018)"))
 L.model(model_id)
 index, x, y = L.image(left, PAGE, default=0)
-eps = L.eps_slider(left, PAGE, default=0.2, high=0.3, label="eps of the PGD attack (L∞)")
+eps = L.eps_slider(left, PAGE, default=0.2, high=0.3, label=_("eps of the PGD attack (L∞)"))
 proj, means = projection(L.key(model_id))
 other = L.ROBUST if model_id == L.STANDARD else L.STANDARD
 if L.resources.try_model(other)[1] is None:
     projection(L.key(other))  # both models' projections on the first visit: the switch between them stays quick
 r = moved(L.key(model_id), index, eps)
-a11y.plotly_chart(left, viz_learn.image_row([x[0], r["x_adv"]], [f"reads {L.name(y)}", f"reads {L.name(r['adv'])}"],
-                                      height=200), key="features_images", config={"displayModeBar": False})
+a11y.plotly_chart(left, viz_learn.image_row([x[0], r["x_adv"]], [_("reads {name}", name=L.name(y)),
+                                                                _("reads {name}", name=L.name(r["adv"]))],
+                                            height=200), key="features_images", config={"displayModeBar": False})
 with right:
-    a11y.plotly_chart(st, viz_learn.feature_scatter(proj.points, proj.labels, L.split().class_names, r["clean_xy"],
-                                              r["adv_xy"]), key="features_scatter", config={"displayModeBar": False})
-    st.caption(f"{model_id}: first two principal components of the features of test images 0-{N_IMAGES - 1} "
-               f"(they hold {proj.explained.sum():.0%} of the variance). Circle: the clean image; star: after PGD. "
-               f"In the full feature space the attack moved the features {r['moved']:.1f}, "
-               f"{r['moved'] / r['mean_gap']:.1f}× the typical distance between two class means; they now lie nearest "
-               f"the mean of class {L.name(r['nearest'])}. The picture keeps only part of that move.")
+    names = [i18n.class_name(n) for n in L.split().class_names]
+    a11y.plotly_chart(st, viz_learn.feature_scatter(proj.points, proj.labels, names, r["clean_xy"], r["adv_xy"]),
+                      key="features_scatter", config={"displayModeBar": False})
+    st.caption(_("{model}: first two principal components of the features of test images 0-{last} (they hold "
+                 "{share:.0%} of the variance). Circle: the clean image; star: after PGD. In the full feature space "
+                 "the attack moved the features {moved:.1f}, {ratio:.1f}× the typical distance between two class "
+                 "means; they now lie nearest the mean of class {name}. The picture keeps only part of that move.",
+                 model=model_id, last=N_IMAGES - 1, share=proj.explained.sum(), moved=r["moved"],
+                 ratio=r["moved"] / r["mean_gap"], name=L.name(r["nearest"])))
 L.try_it(lesson, PAGE, lambda: checks.features_land(L.model(model_id), x, y, eps, means,
                                                     class_names=L.split().class_names))
 L.explore(model=model_id, image=index, attack="pgd", eps=eps)

@@ -4,7 +4,8 @@ and the 2-D loss/decision landscape of a standard and a robust model (Madry et a
 import numpy as np
 import streamlit as st
 
-from advcore import landscape, viz_learn
+from advcore import i18n, landscape, viz_learn
+from advcore.i18n import _
 from advcore.lessons import checks
 from advcore.ui import a11y
 from advcore.ui import lesson as L
@@ -44,15 +45,16 @@ L.model(L.STANDARD)
 L.model(L.ROBUST)
 left, right = st.columns([1, 3], gap="large", vertical_alignment="bottom")
 index, x, y = L.image(left, PAGE, default=0)
-right.markdown(f"**{L.STANDARD}**, test image {index} (true class {L.name(y)}: the thick line). The same loss "
-               "colour scale for both models below, saturating above the largest loss inside the balls.")
-names = L.split().class_names
+right.markdown(_("**{model}**, test image {index} (true class {name}: the thick line). The same loss colour scale "
+                 "for both models below, saturating above the largest loss inside the balls.", model=L.STANDARD,
+                 index=index, name=L.name(y)))
+names = [i18n.class_name(n) for n in L.split().class_names]
 z = logits(L.key(L.STANDARD), index)
 cols = st.columns(2)
-for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
-                          (cols[1], "random", "along a random sign direction")):
+for col, which, title in ((cols[0], "gradient", _("along the gradient sign")),
+                          (cols[1], "random", _("along a random sign direction"))):
     series = {f"{names[c]}": z[which][:, c] for c in range(len(names))}
-    fig = viz_learn.lines(ALONG * 255, series, "step t (/255)", "logit", title=title,
+    fig = viz_learn.lines(ALONG * 255, series, _("step t (/255)"), _("logit"), title=title,
                           colours={f"{names[c]}": viz_learn.CLASS_COLOURS[c] for c in range(len(names))})
     fig.update_traces(line={"width": 6}, selector={"name": f"{names[y]}"})
     a11y.plotly_chart(col, fig, key=f"linearity_{which}", config={"displayModeBar": False})
@@ -61,15 +63,15 @@ for col, which, title in ((cols[0], "gradient", "along the gradient sign"),
 @st.fragment
 def slices() -> None:
     """The radius slider and the two landscapes: a radius move reruns only this part of the page."""
-    radius = L.eps_slider(st, PAGE, default=0.3, high=0.5, label="radius of the slice (L∞, the dashed diamond)")
+    radius = L.eps_slider(st, PAGE, default=0.3, high=0.5, label=_("radius of the slice (L∞, the dashed diamond)"))
     grids = {m: grid(L.key(m), index, radius) for m in (L.STANDARD, L.ROBUST)}
     zmax = max(max(g.max_loss for g in grids.values()), 0.1)
     cols = st.columns(2)
     for col, (model_id, g) in zip(cols, grids.items()):
-        title = f"{model_id}: max loss {g.max_loss:.2f} in the ball"
+        title = _("{model}: max loss {loss:.2f} in the ball", model=model_id, loss=g.max_loss)
         a11y.plotly_chart(col, viz_learn.landscape_figure(g, names, title, zmax=zmax), key=f"landscape_{model_id}",
                           config={"displayModeBar": False})
-        col.caption(f"{model_id}: the true class covers {g.true_region:.0%} of the ball.")
+        col.caption(_("{model}: the true class covers {share:.0%} of the ball.", model=model_id, share=g.true_region))
     L.try_it(lesson, PAGE, lambda: checks.linearity(grids[L.STANDARD], grids[L.ROBUST]))
     L.explore(model=L.STANDARD, image=index, attack="pgd", eps=radius)
 

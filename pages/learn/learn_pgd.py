@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import attacks, viz_learn
+from advcore.i18n import _, ngettext
 from advcore.lessons import checks
 from advcore.ui import a11y
 from advcore.ui import lesson as L
@@ -25,28 +26,30 @@ def run(model_key: str, index: int, eps: float, steps: int, step_size: float | N
 lesson = L.header(f"learn_{PAGE}")
 left, right, index, x, y = L.opening(PAGE, default_image=0)
 eps = L.eps_slider(left, PAGE, default=50 / 255, high=80 / 255)
-steps = left.slider("steps", 1, 40, 10, key=f"{PAGE}_steps")
-step_size = left.select_slider("step size alpha (pixel units)", STEP_SIZES, value=0.02, key=f"{PAGE}_alpha")
-restarts = left.slider("random restarts", 1, 5, 1, key=f"{PAGE}_restarts")
-random_start = left.checkbox("random start", value=restarts > 1, key=f"{PAGE}_random", disabled=restarts > 1,
-                             help="start from a random point in the eps-ball (always on with restarts)")
+steps = left.slider(_("steps"), 1, 40, 10, key=f"{PAGE}_steps")
+step_size = left.select_slider(_("step size alpha (pixel units)"), STEP_SIZES, value=0.02, key=f"{PAGE}_alpha")
+restarts = left.slider(_("random restarts"), 1, 5, 1, key=f"{PAGE}_restarts")
+random_start = left.checkbox(_("random start"), value=restarts > 1, key=f"{PAGE}_random", disabled=restarts > 1,
+                             help=_("start from a random point in the eps-ball (always on with restarts)"))
 random_start = random_start or restarts > 1
 default_alpha = 2.5 * eps / steps
 mine = run(L.key(L.STANDARD), index, eps, steps, step_size, restarts, random_start)
 auto = run(L.key(L.STANDARD), index, eps, steps, None, 1, False)
 with right:
     top = st.columns([2, 1])
-    default_name = f"default alpha 2.5·eps/steps = {default_alpha:.4f}"
+    default_name = _("default alpha 2.5·eps/steps = {alpha:.4f}", alpha=default_alpha)
     a11y.plotly_chart(top[0], viz_learn.lines(np.arange(steps + 1), {
-        f"your alpha {step_size:g}": mine["loss"], default_name: auto["loss"]},
-        "step", "loss (cross-entropy of the true class)", dashed=(default_name,)),
+        _("your alpha {alpha:g}", alpha=step_size): mine["loss"], default_name: auto["loss"]},
+        _("step"), _("loss (cross-entropy of the true class)"), dashed=(default_name,)),
         key="pgd_trace", config={"displayModeBar": False})
     a11y.plotly_chart(top[1], viz_learn.image_row([mine["x_adv"], auto["x_adv"]],
-                                            [f"yours: {L.name(mine['adv'])}", f"default: {L.name(auto['adv'])}"],
-                                            height=230), key="pgd_images", config={"displayModeBar": False})
-    top[1].caption(f"True class {L.name(y)}. Eps {eps * 255:.0f}/255, {steps} steps.")
+                                                  [_("yours: {name}", name=L.name(mine["adv"])),
+                                                   _("default: {name}", name=L.name(auto["adv"]))],
+                                                  height=230), key="pgd_images", config={"displayModeBar": False})
+    top[1].caption(ngettext("True class {name}. Eps {k:.0f}/255, {n} step.", "True class {name}. Eps {k:.0f}/255, "
+                            "{n} steps.", steps, name=L.name(y), k=eps * 255))
 L.try_it(lesson, PAGE, lambda: checks.pgd_fails(L.model(L.STANDARD), x, y, eps, step_size, steps),
-         "The check runs without random start, with your eps and steps.")
+         _("The check runs without random start, with your eps and steps."))
 L.explore(model=L.STANDARD, image=index, attack="pgd", eps=eps, steps=steps, step_size=step_size,
           restarts=restarts, random_start=random_start)
 L.footer(lesson)

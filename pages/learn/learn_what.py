@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import attacks, landscape, metrics, viz_learn
+from advcore.i18n import _
 from advcore.lessons import checks
 from advcore.ui import a11y
 from advcore.ui import lesson as L
@@ -29,25 +30,26 @@ def fgsm_steps(model_key: str, index: int, eps: float) -> dict:
 lesson = L.header(f"learn_{PAGE}")
 left, right, index, x, y = L.opening(PAGE, default_image=4)
 eps = L.eps_slider(left, PAGE, default=20 / 255, high=80 / 255)
-left.caption(f"Model: {L.STANDARD} (no defence). True class: {L.name(y)}.")
+left.caption(_("Model: {model} (no defence). True class: {name}.", model=L.STANDARD, name=L.name(y)))
 r = fgsm_steps(L.key(L.STANDARD), index, eps)
 with right:
     a11y.plotly_chart(st, viz_learn.image_row(
         [x[0], r["grad"], np.sign(r["grad"]), r["x_adv"] - x[0], r["x_adv"]],
-        [f"1. image<br>reads {L.name(r['clean'])}", "2. gradient<br>∇x L", "3. its<br>sign", "4. eps ·<br>sign",
-         f"5. x'<br>reads {L.name(r['adv'])}"], signed=[False, True, True, True, False]),
+        [_("1. image<br>reads {name}", name=L.name(r["clean"])), _("2. gradient<br>∇x L"), _("3. its<br>sign"),
+         _("4. eps ·<br>sign"), _("5. x'<br>reads {name}", name=L.name(r["adv"]))],
+        signed=[False, True, True, True, False]),
         key="what_steps", config={"displayModeBar": False})
-    st.caption("Red: the loss rises if that pixel gets brighter; blue: if it gets darker. Panel 4 is panel 3 "
-               "times eps, after clipping to the valid range [0, 1].")
+    st.caption(_("Red: the loss rises if that pixel gets brighter; blue: if it gets darker. Panel 4 is panel 3 "
+                 "times eps, after clipping to the valid range [0, 1]."))
     row = st.columns(4)
-    row[0].metric("prediction", f"{L.name(r['clean'])} → {L.name(r['adv'])}",
-                  delta="fooled" if r["adv"] != y else "still right",
+    row[0].metric(_("prediction"), f"{L.name(r['clean'])} → {L.name(r['adv'])}",
+                  delta=_("fooled") if r["adv"] != y else _("still right"),
                   delta_color="inverse" if r["adv"] != y else "normal")
-    row[1].metric("attack strength ‖x − x'‖₂", f"{r['l2']:.2f}", help=f"L∞: {r['linf'] * 255:.0f}/255")
-    row[2].metric("L∞ of the change", f"{r['linf'] * 255:.0f}/255")
-    row[3].metric("defence effect ‖f(x) − f(x')‖₂", f"{r['effect']:.2f}",
-                  help="L2 distance between the class probabilities before and after (at most √2)")
+    row[1].metric(_("attack strength ‖x − x'‖₂"), f"{r['l2']:.2f}", help=f"L∞: {r['linf'] * 255:.0f}/255")
+    row[2].metric(_("L∞ of the change"), f"{r['linf'] * 255:.0f}/255")
+    row[3].metric(_("defence effect ‖f(x) − f(x')‖₂"), f"{r['effect']:.2f}",
+                  help=_("L2 distance between the class probabilities before and after (at most √2)"))
 L.try_it(lesson, PAGE, lambda: checks.fgsm_flip(L.model(L.STANDARD), x, y, eps, class_names=L.split().class_names),
-         "Use the image and eps controls above.")
+         _("Use the image and eps controls above."))
 L.explore(model=L.STANDARD, image=index, attack="fgsm", eps=eps)
 L.footer(lesson)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from advcore import attacks, byo, cards, data, defences, evaluate, heavy, viz, viz_learn, zoo
-from advcore.ui import a11y, controls, heavy_view, limits, model_table, navigation, resources, store
+from advcore.ui import a11y, heavy_view, limits, model_table, navigation, resources, store, widgets
 
 CERT_N0 = 100  # noisy copies that guess the top class before the n that count its votes (Cohen et al. 2019)
 
@@ -84,7 +84,7 @@ if byo.upload_allowed():
         u1, u2 = st.columns(2)
         upload = u1.file_uploader("Model file", type=["keras"], key="upload_file",
                                   max_upload_size=byo.MAX_UPLOAD_BYTES >> 20)
-        upload_dataset = controls.dataset_select(u2, "upload_dataset")
+        upload_dataset = widgets.dataset_select(u2, "upload_dataset")
         upload_id = u2.text_input("Model id", key="upload_id", placeholder="my-model",
                                   help="1-64 of a-z, 0-9, '-' and '_'; a shipped model's id cannot be used")
         strip = u2.checkbox("Remove a final softmax", key="upload_strip",
@@ -114,7 +114,7 @@ st.header("Transfer matrix")
 st.caption("Each cell is the **accuracy of the column model on examples crafted against the row model** (first n "
            "test images). The diagonal is a white-box attack; off the diagonal, how well an attack transfers to a "
            "model whose gradients it never saw (Papernot et al. 2016). Lower means the attack works better.")
-dataset = controls.dataset_select(st.columns(3)[0], "transfer_dataset")  # outside the form: eps follows it
+dataset = widgets.dataset_select(st.columns(3)[0], "transfer_dataset")  # outside the form: eps follows it
 shipped, yours = zoo.by_origin(resources.model_cards(dataset))
 with st.form("transfer_form"):
     c2, c3 = st.columns(2)
@@ -151,7 +151,7 @@ st.markdown(
     "defended model is. This takes a while, so it runs when you press **Compute**.")
 st.page_link(str(navigation.PAGES_DIR / "defences" / "defences.py"), icon=":material/shield:",
              label="One model, any chain of defences, and a smoothing certificate: the Defences page")
-def_dataset = controls.dataset_select(st.columns(3)[0], "models_def_dataset")
+def_dataset = widgets.dataset_select(st.columns(3)[0], "models_def_dataset")
 standard = [c["id"] for c in resources.model_cards(def_dataset)
             if c.get("shipped", True) and model_table.recipe_of(c) == "standard"]  # never a user model
 def_eps = float(cards.reference_eps(def_dataset)[-1])

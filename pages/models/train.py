@@ -1,16 +1,15 @@
 """Train: adversarially train a small model from the browser, queued and run by the server, with live
-curves. Layout only: the queue is advcore.classroom.queue, the runs advcore.ui.jobs."""
+curves. Layout only: the queue is advcore.classroom.queue, the runs advcore.train_runner."""
 
 from dataclasses import asdict
 
 import streamlit as st
 
-from advcore import cards, train, viz
+from advcore import cards, train, train_runner, viz
 from advcore.classroom import queue
 from advcore.classroom.store import OPEN_JOB_STATES
 from advcore.errors import AdvcoreError
-from advcore.ui import a11y, controls, jobs, limits
-from advcore.ui import classroom as ui
+from advcore.ui import a11y, escape, jobs, limits, room_session, teacher_panel, widgets
 
 ARCHITECTURES = {"cnn-tiny": "tiny CNN (seconds per epoch)", "cnn-small": "Wong et al. small CNN"}
 # Defaults measured to learn (tiny CNN, PGD-AT at the data set's eps, 2 epochs, 10,000 images, eps warm-up over
@@ -23,17 +22,17 @@ st.caption("A small model, trained on this server, appears in the zoo (Explore, 
            "Training runs one model at a time: yours waits its turn in the queue, and you see your place. "
            f"Limits on this server: {limits.MAX_TRAIN_EPOCHS} epochs, {limits.MAX_TRAIN_IMAGES:,} training images.")
 
-s = ui.store()
+s = room_session.store()
 jobs.workers()  # this process takes its share of the queue
 room, nickname = ((st.session_state.class_room, st.session_state.class_nick) if st.session_state.get("class_room")
                   else (st.session_state.teach_room, "teacher") if st.session_state.get("teach_room")
-                  else (None, f"guest-{ui.session_id()[:6]}"))
+                  else (None, f"guest-{room_session.session_id()[:6]}"))
 if room:
-    st.caption(f"You are **{ui.plain(nickname)}** in room **{room}**: your model is listed for the room and "
+    st.caption(f"You are **{escape.plain(nickname)}** in room **{room}**: your model is listed for the room and "
                "deleted with it.")
 
 panel = st.container()  # this session's job, above the form (filled at the end of the run)
-dataset = controls.dataset_select(st.columns(3)[0], "train_dataset")  # outside the form: eps follows it
+dataset = widgets.dataset_select(st.columns(3)[0], "train_dataset")  # outside the form: eps follows it
 with st.form("train_form"):
     c1, c2, c3 = st.columns(3)
     architecture = c1.selectbox("Architecture", list(ARCHITECTURES), format_func=ARCHITECTURES.get,
@@ -56,7 +55,7 @@ with st.form("train_form"):
 
 if submitted:
     try:
-        model_id = jobs.user_model_id(f"{nickname}-{name}" if room else name)  # queue.enqueue reserves it
+        model_id = train_runner.user_model_id(f"{nickname}-{name}" if room else name)  # queue.enqueue reserves it
         cfg = train.TrainConfig(
             model_id=model_id, dataset=dataset, architecture=architecture, recipe=recipe,
             eps=0.0 if recipe in train.CLEAN_RECIPES else float(eps), steps=7, epochs=int(epochs),
@@ -64,7 +63,7 @@ if submitted:
             eps_warmup_epochs=0.0 if recipe in train.CLEAN_RECIPES else int(epochs) / 2, eval_n=1000,
             extra_n=200).check()
         st.session_state.train_job = queue.enqueue(s, room, nickname, model_id, asdict(cfg),
-                                                   address=None if room else ui.client_address())
+                                                   address=None if room else room_session.client_address())
         st.query_params["job"] = st.session_state.train_job  # a reload finds the job again
         jobs.workers().wake.set()
     except AdvcoreError as exc:
@@ -130,4 +129,4 @@ waiting = s.jobs(statuses=OPEN_JOB_STATES)
 st.caption(f"Queue on this server: {sum(j['status'] == 'running' for j in waiting)} training, "
            f"{sum(j['status'] == 'queued' for j in waiting)} waiting.")
 if st.session_state.get("teach_room"):
-    ui.training_queue(s, st.session_state.teach_room)
+    teacher_panel.training_queue(s, st.session_state.teach_room)
