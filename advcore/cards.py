@@ -190,7 +190,7 @@ def headline(card: dict) -> dict:
 
 
 def markdown_table(entries: list[dict]) -> str:
-    """The README's zoo table, made from the cards (so no figure is typed by hand): per model the recipe,
+    """The zoo table of docs/models.md, made from the cards (so no figure is typed by hand): per model the recipe,
     size, training minutes, clean accuracy (and on how many test images) and, at the largest reference
     eps (the training eps for adversarially trained models), PGD-40, PGD-100x5 and the worst case, each with its n."""
     def find(robust, eps, attack, steps, restarts=1):

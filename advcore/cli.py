@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=list(data.DATASETS), default=None)
     p.add_argument("--json", action="store_true")
     p.add_argument("--full", action="store_true", help="with --json: whole cards")
-    p.add_argument("--markdown", action="store_true", help="the shipped models as the README's zoo table")
+    p.add_argument("--markdown", action="store_true", help="the shipped models as the zoo table of docs/models.md")
     p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("attack", help="attack one test image")

@@ -10,6 +10,7 @@ says, a chart's words) are also tested without a browser (the quick tier).
 """
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,41 @@ def test_every_page_passes_axe_at_1280x720(app):
             found[spec.url_path] = violations
             page.screenshot(path=str(ARTIFACTS / f"a11y-failed-{spec.url_path}.png"))
     assert found == {}, found  # before issue 32: list/listitem on every page, color-contrast on seven
+
+
+# The pages audited again in the dark theme (the viewer's system setting, which Streamlit follows by default)
+# and in a window under 1024 px (the sidebar folded): Explore, a lesson, Teach and Join.
+MODES = {"dark-1280x720": ("dark", {"width": 1280, "height": 720}),
+         "light-800x600": ("light", {"width": 800, "height": 600})}
+MODE_PAGES = ("", "learn_what", "teach", "join")
+
+
+@pytest.mark.browser
+@pytest.mark.needs_data
+@pytest.mark.parametrize("mode", MODES)
+def test_dark_theme_and_a_narrow_window_pass_axe(app, mode):
+    """Issue 32: before, the dark theme drew a slider's value in its primary red at 3.9:1 (Explore, lessons)."""
+    url, page, _ = app
+    scheme, size = MODES[mode]
+    found = {}
+    page.emulate_media(color_scheme=scheme)
+    page.set_viewport_size(size)
+    try:
+        for path in MODE_PAGES:
+            page.goto(f"{url}/{path}", timeout=180_000)
+            if not path:  # Explore: its pictures and metrics drawn
+                page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
+            settle(page)
+            background = page.locator(".stApp").evaluate("e => getComputedStyle(e).backgroundColor")
+            dark = sum(map(int, re.findall(r"\d+", background)[:3])) < 3 * 60
+            assert dark == (scheme == "dark"), background  # Streamlit follows the system's scheme
+            if violations := audit(page):
+                found[path or "explore"] = violations
+            page.screenshot(path=str(ARTIFACTS / f"a11y-{mode}-{path or 'explore'}.png"))
+    finally:
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size({"width": 1280, "height": 720})
+    assert found == {}, found
 
 
 @pytest.mark.browser
@@ -315,8 +351,6 @@ def test_compare_pictures_say_prediction_verdict_and_change():
     """Compare's adversarial pictures: their alt and title give the class, its probability and the verdict in
     words (as the metric above says it, not by its colour alone), the alt the measured change in [0, 1] and
     /255 too; the probability bars carry their table."""
-    import re
-
     from tests.conftest import start
     at = start()
     at.switch_page("pages/explore/compare.py").run()

@@ -228,3 +228,11 @@ def test_lesson_one_in_chinese_with_its_verdict():
 def test_an_english_session_keeps_its_urls():
     at = _open("pages/learn/learn_glossary.py", None)
     assert at.title[0].value == "Glossary" and "lang" not in at.query_params
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("spec", navigation.SECTIONS["Learn"], ids=lambda spec: spec.url_path)
+def test_every_lesson_page_runs_in_chinese(spec):
+    at = _open(f"pages/{spec.path}", "zh")
+    assert CJK.search(at.title[0].value) and CJK.search(at.subheader[0].value if at.subheader else "试")
+    assert not at.error, [e.value for e in at.error]

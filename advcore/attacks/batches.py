@@ -19,7 +19,8 @@ DEFAULT_BATCH = 500
 
 def attack_batched(model, x, y, attack: str, params: dict, batch_size: int = DEFAULT_BATCH,
                    progress: Callable[[int], None] | None = None):
-    """Run an attack over (x, y) in batches; returns (x_adv, clean_logits, adv_logits).
+    """Run an attack over (x, y) in batches; returns (x_adv, clean_logits, adv_logits). ``params`` hold models
+    as objects (a transfer source: ``advcore.evaluate.with_models`` loads an id).
 
     ``progress(images)`` runs after each batch; it may raise (``heavy.Cancelled``) to stop between batches."""
     parts = []

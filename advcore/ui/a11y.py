@@ -16,6 +16,13 @@ The style sheet:
 - The sidebar menu (``navigation.sidebar_links``): section names above their links, the current page in bold.
 - Metric labels wrap onto a second line instead of being cut with an ellipsis (WCAG 1.4.10: "attack st…" and
   "conn…" at 1024x768 hid what a number is).
+- A slider's value above its thumb is drawn in the text colour: in the theme's primary colour it was 3.9:1 on
+  the dark theme's background (WCAG 1.4.3), and no one red serves both that and white text on a primary button.
+- A slider's min and max labels (shown on hover) take their place in the page instead of being laid over it:
+  in a narrow column they wrap onto two lines, and drawn absolutely they covered the caption below (a lesson's
+  "Model: ..." at 1280x720 and 1024x768; WCAG 1.4.10). The rail and thumb stay where Streamlit puts them (20 px,
+  half its 40-px box, now that the box grows), and on one line the slider keeps its height (the -10 px gives
+  back the 10 px that the in-flow labels add), so nothing below it moves.
 
 Charts: ``plotly_chart`` draws a Plotly figure with its text alternative (``chart_text``, ``chart_table``)
 folded below it. The HTML charts carry their own (``advcore.bars``, ``advcore.tracechart``), as the pictures do
@@ -52,6 +59,12 @@ input[type="checkbox"]:focus-visible, input[type="radio"]:focus-visible, input[t
   overflow: visible !important; text-overflow: clip !important; height: auto !important;
   overflow-wrap: normal !important; word-break: normal !important; }}
 {_NAV} [data-testid="stPageLink-NavLink"] {{ padding-top: .2rem; padding-bottom: .2rem; margin: 0; }}
+[data-testid="stSliderThumbValue"] {{ color: inherit !important; }}
+[data-testid="stSlider"] div:has(> [data-testid="stSliderTickBar"]) {{ height: auto !important;
+  padding-bottom: 0 !important; margin-bottom: -10px !important; }}
+[data-testid="stSlider"] div:has(> [data-testid="stSliderTickBar"]) > div:not([data-testid]) {{
+  top: 20px !important; }}
+[data-testid="stSliderTickBar"] {{ position: static !important; margin: 8px 0 0 0 !important; }}
 @media (prefers-reduced-motion: reduce) {{
   *, *::before, *::after {{ animation-duration: 0.001ms !important; animation-iteration-count: 1 !important;
     transition-duration: 0.001ms !important; transition-delay: 0s !important; scroll-behavior: auto !important; }}

@@ -15,7 +15,7 @@ st.caption("One row per model. Every figure comes from the model's card, measure
            "that trained (or added) it; the command for each figure is in the model's details.")
 all_cards = resources.model_cards()
 if not all_cards:
-    st.error("No models found. Train one with `python -m advcore train` (see the README).")
+    st.error("No models found. Train one with `python -m advcore train` (see docs/models.md).")
     st.stop()
 
 HELP = {
@@ -69,7 +69,8 @@ if done:
     st.success(f"Added {done}: it is now in every page's model picker for its data set.")
 if not user_cards:
     st.info("No user models on this server yet. Add a Keras classifier with `python -m advcore add-model --file "
-            "model.keras --dataset mnist --id my-model` (checks it, measures it and writes its card; see the README).")
+            "model.keras --dataset mnist --id my-model` (checks it, measures it and writes its card; "
+            "see docs/models.md).")
 for card in user_cards:
     st.subheader(model_table.display_id(card))
     st.markdown("\n".join(f"- **{label}:** {text}" for label, text in model_table.card_fields(card)))
