@@ -37,7 +37,19 @@ AREAS = [  # (path prefix relative to the repository, area): the first match dec
     ("advcore/ui/presented_view", "classroom"), ("advcore/ui/presenting", "classroom"),
     ("advcore/ui/teacher_panel", "classroom"), ("advcore/ui/student_panel", "classroom"),
     ("pages/models/", "models"), ("pages/defences/", "models"), ("advcore/ui/model_table", "models"),
+    ("advcore/ui/jobs", "models"), ("advcore/ui/heavy_view", "models"), ("advcore/heavy.py", "models"),
+    ("advcore/train_runner.py", "models"), ("advcore/cards.py", "models"), ("advcore/train.py", "models"),
+    ("advcore/ui/picker", "explore"), ("advcore/ui/canvas", "explore"), ("advcore/ui/a11y", "explore"),
+    ("advcore/ui/sidebar", "explore"), ("advcore/ui/startup", "explore"), ("advcore/viz.py", "explore"),
+    ("advcore/tracechart", "explore"), ("advcore/pictures", "explore"), ("advcore/bars", "explore"),
+    ("advcore/live.py", "explore"), ("advcore/landscape.py", "explore"), ("advcore/shipped_sweeps", "explore"),
+    ("advcore/ui/follow_stream", "classroom"), ("advcore/ui/limits", "classroom"), ("advcore/ui/store", "classroom"),
+    ("advcore/ui/qr", "classroom"), ("advcore/ui/escape", "classroom"),
     ("advcore/cli.py", "cli"), ("advcore/__main__.py", "cli"),
+    ("advcore/attacks/", "library"), ("advcore/params.py", "library"), ("advcore/zoo.py", "library"),
+    ("advcore/evaluate.py", "library"), ("advcore/defences.py", "library"), ("advcore/byo.py", "library"),
+    ("advcore/imagesets.py", "library"), ("advcore/images.py", "library"), ("advcore/ids.py", "library"),
+    ("advcore/settings.py", "library"), ("advcore/errors.py", "library"), ("advcore/metrics.py", "library"),
 ]
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)(?:[.\[!:][^{}]*)?\}(?!\})")
 
@@ -81,9 +93,10 @@ def languages() -> list[str]:
     return [lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT_LANGUAGE]
 
 
-def update(lang: str, template: Catalog) -> dict[str, int]:
+def update(lang: str, template: Catalog, only: str | None = None) -> dict[str, int]:
     """Add the template's messages that no area of ``lang`` has to their area (untranslated); returns the
-    number added per area."""
+    number added per area. ``only``: touch that area's file alone (translators working on other areas at the
+    same time keep their files)."""
     merged = i18n.read_catalog(lang)
     areas: dict[str, Catalog] = {}
     added: dict[str, int] = {}
@@ -91,6 +104,8 @@ def update(lang: str, template: Catalog) -> dict[str, int]:
         if not message.id or merged.get(message.id, message.context) is not None:
             continue
         area = area_of(message.locations[0][0])
+        if only and area != only:
+            continue
         path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{area}.po"
         if area not in areas:
             areas[area] = read_area(path, lang) if path.exists() else new_area(lang, area)
@@ -196,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("extract").add_argument("-o", "--output", default="-")
-    sub.add_parser("update")
+    sub.add_parser("update").add_argument("--area", help="add only this area's new messages (write only its file)")
     sub.add_parser("init").add_argument("lang")
     sub.add_parser("check").add_argument("lang", nargs="?")
     args = parser.parse_args(argv)
@@ -209,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_po(fh, template, width=120)
     elif args.command == "update":
         for lang in languages():
-            print(lang, update(lang, template) or "up to date")
+            print(lang, update(lang, template, args.area) or "up to date")
     elif args.command == "init":
         init(args.lang, template)
         print(f"now add {args.lang!r} to LANGUAGES in advcore/i18n.py and translate advcore/locale/{args.lang}/")

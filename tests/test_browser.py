@@ -12,7 +12,6 @@ from PIL import Image
 from advcore.ui import navigation
 from bench.browser import (
     SMALLEST_CHART_FONT,
-    browser_page,
     chromium,
     chromium_available,
     metric_value,
@@ -33,21 +32,28 @@ if not chromium_available():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One server and one Chromium shared by the module's tests (each opens its own page, a new session), the
-    classroom store in a fresh folder; ``started`` is the ``time.perf_counter()`` at which the server was asked
-    to start. The deep-link test starts its own: it needs a server whose first visitor it is."""
+def browser():
+    """One Chromium for the module; each test opens its own pages (new Streamlit sessions)."""
     ARTIFACTS.mkdir(exist_ok=True)
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server shared by the module's tests, the classroom store in a fresh folder; ``started`` is the
+    ``time.perf_counter()`` at which it was asked to start. The deep-link test starts its own: it needs a
+    server whose first visitor it is."""
     started = time.perf_counter()
     env = {"ADVLAB_STATE_DIR": str(tmp_path_factory.mktemp("browser-state")), "ADVLAB_STORE": ""}
-    with streamlit_server(env) as (url, _), chromium() as browser:
-        yield SimpleNamespace(url=url, browser=browser, started=started)
+    with streamlit_server(env) as (url, _):
+        yield SimpleNamespace(url=url, started=started)
 
 
 @pytest.fixture
-def page(server):
-    """A new 1600x1100 page (a new Streamlit session) on the module's server."""
-    page = server.browser.new_page(viewport={"width": 1600, "height": 1100})
+def page(browser):
+    """A new 1600x1100 page (a new Streamlit session)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
     yield page
     page.close()
 
@@ -102,29 +108,34 @@ def test_slider_moves_the_attack_in_the_browser(server, page):
     print(report)
 
 
-def test_a_deep_link_opened_first_gets_the_apps_navigation():
+def test_a_deep_link_opened_first_gets_the_apps_navigation(browser):
     """A fresh server whose first visitor opens a page's URL directly, then a new browser page (session)
     per other section. Streamlit would take pages/ for its v1 pages folder in the process's first run
     (advcore.ui.startup says why and how that is prevented); every visitor must get the page asked
     for, app.py's navigation and no "Page not found" dialog."""
     ARTIFACTS.mkdir(exist_ok=True)
     titles = [spec.title for spec in navigation.all_pages()]
-    with streamlit_server() as (url, _), browser_page() as first_tab:
-        for section, specs in navigation.SECTIONS.items():
-            spec = next((s for s in specs if not s.default), specs[0])
-            page = first_tab if section == next(iter(navigation.SECTIONS)) else first_tab.context.browser.new_page()
-            page.set_viewport_size({"width": 1280, "height": 720})
-            page.goto(f"{url}/{spec.url_path}", timeout=120_000)
-            page.locator("h1").first.wait_for(timeout=120_000)
-            page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
-            page.screenshot(path=ARTIFACTS / f"deep-link-{spec.url_path}.png")
-            assert not page.get_by_text("Page not found").count(), f"/{spec.url_path}: v1 pages navigation answered"
-            nav = page.locator(f".st-key-{navigation.NAV_KEY}")  # the app's menu (docs/accessibility.md)
-            nav.locator("a").nth(len(titles) - 1).wait_for(timeout=60_000)  # links replace their placeholders
-            assert [a.inner_text().split("\n")[-1] for a in nav.locator("a").all()] == titles, spec.url_path
-            current = nav.locator(f".st-key-{navigation.NAV_CURRENT} a")
-            assert current.inner_text().split("\n")[-1] == spec.title
-            assert page.locator("h1").first.is_visible(), spec.url_path
+    pages = []
+    with streamlit_server() as (url, _):
+        try:
+            for specs in navigation.SECTIONS.values():
+                spec = next((s for s in specs if not s.default), specs[0])
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                pages.append(page)
+                page.goto(f"{url}/{spec.url_path}", timeout=120_000)
+                page.locator("h1").first.wait_for(timeout=120_000)
+                page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+                page.screenshot(path=ARTIFACTS / f"deep-link-{spec.url_path}.png")
+                assert not page.get_by_text("Page not found").count(), f"/{spec.url_path}: v1 pages navigation answered"
+                nav = page.locator(f".st-key-{navigation.NAV_KEY}")  # the app's menu (docs/accessibility.md)
+                nav.locator("a").nth(len(titles) - 1).wait_for(timeout=60_000)  # links replace their placeholders
+                assert [a.inner_text().split("\n")[-1] for a in nav.locator("a").all()] == titles, spec.url_path
+                current = nav.locator(f".st-key-{navigation.NAV_CURRENT} a")
+                assert current.inner_text().split("\n")[-1] == spec.title
+                assert page.locator("h1").first.is_visible(), spec.url_path
+        finally:  # before the shared browser's next test: a page on a stopped server keeps reconnecting
+            for page in pages:
+                page.close()
 
 
 CUT_METRICS_JS = """() => [...document.querySelectorAll(
