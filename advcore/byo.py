@@ -35,6 +35,7 @@ import pandas as pd
 from . import __version__, cards, data, evaluate, imagesets, zoo
 from .attacks.base import logits_of
 from .errors import ModelError
+from .i18n import _
 from .settings import settings
 
 MAX_MODEL_BYTES = 1 << 30  # the CLI limit; a browser upload has its own, smaller one
@@ -65,37 +66,41 @@ def check_archive(path: Path) -> dict:
     classes from outside Keras. Returns the config."""
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"{path}: no such file")
+        raise ModelError(_("{path}: no such file", path=path))
     if path.suffix != ".keras":
-        raise ModelError(f"{path}: expected a Keras v3 .keras file (model.save('name.keras'))")
+        raise ModelError(_("{path}: expected a Keras v3 .keras file (model.save('name.keras'))", path=path))
     size = path.stat().st_size
     if size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path}: {size / 2**20:.0f} MB; the limit is {MAX_MODEL_BYTES >> 20} MB")
+        raise ModelError(_("{path}: {size:.0f} MB; the limit is {limit} MB", path=path, size=size / 2**20,
+                            limit=MAX_MODEL_BYTES >> 20))
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(entry.file_size for entry in archive.infolist())
             if unpacked > 2 * MAX_MODEL_BYTES:
-                raise ModelError(f"{path}: unpacks to {unpacked / 2**20:.0f} MB; the limit is "
-                                 f"{2 * MAX_MODEL_BYTES >> 20} MB")
+                raise ModelError(_("{path}: unpacks to {size:.0f} MB; the limit is {limit} MB", path=path,
+                                   size=unpacked / 2**20, limit=2 * MAX_MODEL_BYTES >> 20))
             info = archive.getinfo("config.json")
             if info.file_size > MAX_CONFIG_BYTES:
-                raise ModelError(f"{path}: its config.json is over {MAX_CONFIG_BYTES >> 20} MB")
+                raise ModelError(_("{path}: its config.json is over {limit} MB", path=path,
+                                   limit=MAX_CONFIG_BYTES >> 20))
             config = json.loads(archive.read(info))
     except ModelError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ModelError(f"{path}: not a readable .keras archive ({exc.__class__.__name__}); "
-                         "the file is damaged or in another format (save with model.save('name.keras'))") from None
+        raise ModelError(_("{path}: not a readable .keras archive ({error}); the file is damaged or in another "
+                           "format (save with model.save('name.keras'))", path=path,
+                           error=exc.__class__.__name__)) from None
     for node in _walk(config):
         name, module = str(node.get("class_name")), node.get("module")
         if name == "Lambda":
-            raise ModelError(f"{path}: the model has a Lambda layer (Python code in the file); AdvLab loads "
-                             "models in Keras safe mode and refuses code. Rebuild it from built-in layers "
-                             "(e.g. Rescaling or Normalization for input scaling)")
+            raise ModelError(_("{path}: the model has a Lambda layer (Python code in the file); AdvLab loads "
+                               "models in Keras safe mode and refuses code. Rebuild it from built-in layers "
+                               "(e.g. Rescaling or Normalization for input scaling)", path=path))
         if (module is not None and not str(module).startswith("keras")) or node.get("registered_name") and \
                 ">" in str(node.get("registered_name")):
-            raise ModelError(f"{path}: the model uses custom code ({module}.{name}); AdvLab loads models in "
-                             "Keras safe mode and accepts only built-in Keras layers")
+            raise ModelError(_("{path}: the model uses custom code ({module}.{name}); AdvLab loads models in "
+                               "Keras safe mode and accepts only built-in Keras layers", path=path, module=module,
+                               name=name))
     return config
 
 
@@ -108,16 +113,18 @@ def load_checked(path: Path):
 def check_shapes(model, dataset: str) -> None:
     ds = data.info(dataset)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ModelError(f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
-                         "one image input and one output of class scores are needed")
+        raise ModelError(_("the model has {inputs} inputs and {outputs} outputs; one image input and one output "
+                           "of class scores are needed", inputs=len(model.inputs), outputs=len(model.outputs)))
     got = tuple(model.input_shape[1:])
     if got != ds.shape:
-        raise ModelError(f"the model expects inputs of shape {got}, but {dataset} images are {ds.shape} "
-                         "(H, W, C); choose the matching data set or add an image set of that size (add-dataset)")
+        raise ModelError(_("the model expects inputs of shape {got}, but {dataset} images are {shape} (H, W, C); "
+                           "choose the matching data set or add an image set of that size (add-dataset)", got=got,
+                           dataset=dataset, shape=ds.shape))
     out = tuple(model.output_shape[1:])
     if out != (len(ds.class_names),):
-        raise ModelError(f"the model outputs shape {out}; {dataset} has {len(ds.class_names)} classes, "
-                         "so one logit per class, shape "f"({len(ds.class_names)},), is needed")
+        raise ModelError(_("the model outputs shape {out}; {dataset} has {classes} classes, so one logit per "
+                           "class, shape ({classes},), is needed", out=out, dataset=dataset,
+                           classes=len(ds.class_names)))
 
 
 def probe_inputs(dataset: str, n: int = PROBE_IMAGES, seed: int = 0) -> np.ndarray:
@@ -160,8 +167,9 @@ def strip_softmax(model):
             return keras.layers.Identity(name=layer.name)
         if _is_softmax(config.get("activation")):
             return layer.__class__.from_config(dict(config, activation="linear"))
-        raise ModelError(f"--strip-softmax: the model's last layer ({layer.__class__.__name__} "
-                         f"{layer.name!r}) has no softmax to remove; rebuild the model so that it returns logits")
+        raise ModelError(_("--strip-softmax: the model's last layer ({kind} {name!r}) has no softmax to remove; "
+                           "rebuild the model so that it returns logits", kind=layer.__class__.__name__,
+                           name=layer.name))
 
     stripped = keras.models.clone_model(model, clone_function=clone)
     stripped.set_weights(model.get_weights())
@@ -172,14 +180,14 @@ def _logits_check(model, x: np.ndarray, before: np.ndarray | None = None) -> np.
     """The model's outputs on ``x``; with ``before`` (the softmax model's), check they are its logits."""
     out = logits_of(model, x)
     if not np.all(np.isfinite(out)):
-        raise ModelError("the model's outputs are not finite on some test images")
+        raise ModelError(_("the model's outputs are not finite on some test images"))
     if before is not None:
         shifted = out - out.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         gap = np.abs(log_probs - np.log(np.clip(before, 1e-30, None)))[before > 1e-6]
         if gap.size and gap.max() > 1e-2:
-            raise ModelError(f"--strip-softmax: the stripped model's log-softmax differs from the original's "
-                             f"log-probabilities by up to {gap.max():.3g}; not removing this softmax")
+            raise ModelError(_("--strip-softmax: the stripped model's log-softmax differs from the original's "
+                               "log-probabilities by up to {gap:.3g}; not removing this softmax", gap=gap.max()))
     return out
 
 
@@ -230,9 +238,11 @@ def _files(folder: Path, model_id: str) -> list[Path]:
 
 def _refuse_taken(model_id: str) -> None:
     if _files(zoo.models_dir(), model_id):
-        raise ModelError(f"{model_id!r} is a shipped model's id; shipped models are never replaced: choose another id")
+        raise ModelError(_("{model_id!r} is a shipped model's id; shipped models are never replaced: choose another id",
+                           model_id=model_id))
     if _files(zoo.user_models_dir(), model_id):
-        raise ModelError(f"a user model {model_id!r} already exists; remove it first (remove-model --id {model_id})")
+        raise ModelError(_("a user model {model_id!r} already exists; remove it first (remove-model --id {model_id})",
+                           model_id=model_id))
 
 
 def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: int = 1000, command: str = "",
@@ -250,9 +260,9 @@ def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: in
     stripped = False
     if looks_like_probabilities(outputs):
         if not strip:
-            raise ModelError("the model outputs probabilities (each row is non-negative and sums to 1): attacks "
-                             "need logits, because gradients through a softmax vanish and make attacks look "
-                             "weaker than they are; add --strip-softmax to remove the final softmax")
+            raise ModelError(_("the model outputs probabilities (each row is non-negative and sums to 1): attacks "
+                               "need logits, because gradients through a softmax vanish and make attacks look "
+                               "weaker than they are; add --strip-softmax to remove the final softmax"))
         model = strip_softmax(model)
         _logits_check(model, probe, before=outputs)
         stripped = True
@@ -295,10 +305,10 @@ def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: in
 def remove_model(model_id: str) -> list[Path]:
     """Delete a user model's weights and card; shipped models cannot be removed."""
     if _files(zoo.models_dir(), model_id):
-        raise ModelError(f"{model_id!r} is a shipped model; shipped models cannot be removed")
+        raise ModelError(_("{model_id!r} is a shipped model; shipped models cannot be removed", model_id=model_id))
     paths = _files(zoo.user_models_dir(), model_id)
     if not paths:
-        raise ModelError(f"no user model {model_id!r} in {zoo.user_models_dir()}")
+        raise ModelError(_("no user model {model_id!r} in {folder}", model_id=model_id, folder=zoo.user_models_dir()))
     for path in paths:
         path.unlink()
     zoo.forget(model_id)
@@ -316,10 +326,10 @@ def add_uploaded(content: bytes, dataset: str, model_id: str, strip: bool = Fals
     """``add_model`` for the bytes of a browser upload: refused unless allowed, limited to
     ``MAX_UPLOAD_BYTES``, held in a private temporary file in the user-models folder meanwhile."""
     if not upload_allowed():
-        raise ModelError(f"model uploads are off on this server ({UPLOAD_ENV}=1 turns them on)")
+        raise ModelError(_("model uploads are off on this server ({variable}=1 turns them on)", variable=UPLOAD_ENV))
     if len(content) > MAX_UPLOAD_BYTES:
-        raise ModelError(f"the file is {len(content) / 2**20:.0f} MB; uploads are limited to "
-                         f"{MAX_UPLOAD_BYTES >> 20} MB")
+        raise ModelError(_("the file is {size:.0f} MB; uploads are limited to {limit} MB", size=len(content) / 2**20,
+                           limit=MAX_UPLOAD_BYTES >> 20))
     _refuse_taken(model_id)
     folder = zoo.user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -328,6 +338,6 @@ def add_uploaded(content: bytes, dataset: str, model_id: str, strip: bool = Fals
         tmp.write_bytes(content)
         return add_model(tmp, dataset, model_id, strip, eval_n, "browser upload", log)
     except ModelError as exc:  # name the upload, not the server's temporary file
-        raise ModelError(str(exc).replace(str(tmp), "the uploaded file")) from None
+        raise ModelError(str(exc).replace(str(tmp), _("the uploaded file"))) from None
     finally:
         tmp.unlink(missing_ok=True)

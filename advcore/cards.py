@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, data, evaluate
+from .i18n import N_
 from .train import CLEAN_RECIPES, TrainConfig, TrainState, hardware
 
 
@@ -90,7 +91,7 @@ WORST_CASE = (("apgd-ce", {"steps": 100}), ("apgd-dlr", {"steps": 100}), ("squar
 def measure_worst_case(model, model_id: str, split, eps: float, n: int) -> dict:
     """AutoAttack-style number (Croce & Hein 2020): an image counts as robust only if APGD-CE,
     APGD-DLR (100 steps each) and the black-box Square Attack (1,000 queries) all fail on it."""
-    names = ",".join(a for a, _ in WORST_CASE)
+    names = ",".join(a for a, _params in WORST_CASE)
     summary = evaluate.worst_case(model, split, [(a, dict(p, eps=eps)) for a, p in WORST_CASE], n)
     params = {"eps": eps, "norm": "linf", "steps": 100, "queries": 1000}
     return {"attack": names, **params, "n": summary["n"], "clean_accuracy": summary["clean_accuracy"],
@@ -117,13 +118,18 @@ def measure_sanity(model, model_id: str, split, eps: float, n: int, extra_rows: 
             "flags": [f.as_dict() for f in flags]}
 
 
-CAVEATS = {"distill": (
+CAVEATS = {"distill": N_(
     "Defensive distillation (Papernot et al. 2016) is not a defence: the student's logits are about T times too "
     "large, so its softmax saturates and the cross-entropy gradient underflows to zero. FGSM and PGD on cross-"
     "entropy then find almost nothing (this card's PGD and FGSM figures), while attacks that do not need that "
     "gradient succeed: APGD on the scale-invariant DLR loss (Croce & Hein 2020) and the black-box Square Attack "
     "(the worst case), as Carlini & Wagner 2017 showed with attacks on logits. The card's sanity flags catch it: "
     "all-zero gradients, a black-box attack beating white-box PGD, accuracy not reaching 0 at a large eps.")}
+# The attack each adversarial recipe trains against, as the card states it (``{steps}``: the recipe's steps).
+TRAINING_ATTACKS = {"pgd-at": N_("PGD-{steps} linf, random start"), "fgsm-rs": N_("FGSM, uniform random start"),
+                    "n-fgsm": N_("FGSM step eps from uniform noise in [-2eps, 2eps], unprojected"),
+                    "trades": N_("PGD-{steps} on KL")}
+STORED = (*CAVEATS.values(), *TRAINING_ATTACKS.values())  # English on the card; advcore.ui.model_table_notes reads
 
 
 def evaluation_eps(cfg: TrainConfig) -> float | None:
@@ -147,10 +153,8 @@ def build_card(model, cfg: TrainConfig, state: TrainState, weights: Path, comman
                         "trades": f"TRADES: CE + {cfg.beta} * KL",
                         "distill": f"cross-entropy at temperature {cfg.temperature:g} on a teacher's soft labels "
                                    f"(teacher: cross-entropy at the same temperature)"}[cfg.recipe],
-                  training_attack=None if cfg.recipe in CLEAN_RECIPES else {
-                      "pgd-at": f"PGD-{cfg.steps} linf, random start", "fgsm-rs": "FGSM, uniform random start",
-                      "n-fgsm": "FGSM step eps from uniform noise in [-2eps, 2eps], unprojected",
-                      "trades": f"PGD-{cfg.steps} on KL"}[cfg.recipe],
+                  training_attack=None if cfg.recipe in CLEAN_RECIPES
+                  else TRAINING_ATTACKS[cfg.recipe].format(steps=cfg.steps),
                   step_size_used=cfg.alpha,
                   optimizer={"adam": "Adam", "sgd": "SGD, Nesterov momentum 0.9"}[cfg.optimizer])
     return {

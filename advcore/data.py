@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, ModelError
+from .i18n import gettext
 from .ids import check_id
 from .settings import settings
 
@@ -172,7 +173,8 @@ class Split:
 def info(name: str) -> DatasetInfo:
     """Registry entry for ``name``; a clear error for an unknown name."""
     if name not in DATASETS:
-        raise DataError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
+        raise DataError(gettext("unknown data set {name!r}; choose one of: {choices}", name=name,
+                                 choices=", ".join(DATASETS)))
     return DATASETS[name]
 
 
@@ -195,11 +197,11 @@ def sha256_file(path: Path) -> str:
 def to_float(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """uint8 (N, H, W[, C]) -> float32 (N, H, W, C) in [0, 1], checking the shape."""
     if images.dtype != np.uint8:
-        raise DataError(f"expected uint8 pixels, got {images.dtype}")
+        raise DataError(gettext("expected uint8 pixels, got {dtype}", dtype=images.dtype))
     if images.ndim == 3:
         images = images[..., None]
     if images.shape[1:] != shape:
-        raise DataError(f"expected images of shape {shape}, got {images.shape[1:]}")
+        raise DataError(gettext("expected images of shape {shape}, got {got}", shape=shape, got=images.shape[1:]))
     return images.astype(np.float32) / np.float32(255.0)
 
 
@@ -209,18 +211,19 @@ def _arrays_from_npz(path: Path, split: str, ds: DatasetInfo) -> tuple[np.ndarra
             keys = set(archive.files)
             wanted = {f"x_{split}", f"y_{split}"}
             if not wanted <= keys:
-                raise DataError(
-                    f"{path}: missing arrays {sorted(wanted - keys)}; expected the "
-                    "keras.datasets layout x_train, y_train, x_test, y_test (uint8)"
-                )
+                raise DataError(gettext("{path}: missing arrays {missing}; expected the keras.datasets layout "
+                                        "x_train, y_train, x_test, y_test (uint8)", path=path,
+                                        missing=sorted(wanted - keys)))
             x, y = archive[f"x_{split}"], archive[f"y_{split}"]
     except DataError:
         raise
     except Exception as exc:  # zip/npy errors come in many types
-        raise DataError(f"{path}: not a readable .npz archive ({exc.__class__.__name__}: {exc})") from exc
+        raise DataError(gettext("{path}: not a readable .npz archive ({error}: {reason})", path=path,
+                                error=exc.__class__.__name__, reason=exc)) from exc
     y = np.asarray(y).reshape(-1).astype(np.int64)
     if len(x) != len(y):
-        raise DataError(f"{path}: {len(x)} images but {len(y)} labels in the {split} split")
+        raise DataError(gettext("{path}: {images} images but {labels} labels in the {split} split", path=path,
+                                images=len(x), labels=len(y), split=split))
     return to_float(np.asarray(x), ds.shape), y
 
 
@@ -267,9 +270,10 @@ def check_user_set_name(name: str) -> str:
     try:
         check_id(name)
     except ModelError:
-        raise DataError(f"invalid data set name {name!r}: use 1-64 of a-z, 0-9, '-' and '_'") from None
+        raise DataError(gettext("invalid data set name {name!r}: use 1-64 of a-z, 0-9, '-' and '_'",
+                                name=name)) from None
     if name in DATASETS and not DATASETS[name].user:
-        raise DataError(f"{name!r} is a built-in data set; choose another name")
+        raise DataError(gettext("{name!r} is a built-in data set; choose another name", name=name))
     return name
 
 
@@ -283,7 +287,7 @@ def _describe_user_set(entry: dict) -> DatasetInfo:
     shape = tuple(int(v) for v in entry["shape"])
     if len(shape) != 3 or not (MIN_SIDE <= shape[0] <= MAX_SIDE and MIN_SIDE <= shape[1] <= MAX_SIDE) \
             or shape[2] not in (1, 3):
-        raise DataError(f"bad shape {shape}")
+        raise DataError(gettext("bad shape {shape}", shape=shape))
     names = tuple(str(c)[:MAX_NAME_CHARS] for c in entry["class_names"])
     return DatasetInfo(entry["name"], str(entry.get("title") or entry["name"])[:MAX_NAME_CHARS], shape, names,
                        (), "", note=f"user image set ({entry.get('source', {}).get('kind', '?')})",
@@ -315,7 +319,7 @@ def user_set_description(name: str) -> dict:
     """The stored description of user image set ``name``."""
     npz, meta = user_set_paths(name)
     if not meta.is_file() or not npz.is_file():
-        raise DataError(f"no user image set {name!r} in {user_data_dir()}")
+        raise DataError(gettext("no user image set {name!r} in {folder}", name=name, folder=user_data_dir()))
     return json.loads(meta.read_text())
 
 
@@ -327,9 +331,9 @@ def _from_user(ds: DatasetInfo, split: str) -> Split | None:
     npz, _ = user_set_paths(ds.name)
     entry = user_set_description(ds.name)
     if sha256_file(npz) != entry.get("sha256"):
-        raise DataError(f"{npz}: sha256 does not match its description; re-add the image set")
+        raise DataError(gettext("{path}: sha256 does not match its description; re-add the image set", path=npz))
     if split == "train" and "train" not in entry.get("splits", ()):
-        raise DataError(f"user image set {ds.name} has no training images (only a test split)")
+        raise DataError(gettext("user image set {name} has no training images (only a test split)", name=ds.name))
     x, y = _arrays_from_npz(npz, split, ds)
     return Split(ds.name, split, x, y, ds.class_names, f"user image set {npz.name} ({len(y)} images)", True)
 
@@ -342,7 +346,8 @@ def sample_path(name: str) -> Path:
 def _from_sample(ds: DatasetInfo) -> Split:
     path = sample_path(ds.name)
     if not path.is_file():
-        raise DataError(f"{path}: the shipped sample of {ds.name} is missing; reinstall advcore")
+        raise DataError(gettext("{path}: the shipped sample of {name} is missing; reinstall advcore", path=path,
+                                 name=ds.name))
     x, y = _arrays_from_npz(path, "test", ds)
     return Split(ds.name, "test", x, y, ds.class_names, f"shipped sample {path.name} ({len(y)} images)", False)
 
@@ -359,17 +364,16 @@ def load(name: str, split: str = "test") -> Split:
     """
     ds = info(name)
     if split not in ("train", "test"):
-        raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
+        raise DataError(gettext("unknown split {split!r}; use 'train' or 'test'", split=split))
     key = (name, split)
     with _lock:
         if key not in _cache:
             loaded = _from_user(ds, split) or _from_data_dir(ds, split) or _from_keras(ds, split)
             if loaded is None:
                 if split == "train":
-                    raise DataError(
-                        f"no training data for {name}: set {DATA_DIR_ENV} to a folder with "
-                        f"{' or '.join(ds.files)}, or allow the keras.datasets download"
-                    )
+                    raise DataError(gettext("no training data for {name}: set {variable} to a folder with {files}, "
+                                            "or allow the keras.datasets download", name=name,
+                                            variable=DATA_DIR_ENV, files=" or ".join(ds.files)))
                 loaded = _from_sample(ds)
             _cache[key] = loaded
         return _cache[key]
@@ -391,7 +395,7 @@ def make_sample(name: str, per_class: int = SAMPLE_PER_CLASS, seed: int = 0) -> 
     ds = info(name)
     full = load(name, "test")
     if not full.full:
-        raise DataError("making the sample needs the full test set")
+        raise DataError(gettext("making the sample needs the full test set"))
     rng = np.random.default_rng(seed)
     picks = np.concatenate([
         rng.choice(np.flatnonzero(full.y == c), per_class, replace=False) for c in range(len(ds.class_names))

@@ -42,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from .errors import AdvcoreError
+from .i18n import N_, _
 from .params import Param, check_params, lookup
 from .permodel import PerModel
 
@@ -140,41 +141,44 @@ def get(name: str) -> DefenceSpec:
 
 def validate(name: str, params: dict) -> dict:
     """Fill defaults and range-check the parameters of defence ``name`` (AdvcoreError if bad)."""
-    spec = get(name)
+    spec, owner = get(name), _("defence {name}", name=name)
     try:
-        return check_params(f"defence {name}", spec.params, params)
+        return check_params(owner, spec.params, params)
     except AdvcoreError as exc:  # a value out of range: say which defence it was for
         message = str(exc)
-        raise AdvcoreError(message if message.startswith("defence ") else f"defence {name}: {message}") from None
+        raise AdvcoreError(message if message.startswith(owner) else
+                           _("{owner}: {message}", owner=owner, message=message)) from None
 
 
 register(DefenceSpec(
-    "jpeg", "JPEG compression", (Param("quality", "int", 75, 1, 100, "JPEG quality", "lower = stronger compression"),),
+    "jpeg", N_("JPEG compression"),
+    (Param("quality", "int", 75, 1, 100, N_("JPEG quality"), N_("lower = stronger compression")),),
     "Dziugaite, Ghahramani & Roy 2016, A study of the effect of JPG compression on adversarial images; "
     "Das et al. 2017, Keeping the Bad Guys Out", jpeg,
-    summary="re-encode the image as a JPEG: drops fine detail, and with it some of the perturbation"))
+    summary=N_("re-encode the image as a JPEG: drops fine detail, and with it some of the perturbation")))
 register(DefenceSpec(
-    "bits", "Bit-depth reduction", (Param("depth", "int", 3, 1, 8, "bits per pixel value", "2**depth grey levels"),),
+    "bits", N_("Bit-depth reduction"),
+    (Param("depth", "int", 3, 1, 8, N_("bits per pixel value"), N_("2**depth grey levels")),),
     "Xu, Evans & Qi 2018, Feature Squeezing: Detecting Adversarial Examples in Deep Neural Networks", bits,
-    summary="round every pixel to a few grey levels: small changes round away, and the gradient is zero"))
+    summary=N_("round every pixel to a few grey levels: small changes round away, and the gradient is zero")))
 register(DefenceSpec(
-    "median", "Median filter", (Param("size", "int", 2, 1, 7, "pixels", "side of the square window"),),
+    "median", N_("Median filter"), (Param("size", "int", 2, 1, 7, N_("pixels"), N_("side of the square window")),),
     "Xu, Evans & Qi 2018, Feature Squeezing: Detecting Adversarial Examples in Deep Neural Networks", median,
-    differentiable=True, summary="replace each pixel by the median of its window: removes isolated spikes"))
+    differentiable=True, summary=N_("replace each pixel by the median of its window: removes isolated spikes")))
 register(DefenceSpec(
-    "resize-pad", "Random resize and pad",
-    (Param("canvas", "float", 1.11, 1.0, 2.0, "x image side",
-           "canvas side as a multiple of the image side (Xie et al.: 331/299 = 1.11)"),),
+    "resize-pad", N_("Random resize and pad"),
+    (Param("canvas", "float", 1.11, 1.0, 2.0, N_("x image side"),
+           N_("canvas side as a multiple of the image side (Xie et al.: 331/299 = 1.11)")),),
     "Xie, Wang, Zhang, Ren & Yuille 2018, Mitigating Adversarial Effects Through Randomization", resize_pad,
     differentiable=True, randomized=True, shown=0,
-    summary="shrink the image by a random amount and shift it randomly: a new draw on every call"))
+    summary=N_("shrink the image by a random amount and shift it randomly: a new draw on every call")))
 register(DefenceSpec(
-    "smooth", "Randomized smoothing",
-    (Param("sigma", "float", 0.25, 0.01, 2.0, "pixel units", "standard deviation of the Gaussian noise"),
-     Param("samples", "int", 32, 1, 1000, "noisy copies", "copies voting on each prediction")),
+    "smooth", N_("Randomized smoothing"),
+    (Param("sigma", "float", 0.25, 0.01, 2.0, N_("pixel units"), N_("standard deviation of the Gaussian noise")),
+     Param("samples", "int", 32, 1, 1000, N_("noisy copies"), N_("copies voting on each prediction"))),
     "Cohen, Rosenfeld & Kolter 2019, Certified Adversarial Robustness via Randomized Smoothing",
     randomized=True, smoothing=True,
-    summary="classify many noisy copies and return the majority vote; its L2 robustness can be certified"))
+    summary=N_("classify many noisy copies and return the majority vote; its L2 robustness can be certified")))
 
 
 # --- spec strings and chains -------------------------------------------------------------------
@@ -232,9 +236,10 @@ class Defence:
 
     def __post_init__(self):
         if len(self.stages) > MAX_STAGES:
-            raise AdvcoreError(f"at most {MAX_STAGES} defences in a chain, got {len(self.stages)}")
+            raise AdvcoreError(_("at most {most} defences in a chain, got {count}", most=MAX_STAGES,
+                                   count=len(self.stages)))
         if sum(s.spec.smoothing for s in self.stages) > 1:
-            raise AdvcoreError("randomized smoothing can appear only once in a chain")
+            raise AdvcoreError(_("randomized smoothing can appear only once in a chain"))
 
     def __add__(self, other) -> Defence:
         return Defence(self.stages + parse(other).stages)
@@ -268,7 +273,7 @@ def parse(spec) -> Defence:
     if spec is None:
         return Defence()
     if not isinstance(spec, str):
-        raise AdvcoreError(f"a defence is a spec string like 'bits:3+median:2', got {spec!r}")
+        raise AdvcoreError(_("a defence is a spec string like 'bits:3+median:2', got {spec!r}", spec=spec))
     text = spec.strip().lower()
     if text in ("", "none"):
         return Defence()
@@ -281,10 +286,11 @@ def parse(spec) -> Defence:
             key, sep, value = token.partition("=")
             if not sep:
                 if i >= len(params):
-                    raise AdvcoreError(f"defence {name} takes at most {len(params)} value(s), got {part!r}")
+                    raise AdvcoreError(_("defence {name} takes at most {most} value(s), got {part!r}", name=name,
+                                          most=len(params), part=part))
                 key, value = params[i].name, token
             if key in given:
-                raise AdvcoreError(f"defence {name}: {key} given twice in {part!r}")
+                raise AdvcoreError(_("defence {name}: {key} given twice in {part!r}", name=name, key=key, part=part))
             given[key] = value
         stages.append(make_stage(name, **given))
     return Defence(tuple(stages))
@@ -421,7 +427,7 @@ def noise_counts(model, x: np.ndarray, sigma: float, n: int, batch: int = 1000, 
     so the counts are reproducible for the same ``seed`` and ``batch``."""
     x = np.asarray(x, np.float32)
     if int(n) < 1:
-        raise AdvcoreError(f"n must be at least 1, got {n}")
+        raise AdvcoreError(_("n must be at least 1, got {n}", n=n))
     if len(x) == 0:
         return np.zeros((0, 0), np.int64)
     counter = _counter(model)
@@ -464,13 +470,13 @@ def check_certify(sigma, n0, n, alpha) -> tuple[float, int, int, float]:
         sigma, alpha = float(sigma), float(alpha)
         n0, n = int(n0), int(n)
     except (TypeError, ValueError):
-        raise AdvcoreError("sigma and alpha must be numbers, n0 and n whole numbers") from None
+        raise AdvcoreError(_("sigma and alpha must be numbers, n0 and n whole numbers")) from None
     if not (math.isfinite(sigma) and 0 < sigma <= 2):
-        raise AdvcoreError(f"sigma must be in (0, 2] pixel units, got {sigma}")
+        raise AdvcoreError(_("sigma must be in (0, 2] pixel units, got {sigma}", sigma=sigma))
     if not 1 <= n0 <= 100_000 or not 1 <= n <= 100_000:
-        raise AdvcoreError(f"n0 and n must be in [1, 100000], got n0={n0}, n={n}")
+        raise AdvcoreError(_("n0 and n must be in [1, 100000], got n0={n0}, n={n}", n0=n0, n=n))
     if not (math.isfinite(alpha) and 0 < alpha < 0.5):
-        raise AdvcoreError(f"alpha must be in (0, 0.5), got {alpha}")
+        raise AdvcoreError(_("alpha must be in (0, 0.5), got {alpha}", alpha=alpha))
     return sigma, n0, n, alpha
 
 
@@ -488,7 +494,7 @@ def certify(model, x, sigma: float, n0: int = 100, n: int = 1000, alpha: float =
     sigma, n0, n, alpha = check_certify(sigma, n0, n, alpha)
     x = np.asarray(x, np.float32)
     if x.ndim != 4:
-        raise AdvcoreError(f"images must be (N, H, W, C); got shape {x.shape}")
+        raise AdvcoreError(_("images must be (N, H, W, C); got shape {shape}", shape=x.shape))
     guess = noise_counts(model, x, sigma, n0, batch, seed).argmax(axis=1)
     counts = noise_counts(model, x, sigma, n, batch, seed + 1)[np.arange(len(x)), guess]
     p_lower = lower_confidence_bound(counts, n, alpha)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from . import attacks, defences, logs
 from .attacks import adaptive
 from .errors import AdvcoreError
+from .i18n import _
 from .settings import default
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,10 @@ def certify_cost(images: int, noisy: int, sigmas: int, models: int) -> int:
 def check_budget(work: int, budget: int) -> None:
     """OverBudget naming both figures when ``work`` image-attack-steps exceed ``budget``."""
     if work > budget:
-        raise OverBudget(
-            f"This request needs {work:,} image-attack-steps (images x attack steps x restarts x eps values x "
-            f"models x defences); this server allows {budget:,} per request (ADVLAB_MAX_WORK). Choose fewer "
-            "images, steps, eps values, attacks, models or defences.")
+        raise OverBudget(_(
+            "This request needs {work:,} image-attack-steps (images x attack steps x restarts x eps values x "
+            "models x defences); this server allows {budget:,} per request (ADVLAB_MAX_WORK). Choose fewer "
+            "images, steps, eps values, attacks, models or defences.", work=work, budget=budget))
 
 
 @dataclass(eq=False)

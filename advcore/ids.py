@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from .errors import ModelError
+from .i18n import _
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -17,5 +18,5 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def check_id(model_id: str) -> str:
     """Model ids are short lower-case names; anything else (paths, dots) is refused."""
     if not isinstance(model_id, str) or not ID_PATTERN.match(model_id):
-        raise ModelError(f"invalid model id {model_id!r}: use 1-64 of a-z, 0-9, '-' and '_'")
+        raise ModelError(_("invalid model id {model_id!r}: use 1-64 of a-z, 0-9, '-' and '_'", model_id=model_id))
     return model_id

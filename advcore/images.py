@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import AdvcoreError
+from .i18n import _
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 4096 * 4096
@@ -30,29 +31,31 @@ class ImageError(AdvcoreError):
 def from_bytes(content: bytes, shape: tuple[int, int, int], invert_light_background: bool = False) -> np.ndarray:
     """Decode, validate and resize an uploaded image to ``shape`` (H, W, C); see module doc."""
     if not content:
-        raise ImageError("the file is empty")
+        raise ImageError(_("the file is empty"))
     if len(content) > MAX_UPLOAD_BYTES:
-        raise ImageError(f"the file is {len(content) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 2**20:.0f} MB")
+        raise ImageError(_("the file is {size:.1f} MB; the limit is {limit:.0f} MB", size=len(content) / 2**20,
+                             limit=MAX_UPLOAD_BYTES / 2**20))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(content))
             if image.format not in ALLOWED_FORMATS:
-                raise ImageError(f"{image.format} files are not accepted; upload a PNG or JPEG")
+                raise ImageError(_("{format} files are not accepted; upload a PNG or JPEG", format=image.format))
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise ImageError(f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS:,} pixels")
+                raise ImageError(_("the image is {width}x{height} pixels; the limit is {limit:,} pixels", width=width,
+                                     height=height, limit=MAX_PIXELS))
             image.seek(0)  # first frame of an animation
             image = ImageOps.exif_transpose(image)
             image.load()
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"the image has too many pixels; the limit is {MAX_PIXELS:,} pixels") from None
+        raise ImageError(_("the image has too many pixels; the limit is {limit:,} pixels", limit=MAX_PIXELS)) from None
     except UnidentifiedImageError:
-        raise ImageError("this is not an image we can read (PNG or JPEG expected)") from None
+        raise ImageError(_("this is not an image we can read (PNG or JPEG expected)")) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageError(f"the image is damaged or truncated ({exc.__class__.__name__})") from None
+        raise ImageError(_("the image is damaged or truncated ({error})", error=exc.__class__.__name__)) from None
     return to_input(image, shape, invert_light_background)
 
 
@@ -88,9 +91,9 @@ def from_drawing(pixels, shape: tuple[int, int, int]) -> np.ndarray:
     try:
         array = np.asarray(pixels, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
-        raise ImageError("the drawing could not be read") from None
+        raise ImageError(_("the drawing could not be read")) from None
     if array.size != height * width or not np.all(np.isfinite(array)):
-        raise ImageError(f"the drawing must have {height * width} grey values")
+        raise ImageError(_("the drawing must have {count} grey values", count=height * width))
     array = center_strokes(np.clip(array, 0, 255).reshape(height, width) / 255.0)
     array = array[..., None]
     if channels != 1:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .i18n import N_
+
 L0_TOLERANCE = 0.5 / 255  # a pixel value counts as changed when it moves by half a grey level
 
 
@@ -115,18 +117,19 @@ def summarise(x, x_adv, clean_logits, adv_logits, y, target=None) -> dict[str, f
     }
 
 
-# One sentence per metric the Explore and Compare pages show, with its unit (pages use these as help texts).
+# One sentence per metric the Explore and Compare pages show, with its unit (pages use these as help texts,
+# translated where shown: ``_(METRIC_HELP[key])``).
 METRIC_HELP: dict[str, str] = {
-    "linf": "L∞: the largest change made to any single pixel value, in pixel units of the [0, 1] scale "
-            "(×255 gives grey levels); an L∞ attack keeps it at most eps.",
-    "l2": "L2: the length of the whole change (square root of the sum of squared pixel changes), in pixel "
-          "units of the [0, 1] scale; many small changes add up.",
-    "l0": "L0: how many pixel values changed by at least half a grey level (a count, out of height × width × "
-          "channels).",
-    "psnr": "PSNR: peak signal-to-noise ratio of the adversarial against the original image, in decibels (dB); "
-            "higher means harder to see, above about 30 dB most people see no difference.",
-    "kl": "KL(clean ‖ adv): how far the model's class probabilities moved, in nats (0 = unchanged; "
-          "ln 10 ≈ 2.3 nats is as far as a confident answer moving to a uniform guess).",
-    "true_prob_drop": "True-class probability drop: the model's probability for the true class before minus "
-                      "after the attack, in percentage points.",
+    "linf": N_("L∞: the largest change made to any single pixel value, in pixel units of the [0, 1] scale "
+               "(×255 gives grey levels); an L∞ attack keeps it at most eps."),
+    "l2": N_("L2: the length of the whole change (square root of the sum of squared pixel changes), in pixel "
+             "units of the [0, 1] scale; many small changes add up."),
+    "l0": N_("L0: how many pixel values changed by at least half a grey level (a count, out of height × width × "
+             "channels)."),
+    "psnr": N_("PSNR: peak signal-to-noise ratio of the adversarial against the original image, in decibels (dB); "
+               "higher means harder to see, above about 30 dB most people see no difference."),
+    "kl": N_("KL(clean ‖ adv): how far the model's class probabilities moved, in nats (0 = unchanged; "
+             "ln 10 ≈ 2.3 nats is as far as a confident answer moving to a uniform guess)."),
+    "true_prob_drop": N_("True-class probability drop: the model's probability for the true class before minus "
+                         "after the attack, in percentage points."),
 }

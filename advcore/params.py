@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AdvcoreError
+from .i18n import N_, _
 from .ids import check_id
 
 
@@ -58,27 +59,37 @@ class Param:
                     raise ValueError
                 number = int(number)
         except (TypeError, ValueError):
-            raise AdvcoreError(f"{self.name}: {value!r} is not a valid {self.describe()}") from None
+            raise AdvcoreError(_("{name}: {value!r} is not a valid {kind}", name=self.name, value=value,
+                                  kind=self.describe())) from None
         if not math.isfinite(number) or (self.low is not None and number < self.low) or (
                 self.high is not None and number > self.high):
-            raise AdvcoreError(f"{self.name} must be in [{self.low}, {self.high}]"
-                               f"{' ' + self.unit if self.unit else ''}, got {value}")
+            bounds = dict(name=self.name, low=self.low, high=self.high, unit=_(self.unit) if self.unit else "",
+                          value=value)
+            raise AdvcoreError(_("{name} must be in [{low}, {high}] {unit}, got {value}", **bounds) if self.unit else
+                               _("{name} must be in [{low}, {high}], got {value}", **bounds))
         return number
 
     def describe(self) -> str:
         if self.kind == "choice":
-            return "choice of " + "|".join(map(str, self.choices))
+            return _("choice of {choices}", choices="|".join(map(str, self.choices)))
         if self.kind == "bool":
-            return "true/false"
+            return _("true/false")
         if self.kind == "model":
-            return "model id"
-        return f"{self.kind} in [{self.low}, {self.high}]"
+            return _("model id")
+        return _("{kind} in [{low}, {high}]", kind=self.kind, low=self.low, high=self.high)
+
+
+_UNKNOWN = {  # lookup's refusal per kind of table (one whole sentence each); "" for any other kind
+    "attack": N_("unknown attack {name!r}; choose one of: {choices}"),
+    "defence": N_("unknown defence {name!r}; choose one of: {choices}"),
+    "": N_("unknown {kind} {name!r}; choose one of: {choices}"),
+}
 
 
 def lookup(table: dict, name: str, kind: str):
     """``table[name]``, or an AdvcoreError naming the choices (``kind``: 'attack', 'defence')."""
     if name not in table:
-        raise AdvcoreError(f"unknown {kind} {name!r}; choose one of: {', '.join(table)}")
+        raise AdvcoreError(_(_UNKNOWN.get(kind, _UNKNOWN[""]), kind=kind, name=name, choices=", ".join(table)))
     return table[name]
 
 
@@ -88,6 +99,6 @@ def check_params(owner: str, params: tuple[Param, ...], given: dict, extra: froz
     known = {p.name for p in params}
     unknown = set(given) - known - extra
     if unknown:
-        raise AdvcoreError(f"{owner} has no parameter(s) {', '.join(sorted(unknown))}; "
-                           f"it takes: {', '.join(sorted(known)) or 'none'}")
+        raise AdvcoreError(_("{owner} has no parameter(s) {unknown}; it takes: {known}", owner=owner,
+                             unknown=", ".join(sorted(unknown)), known=", ".join(sorted(known)) or _("none")))
     return {p.name: p.check(given.get(p.name, p.default)) for p in params}

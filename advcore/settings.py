@@ -16,7 +16,8 @@ what it must be and what it got, e.g. ``ADVLAB_MAX_WORK: must be an integer from
 1,000,000,000,000 (got 'abc')``; ``python -m advcore`` and the dashboard server check this once at start and
 stop with that line (no traceback). The teacher password is a secret: it is never shown, in an error either.
 
-The bottom layer: this module imports nothing from advcore but ``advcore.errors``.
+The bottom layer: this module imports nothing from advcore but ``advcore.errors`` and ``advcore.i18n`` (the
+error line is in the current language; ``json_schema_extra["must"]`` keeps the English for docs/settings.md).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import AdvcoreError
+from .i18n import N_, _
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -38,18 +40,32 @@ class SettingsError(AdvcoreError):
     """An environment variable whose value does not fit; the message is one line naming it."""
 
 
-def _var(name: str, default: Any, description: str, unit: str = "", must: str = "", **bounds) -> Any:
-    """A field read from the variable ``name``; ``must`` says, for an error, what a value must be."""
+_MUST: dict[str, tuple[str, dict]] = {}  # variable -> (N_-marked phrase, its values): what a value must be
+
+
+def _integer_rule(low: int, high: int | None) -> tuple[str, dict]:
+    if low == 1 and high is None:
+        return N_("a positive integer"), {}
+    if high is None:
+        return N_("an integer of at least {low:,}"), {"low": low}
+    return N_("an integer from {low:,} to {high:,}"), {"low": low, "high": high}
+
+
+def _var(name: str, default: Any, description: str, unit: str = "", must: str = "", must_values: dict | None = None,
+         **bounds) -> Any:
+    """A field read from the variable ``name``; ``must`` (an ``N_``-marked phrase, its placeholders filled from
+    ``must_values``) says, for an error, what a value must be; integer fields derive it from their bounds."""
     low, high = bounds.get("ge"), bounds.get("le")
     if not must and low is not None:  # an integer field
-        must = ("a positive integer" if low == 1 and high is None else
-                f"an integer of at least {low:,}" if high is None else f"an integer from {low:,} to {high:,}")
+        must, must_values = _integer_rule(low, high)
+    _MUST[name] = (must or N_("a valid value"), must_values or {})
+    english = must.format(**must_values) if must_values else must
     return Field(default, validation_alias=name, description=description,
-                 json_schema_extra={"unit": unit, "must": must or "a valid value"}, **bounds)
+                 json_schema_extra={"unit": unit, "must": english or "a valid value"}, **bounds)
 
 
-_FOLDER = "a folder path"
-_SWITCH = "0 or 1"
+_FOLDER = N_("a folder path")
+_SWITCH = N_("0 or 1")
 
 
 class Settings(BaseSettings):
@@ -101,26 +117,27 @@ class Settings(BaseSettings):
 
     # --- the dashboard server: process ---------------------------------------------------------------------
     intra_op_threads: int = _var("ADVLAB_INTRA_OP_THREADS", 1, "threads per TensorFlow op in the server "
-                                 "(0: TensorFlow's choice)", "threads", must="an integer of at least 0", ge=0)
+                                 "(0: TensorFlow's choice)", "threads", ge=0)
     warm: bool = _var("ADVLAB_WARM", True, "warm each data set's default model at start-up in the background "
                       "(0: off)", must=_SWITCH)
     allow_model_upload: bool = _var("ADVLAB_ALLOW_MODEL_UPLOAD", False, "1: the Models page takes .keras "
                                     "uploads (a teacher's own server)", must=_SWITCH)
     log_level: Literal[LOG_LEVELS] = _var("ADVLAB_LOG_LEVEL", "INFO", "level of the advcore loggers' lines on "
-                                          "the server's stderr", must="one of " + ", ".join(LOG_LEVELS))
+                                          "the server's stderr", must=N_("one of {choices}"),
+                                          must_values={"choices": ", ".join(LOG_LEVELS)})
 
     # --- the classroom ----------------------------------------------------------------------------------------
     store: str = _var("ADVLAB_STORE", "", "the classroom store: redis://host:port/db (shared by replicas), "
-                      "sqlite:///path or a path; unset: a SQLite file in ADVLAB_STATE_DIR", must="text")
+                      "sqlite:///path or a path; unset: a SQLite file in ADVLAB_STATE_DIR", must=N_("text"))
     state_dir: Path | None = _var("ADVLAB_STATE_DIR", None, "folder of the default SQLite store (default: "
                                   "~/.advcore/state)", must=_FOLDER)
     teacher_password: SecretStr | None = _var("ADVLAB_TEACHER_PASSWORD", None, "if set, creating a room needs "
-                                              "it (attempts are rate-limited)", must="text")
+                                              "it (attempts are rate-limited)", must=N_("text"))
     room_idle_s: float = _var("ADVLAB_ROOM_IDLE_S", 6 * 3600.0, "a room closes after this long without "
-                              "activity", "s", must="a number of seconds, at least 60", ge=60)
+                              "activity", "s", must=N_("a number of seconds, at least 60"), ge=60)
     trusted_proxies: str = _var("ADVLAB_TRUSTED_PROXIES", "127.0.0.0/8, ::1", "proxies whose X-Forwarded-For "
                                 "names the client, comma-separated addresses or networks (rate limits count per "
-                                "client address)", must="comma-separated IP addresses or networks")
+                                "client address)", must=N_("comma-separated IP addresses or networks"))
 
     # --- deploy/compose.yaml only (read by Docker Compose, not by Python) --------------------------------
     replicas: int = _var("ADVLAB_REPLICAS", 2, "app replicas behind nginx (deploy/compose.yaml)", "replicas",
@@ -158,12 +175,16 @@ def default(name: str) -> Any:
 
 
 def _one_line(error: ValidationError) -> str:
-    """``NAME: must be ... (got 'value')`` for the first bad variable (a secret's value is never shown)."""
+    """``NAME: must be ... (got 'value')`` for the first bad variable, in the current language (a secret's value
+    is never shown)."""
     first = error.errors()[0]
     name = str(first["loc"][0])
-    extra = field_of(name).json_schema_extra or {}
-    got = "" if name == "ADVLAB_TEACHER_PASSWORD" else f" (got {os.environ.get(name, first.get('input'))!r})"
-    return f"{name}: must be {extra.get('must', 'a valid value')}{got}"
+    phrase, values = _MUST.get(name, (N_("a valid value"), {}))
+    must = _(phrase, **values)
+    if name == "ADVLAB_TEACHER_PASSWORD":
+        return _("{name}: must be {must}", name=name, must=must)
+    return _("{name}: must be {must} (got {value!r})", name=name, must=must,
+             value=os.environ.get(name, first.get("input")))
 
 
 _built: tuple = (None, None)  # (the variables' values, their Settings): one assignment, safe across threads

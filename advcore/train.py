@@ -48,12 +48,18 @@ from .attacks import norms
 from .attacks.base import logits_of
 from .attacks.registry import MAX_STEPS
 from .errors import AdvcoreError
+from .i18n import N_, _
 from .settings import settings
 
 RECIPES = ("standard", "pgd-at", "fgsm-rs", "n-fgsm", "trades", "distill")
 CLEAN_RECIPES = ("standard", "distill")  # recipes trained on clean images only (no training eps)
 HOLDOUT = 1024  # training images kept out of training, for the per-epoch robustness check
 COLLAPSE_DROP = 0.2  # fgsm-rs guard: roll back when held-out PGD accuracy falls this much
+# Why a run stopped early (``TrainState.stopped``, kept in English on the card; advcore.ui.model_table_notes reads it)
+STOPPED_BY_REQUEST = N_("stopped by request in epoch {epoch}")
+ROLLED_BACK = N_("catastrophic overfitting in epoch {epoch}: held-out PGD-10 accuracy fell from {best} to {now}; "
+                 "rolled back to epoch {last}")
+STORED = (STOPPED_BY_REQUEST, ROLLED_BACK)
 
 
 def _option(default, help: str, choices: tuple = (), flag: str = ""):
@@ -112,30 +118,31 @@ class TrainConfig:
         zoo.check_id(self.model_id)
         data.info(self.dataset)
         if self.architecture not in zoo.ARCHITECTURES:
-            raise AdvcoreError(f"unknown architecture {self.architecture!r}; "
-                               f"choose one of: {', '.join(zoo.ARCHITECTURES)}")
+            raise AdvcoreError(_("unknown architecture {architecture!r}; choose one of: {choices}",
+                                 architecture=self.architecture, choices=", ".join(zoo.ARCHITECTURES)))
         if self.recipe not in RECIPES:
-            raise AdvcoreError(f"unknown recipe {self.recipe!r}; choose one of: {', '.join(RECIPES)}")
+            raise AdvcoreError(_("unknown recipe {recipe!r}; choose one of: {choices}", recipe=self.recipe,
+                                 choices=", ".join(RECIPES)))
         if not (math.isfinite(self.eps) and 0 <= self.eps <= 1):
-            raise AdvcoreError(f"eps must be in [0, 1], got {self.eps}")
+            raise AdvcoreError(_("eps must be in [0, 1], got {eps}", eps=self.eps))
         if self.recipe not in CLEAN_RECIPES and self.eps <= 0:
-            raise AdvcoreError(f"recipe {self.recipe} needs eps > 0")
+            raise AdvcoreError(_("recipe {recipe} needs eps > 0", recipe=self.recipe))
         if self.precision not in PRECISIONS:
-            raise AdvcoreError(f"precision must be one of: {', '.join(PRECISIONS)}")
+            raise AdvcoreError(_("precision must be one of: {choices}", choices=", ".join(PRECISIONS)))
         if self.optimizer not in OPTIMIZERS:
-            raise AdvcoreError(f"optimizer must be one of: {', '.join(OPTIMIZERS)}")
+            raise AdvcoreError(_("optimizer must be one of: {choices}", choices=", ".join(OPTIMIZERS)))
         if not (0 <= self.weight_decay < 1 and 0 <= self.label_smoothing < 1):
-            raise AdvcoreError("weight_decay and label_smoothing must be in [0, 1)")
+            raise AdvcoreError(_("weight_decay and label_smoothing must be in [0, 1)"))
         if not (math.isfinite(self.temperature) and 1 <= self.temperature <= 1000):
-            raise AdvcoreError(f"temperature must be in [1, 1000], got {self.temperature}")
+            raise AdvcoreError(_("temperature must be in [1, 1000], got {temperature}", temperature=self.temperature))
         if self.lr_schedule not in LR_SCHEDULES:
-            raise AdvcoreError(f"lr_schedule must be one of: {', '.join(LR_SCHEDULES)}")
+            raise AdvcoreError(_("lr_schedule must be one of: {choices}", choices=", ".join(LR_SCHEDULES)))
         if not 1 <= self.crop_pad <= 8:
-            raise AdvcoreError(f"crop_pad must be in [1, 8] pixels, got {self.crop_pad}")
+            raise AdvcoreError(_("crop_pad must be in [1, 8] pixels, got {crop_pad}", crop_pad=self.crop_pad))
         if not (1 <= self.epochs <= MAX_TRAIN_EPOCHS and 1 <= self.batch_size <= 4096
                 and 1 <= self.steps <= MAX_STEPS):
-            raise AdvcoreError(f"epochs must be in [1, {MAX_TRAIN_EPOCHS}], batch_size in [1, 4096], "
-                               f"steps in [1, {MAX_STEPS}]")
+            raise AdvcoreError(_("epochs must be in [1, {epochs}], batch_size in [1, 4096], steps in [1, {steps}]",
+                                 epochs=MAX_TRAIN_EPOCHS, steps=MAX_STEPS))
         return self
 
     @property
@@ -206,7 +213,7 @@ def inner_max(model, x, objective, eps, alpha, steps, start):
     """Linf inner maximisation shared by the adversarial recipes: ``steps`` signed-gradient
     steps of ``alpha`` on ``objective(logits)`` from ``x + start``, projected and clipped."""
     x_adv = norms.into_ball(x, x + start, eps, "linf")
-    for _ in tf.range(steps):
+    for _step in tf.range(steps):
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
             value = tf.reduce_sum(objective(model(x_adv, training=False)))
@@ -414,7 +421,7 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
             if report:
                 report({"kind": "batch", "epoch": epoch, "batch": b, "batches": batches, **logs})
             if should_stop and should_stop():
-                state.stopped = f"stopped by request in epoch {epoch + 1}"
+                state.stopped = STOPPED_BY_REQUEST.format(epoch=epoch + 1)
                 break
         bar.close()
         clean_hold, adv_hold = _holdout_accuracy(float32_copy(model, cfg), x_hold, y_hold, cfg)
@@ -426,8 +433,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: bool = False, report: Callabl
                   "seconds": round(time.perf_counter() - started, 1)}
         if cfg.recipe in ("fgsm-rs", "n-fgsm") and best_hold >= 0 and adv_hold < best_hold - COLLAPSE_DROP:
             model.set_weights(previous_weights)
-            state.stopped = (f"catastrophic overfitting in epoch {epoch + 1}: held-out PGD-10 accuracy fell "
-                             f"from {best_hold:.1%} to {adv_hold:.1%}; rolled back to epoch {epoch}")
+            state.stopped = ROLLED_BACK.format(epoch=epoch + 1, best=f"{best_hold:.1%}", now=f"{adv_hold:.1%}",
+                                               last=epoch)
             record["rolled_back"] = True
         state.history.append(record)
         if show_progress:

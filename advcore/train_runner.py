@@ -27,6 +27,7 @@ from advcore import cards, data, train, zoo
 from advcore.attacks.base import logits_of
 from advcore.classroom import queue
 from advcore.errors import AdvcoreError
+from advcore.i18n import N_, _, pgettext
 from advcore.settings import settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,19 @@ POLL_S = 2.0  # an idle worker looks at the queue this often (and at once when a
 CHANCE_MARGIN = 0.05  # clean accuracy at most this far above 1/classes counts as "did not learn"
 CHECK_IMAGES = 1000  # test images of the quick did-it-learn check, before the card is measured
 MAX_CURVE_POINTS = 300  # batch points kept for the live chart (the job travels through the store)
+
+# The advice after a weak run, one clause per change. A worker thread writes it in English into the job (read
+# back in the student's language by advcore.ui.model_table_notes); a page calls ``what_to_change`` in its own.
+MORE_EPOCHS = N_("train for more epochs (this run: {epochs} of {most})")
+MORE_IMAGES = N_("train on more images (this run: {n_train:,} of {most:,})")
+STANDARD_FIRST = N_("try the standard recipe first (this run: {recipe} at eps {eps:g})")
+OTHER_LR = N_("this run already had the {recipe} recipe, {epochs} epochs and this server's most images: try another "
+              "learning rate (this run: {lr:g})")
+OTHER_LR_OR_LARGER = N_("this run already had the {recipe} recipe, {epochs} epochs and this server's most images: "
+                        "try another learning rate (this run: {lr:g}) or the larger Wong et al. small CNN")
+NEAR_CHANCE = N_("the model did not learn: its clean accuracy is {accuracy:.1%}, chance level for {classes} classes "
+                 "is {chance:.0%}. To change: {steps}.")
+STORED = (MORE_EPOCHS, MORE_IMAGES, STANDARD_FIRST, OTHER_LR, OTHER_LR_OR_LARGER, NEAR_CHANCE)
 
 
 def what_to_change(config: dict) -> str:
@@ -46,16 +60,15 @@ def what_to_change(config: dict) -> str:
     recipe, steps = config.get("recipe", "standard"), []
     most_epochs, most_images = settings().max_train_epochs, settings().max_train_images
     if epochs < most_epochs:
-        steps.append(f"train for more epochs (this run: {epochs} of {most_epochs})")
+        steps.append(_(MORE_EPOCHS, epochs=epochs, most=most_epochs))
     if 0 < n_train < most_images:
-        steps.append(f"train on more images (this run: {n_train:,} of {most_images:,})")
+        steps.append(_(MORE_IMAGES, n_train=n_train, most=most_images))
     if recipe not in train.CLEAN_RECIPES:
-        steps.append(f"try the standard recipe first (this run: {recipe} at eps {float(config.get('eps') or 0):g})")
+        steps.append(_(STANDARD_FIRST, recipe=recipe, eps=float(config.get("eps") or 0)))
     if not steps:
-        larger = " or the larger Wong et al. small CNN" if config.get("architecture") == "cnn-tiny" else ""
-        steps.append(f"this run already had the {recipe} recipe, {epochs} epochs and this server's most images: "
-                     f"try another learning rate (this run: {float(config.get('lr') or 0):g}){larger}")
-    return "; ".join(steps)
+        advice = OTHER_LR_OR_LARGER if config.get("architecture") == "cnn-tiny" else OTHER_LR
+        steps.append(_(advice, recipe=recipe, epochs=epochs, lr=float(config.get("lr") or 0)))
+    return pgettext("clause separator", "; ").join(steps)
 
 
 def near_chance_advice(accuracy: float, classes: int, config: dict, margin: float = CHANCE_MARGIN) -> str | None:
@@ -65,8 +78,7 @@ def near_chance_advice(accuracy: float, classes: int, config: dict, margin: floa
     chance = 1.0 / classes
     if accuracy > chance + margin:
         return None
-    return (f"the model did not learn: its clean accuracy is {accuracy:.1%}, chance level for {classes} classes "
-            f"is {chance:.0%}. To change: {what_to_change(config)}.")
+    return _(NEAR_CHANCE, accuracy=accuracy, classes=classes, chance=chance, steps=what_to_change(config))
 
 
 def train_job(job: dict, should_stop, live: dict) -> None:
@@ -148,8 +160,8 @@ def user_model_id(name: str) -> str:
     """'user-' + a slug of ``name``; refused if it would shadow a shipped model."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
     if not slug:
-        raise AdvcoreError("give the model a name with letters or digits")
+        raise AdvcoreError(_("give the model a name with letters or digits"))
     model_id = zoo.check_id(f"user-{slug}")
     if (zoo.models_dir() / f"{model_id}.json").exists():
-        raise AdvcoreError(f"{model_id} is a shipped model's id; choose another name")
+        raise AdvcoreError(_("{model_id} is a shipped model's id; choose another name", model_id=model_id))
     return model_id

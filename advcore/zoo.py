@@ -23,6 +23,7 @@ import numpy as np
 
 from . import data
 from .errors import ModelError
+from .i18n import gettext
 from .ids import ID_PATTERN, check_id
 from .settings import settings
 
@@ -191,7 +192,8 @@ def build(architecture: str, dataset: str, seed: int = 0):
     """A fresh, untrained logits model of ``architecture`` for ``dataset``'s image shape."""
     import keras  # lazy: keras loads TensorFlow (seconds); the registry and cards are read without it
     if architecture not in ARCHITECTURES:
-        raise ModelError(f"unknown architecture {architecture!r}; choose one of: {', '.join(ARCHITECTURES)}")
+        raise ModelError(gettext("unknown architecture {architecture!r}; choose one of: {choices}",
+                                  architecture=architecture, choices=", ".join(ARCHITECTURES)))
     info = data.info(dataset)
     keras.utils.set_random_seed(seed)
     return ARCHITECTURES[architecture](info.shape, len(info.class_names))
@@ -207,7 +209,7 @@ def _card_path(model_id: str) -> tuple[Path, bool]:
     user = user_models_dir() / f"{model_id}.json"
     if user.is_file():
         return user, False
-    raise ModelError(f"unknown model {model_id!r}; `python -m advcore zoo` lists the models")
+    raise ModelError(gettext("unknown model {model_id!r}; `python -m advcore zoo` lists the models", model_id=model_id))
 
 
 def card(model_id: str) -> dict:
@@ -216,9 +218,9 @@ def card(model_id: str) -> dict:
     try:
         content = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable model card ({exc})") from None
+        raise ModelError(gettext("{path}: unreadable model card ({reason})", path=path, reason=exc)) from None
     if not isinstance(content, dict) or content.get("id") != model_id:
-        raise ModelError(f"{path}: the card does not describe model {model_id!r}")
+        raise ModelError(gettext("{path}: the card does not describe model {model_id!r}", path=path, model_id=model_id))
     return dict(content, shipped=shipped)
 
 
@@ -302,7 +304,8 @@ def add_user_model(work: Path, model_id: str) -> Path:
     except FileExistsError:
         for path in placed:  # ours: nothing was there before
             path.unlink()
-        raise ModelError(f"{taken} exists already: model {model_id!r} is not replaced") from None
+        raise ModelError(gettext("{path} exists already: model {model_id!r} is not replaced", path=taken,
+                                  model_id=model_id)) from None
     return placed[-1]
 
 
@@ -335,15 +338,18 @@ def load(model_id: str):
         folder = models_dir() if entry["shipped"] else user_models_dir()
         path = folder / f"{model_id}.keras"
         if not path.is_file():
-            raise ModelError(f"{path}: weights file missing for model {model_id!r}")
+            raise ModelError(gettext("{path}: weights file missing for model {model_id!r}", path=path,
+                                     model_id=model_id))
         digest = data.sha256_file(path)
         if digest != entry.get("weights_sha256"):
-            raise ModelError(f"{path}: sha256 {digest[:12]}... does not match its card "
-                             f"({str(entry.get('weights_sha256'))[:12]}...); refusing to load")
+            raise ModelError(gettext("{path}: sha256 {digest}... does not match its card ({expected}...); refusing to "
+                                     "load", path=path, digest=digest[:12],
+                                     expected=str(entry.get("weights_sha256"))[:12]))
         model = _deserialise(path)
         shape = data.info(entry["dataset"]).shape
         if tuple(model.input_shape[1:]) != shape:
-            raise ModelError(f"{path}: expects input {model.input_shape[1:]}, data set has {shape}")
+            raise ModelError(gettext("{path}: expects input {got}, data set has {shape}", path=path,
+                                     got=model.input_shape[1:], shape=shape))
         model(np.zeros((1, *shape), np.float32), training=False)  # warm up
         _loaded[model_id] = model
         while len(_loaded) > max_models():
@@ -358,7 +364,7 @@ def _deserialise(path: Path):
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # keras raises many types for bad archives and unsafe layers
         reason = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__
-        raise ModelError(f"{path}: cannot load safely ({reason})") from None
+        raise ModelError(gettext("{path}: cannot load safely ({reason})", path=path, reason=reason)) from None
 
 
 def forget(model_id: str | None = None) -> None:

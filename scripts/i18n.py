@@ -50,6 +50,7 @@ AREAS = [  # (path prefix relative to the repository, area): the first match dec
     ("advcore/evaluate.py", "library"), ("advcore/defences.py", "library"), ("advcore/byo.py", "library"),
     ("advcore/imagesets.py", "library"), ("advcore/images.py", "library"), ("advcore/ids.py", "library"),
     ("advcore/settings.py", "library"), ("advcore/errors.py", "library"), ("advcore/metrics.py", "library"),
+    ("advcore/data.py", "library"),
 ]
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_]\w*)(?:[.\[!:][^{}]*)?\}(?!\})")
 

@@ -35,11 +35,13 @@ CUT_TEXT_JS = """() => [...document.querySelectorAll(
     .map(e => e.innerText)"""
 
 # A slider's min and max labels laid over another element (issue 32: in a lesson's narrow column they wrap onto
-# two lines and covered the "Model: ..." caption below). Their box is measured whether shown (on hover) or not.
+# two lines and covered the "Model: ..." caption below). Their box is measured whether shown (on hover) or not;
+# what a closed expander folds away keeps a box but is not drawn.
 SLIDER_OVERLAP_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stSliderTickBar"]')]
     .flatMap(bar => { const b = bar.getBoundingClientRect(), own = bar.closest('[data-testid="stElementContainer"]');
       return [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stElementContainer"]')]
-        .filter(c => !c.contains(own) && !own.contains(c)).map(c => [c, c.getBoundingClientRect()])
+        .filter(c => !c.contains(own) && !own.contains(c) && !c.closest('details:not([open])'))  // not folded
+        .map(c => [c, c.getBoundingClientRect()])
         .filter(([, r]) => r.height > 0 && r.left < b.right && b.left < r.right && r.top < b.bottom && b.top < r.bottom)
         .map(([c]) => `${bar.innerText} over ${c.innerText.slice(0, 40)}`); })"""
 

@@ -70,6 +70,7 @@ def test_weak_model_advice_follows_what_was_run():
     assert jobs.training_outcome(job)[1].endswith(f"{standard}.")
     assert train_runner.near_chance_advice(0.1, 10, job["config"]).endswith(f"To change: {standard}.")
 
+
 def test_epoch_table_has_readable_columns():
     from advcore.ui.jobs import epoch_table
     table = epoch_table([{"epoch": 1, "loss": 0.5, "train_accuracy": 0.9, "holdout_clean_accuracy": 0.88,

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from .. import defences, metrics
 from ..errors import AdvcoreError
+from ..i18n import gettext
 from .base import logits_of
 from .batches import attack_batched, check_n
 from .checks import Flag, gradient_check
@@ -73,7 +74,7 @@ class EOT:
 def check_mode(mode: str | None) -> str:
     mode = (mode or "none").strip().lower()
     if mode not in MODES:
-        raise AdvcoreError(f"adaptive must be one of {', '.join(MODES)}; got {mode!r}")
+        raise AdvcoreError(gettext("adaptive must be one of {modes}; got {mode!r}", modes=", ".join(MODES), mode=mode))
     return mode
 
 
@@ -81,9 +82,10 @@ def check_samples(samples) -> int:
     try:
         samples = int(samples)
     except (TypeError, ValueError):
-        raise AdvcoreError(f"eot samples must be a whole number, got {samples!r}") from None
+        raise AdvcoreError(gettext("eot samples must be a whole number, got {samples!r}", samples=samples)) from None
     if not 1 <= samples <= MAX_EOT_SAMPLES:
-        raise AdvcoreError(f"eot samples must be in [1, {MAX_EOT_SAMPLES}], got {samples}")
+        raise AdvcoreError(gettext("eot samples must be in [1, {most}], got {samples}", most=MAX_EOT_SAMPLES,
+                                   samples=samples))
     return samples
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import AdvcoreError
+from ..i18n import N_, gettext
 from . import norms
 from .base import (
     AttackResult,
@@ -171,7 +172,7 @@ def apgd(model, x, y, *, eps, norm: str = "linf", steps: int = 100, restarts: in
     norm = check_budget(eps, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 2 or restarts < 1:
-        raise AdvcoreError("APGD needs at least 2 steps and 1 restart")
+        raise AdvcoreError(gettext("APGD needs at least 2 steps and 1 restart"))
     x, y, target = as_inputs(x, y, target)
     fn = _compiled_for(model)
     tgt = y if target is None else target
@@ -197,7 +198,8 @@ def apgd_dlr(model, x, y, **kw) -> AttackResult:
     return apgd(model, x, y, loss="dlr", name="apgd-dlr", **kw)
 
 
-APGD_STEPS = Param("steps", "int", 100, 2, 1000, "iterations", "number of APGD iterations (100 in AutoAttack)")
+APGD_STEPS = Param("steps", "int", 100, 2, 1000, N_("iterations"),
+                   N_("number of APGD iterations (100 in AutoAttack)"))
 PAPER = "Croce & Hein 2020, Reliable Evaluation of Adversarial Robustness with an Ensemble of Diverse Attacks"
 register(AttackSpec("apgd-ce", "APGD-CE", "gradient", ("linf", "l2"), (EPS, NORM, APGD_STEPS, RESTARTS, SEED, TRACE),
                     PAPER, apgd_ce, order=40,

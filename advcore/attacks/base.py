@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import AdvcoreError
+from ..i18n import gettext
 from ..permodel import PerModel
 from . import norms
 
@@ -210,16 +211,16 @@ def as_inputs(x, y, target):
     """Validate and convert images, labels and an optional target to tensors."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 4:
-        raise AdvcoreError(f"images must be (N, H, W, C); got shape {x.shape}")
+        raise AdvcoreError(gettext("images must be (N, H, W, C); got shape {shape}", shape=x.shape))
     if not np.isfinite(x).all() or x.min(initial=0) < 0 or x.max(initial=0) > 1:
-        raise AdvcoreError("images must be finite and inside [0, 1]")
+        raise AdvcoreError(gettext("images must be finite and inside [0, 1]"))
     y = np.asarray(y, dtype=np.int32).reshape(-1)
     if len(y) != len(x):
-        raise AdvcoreError(f"{len(x)} images but {len(y)} labels")
+        raise AdvcoreError(gettext("{images} images but {labels} labels", images=len(x), labels=len(y)))
     if target is not None:
         target = np.broadcast_to(np.asarray(target, dtype=np.int32).reshape(-1), y.shape).copy()
         if np.any(target == y):
-            raise AdvcoreError("a targeted attack needs a target class different from the true class")
+            raise AdvcoreError(gettext("a targeted attack needs a target class different from the true class"))
     return x, y, target
 
 
@@ -230,7 +231,8 @@ def check_eps(eps: float, norm: str = "linf") -> float:
     """Epsilon must be finite, >= 0, and at most 1 for linf (64 for l2), in pixel units."""
     eps = float(eps)
     if not np.isfinite(eps) or eps < 0 or eps > MAX_EPS[norm]:
-        raise AdvcoreError(f"eps must be a number in [0, {MAX_EPS[norm]:g}] for {norm} (pixel units), got {eps}")
+        raise AdvcoreError(gettext("eps must be a number in [0, {most:g}] for {norm} (pixel units), got {eps}",
+                                   most=MAX_EPS[norm], norm=norm, eps=eps))
     return eps
 
 
@@ -265,12 +267,12 @@ def gradient_attack(model, x, y, *, name: str, params: dict, eps, norm: str = "l
     norm = check_budget(eps, norm)
     steps, restarts = int(steps), int(restarts)
     if steps < 1 or restarts < 1:
-        raise AdvcoreError("steps and restarts must be at least 1")
+        raise AdvcoreError(gettext("steps and restarts must be at least 1"))
     x, y, target = as_inputs(x, y, target)
     eps_t = per_example(eps, len(x))
     alpha = 2.5 * eps_t / steps if step_size is None else per_example(step_size, len(x))
     if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
-        raise AdvcoreError(f"step size must be a non-negative number, got {step_size}")
+        raise AdvcoreError(gettext("step size must be a non-negative number, got {step_size}", step_size=step_size))
     labels = y if target is None else target
     sign = 1.0 if target is None else -1.0
     fn = compiled_for(model)

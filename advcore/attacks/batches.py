@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import AdvcoreError
+from ..i18n import _
 from .registry import run
 
 MAX_EVAL_IMAGES = 10_000
@@ -41,7 +42,7 @@ def check_n(n, available: int) -> int:
     try:
         n = int(n)
     except (TypeError, ValueError):
-        raise AdvcoreError(f"n must be a whole number, got {n!r}") from None
+        raise AdvcoreError(_("n must be a whole number, got {n!r}", n=n)) from None
     if n < 1 or n > MAX_EVAL_IMAGES:
-        raise AdvcoreError(f"n must be in [1, {MAX_EVAL_IMAGES}], got {n}")
+        raise AdvcoreError(_("n must be in [1, {most}], got {n}", most=MAX_EVAL_IMAGES, n=n))
     return min(n, available)

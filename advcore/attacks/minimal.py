@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from ..i18n import N_
 from .base import AttackResult, PerModel, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import AttackSpec, Param, register
 
@@ -176,24 +177,24 @@ def cw_l2(model, x, y, *, eps, steps: int = 100, search_steps: int = 5, initial_
                         info={"min_norm": norms})
 
 
-MAX_EPS = Param("eps", "float", 64.0, 0.0, 64.0, "pixel units ([0,1] scale)",
-                "ceiling: examples that need a larger perturbation are left unchanged (64 = no ceiling)",
+MAX_EPS = Param("eps", "float", 64.0, 0.0, 64.0, N_("pixel units ([0,1] scale)"),
+                N_("ceiling: examples that need a larger perturbation are left unchanged (64 = no ceiling)"),
                 per_example=True)
 register(AttackSpec(
     "deepfool", "DeepFool (minimal)", "minimal", ("l2", "linf"),
-    (MAX_EPS, Param("norm", "choice", "l2", help="norm of the perturbation", choices=("l2", "linf")),
-     Param("steps", "int", 50, 1, 500, "linearisations", "at most this many steps"),
-     Param("overshoot", "float", 0.02, 0.0, 1.0, "fraction", "step this much past the boundary")),
+    (MAX_EPS, Param("norm", "choice", "l2", help=N_("norm of the perturbation"), choices=("l2", "linf")),
+     Param("steps", "int", 50, 1, 500, N_("linearisations"), N_("at most this many steps")),
+     Param("overshoot", "float", 0.02, 0.0, 1.0, N_("fraction"), N_("step this much past the boundary"))),
     "Moosavi-Dezfooli et al. 2016, DeepFool: a Simple and Accurate Method to Fool Deep Neural Networks",
     deepfool, iterative=False, targeted=False, order=60,
     summary="walks to the nearest linearised decision boundary: the smallest change that flips the class"))
 register(AttackSpec(
     "cw-l2", "Carlini & Wagner L2 (minimal)", "minimal", ("l2",),
-    (MAX_EPS, Param("steps", "int", 100, 1, 1000, "Adam steps", "optimisation steps per value of c"),
-     Param("search_steps", "int", 5, 1, 10, "values of c", "binary search over the trade-off constant c"),
-     Param("initial_const", "float", 1.0, 1e-4, 100.0, "", "first value of c"),
-     Param("confidence", "float", 0.0, 0.0, 50.0, "logits", "kappa: required logit margin"),
-     Param("learning_rate", "float", 0.05, 1e-4, 1.0, "", "Adam learning rate")),
+    (MAX_EPS, Param("steps", "int", 100, 1, 1000, N_("Adam steps"), N_("optimisation steps per value of c")),
+     Param("search_steps", "int", 5, 1, 10, N_("values of c"), N_("binary search over the trade-off constant c")),
+     Param("initial_const", "float", 1.0, 1e-4, 100.0, "", N_("first value of c")),
+     Param("confidence", "float", 0.0, 0.0, 50.0, N_("logits"), N_("kappa: required logit margin")),
+     Param("learning_rate", "float", 0.05, 1e-4, 1.0, "", N_("Adam learning rate"))),
     "Carlini & Wagner 2017, Towards Evaluating the Robustness of Neural Networks", cw_l2,
     iterative=False, targeted=False, order=61,
     summary="optimises for the smallest L2 change that flips the class (tanh box, binary search on c)"))

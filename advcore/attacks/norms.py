@@ -12,6 +12,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..errors import AdvcoreError
+from ..i18n import _
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12
@@ -89,5 +90,5 @@ def step_and_project(x: tf.Tensor, x_from: tf.Tensor, grad: tf.Tensor, alpha: tf
 def check_norm(norm: str) -> str:
     """Validate a norm name (ValueError with the choices)."""
     if norm not in NORMS:
-        raise AdvcoreError(f"unknown norm {norm!r}; choose one of: {', '.join(NORMS)}")
+        raise AdvcoreError(_("unknown norm {norm!r}; choose one of: {choices}", norm=norm, choices=", ".join(NORMS)))
     return norm

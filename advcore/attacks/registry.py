@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import AdvcoreError
+from ..i18n import N_, _
 from ..params import Param, check_params, lookup
 
 MAX_STEPS = 1000
@@ -62,7 +63,7 @@ def validate(name: str, params: dict) -> dict:
     checked = check_params(name, spec.params, params, frozenset({"target"}))
     if "target" in params and params["target"] is not None:
         if not spec.targeted:
-            raise AdvcoreError(f"{name} has no targeted mode")
+            raise AdvcoreError(_("{name} has no targeted mode", name=name))
         checked["target"] = params["target"]
     return checked
 
@@ -79,18 +80,18 @@ def run(name: str, model, x, y, **params):
 
 
 # Parameters shared by several attacks (one definition each).
-EPS = Param("eps", "float", 0.1, 0.0, 64.0, "pixel units ([0,1] scale)",
-            "perturbation budget: the largest allowed norm of x_adv - x (at most 1 for linf)",
+EPS = Param("eps", "float", 0.1, 0.0, 64.0, N_("pixel units ([0,1] scale)"),
+            N_("perturbation budget: the largest allowed norm of x_adv - x (at most 1 for linf)"),
             per_example=True)
 # Slider ranges people find useful, per norm (pixel units).
 EPS_UI_MAX = {"linf": 0.5, "l2": 8.0}
-NORM = Param("norm", "choice", "linf", unit="", help="norm of the budget", choices=("linf", "l2"))
-STEPS = Param("steps", "int", 20, 1, MAX_STEPS, "iterations", "number of gradient steps")
-STEP_SIZE = Param("step_size", "float", None, 0.0, 10.0, "pixel units per step",
-                  "step length alpha; empty = 2.5 * eps / steps (Madry et al. 2018)")
-RESTARTS = Param("restarts", "int", 1, 1, MAX_RESTARTS, "runs",
-                 "random restarts; the strongest result per example is kept")
-RANDOM_START = Param("random_start", "bool", True, help="start from a uniform point in the eps-ball")
-SEED = Param("seed", "int", 0, 0, 2**31 - 1, "", "random seed (same seed, same result)")
-DECAY = Param("decay", "float", 1.0, 0.0, 10.0, "", "momentum decay factor mu (Dong et al. 2018)")
-TRACE = Param("trace", "bool", False, help="record loss, true-class probability and prediction per step")
+NORM = Param("norm", "choice", "linf", unit="", help=N_("norm of the budget"), choices=("linf", "l2"))
+STEPS = Param("steps", "int", 20, 1, MAX_STEPS, N_("iterations"), N_("number of gradient steps"))
+STEP_SIZE = Param("step_size", "float", None, 0.0, 10.0, N_("pixel units per step"),
+                  N_("step length alpha; empty = 2.5 * eps / steps (Madry et al. 2018)"))
+RESTARTS = Param("restarts", "int", 1, 1, MAX_RESTARTS, N_("runs"),
+                 N_("random restarts; the strongest result per example is kept"))
+RANDOM_START = Param("random_start", "bool", True, help=N_("start from a uniform point in the eps-ball"))
+SEED = Param("seed", "int", 0, 0, 2**31 - 1, "", N_("random seed (same seed, same result)"))
+DECAY = Param("decay", "float", 1.0, 0.0, 10.0, "", N_("momentum decay factor mu (Dong et al. 2018)"))
+TRACE = Param("trace", "bool", False, help=N_("record loss, true-class probability and prediction per step"))

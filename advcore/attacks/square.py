@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_
 from .base import AttackResult, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import EPS, SEED, AttackSpec, Param, register
 
@@ -77,8 +78,8 @@ def square(model, x, y, *, eps, queries: int = 1000, p_init: float = 0.8, seed: 
 
 register(AttackSpec(
     "square", "Square Attack (black-box)", "black-box", ("linf",),
-    (EPS, Param("queries", "int", 1000, 1, 10000, "model queries", "query budget per image"),
-     Param("p_init", "float", 0.8, 0.01, 1.0, "fraction", "initial square size (share of the image)"), SEED),
+    (EPS, Param("queries", "int", 1000, 1, 10000, N_("model queries"), N_("query budget per image")),
+     Param("p_init", "float", 0.8, 0.01, 1.0, N_("fraction"), N_("initial square size (share of the image)")), SEED),
     "Andriushchenko et al. 2020, Square Attack: a Query-Efficient Black-Box Adversarial Attack via Random Search",
     square, iterative=False, targeted=False, order=70,
     summary="random search with squares of +/-eps using only the model's scores: no gradients at all"))

@@ -8,6 +8,7 @@ are never used, so a defence that only hides its own gradients does not stop it.
 from __future__ import annotations
 
 from ..errors import AdvcoreError
+from ..i18n import N_, _
 from .base import AttackResult, logits_of
 from .registry import EPS, NORM, SEED, STEPS, AttackSpec, Param, register, run
 
@@ -20,10 +21,10 @@ def transfer(model, x, y, *, eps, source, norm: str = "linf", steps: int = 20, s
     eps: budget in pixel units; steps: PGD steps on the source; target: optional class.
     """
     if source is None:
-        raise AdvcoreError("the transfer attack needs a source model (--source ID)")
+        raise AdvcoreError(_("the transfer attack needs a source model (--source ID)"))
     if isinstance(source, str):
-        raise AdvcoreError(f"the transfer attack takes the source model itself, not its id {source!r}: "
-                           "load it first (advcore.evaluate.with_models)")
+        raise AdvcoreError(_("the transfer attack takes the source model itself, not its id {source!r}: "
+                              "load it first (advcore.evaluate.with_models)", source=source))
     crafted = run("pgd", source, x, y, eps=eps, norm=norm, steps=steps, seed=seed, target=target)
     params = dict(crafted.params, source=getattr(source, "name", "source model"))
     return AttackResult(crafted.x_adv, logits_of(model, x), logits_of(model, crafted.x_adv),
@@ -32,6 +33,6 @@ def transfer(model, x, y, *, eps, source, norm: str = "linf", steps: int = 20, s
 
 register(AttackSpec(
     "transfer", "Transfer from another model", "transfer", ("linf", "l2"),
-    (EPS, NORM, STEPS, SEED, Param("source", "model", None, help="model whose gradients craft the examples")),
+    (EPS, NORM, STEPS, SEED, Param("source", "model", None, help=N_("model whose gradients craft the examples"))),
     "Papernot et al. 2016, Transferability in Machine Learning", transfer, iterative=False, order=80,
     summary="PGD on a source model, tried on this one: no access to this model's gradients"))

@@ -16,6 +16,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from advcore import heavy
 from advcore.errors import AdvcoreError
+from advcore.i18n import _
 
 from . import limits, store
 
@@ -26,7 +27,8 @@ WATCHING = "heavy_watching"  # session_state: {section: request key} of computat
 @dataclass
 class Work:
     """A heavy computation: ``compute(progress)`` with ``progress(count)`` called between batches,
-    ``total`` progress units (e.g. images attacked), its cost in image-attack-steps and the bar's words."""
+    ``total`` progress units (e.g. images attacked), its cost in image-attack-steps and the bar's words (in the
+    reader's language: the page translates them)."""
 
     compute: Callable[[Callable[[int], None]], object]
     total: int
@@ -48,11 +50,14 @@ def _viewer() -> str:
 def _words(job: heavy.Job, text: str) -> str:
     place, waiting = registry().place(job)
     if place:
-        return (f"Waiting: place {place} of {waiting} in line (at most {registry().max_running} heavy "
-                "computation(s) run at once on this server)")
+        return _("Waiting: place {place} of {waiting} in line (at most {most} heavy computation(s) run at once on "
+                 "this server)", place=place, waiting=waiting, most=registry().max_running)
     others = len(job.viewers) - 1
-    return (f"{text} {job.done:,}/{job.total:,}" + (f" · shared with {others} other viewer(s)" if others else "")
-            + f" · {job.cost:,} image-attack-steps")
+    values = {"text": text, "done": job.done, "total": job.total, "cost": job.cost, "others": others}
+    if others:
+        return _("{text} {done:,}/{total:,} · shared with {others} other viewer(s) · {cost:,} image-attack-steps",
+                 **values)
+    return _("{text} {done:,}/{total:,} · {cost:,} image-attack-steps", **values)
 
 
 def show(section: str, request: str, work: Work | None = None):
@@ -78,18 +83,18 @@ def show(section: str, request: str, work: Work | None = None):
         text = work.text
         watching[section] = (request, job, text)
     elif section in watching:
-        _, job, text = watching[section]
+        _request, job, text = watching[section]
     else:
         return None
     slot = st.empty()
     with slot.container():
-        stop = st.button("Cancel", key=f"{section}_cancel", icon=":material/cancel:")
+        stop = st.button(_("Cancel"), key=f"{section}_cancel", icon=":material/cancel:")
         bar = st.progress(0.0, text=_words(job, text))
     if stop:
         slot.empty()
         watching.pop(section, None)
         alone = jobs.leave(job, viewer)
-        st.info("Cancelled." if alone else "You stopped waiting; it goes on for the other viewers.")
+        st.info(_("Cancelled.") if alone else _("You stopped waiting; it goes on for the other viewers."))
         return None
     while not job.finished.is_set():
         jobs.watch(job, viewer)
@@ -100,7 +105,7 @@ def show(section: str, request: str, work: Work | None = None):
     if job.state == "done":
         return job.result
     if job.state == "cancelled":
-        st.info("Cancelled: every viewer left or pressed Cancel.")
+        st.info(_("Cancelled: every viewer left or pressed Cancel."))
     elif isinstance(job.error, AdvcoreError):
         st.error(str(job.error))
     elif job.error is not None:

@@ -3,6 +3,8 @@
 Everything here is read from the cards (``advcore.zoo.card``, written by ``advcore.cards`` and
 ``advcore.byo``) or measured on request (``defence_table``); no figure is typed in. Cells are text,
 never None: a figure a card does not hold is an em dash (``MISSING``) and the page says "not measured".
+Labels and words are in the reader's language (``advcore.i18n``); what a card stores in English (sanity flags,
+a caveat, why training stopped) is read back by ``advcore.ui.model_table_notes``.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ import numpy as np
 
 from advcore import cards, data, defences
 from advcore.attacks import adaptive
+from advcore.i18n import N_, _
+
+from .model_table_notes import note
 
 MISSING = "—"
 
 # Training recipes (advcore.train.RECIPES, plus the user-model and distillation cards) in plain words.
 TRAINING_WORDS = {
-    "standard": "standard",
-    "pgd-at": "adversarial training (PGD, Madry et al. 2018)",
-    "fgsm-rs": "fast adversarial training (FGSM + random start, Wong et al. 2020)",
-    "n-fgsm": "fast adversarial training (N-FGSM: FGSM from larger noise, de Jorge et al. 2022)",
-    "trades": "TRADES (Zhang et al. 2019)",
-    "distill": "defensive distillation (Papernot et al. 2016; masks gradients, not robust)",
-    "user": "brought by a user (training not recorded)",
+    "standard": N_("standard"),
+    "pgd-at": N_("adversarial training (PGD, Madry et al. 2018)"),
+    "fgsm-rs": N_("fast adversarial training (FGSM + random start, Wong et al. 2020)"),
+    "n-fgsm": N_("fast adversarial training (N-FGSM: FGSM from larger noise, de Jorge et al. 2022)"),
+    "trades": N_("TRADES (Zhang et al. 2019)"),
+    "distill": N_("defensive distillation (Papernot et al. 2016; masks gradients, not robust)"),
+    "user": N_("brought by a user (training not recorded)"),
 }
 
 # The robustness figures a table of defences reports, the adaptive mode per defence from the registry.
@@ -39,10 +44,10 @@ def training_words(card: dict) -> str:
     """How the model was trained, in plain words with its paper; an unknown recipe is named as it is."""
     recipe = recipe_of(card)
     if recipe in TRAINING_WORDS:
-        return TRAINING_WORDS[recipe]
+        return _(TRAINING_WORDS[recipe])
     if recipe:
-        return f"recipe '{recipe}' (see the card's details)"
-    return "not recorded on the card"
+        return _("recipe '{recipe}' (see the card's details)", recipe=recipe)
+    return _("not recorded on the card")
 
 
 def percent(value) -> str:
@@ -98,12 +103,12 @@ def attack_name(entry: dict) -> str:
     """'PGD-40', 'PGD-100 x 5 restarts', 'FGSM', 'worst of APGD-CE, APGD-DLR, SQUARE'."""
     attack = str(entry.get("attack"))
     if "," in attack:
-        return "worst of " + ", ".join(a.upper() for a in attack.split(","))
+        return _("worst of {attacks}", attacks=", ".join(a.upper() for a in attack.split(",")))
     name = attack.upper()
     if entry.get("steps") and attack not in ("fgsm", "noise"):
         name += f"-{entry['steps']}"
     if (entry.get("restarts") or 1) > 1:
-        name += f" x {entry['restarts']} restarts"
+        name = _("{attack} x {restarts} restarts", attack=name, restarts=entry["restarts"])
     return name
 
 
@@ -119,7 +124,7 @@ def dataset_title(name) -> str:
 
 
 def display_id(card: dict) -> str:
-    return card["id"] if card.get("shipped", True) else f"{card['id']} (user model)"
+    return card["id"] if card.get("shipped", True) else _("{id} (user model)", id=card["id"])
 
 
 def clean_images(card: dict):
@@ -137,13 +142,13 @@ def student_row(card: dict) -> dict[str, str]:
     eps = budget(card)
     pgd, worst = pgd_entry(card, eps), worst_entry(card, eps)
     return {
-        "Model": display_id(card),
-        "Data set": dataset_title(card.get("dataset")),
-        "Training": training_words(card),
-        "Clean accuracy": percent(results.get("clean_accuracy")),
-        "Budget ε (L∞)": per_255(eps),
-        "Robust accuracy (PGD)": percent(pgd["robust_accuracy"]) if pgd else MISSING,
-        "Worst case": percent(worst["robust_accuracy"]) if worst else MISSING,
+        _("Model"): display_id(card),
+        _("Data set"): dataset_title(card.get("dataset")),
+        _("Training"): training_words(card),
+        _("Clean accuracy"): percent(results.get("clean_accuracy")),
+        _("Budget ε (L∞)"): per_255(eps),
+        _("Robust accuracy (PGD)"): percent(pgd["robust_accuracy"]) if pgd else MISSING,
+        _("Worst case"): percent(worst["robust_accuracy"]) if worst else MISSING,
     }
 
 
@@ -153,55 +158,63 @@ def student_table(all_cards: list[dict]) -> list[dict[str, str]]:
 
 def results_rows(card: dict) -> list[dict[str, str]]:
     """Every robustness figure of a card, one readable row each (no None cells)."""
-    return [{"Attack": attack_name(e), "ε (L∞)": eps_text(float(e["eps"])),
-             "Robust accuracy": percent(e.get("robust_accuracy")), "Test images": _n(e.get("n")),
-             "Command": str(e.get("command") or MISSING)} for e in _robust(card)]
+    return [{_("Attack"): attack_name(e), "ε (L∞)": eps_text(float(e["eps"])),
+             _("Robust accuracy"): percent(e.get("robust_accuracy")), _("Test images"): _n(e.get("n")),
+             _("Command"): str(e.get("command") or MISSING)} for e in _robust(card)]
 
 
 def card_fields(card: dict) -> list[tuple[str, str]]:
     """A card's facts as (label, text) pairs, in the order a reader wants them; absent facts are left out."""
     recipe, training, results = card.get("recipe") or {}, card.get("training") or {}, card.get("results") or {}
     source, data_info = card.get("source") or {}, card.get("data") or {}
-    fields = [("Data set", dataset_title(card.get("dataset"))), ("Training", training_words(card))]
+    fields = [(_("Data set"), dataset_title(card.get("dataset"))), (_("Training"), training_words(card))]
     if card.get("caveat"):
-        fields.append(("Caveat", str(card["caveat"])))
+        fields.append((_("Caveat"), note(card["caveat"])))
     if recipe.get("recipe") not in (None, "standard", "user") and recipe.get("eps"):
-        fields.append(("Trained at ε", eps_text(float(recipe["eps"]))))
+        fields.append((_("Trained at ε"), eps_text(float(recipe["eps"]))))
     if recipe.get("training_attack"):
-        fields.append(("Training attack", str(recipe["training_attack"])))
+        fields.append((_("Training attack"), note(recipe["training_attack"])))
     if card.get("architecture"):
         params = card.get("parameters")
-        fields.append(("Architecture", f"{card['architecture']}" + (f" ({params:,} parameters)" if params else "")))
+        fields.append((_("Architecture"), _("{architecture} ({params:,} parameters)", architecture=card["architecture"],
+                                            params=params) if params else str(card["architecture"])))
     if training.get("seconds"):
-        fields.append(("Training time", f"{training['seconds'] / 60:.1f} min on {training.get('hardware', '?')}"
-                       + (f", {training['epochs_completed']} epochs" if training.get("epochs_completed") else "")))
+        values = {"minutes": training["seconds"] / 60, "hardware": training.get("hardware", "?"),
+                  "epochs": training.get("epochs_completed")}
+        fields.append((_("Training time"), _("{minutes:.1f} min on {hardware}, {epochs} epochs", **values)
+                       if values["epochs"] else _("{minutes:.1f} min on {hardware}", **values)))
     if source.get("file"):
-        fields.append(("Uploaded file", f"{source['file']} (Keras {source.get('keras_version', '?')}; "
-                       + ("final softmax removed" if source.get("softmax_stripped") else "returns logits") + ")"))
+        values = {"file": source["file"], "keras": source.get("keras_version", "?")}
+        fields.append((_("Uploaded file"), _("{file} (Keras {keras}; final softmax removed)", **values)
+                       if source.get("softmax_stripped") else _("{file} (Keras {keras}; returns logits)", **values)))
     clean_n = clean_images(card)
     if results.get("clean_accuracy") is not None:
-        fields.append(("Clean accuracy", percent(results["clean_accuracy"])
-                       + (f" on {_n(clean_n)} test images" if clean_n else "")))
+        accuracy = percent(results["clean_accuracy"])
+        fields.append((_("Clean accuracy"), _("{accuracy} on {n} test images", accuracy=accuracy, n=_n(clean_n))
+                       if clean_n else accuracy))
     eps = budget(card)
     pgd = pgd_entry(card, eps)
     if pgd:
-        fields.append((f"Robust accuracy at {per_255(eps)}", f"{percent(pgd['robust_accuracy'])} under "
-                       f"{attack_name(pgd)} on {_n(pgd.get('n'))} test images"))
+        fields.append((_("Robust accuracy at {budget}", budget=per_255(eps)),
+                       _("{accuracy} under {attack} on {n} test images", accuracy=percent(pgd["robust_accuracy"]),
+                         attack=attack_name(pgd), n=_n(pgd.get("n")))))
     worst = worst_entry(card, eps)
-    fields.append(("Worst case", f"{percent(worst['robust_accuracy'])} ({attack_name(worst)}, {_n(worst.get('n'))} "
-                   "test images)" if worst else "not measured"))
+    fields.append((_("Worst case"), _("{accuracy} ({attack}, {n} test images)", accuracy=percent(
+        worst["robust_accuracy"]), attack=attack_name(worst), n=_n(worst.get("n"))) if worst else _("not measured")))
     if data_info.get("source") or results.get("test_set"):
-        fields.append(("Test data", str(data_info.get("source") or results.get("test_set"))
-                       + (f" — {results['note']}" if results.get("note") else "")))
+        fields.append((_("Test data"), str(data_info.get("source") or results.get("test_set"))
+                       + (f" — {note(results['note'])}" if results.get("note") else "")))
     if card.get("created"):
-        fields.append(("Card written", str(card["created"])))
+        fields.append((_("Card written"), str(card["created"])))
     if card.get("weights_sha256"):
-        fields.append(("Weights sha256", str(card["weights_sha256"])[:16] + "…"))
+        fields.append((_("Weights sha256"), str(card["weights_sha256"])[:16] + "…"))
     return fields
 
 
 def sanity_flags(card: dict) -> list[dict]:
-    return list(((card.get("results") or {}).get("sanity") or {}).get("flags") or [])
+    """The card's sanity flags, each ``message`` in the reader's language."""
+    flags = ((card.get("results") or {}).get("sanity") or {}).get("flags") or []
+    return [dict(flag, message=note(flag.get("message", ""))) for flag in flags]
 
 
 # --- the table of defences ---------------------------------------------------------------------
@@ -217,7 +230,7 @@ def defence_plan(defence_specs) -> list[tuple[str, str]]:
 
 def defence_cost(n_models: int, plan, n: int) -> int:
     """Images attacked in total (the progress bar's length): naive, plus adaptive where it differs."""
-    return n_models * sum(n * (1 + (mode != "none")) for _, mode in plan)
+    return n_models * sum(n * (1 + (mode != "none")) for _spec, mode in plan)
 
 
 def defence_table(models: dict, x: np.ndarray, y: np.ndarray, defence_specs, params: dict, attack: str = "pgd",
@@ -240,7 +253,7 @@ def defence_table(models: dict, x: np.ndarray, y: np.ndarray, defence_specs, par
     return rows
 
 
-MODE_WORDS = {"none": "none needed (the gradient passes)", "bpda": "BPDA",
+MODE_WORDS = {"none": N_("none needed (the gradient passes)"), "bpda": "BPDA",
               "eot": "EOT", "bpda+eot": "BPDA + EOT"}
 
 
@@ -248,13 +261,13 @@ def defence_rows(rows: list[dict], samples: int) -> list[dict[str, str]]:
     """``defence_table`` rows as text for the page."""
     out = []
     for r in rows:
-        mode = "no defence to adapt to" if r["defence"] == "none" else MODE_WORDS.get(r["mode"], r["mode"])
+        mode = _("no defence to adapt to") if r["defence"] == "none" else _(MODE_WORDS.get(r["mode"], r["mode"]))
         if "eot" in r["mode"]:
-            mode += f" ({samples} draws)"
-        out.append({"Model": r["model"], "Defence": r["defence"],
-                    "Clean accuracy": percent(r["clean"]), "Naive PGD": percent(r["naive"]),
-                    "Adaptive PGD": percent(r["adaptive"]), "Adaptive attack": mode,
-                    "Hidden gradient?": "yes" if r["masked"] else "no"})
+            mode = _("{mode} ({samples} draws)", mode=mode, samples=samples)
+        out.append({_("Model"): r["model"], _("Defence"): r["defence"],
+                    _("Clean accuracy"): percent(r["clean"]), _("Naive PGD"): percent(r["naive"]),
+                    _("Adaptive PGD"): percent(r["adaptive"]), _("Adaptive attack"): mode,
+                    _("Hidden gradient?"): _("yes") if r["masked"] else _("no")})
     return out
 
 
