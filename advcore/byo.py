@@ -207,13 +207,13 @@ def measure(model, model_id: str, dataset: str, eval_n: int = 1000, log=print) -
         params = {"eps": float(eps), "norm": "linf", "steps": PGD_STEPS, "step_size": 2.5 * eps / PGD_STEPS,
                   "restarts": 1, "seed": 0}
         entry = cards._measure(model, model_id, split, "pgd", params, n)
-        log(f"  PGD-{PGD_STEPS} eps {eps:.4g}: {entry['robust_accuracy']:.2%} on {entry['n']} "
-            f"({entry['seconds']:.0f} s)")
+        log(_("  PGD-{steps} eps {eps:.4g}: {accuracy:.2%} on {n} ({seconds:.0f} s)", steps=PGD_STEPS, eps=eps,
+              accuracy=entry["robust_accuracy"], n=entry["n"], seconds=entry["seconds"]))
         results["robust"].append(entry)
     clean = cards._measure(model, model_id, split, "fgsm", {"eps": 0.0, "norm": "linf"}, n)
     results["clean"] = {key: clean[key] for key in ("n", "clean_accuracy", "command")}
     results["clean_accuracy"] = clean["clean_accuracy"]
-    log(f"  clean: {clean['clean_accuracy']:.2%} on {clean['n']}")
+    log(_("  clean: {accuracy:.2%} on {n}", accuracy=clean["clean_accuracy"], n=clean["n"]))
     eps, small_n = float(eps_list[-1]), min(n, SANITY_IMAGES)
     grid = sorted({0.0, eps / 2, eps, large})
     models = {model_id: model}
@@ -225,7 +225,7 @@ def measure(model, model_id: str, dataset: str, eval_n: int = 1000, log=print) -
     flags.append(evaluate.gradient_check(model, split.x[:small_n], split.y[:small_n]))
     results["sanity"] = {"n": small_n, "table": table[["attack", "eps", "robust_accuracy"]].round(4).to_dict("records"),
                          "flags": [f.as_dict() for f in flags]}
-    log(f"  sanity: {[f.check + (' ok' if f.ok else ' FAILED') for f in flags]}")
+    log(_("  sanity: {checks}", checks=[f.check + (" ok" if f.ok else " FAILED") for f in flags]))
     return results
 
 
@@ -267,7 +267,7 @@ def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: in
         _logits_check(model, probe, before=outputs)
         stripped = True
     elif strip:
-        log("  --strip-softmax: the outputs are already logits; nothing removed")
+        log(_("  --strip-softmax: the outputs are already logits; nothing removed"))
     folder = zoo.user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target, tmp = folder / f"{model_id}.keras", folder / f".{model_id}.tmp.keras"
@@ -280,7 +280,7 @@ def add_model(path, dataset: str, model_id: str, strip: bool = False, eval_n: in
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    log(f"stored {target}; measuring on {dataset}")
+    log(_("stored {path}; measuring on {dataset}", path=target, dataset=dataset))
     started = time.perf_counter()
     try:
         results = measure(model, model_id, dataset, eval_n, log)

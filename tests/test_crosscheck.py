@@ -1,10 +1,11 @@
-"""Our attacks against peer libraries on the shipped MNIST models, 500 test images (MINIMAL_N for the
-minimal-norm attacks, compared image by image).
+"""Our attacks against peer libraries on the shipped MNIST models, 500 test images (PAIRED_N for PGD from
+the same start and MINIMAL_N for the minimal-norm attacks, both compared image by image).
 
-Ours must never be weaker than Foolbox 3 (and IBM ART) at the same budget: by more than 0.4 points
-(two images) from the same start, by more than one point over random starts; APGD-CE must be at
-least as strong as PGD with as many gradient evaluations; DeepFool's and C&W's minimal L2 must be
-within 10% of Foolbox's (or smaller), in the median and in the median ratio per image.
+Ours must never be weaker than Foolbox 3 (and IBM ART) at the same budget: from the same start, on no
+more than 0.4% of the images (one of PAIRED_N, image by image); by more than one point over random
+starts; APGD-CE must be at least as strong as PGD with as many gradient evaluations; DeepFool's and
+C&W's minimal L2 must be within 10% of Foolbox's (or smaller), in the median and in the median ratio
+per image.
 
 Foolbox is handed the model as a ``tf.function``: its attacks are unchanged, only the forward pass
 runs as a graph instead of layer by layer in eager mode (about 1.4x quicker on a 2-core CPU).
@@ -36,45 +37,65 @@ def shipped(request):
     return request.param, zoo.load(request.param)
 
 
+def ours_correct(model, name, x, y, **params) -> np.ndarray:
+    """Per image: still classified correctly after our attack."""
+    return np.asarray(attacks.run(name, model, x, y, **params).adv_logits).argmax(1) == y
+
+
 def ours(model, name, x, y, **params):
-    return metrics.accuracy(attacks.run(name, model, x, y, **params).adv_logits, y)
+    return float(ours_correct(model, name, x, y, **params).mean())
 
 
 def foolbox_model(model):
     return fb.TensorFlowModel(tf.function(model), bounds=(0, 1))
 
 
-def foolbox_accuracy(fmodel, attack, x, y, eps):
+def foolbox_correct(fmodel, attack, x, y, eps) -> np.ndarray:
+    """Per image: still classified correctly after Foolbox's attack (its ``success`` counts a misclassified
+    clean image as fooled, as ours does)."""
     _, _, success = attack(fmodel, tf.constant(x), tf.constant(y.astype(np.int64)), epsilons=eps)
-    return float(1 - success.numpy().mean())
+    return ~success.numpy()
+
+
+def foolbox_accuracy(fmodel, attack, x, y, eps):
+    return float(foolbox_correct(fmodel, attack, x, y, eps).mean())
 
 
 def compare_pgd(model_id, model, x, y, norm, eps, steps=40, random_start=False):
-    """Robust accuracy under PGD of both libraries with the same steps and step size: one run each from the
-    clean image (the same algorithm from the same point), or the mean of RUNS independent random starts."""
+    """Per image, the fraction of runs that left it correct under PGD of each library with the same steps and
+    step size: one run each from the clean image (the same algorithm from the same point, 0 or 1), or RUNS
+    independent random starts; the means are the robust accuracies."""
     step = 0.01 if norm == "linf" else 2.5 * eps / steps
     peer = (fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD)(
         steps=steps, abs_stepsize=step, random_start=random_start)
     runs = RUNS if random_start else 1
     fmodel = foolbox_model(model)
-    theirs = np.mean([foolbox_accuracy(fmodel, peer, x, y, eps) for _ in range(runs)])
-    mine = np.mean([ours(model, "pgd", x, y, eps=eps, norm=norm, steps=steps, step_size=step,
-                         random_start=random_start, seed=seed) for seed in range(runs)])
+    theirs = np.mean([foolbox_correct(fmodel, peer, x, y, eps) for _ in range(runs)], axis=0)
+    mine = np.mean([ours_correct(model, "pgd", x, y, eps=eps, norm=norm, steps=steps, step_size=step,
+                                 random_start=random_start, seed=seed) for seed in range(runs)], axis=0)
     start = f"means of {runs} random starts" if random_start else "from the clean image"
-    print(f"{model_id} PGD-{steps} {norm} eps {eps}: advcore {mine:.3f}, foolbox {theirs:.3f} ({start})")
+    print(f"{model_id} PGD-{steps} {norm} eps {eps}, {len(x)} images: advcore {mine.mean():.3f}, "
+          f"foolbox {theirs.mean():.3f} ({start})")
     return mine, theirs
 
 
 # Budgets where neither side sits at 0% (mnist-standard is at 0.0% under linf 0.3 for both libraries).
 PGD_EPS = {"mnist-standard": {"linf": 0.1, "l2": 2.0}, "mnist-pgd": {"linf": 0.3, "l2": 2.0}}
-SAME_START_SLACK = 0.004  # two images of 500: from the same start the two libraries agree to float rounding
+PAIRED_N = 250  # images for the same-start comparison, image by image
+SAME_START_SLACK = 0.004  # one image of PAIRED_N: from the same start the two libraries agree to float rounding
 
 
 @pytest.mark.parametrize("norm", ["linf", "l2"])
 def test_pgd_not_weaker_than_foolbox(shipped, mnist, norm):
+    """From the clean image both libraries run the same algorithm, so they are compared image by image: at
+    most SAME_START_SLACK of the images (one) that Foolbox's PGD fools may be left correct by ours (on the
+    first 500 test images none was, in any of the four settings). This implies the means' check (ours at
+    most SAME_START_SLACK above Foolbox's) and, unlike it, lets no image ours misses be offset by another."""
     model_id, model = shipped
-    mine, theirs = compare_pgd(model_id, model, *mnist, norm, PGD_EPS[model_id][norm])
-    assert mine <= theirs + SAME_START_SLACK
+    x, y = mnist[0][:PAIRED_N], mnist[1][:PAIRED_N]
+    mine, theirs = compare_pgd(model_id, model, x, y, norm, PGD_EPS[model_id][norm])
+    missed = np.flatnonzero((mine == 1) & (theirs == 0))  # fooled by Foolbox's PGD, not by ours
+    assert len(missed) <= SAME_START_SLACK * PAIRED_N, f"images {missed.tolist()}"
 
 
 def test_pgd_random_start_not_weaker_than_foolbox(mnist):
@@ -82,7 +103,7 @@ def test_pgd_random_start_not_weaker_than_foolbox(mnist):
     is compared with IBM ART's on both models below."""
     zoo.forget()
     mine, theirs = compare_pgd("mnist-pgd", zoo.load("mnist-pgd"), *mnist, "l2", 2.0, random_start=True)
-    assert mine <= theirs + SLACK
+    assert mine.mean() <= theirs.mean() + SLACK
 
 
 @pytest.mark.parametrize("eps", [0.1, 0.3])

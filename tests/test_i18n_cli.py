@@ -158,3 +158,13 @@ def test_library_errors_are_raised_in_the_current_language(monkeypatch):
         check_eps(2.0)
     with pytest.raises(SettingsError, match=r"^ADVLAB_MAX_STEPS: must be an integer from 1 to 1,000 \(got '5000'\)$"):
         settings()
+
+
+def test_real_process_settings_error_follows_lang():
+    """``python -m advcore`` checks the settings before the CLI starts: that line follows the locale too."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARS}
+    for lang, line in (("zh_CN.UTF-8", "错误：ADVLAB_WARM：必须是0 或 1（收到的是 'maybe'）"),
+                       ("C", "error: ADVLAB_WARM: must be 0 or 1 (got 'maybe')")):
+        done = subprocess.run([sys.executable, "-m", "advcore", "zoo", "--json"], capture_output=True, text=True,
+                              cwd=ROOT, env=dict(env, LANG=lang, ADVLAB_WARM="maybe"), timeout=120)
+        assert (done.returncode, done.stdout, done.stderr.strip()) == (2, "", line)

@@ -211,6 +211,11 @@ def card_fields(card: dict) -> list[tuple[str, str]]:
     return fields
 
 
+def fields_markdown(card: dict) -> str:
+    """``card_fields`` as a Markdown list, one "**label:** text" line each."""
+    return "\n".join(_("- **{label}:** {text}", label=label, text=text) for label, text in card_fields(card))
+
+
 def sanity_flags(card: dict) -> list[dict]:
     """The card's sanity flags, each ``message`` in the reader's language."""
     flags = ((card.get("results") or {}).get("sanity") or {}).get("flags") or []
@@ -253,15 +258,16 @@ def defence_table(models: dict, x: np.ndarray, y: np.ndarray, defence_specs, par
     return rows
 
 
-MODE_WORDS = {"none": N_("none needed (the gradient passes)"), "bpda": "BPDA",
-              "eot": "EOT", "bpda+eot": "BPDA + EOT"}
+NO_MODE = N_("none needed (the gradient passes)")
+MODE_WORDS = {"bpda": "BPDA", "eot": "EOT", "bpda+eot": "BPDA + EOT"}  # acronyms, in every language
 
 
 def defence_rows(rows: list[dict], samples: int) -> list[dict[str, str]]:
     """``defence_table`` rows as text for the page."""
     out = []
     for r in rows:
-        mode = _("no defence to adapt to") if r["defence"] == "none" else _(MODE_WORDS.get(r["mode"], r["mode"]))
+        mode = (_("no defence to adapt to") if r["defence"] == "none" else _(NO_MODE) if r["mode"] == "none"
+                else MODE_WORDS.get(r["mode"], r["mode"]))
         if "eot" in r["mode"]:
             mode = _("{mode} ({samples} draws)", mode=mode, samples=samples)
         out.append({_("Model"): r["model"], _("Defence"): r["defence"],

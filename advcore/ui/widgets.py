@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import attacks, data
+from advcore.i18n import _
 
 from . import limits
 from .view_state import Write
@@ -100,7 +101,7 @@ def param_widget(where, p: attacks.Param, key: str, value=None, write: Write | N
 
 
 def _help(p) -> str:
-    return f"{p.unit}: {p.help}" if p.unit else p.help
+    return _("{unit}: {help}", unit=_(p.unit), help=_(p.help)) if p.unit else _(p.help)
 
 
 def _step_size(where, p, key: str, value, write: Write | None):

@@ -101,7 +101,8 @@ else:
                        "random draws (Athalye et al. 2018)"))
     for flag, what in zip(outcome["flags"], (_("Gradient check on the defended model"),
                                              _("Naive against adaptive"))):
-        (st.success if flag.ok else st.error)(f"**{what}:** {model_table_notes.note(flag.message)}")
+        (st.success if flag.ok else st.error)(_("**{label}:** {text}", label=what,
+                                                text=model_table_notes.note(flag.message)))
 
 st.header(_("A certificate: randomized smoothing"))
 st.markdown(_(

@@ -46,7 +46,7 @@ if any(row[_("Worst case")] == model_table.MISSING for row in student_rows):
 
 def show_card(card: dict) -> None:
     """A card's readable fields, its figures and sanity checks, then the raw card."""
-    st.markdown("\n".join(f"- **{label}:** {text}" for label, text in model_table.card_fields(card)))
+    st.markdown(model_table.fields_markdown(card))
     rows = model_table.results_rows(card)
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"card_results_{card['id']}")
@@ -78,7 +78,7 @@ if not user_cards:
               "see docs/models.md)."))
 for card in user_cards:
     st.subheader(model_table.display_id(card))
-    st.markdown("\n".join(f"- **{label}:** {text}" for label, text in model_table.card_fields(card)))
+    st.markdown(model_table.fields_markdown(card))
     for flag in model_table.sanity_flags(card):
         (st.success if flag.get("ok") else st.error)(flag.get("message", ""))
 
