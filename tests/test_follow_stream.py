@@ -42,7 +42,11 @@ class FakeRoom:
 
 
 async def collect(b: Broadcaster, code: str, into: list, since: int = 0):
+    """The views (and the closing frame) a follower receives; keep-alives (``None``, sent after 5 s without a
+    change, e.g. while a slow first render loads the model) carry no view and are not collected."""
     async for frame in b.subscribe(code, since, keepalive_s=5):
+        if frame is None:
+            continue
         into.append(frame)
         if frame is CLOSED:
             return

@@ -94,9 +94,19 @@ def correct_mask(key: str, dataset: str) -> np.ndarray:
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def model_cards(dataset: str | None = None) -> list[dict]:
-    """Zoo cards (refreshed every few seconds so user-trained models appear)."""
+def _cards(dataset: str | None, folders: tuple[str, str]) -> list[dict]:
+    """``folders`` (shipped, user) is part of the cache key only: cards listed for one user-models folder are
+    never served for another (tests and servers that point ADVCORE_USER_MODELS elsewhere)."""
     return zoo.list_cards(dataset)
+
+
+def model_cards(dataset: str | None = None) -> list[dict]:
+    """Zoo cards (refreshed every few seconds so user-trained models appear); ``model_cards.clear()`` empties
+    the cache at once (after adding or deleting a model)."""
+    return _cards(dataset, (str(zoo.models_dir()), str(zoo.user_models_dir())))
+
+
+model_cards.clear = _cards.clear
 
 
 def model_ids(dataset: str) -> list[str]:
