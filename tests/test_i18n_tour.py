@@ -1,0 +1,111 @@
+"""Issue 34: every page in Chinese, in a real browser at 1280x720 (``?lang=zh``).
+
+A tour of every page in the navigation: the page says it is Chinese (``<html lang="zh-Hans">``, WCAG 3.1.1),
+shows no English sentence (``english_runs``: four or more English words in a row, outside model ids, acronyms
+and paper references, which keep their original titles), cuts no text off and puts nothing outside its
+column (the same checks as the English layout tests), and the axe-core audit still finds no serious or
+critical violation. The detector itself is tested without a browser (quick tier), so the tour cannot pass by
+reading nothing.
+"""
+
+import os
+import re
+
+import pytest
+
+from advcore.ui import navigation
+from bench.browser import browser_page, streamlit_server
+
+from .conftest import ROOT
+from .test_accessibility import audit, browser_missing, settle
+from .test_browser import CUT_CONTROLS_JS, OVERFLOWING_JS
+from .test_learn_browser import CUT_TEXT_JS
+
+ARTIFACTS = ROOT / "test-artifacts" / "i18n"
+
+# A word of English prose: letters with at least one lower-case letter after the first (so acronyms such as
+# FGSM, PGD, MNIST or L2 are not words); ids (mnist-standard, cifar10-small), units and numbers never match.
+_WORD = r"[A-Za-z][a-z]+"
+ENGLISH_RUN = re.compile(rf"(?<![\w-]){_WORD}(?:[ ,;:'’]+{_WORD}){{3,}}(?![\w-])")
+# A line of a reference list or a citation: it names a year (the paper keeps its original title), or a link.
+REFERENCE = re.compile(r"\b(19|20)\d\d[a-z]?\b|https?://|arXiv|doi\.org")
+
+
+def english_runs(text: str) -> list[str]:
+    """Runs of four or more English words on the lines of ``text`` that are not references or ids."""
+    runs = []
+    for line in text.splitlines():
+        if REFERENCE.search(line):
+            continue
+        line = re.sub(r"\S*[-_/.\d]\S*", " ", line)  # ids, file names, numbers, URLs' pieces
+        runs += ENGLISH_RUN.findall(line)
+    return runs
+
+
+# The visible text of the sidebar and the main area, less what Streamlit itself writes in English (the file
+# uploader's instructions, its status widget) and code (commands are English).
+VISIBLE_TEXT_JS = """() => {
+  const skip = '[data-testid="stFileUploaderDropzoneInstructions"], [data-testid="stStatusWidget"], code, pre, '
+             + 'details:not([open]) > :not(summary), [aria-hidden="true"]';
+  const parts = [];
+  for (const root of document.querySelectorAll('[data-testid="stSidebar"], [data-testid="stMain"]')) {
+    const clone = root.cloneNode(true);
+    clone.querySelectorAll(skip).forEach(e => e.remove());
+    parts.push(root.innerText ? clone.textContent.replace(/[ \\t]+/g, ' ') : '');
+  }
+  return parts.join('\\n');
+}"""
+
+
+def test_the_detector_finds_english_prose_and_passes_chinese_ids_and_references():
+    assert english_runs("The direction of the change matters, not only its size.")
+    assert english_runs("攻击强度\nStill right after the attack\n")
+    assert not english_runs("对抗样本 (adversarial example) 是一个输入")  # a term in parentheses, not a sentence
+    assert not english_runs("模型 mnist-standard 在 FGSM eps 0.100 (25.5/255) 下读作 7 (99.3%)")
+    assert not english_runs("Goodfellow, I. J., Shlens, J. & Szegedy, C. Explaining and harnessing adversarial "
+                            "examples. ICLR 2015.")
+
+
+@pytest.fixture(scope="module")
+def zh_page(tmp_path_factory):
+    if why := browser_missing():
+        if os.environ.get("ADVCORE_REQUIRE_BROWSER") == "1":
+            raise RuntimeError(f"ADVCORE_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(f"{why}; browser tests skipped")
+    state = tmp_path_factory.mktemp("i18n-tour")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server({"ADVLAB_STATE_DIR": str(state), "ADVLAB_STORE": ""}) as (url, _), \
+            browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        yield url, page
+
+
+@pytest.mark.browser
+@pytest.mark.needs_data
+def test_every_page_in_chinese_shows_no_english_sentence_and_nothing_cut_off(zh_page):
+    url, page = zh_page
+    found = {}
+    for spec in navigation.all_pages():
+        page.goto(f"{url}/{'' if spec.default else spec.url_path}?lang=zh", timeout=180_000)
+        settle(page)
+        if spec.default:  # Explore: wait for its pictures and metrics
+            page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
+            settle(page)
+        page.screenshot(path=str(ARTIFACTS / f"zh-{spec.url_path}-1280x720.png"))
+        problems = {}
+        if (lang := page.evaluate("() => document.documentElement.lang")) != "zh-Hans":
+            problems["html lang"] = lang
+        text = page.evaluate(VISIBLE_TEXT_JS)
+        if not re.search(r"[\u4e00-\u9fff]{2,}", text):
+            problems["no Chinese"] = text[:200]
+        if runs := english_runs(text):
+            problems["English"] = runs[:8]
+        if cut := page.evaluate(CUT_TEXT_JS) + page.evaluate(CUT_CONTROLS_JS):
+            problems["cut off"] = cut[:8]
+        if wide := page.evaluate(OVERFLOWING_JS):
+            problems["outside its column"] = wide[:8]
+        if violations := audit(page):
+            problems["axe"] = violations
+        if problems:
+            found[spec.url_path] = problems
+    assert found == {}, found
