@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .i18n import _, pgettext
 from .viz import ADV, BOTH, CLEAN, NOISE
 
 # read by a screen reader, not drawn (the usual "visually hidden" style)
@@ -45,8 +46,8 @@ def class_label(name: str, i: int, true_class: int, target: int | None) -> str:
     """A class's axis label as HTML: bold "(true)" for the true class, italic "(target)" for the target."""
     text = html.escape(str(name))
     if i == true_class:
-        return f"<b>{text}</b> (true)"
-    return f"<i>{text}</i> (target)" if i == target else text
+        return _("<b>{name}</b> (true)", name=text)
+    return _("<i>{name}</i> (target)", name=text) if i == target else text
 
 
 def prediction_marks(clean_probs, adv_probs) -> dict[int, tuple[str, str]]:
@@ -54,8 +55,8 @@ def prediction_marks(clean_probs, adv_probs) -> dict[int, tuple[str, str]]:
     coincide."""
     clean_top, adv_top = int(np.argmax(clean_probs)), int(np.argmax(adv_probs))
     if clean_top == adv_top:
-        return {clean_top: ("clean &amp; adv pred", BOTH)}
-    return {clean_top: ("clean pred", CLEAN), adv_top: ("adv pred", ADV)}
+        return {clean_top: (html.escape(_("clean & adv pred")), BOTH)}
+    return {clean_top: (html.escape(_("clean pred")), CLEAN), adv_top: (html.escape(_("adv pred")), ADV)}
 
 
 def _legend(series: list[Series]) -> str:
@@ -66,7 +67,8 @@ def _legend(series: list[Series]) -> str:
 
 
 def _group(i: int, n: int, name: str, series: list[Series], mark: tuple[str, str] | None) -> str:
-    tip = html.escape(f"{name}: " + ", ".join(f"{s.name} {float(s.probs[i]):.1%}" for s in series), quote=True)
+    tip = html.escape(f"{name}: " + pgettext("list separator", ", ").join(f"{s.name} {float(s.probs[i]):.1%}"
+                                                                         for s in series), quote=True)
     bars = "".join(f'<div style="flex:0 1 12px;height:{100 * float(np.clip(s.probs[i], 0, 1)):.2f}%;'
                    f'background:{s.colour}"></div>' for s in series)
     arrow = ""
@@ -84,20 +86,22 @@ def numbers_table(labels: list[str], series: list[Series], marks: dict[int, tupl
     """The bars' numbers as a visually hidden HTML table: a row per class (its label with "(true)",
     "(target)" and which prediction it is), a column per series."""
     head = "".join(f"<th>{html.escape(s.name)}</th>" for s in series)
-    rows = "".join(f"<tr><th>{label}{'; ' + _text(marks[i][0]) if i in marks else ''}</th>"
+    glue = pgettext("clause separator", "; ")
+    rows = "".join(f"<tr><th>{label}{glue + _text(marks[i][0]) if i in marks else ''}</th>"
                    + "".join(f"<td>{float(s.probs[i]):.1%}</td>" for s in series) + "</tr>"
                    for i, label in enumerate(labels))
-    return (f'<table style="{VISUALLY_HIDDEN}"><caption>Class probabilities</caption>'
-            f"<tr><th>class</th>{head}</tr>{rows}</table>")
+    return (f'<table style="{VISUALLY_HIDDEN}"><caption>{html.escape(_("Class probabilities"))}</caption>'
+            f"<tr><th>{html.escape(_('class'))}</th>{head}</tr>{rows}</table>")
 
 
 def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise_probs=None,
                      target: int | None = None, height: int = 300, font_size: int = 14) -> str:
     """The bars of ``class_names`` (probabilities in [0, 1], one per class), about ``height`` px tall (more
     when long class names are slanted)."""
-    series = [Series("clean", CLEAN, np.asarray(clean_probs)), Series("adversarial", ADV, np.asarray(adv_probs))]
+    series = [Series(pgettext("image", "clean"), CLEAN, np.asarray(clean_probs)),
+              Series(_("adversarial"), ADV, np.asarray(adv_probs))]
     if noise_probs is not None:
-        series.append(Series("random noise, same budget", NOISE, np.asarray(noise_probs)))
+        series.append(Series(_("random noise, same budget"), NOISE, np.asarray(noise_probs)))
     marks = prediction_marks(clean_probs, adv_probs)
     labels = [class_label(n, i, true_class, target) for i, n in enumerate(class_names)]
     groups = "".join(_group(i, len(labels), str(n), series, marks.get(i)) for i, n in enumerate(class_names))
@@ -121,7 +125,7 @@ def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise
             f'{numbers_table(labels, series, marks)}<div aria-hidden="true">{_legend(series)}'
             f'<div style="display:flex;padding-top:{MARK_ROOM}px">'
             f'<div style="flex:none;width:22px;writing-mode:vertical-rl;transform:rotate(180deg);'
-            f'text-align:center;opacity:.8">probability</div>'
+            f'text-align:center;opacity:.8">{html.escape(_("probability"))}</div>'
             f'<div style="flex:none;width:34px;position:relative;height:{plot}px;opacity:.8">{ticks}</div>'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}'
             f'<div style="position:absolute;inset:0;display:flex;gap:4px">{groups}</div></div></div>'

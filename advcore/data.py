@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, ModelError
-from .i18n import gettext
+from .i18n import N_, gettext
 from .ids import check_id
 from .settings import settings
 
@@ -122,7 +122,7 @@ class DatasetInfo:
 # Reference budgets: what model cards measure; large eps: where any model should fall to ~0.
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo(
-        "mnist", "MNIST digits", (28, 28, 1), tuple(str(i) for i in range(10)),
+        "mnist", N_("MNIST digits"), (28, 28, 1), tuple(str(i) for i in range(10)),
         ("mnist.npz",), "mnist",
         reference_eps=(0.1, 0.3), large_eps=0.5, useful_accuracy=0.9,
         linf=EpsRange(0.5, 1 / 255, (0.1, 0.2, 0.3), 0.1),

@@ -15,6 +15,7 @@ import numpy as np
 from . import attacks, defences, evaluate, metrics
 from .attacks import adaptive as adaptive_attacks
 from .attacks.base import logits_of
+from .i18n import N_, _
 
 CURVE_POINTS = 16  # the refinement uses the same batch size, so the compiled attack is traced once for both
 LIVE_TARGET_S = 0.150  # one-image PGD-20 within this keeps an Explore eps move under ~0.4 s in the browser
@@ -24,11 +25,11 @@ def verdict(clean_class: int, adv_class: int, label: int, target: int | None = N
     """What happened to one image, as (words, tone): tone is 'bad' (the attack succeeded), 'good' (the
     model held) or 'neutral'. An image the model already gets wrong is never called fooled."""
     if clean_class != label:
-        return "already misclassified", "neutral"
+        return _("already misclassified"), "neutral"
     if target is not None:
-        return (f"target {target} reached", "bad") if adv_class == target else \
-            (f"target {target} not reached", "good")
-    return ("fooled", "bad") if adv_class != label else ("still right", "good")
+        return (_("target {target} reached", target=target), "bad") if adv_class == target else \
+            (_("target {target} not reached", target=target), "good")
+    return (_("fooled"), "bad") if adv_class != label else (_("still right"), "good")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def eps_curve(model, x: np.ndarray, y: int, attack: str, params: dict, eps_max: 
     else:
         other = probs.copy()
         other[:, y] = -1
-        other_prob, other_name = other.max(axis=1), "top other class"
+        other_prob, other_name = other.max(axis=1), N_("top other class")  # cached: translated where shown
     fooled = _fooled(pred, y, target)
     flip = None
     if fooled.any():
@@ -178,7 +179,7 @@ def attack_seconds(model, shape: tuple[int, ...], runs: int = 5) -> float:
     one image of shape (H, W, C), the attack's default settings. Run after ``warm``, so no compile time."""
     x = np.full((1, *shape), 0.5, np.float32)
     times = []
-    for _ in range(runs):
+    for _run in range(runs):
         started = time.perf_counter()
         attacks.run("pgd", model, x, [0], eps=0.03, steps=20, norm="linf")
         times.append(time.perf_counter() - started)
@@ -196,9 +197,10 @@ class QuickerDefault:
     instead_seconds: float
 
     def sentence(self) -> str:
-        return (f"Opened on **{self.model_id}**: one live attack takes {self.seconds * 1000:.0f} ms here, "
-                f"{self.instead_seconds * 1000:.0f} ms on {self.instead_of} (aim: {LIVE_TARGET_S * 1000:.0f} ms); "
-                f"{self.instead_of} is under Model.")
+        return _("Opened on **{model_id}**: one live attack takes {ms:.0f} ms here, {instead_ms:.0f} ms on "
+                 "{instead_of} (aim: {aim_ms:.0f} ms); {instead_of} is under Model.", model_id=self.model_id,
+                 ms=self.seconds * 1000, instead_ms=self.instead_seconds * 1000, instead_of=self.instead_of,
+                 aim_ms=LIVE_TARGET_S * 1000)
 
 
 def quicker_default(first: str, seconds: dict[str, float], target: float = LIVE_TARGET_S) -> QuickerDefault | None:

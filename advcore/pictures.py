@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from plotly.colors import diverging
 
+from .i18n import _, pgettext
 from .images import to_png
 
 # ColorBrewer's RdBu, reversed so that -1 (darker) is blue and +1 (brighter) red; 11 evenly spaced stops.
@@ -68,16 +69,20 @@ def _signed(value: float) -> str:
 def image_alt(title: tuple[str, ...]) -> str:
     """'original image: 7 (98.0%)' from the title lines ('original', '7 (98.0%)')."""
     if not title:
-        return "image"
+        return _("image")
     if len(title) == 1 and ": " in title[0]:  # one line, 'original: 7 (98.0%)'
         title = tuple(title[0].split(": ", 1))
-    first = title[0] if "image" in title[0] else f"{title[0]} image"
-    return first + (": " + "; ".join(title[1:]) if len(title) > 1 else "")
+    first = title[0] if _("image") in title[0] else _("{title} image", title=title[0])
+    return first + (": " + _glue(title[1:]) if len(title) > 1 else "")
+
+
+def _glue(clauses) -> str:
+    return pgettext("clause separator", "; ").join(clauses)
 
 
 def change_words(peak: float) -> str:
     """'at most 0.100 (25.5/255)': the largest change of a pixel value, in [0, 1] and in /255."""
-    return f"at most {peak:.3f} ({peak * 255:.1f}/255)"
+    return _("at most {peak:.3f} ({peak_255:.1f}/255)", peak=peak, peak_255=peak * 255)
 
 
 def image_panel(image: np.ndarray, *title: str, alt: str = "") -> Panel:
@@ -91,9 +96,10 @@ def perturbation_panel(x: np.ndarray, x_adv: np.ndarray, *title: str) -> Panel:
     amp = amplification(delta)
     peak = 1.0 / amp if np.abs(delta).max(initial=0.0) > 0 else 0.0
     lines = (*title[:-1], f"{title[-1]} (x{amp:.1f})") if title else (f"(x{amp:.1f})",)
-    alt = (f"{'; '.join(title) or 'perturbation'}: the change the attack made, colours amplified x{amp:.1f}; red "
-           f"pixels made brighter, blue darker, white unchanged; the largest change {peak:.3f} ({peak * 255:.1f}/255)"
-           if peak > 0 else f"{'; '.join(title) or 'perturbation'}: nothing changed")
+    name = _glue(title) or _("perturbation")
+    alt = (_("{name}: the change the attack made, colours amplified x{amp:.1f}; red pixels made brighter, blue "
+             "darker, white unchanged; the largest change {peak:.3f} ({peak_255:.1f}/255)", name=name, amp=amp,
+             peak=peak, peak_255=peak * 255) if peak > 0 else _("{name}: nothing changed", name=name))
     return Panel(lines, data_uri(diverging_rgb(delta * amp) / 255.0), delta.shape[:2],
                  tuple(_signed(t * peak) for t in TICKS), alt)
 
@@ -124,12 +130,15 @@ def picture_row(panels: list[Panel], size: int = 260, font_size: int = 14) -> st
     return f'<div class="advlab-pictures" style="display:flex;gap:20px;align-items:flex-end">{figures}</div>'
 
 
-def triptych(x: np.ndarray, x_adv: np.ndarray, titles=(("original",), ("perturbation",), ("adversarial",)),
-             size: int = 260, font_size: int = 14, with_original: bool = True) -> str:
+def triptych(x: np.ndarray, x_adv: np.ndarray, titles=None, size: int = 260, font_size: int = 14,
+             with_original: bool = True) -> str:
     """Original | perturbation (amplified, with its colour bar) | adversarial, as one row of HTML.
-    ``titles``: the title lines of each panel; ``with_original=False`` leaves out the first panel."""
+    ``titles``: the title lines of each panel (None: the three names); ``with_original=False`` leaves out the
+    first panel."""
+    titles = titles or ((_("original"),), (_("perturbation"),), (_("adversarial"),))
     peak = float(np.abs(np.asarray(x_adv, np.float64) - np.asarray(x, np.float64)).max(initial=0.0))
-    adv_alt = f"{image_alt(tuple(titles[2]))}; each pixel value changed {change_words(peak)}"
+    adv_alt = _("{alt}; each pixel value changed {change}", alt=image_alt(tuple(titles[2])),
+                change=change_words(peak))
     panels = [image_panel(x, *titles[0]), perturbation_panel(x, x_adv, *titles[1]),
               image_panel(x_adv, *titles[2], alt=adv_alt)]
     return picture_row(panels[0 if with_original else 1:], size, font_size)

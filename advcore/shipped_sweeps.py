@@ -20,6 +20,7 @@ import pandas as pd
 from . import attacks, cards, defences, evaluate, zoo
 from .attacks import adaptive
 from .errors import AdvcoreError
+from .i18n import _
 
 # The Sweep page's default request (its form starts from these).
 DEFAULT_ATTACKS = ("fgsm", "pgd")
@@ -84,12 +85,13 @@ def write(model_id: str, model, split, wanted: dict, command: str) -> Path:
     return path
 
 
-def _load_or_skip(load_model: Callable[[str], object], model_id: str, skipped: list[str]):
-    """load_model(model_id), or None with the reason appended to ``skipped``."""
+def _load_or_skip(load_model: Callable[[str], object], model_id: str, skipped: list[tuple[str, str]]):
+    """load_model(model_id), or None with (model_id, the reason) appended to ``skipped`` (the page words it:
+    a sweep runs outside any page session, and its result is shared by sessions in every language)."""
     try:
         return load_model(model_id)
     except AdvcoreError as exc:
-        skipped.append(f"Skipping {model_id}: {exc}")
+        skipped.append((model_id, str(exc)))
         return None
 
 
@@ -100,11 +102,11 @@ def iterative_gradient(attack_names) -> list[str]:
 
 def sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: str, steps: int, eps_values,
           n: int, batch_size: int = evaluate.DEFAULT_BATCH,
-          progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
+          progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[str], list[tuple[str, str]]]:
     """The sweep table of several models: shipped rows where they match, computed rows otherwise.
 
     load_model(id) is called only for models that must be computed; an AdvcoreError from it skips that
-    model. Returns (table, ids served from shipped files, one message per skipped model). ``progress``
+    model. Returns (table, ids served from shipped files, (model id, reason) per skipped model). ``progress``
     counts attacked images of the computed part."""
     wanted = request(split, attack_names, norm, steps, eps_values, n)
     tables, served, skipped = [], [], []
@@ -143,12 +145,12 @@ def standard_models(ids) -> list[str]:
 
 def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names, norm: str, steps: int, eps_values,
                    n: int, specs, samples: int = 8, batch_size: int = evaluate.DEFAULT_BATCH,
-                   progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[str]]:
+                   progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Each model behind each defence in ``specs``, under each iterative gradient attack of ``attack_names``,
     twice: naive (the gradient TensorFlow gives through the defence) and adaptive (the defence's recommended
     BPDA and/or EOT; Athalye, Carlini & Wagner 2018). Rows as ``evaluate.sweep``'s plus ``defence``,
     ``adaptive``, ``base_model``; their ``model`` is "<id> + <spec> (<mode>)", so sanity checks and charts
-    read each as a model of its own. Returns (table, one message per skipped model or defence)."""
+    read each as a model of its own. Returns (table, (model id, reason) per skipped model)."""
     gradient = iterative_gradient(attack_names)
     tables, skipped = [], []
     if not specs or not gradient:
@@ -169,8 +171,10 @@ def defended_sweep(ids, load_model: Callable[[str], object], split, attack_names
     return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), skipped
 
 
-def defence_flags(table: pd.DataFrame) -> list:
-    """Per model and defence, ``adaptive.masking_flag`` at the eps where naive and adaptive differ most."""
+def defence_flags(table: pd.DataFrame, note: Callable[[str], str] = str) -> list:
+    """Per model and defence, ``adaptive.masking_flag`` at the eps where naive and adaptive differ most, in the
+    current language (``note``: turns the flag's stored English sentence into it; the page passes
+    ``advcore.ui.model_table_notes.note``)."""
     if table.empty or "defence" not in table:
         return []
     flags = []
@@ -182,6 +186,7 @@ def defence_flags(table: pd.DataFrame) -> list:
         gap = (naive["robust_accuracy"] - strong["robust_accuracy"]).dropna()
         eps = gap.idxmax()
         flag = adaptive.masking_flag(naive.loc[eps].to_dict(), strong.loc[eps].to_dict())
-        where = f"{base} behind {spec}, {attacks.ATTACKS[attack].title} at eps {eps:.4g}"
-        flags.append(evaluate.Flag(f"{flag.check}:{base}:{attack}", flag.ok, f"{where}: {flag.message}", base, attack))
+        message = _("{model} behind {defence}, {attack} at eps {eps:.4g}: {message}", model=base, defence=spec,
+                    attack=attacks.ATTACKS[attack].title, eps=eps, message=note(flag.message))
+        flags.append(evaluate.Flag(f"{flag.check}:{base}:{attack}", flag.ok, message, base, attack))
     return flags

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .bars import VISUALLY_HIDDEN
+from .i18n import _, ngettext
 from .viz import ADV, CLEAN
 
 TICKS = 4  # intervals on each y axis; the two axes share their gridlines
@@ -55,20 +56,25 @@ def _polyline(values: np.ndarray, start: float, span: float, colour: str) -> str
             'stroke-linejoin="round" vector-effect="non-scaling-stroke"/>')
 
 
-def trace_words(loss: np.ndarray, prob: np.ndarray, prob_name: str = "true-class probability") -> str:
+def trace_words(loss: np.ndarray, prob: np.ndarray, prob_name: str | None = None) -> str:
     """The trace in one sentence: steps, the cross-entropy and the probability at the start, at the end and at
-    their extremes."""
+    their extremes (``prob_name``: what ``prob`` is, the true-class probability unless given)."""
     if not len(loss):
-        return "No steps."
+        return _("No steps.")
     steps = len(loss) - 1
-    return (f"Attack trace over {steps} step{'s' if steps != 1 else ''}: the true-class cross-entropy goes from "
-            f"{loss[0]:.3f} to {loss[-1]:.3f} nats (highest {np.nanmax(loss):.3f}, at step {int(np.nanargmax(loss))}); "
-            f"the {prob_name} from {prob[0]:.1%} to {prob[-1]:.1%} (lowest {prob.min():.1%}, at step "
-            f"{int(prob.argmin())}).")
+    return ngettext(
+        "Attack trace over {n} step: the true-class cross-entropy goes from {loss_first:.3f} to {loss_last:.3f} nats "
+        "(highest {loss_high:.3f}, at step {loss_at}); the {prob_name} from {prob_first:.1%} to {prob_last:.1%} "
+        "(lowest {prob_low:.1%}, at step {prob_at}).",
+        "Attack trace over {n} steps: the true-class cross-entropy goes from {loss_first:.3f} to {loss_last:.3f} "
+        "nats (highest {loss_high:.3f}, at step {loss_at}); the {prob_name} from {prob_first:.1%} to "
+        "{prob_last:.1%} (lowest {prob_low:.1%}, at step {prob_at}).", steps,
+        loss_first=loss[0], loss_last=loss[-1], loss_high=np.nanmax(loss), loss_at=int(np.nanargmax(loss)),
+        prob_name=prob_name or _("true-class probability"), prob_first=prob[0], prob_last=prob[-1],
+        prob_low=prob.min(), prob_at=int(prob.argmin()))
 
 
-def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
-                 prob_name: str = "true-class probability") -> str:
+def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14, prob_name: str | None = None) -> str:
     """The trace of one example: ``loss`` (the true class's cross-entropy, nats) and ``true_prob`` (0-1) per
     step, step 0 first; about ``height`` px tall with its axes and legend."""
     loss = np.asarray(loss, np.float64).ravel()
@@ -95,8 +101,10 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
 
     loss_ticks = y_ticks([_tick_text(start + k * step) for k in range(TICKS + 1)], "right")
     prob_ticks = y_ticks([f"{f:g}" for f in fractions], "left")
+    prob_name = prob_name or _("true-class probability")
     name = html.escape(prob_name)
-    hover = "".join(f'<div title="step {i}: cross-entropy {loss[i]:.3f} nats, {name} {prob[i]:.1%}" '
+    tip = _("step {step}: cross-entropy {loss:.3f} nats, {name} {prob:.1%}")  # the template, filled per step
+    hover = "".join(f'<div title="{html.escape(tip.format(step=i, loss=loss[i], name=prob_name, prob=prob[i]))}" '
                     f'style="position:absolute;top:0;bottom:0;left:{100 * (i - 0.5) / last:.3f}%;'
                     f'width:{100 / last:.3f}%"></div>' for i in range(len(loss)))
     # The lines are an SVG image (st.html keeps <img> but not inline <svg>), stretched over the plotting area
@@ -112,14 +120,14 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14,
     margin = f"margin:0 {44 + line:.0f}px 0 {44 + line:.0f}px"
     legend = "".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:22px;height:0;'
                      f'border-top:3px solid {colour};margin-right:6px;vertical-align:4px"></span>{text}</span>'
-                     for text, colour in (("true-class cross-entropy (nats)", ADV), (name, CLEAN)))
+                     for text, colour in ((html.escape(_("true-class cross-entropy (nats)")), ADV), (name, CLEAN)))
     words = html.escape(trace_words(loss, prob, prob_name))
     return (f'<div class="advlab-trace" style="font-size:{font_size}px;line-height:1.2;padding-top:8px;'
             f'position:relative"><p style="{VISUALLY_HIDDEN}">{words}</p><div aria-hidden="true">'
-            f'<div style="display:flex">{y_title("cross-entropy (nats)", ADV)}{loss_ticks}'
+            f'<div style="display:flex">{y_title(html.escape(_("cross-entropy (nats)")), ADV)}{loss_ticks}'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}{lines}{hover}</div>'
-            f'{prob_ticks}{y_title("probability", CLEAN)}</div>'
+            f'{prob_ticks}{y_title(html.escape(_("probability")), CLEAN)}</div>'
             f'<div style="position:relative;height:{line:.0f}px;margin-top:4px;{margin}">{x_ticks}</div>'
-            f'<div style="text-align:center;{margin}">step</div>'
+            f'<div style="text-align:center;{margin}">{html.escape(_("step"))}</div>'
             f'<div style="display:flex;flex-wrap:wrap;justify-content:center;gap:4px 18px;margin-top:6px">'
             f'{legend}</div></div></div>')

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .i18n import CHART_FONT_FAMILY
+from .i18n import CHART_FONT_FAMILY, N_, _
 
 CLEAN, ADV, NOISE, TARGET, BOTH = "#1f77b4", "#d62728", "#7f7f7f", "#9467bd", "#444444"
 LINE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -30,6 +30,8 @@ _AXES_MARGIN = {"l": 64, "r": 64, "t": 40, "b": 64}
 # and draws it all again (about a third of its time on each move).
 _LIVE_MARGIN = {**_AXES_MARGIN, "autoexpand": False}
 _LEGEND_TOP = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
+Y_TITLES = {"robust_accuracy": N_("robust accuracy"), "attack_success_rate": N_("attack success rate"),
+            "mean_l2": N_("mean l2")}  # sweep_chart's y axes (another column: its name, as it is)
 
 
 def _figure(data: list[dict], font_size: int = FONT_SIZE, **layout) -> go.Figure:
@@ -60,32 +62,33 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def eps_curve(eps: np.ndarray, true_prob: np.ndarray, other_prob: np.ndarray, flip_eps: float | None,
-              height: int = 260, other_name: str = "top other class", flip_text: str | None = None,
-              font_size: int = FONT_SIZE, x_title: str = "eps (pixel units)", ticks_255: bool = False) -> go.Figure:
+              height: int = 260, other_name: str | None = None, flip_text: str | None = None,
+              font_size: int = FONT_SIZE, x_title: str | None = None, ticks_255: bool = False) -> go.Figure:
     """True-class and top-other-class (or target-class) probability of one image against eps, with the
     flip point. ``ticks_255``: eps axis ticks at whole grey levels, labelled k/255 (L∞ budgets)."""
+    other_name = other_name or _("top other class")
     data = [{"type": "scatter", "x": np.asarray(eps), "y": np.asarray(p), "name": label, "mode": "lines+markers",
              "line": {"color": color}}
-            for p, label, color in ((true_prob, "true class", CLEAN), (other_prob, other_name, ADV))]
+            for p, label, color in ((true_prob, _("true class"), CLEAN), (other_prob, other_name, ADV))]
     marks: dict = {}
     if flip_eps is not None:
         marks = {"shapes": [{"type": "line", "x0": flip_eps, "x1": flip_eps, "y0": 0, "y1": 1, "xref": "x",
                              "yref": "paper", "line": {"color": ADV}}],
                  "annotations": [{"x": flip_eps, "y": 0, "yref": "paper",
-                                  "text": flip_text or f"flips at {flip_eps:.3f}",
+                                  "text": flip_text or _("flips at {eps}", eps=format(flip_eps, ".3f")),
                                   "showarrow": False, "xanchor": "left", "yanchor": "bottom"}]}
-    xaxis = {"title": _title(x_title)}
+    xaxis = {"title": _title(x_title or _("eps (pixel units)"))}
     if ticks_255 and len(eps):
         top = float(np.max(eps)) * 255
         step = next((k for k in (1, 2, 4, 8, 16, 32, 64) if top / k <= 8), 128)
         levels = np.arange(0, int(top) + 1, step)
         xaxis.update(tickmode="array", tickvals=levels / 255, ticktext=[f"{k}/255" for k in levels])
     return _figure(data, font_size=font_size, height=height, xaxis=xaxis,
-                   yaxis={"range": [0, 1.05], "title": _title("probability")},
+                   yaxis={"range": [0, 1.05], "title": _title(_("probability"))},
                    margin={**_LIVE_MARGIN, "t": 16 + 2 * (font_size + 6)}, legend=_LEGEND_TOP, **marks)
 
 
-def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "accuracy under attack",
+def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str | None = None,
                 height: int = 380) -> go.Figure:
     """One line per (model, attack) of ``y`` against eps; x also labelled in /255.
 
@@ -113,10 +116,11 @@ def sweep_chart(table: pd.DataFrame, y: str = "robust_accuracy", title: str = "a
                      "hovertemplate": "eps %{x:.4f} (%{customdata:.1f}/255)<br>%{y:.3f}<extra></extra>"})
     for trace in data:
         trace.pop("_pair", None)
-    y_axis = {"title": _title(y.replace("_", " "))}
+    y_axis = {"title": _title(_(Y_TITLES[y]) if y in Y_TITLES else y.replace("_", " "))}
     if y.endswith(("accuracy", "rate")):
         y_axis["range"] = [0, 1.02]
-    return _figure(data, height=height, title=_title(title), xaxis={"title": _title("eps (pixel units)")},
+    return _figure(data, height=height, title=_title(title or _("accuracy under attack")),
+                   xaxis={"title": _title(_("eps (pixel units)"))},
                    yaxis=y_axis, legend={"orientation": "v", "x": 1.01, "y": 1})  # one line a row, beside it
 
 
@@ -125,12 +129,12 @@ def training_curves(history: list[dict], height: int = 300) -> go.Figure:
     frame = pd.DataFrame(history)
     data = []
     if len(frame):
-        data = [{"type": "scatter", "x": frame["step"].to_numpy(), "y": frame["loss"].to_numpy(), "name": "loss",
-                 "line": {"color": ADV}},
+        data = [{"type": "scatter", "x": frame["step"].to_numpy(), "y": frame["loss"].to_numpy(),
+                 "name": _("loss"), "line": {"color": ADV}},
                 {"type": "scatter", "x": frame["step"].to_numpy(), "y": frame["train_accuracy"].to_numpy(),
-                 "name": "train accuracy", "line": {"color": CLEAN}, "yaxis": "y2"}]
+                 "name": _("train accuracy"), "line": {"color": CLEAN}, "yaxis": "y2"}]
     return _figure(data, height=height, legend={"orientation": "h", "y": 1.15},
-                   **_two_axes("batch", "loss", "accuracy", [0, 1.02]))
+                   **_two_axes(_("batch"), _("loss"), _("accuracy"), [0, 1.02]))
 
 
 def transfer_heatmap(matrix: pd.DataFrame, height: int = 360) -> go.Figure:
@@ -138,6 +142,6 @@ def transfer_heatmap(matrix: pd.DataFrame, height: int = 360) -> go.Figure:
     values = matrix.to_numpy()
     data = [{"type": "heatmap", "z": values, "x": list(matrix.columns), "y": list(matrix.index), "zmin": 0,
              "zmax": 1, "colorscale": "Viridis", "text": np.round(values, 3), "texttemplate": "%{text:.1%}",
-             "hovertemplate": "crafted on %{y}<br>evaluated on %{x}<br>accuracy %{z:.1%}<extra></extra>"}]
-    return _figure(data, height=height, xaxis={"title": _title("evaluated on")},
-                   yaxis={"title": _title("crafted on")})
+             "hovertemplate": _("crafted on %{y}<br>evaluated on %{x}<br>accuracy %{z:.1%}") + "<extra></extra>"}]
+    return _figure(data, height=height, xaxis={"title": _title(_("evaluated on"))},
+                   yaxis={"title": _title(_("crafted on"))})

@@ -41,10 +41,10 @@ class FakeRoom:
                            room_exists=lambda code: self.exists, poll_s=0.02)
 
 
-async def collect(b: Broadcaster, code: str, into: list, since: int = 0):
+async def collect(b: Broadcaster, code: str, into: list, since: int = 0, lang: str = "en"):
     """The views (and the closing frame) a follower receives; keep-alives (``None``, sent after 5 s without a
     change, e.g. while a slow first render loads the model) carry no view and are not collected."""
-    async for frame in b.subscribe(code, since, keepalive_s=5):
+    async for frame in b.subscribe(code, since, keepalive_s=5, lang=lang):
         if frame is None:
             continue
         into.append(frame)
@@ -146,6 +146,96 @@ def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_p
     for frames in got:
         assert [f.version for f in frames[:-1]] == [1, 2, 3] and frames[-1] is CLOSED
         assert "Following the teacher (view 3)" in frames[-2].html
+
+
+def test_followers_in_two_languages_one_computation_each_gets_its_language():
+    """Followers reading English and Chinese: the view is computed once per change (the render's cache of the
+    computation, as ``ui.presented_view.analyse`` is across sessions), rendered once per change per language, and
+    each follower gets the frames of its own language."""
+    from advcore.i18n import _, current_language
+    room, computed, results = FakeRoom(), [], {}
+    room.present({"eps": 0.1})
+
+    def render(code, version, view):
+        if version not in results:  # the attack: once per version, whatever the language
+            computed.append(version)
+            results[version] = view["eps"]
+        caption = _("Following the teacher (view {version}). {link}Open this view in Explore{end} to try your own "
+                    "settings.", version=version, link="", end="")
+        return f"{current_language()}: {caption}"
+
+    async def scenario():
+        b = Broadcaster(lambda code: room.version, lambda code: (room.version, room.view), render,
+                        room_exists=lambda code: room.exists, poll_s=0.02)
+        loop = asyncio.create_task(b.run())
+        langs = ["en", "zh"] * 5
+        got = [[] for _ in langs]
+        tasks = [asyncio.create_task(collect(b, "ROOM01", got[i], lang=lang)) for i, lang in enumerate(langs)]
+        await asyncio.sleep(0.3)
+        room.present({"eps": 0.2})
+        await asyncio.sleep(0.3)
+        assert b.frame("ROOM01", 2, room.view, lang="zh").html.startswith("zh:")  # the page's first run: kept
+        room.exists, room.version, room.view = False, 0, None
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        b.stop()
+        await loop
+        return b, langs, got
+
+    b, langs, got = asyncio.run(scenario())
+    assert computed == [1, 2] and b.renders == 4  # computed once per change, rendered once per change per language
+    for lang, frames in zip(langs, got):
+        assert [f.version for f in frames[:-1]] == [1, 2] and frames[-1] is CLOSED
+        assert all(f.lang == lang and f.html.startswith(f"{lang}:") for f in frames[:-1])
+        assert ("跟随老师" in frames[-2].html) == (lang == "zh")
+        assert ("Following the teacher (view 2)" in frames[-2].html) == (lang == "en")
+
+
+@pytest.mark.needs_data
+def test_real_views_for_followers_in_two_languages_one_attack_per_change(monkeypatch, tmp_path):
+    """The process's real render with followers in English and Chinese: ``advcore.live.analyse`` runs once per
+    presented view; each follower's frame is in its language."""
+    import random
+
+    from advcore import live
+    from advcore.ui import follow_stream
+    calls = []
+    real = live.analyse
+    monkeypatch.setattr(live, "analyse", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    s = open_store(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    code, _key = rooms.create_room(s, "languages")
+    eps = [random.Random().randint(1, 100) / 255 for _ in range(2)]  # fresh views: no earlier test's cache entry
+    b = Broadcaster(s.view_version, s.get_view, lambda c, v, view: follow_stream.render(s, c, v, view),
+                    room_exists=lambda c: s.get_room(c) is not None, poll_s=0.05)
+    langs = ["en", "zh"] * 3
+
+    async def scenario():
+        follow.present(s, code, follow.make_view("mnist", "mnist-standard", "fgsm", eps[0], image=5))
+        loop = asyncio.create_task(b.run())
+        got = [[] for _ in langs]
+        tasks = [asyncio.create_task(collect(b, code, got[i], lang=lang)) for i, lang in enumerate(langs)]
+        for version, value in enumerate(eps[1:] + [None], start=1):
+            deadline = time.perf_counter() + 120  # the first render loads the model
+            while not all(frames and frames[-1].version == version for frames in got):
+                assert time.perf_counter() < deadline, f"not every follower got view {version}"
+                await asyncio.sleep(0.05)
+            if value is not None:
+                follow.present(s, code, follow.make_view("mnist", "mnist-standard", "fgsm", value, image=5))
+        s.delete_room(code)
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        b.stop()
+        await loop
+        return got
+
+    got = asyncio.run(scenario())
+    assert len(calls) == 2 and b.renders == 4, (calls, b.renders)
+    for lang, frames in zip(langs, got):
+        assert [f.version for f in frames[:-1]] == [1, 2] and frames[-1] is CLOSED
+        html = frames[-2].html
+        if lang == "zh":
+            assert "正在跟随老师（视图 2）" in html and "对抗预测" in html and "lang=zh" in html, html[-400:]
+        else:
+            assert "Following the teacher (view 2)" in html and "adversarial prediction" in html
+            assert "lang=" not in html
 
 
 # --- the real route ------------------------------------------------------------------------------------------

@@ -128,9 +128,15 @@ def _keys(value):
     return set()
 
 
-def test_evaluate_json_keys_are_english_in_both_languages(tiny_zoo, monkeypatch, capsys, locale):
+@pytest.fixture
+def tiny_models(tiny_zoo, monkeypatch):
     monkeypatch.setenv(zoo.MODELS_DIR_ENV, str(tiny_zoo))
     zoo.forget()
+    yield tiny_zoo
+    zoo.forget()
+
+
+def test_evaluate_json_keys_are_english_in_both_languages(tiny_models, capsys, locale):
     argv = ["evaluate", "--dataset", "mnist", "--model", "tiny-mnist", "--attack", "fgsm", "--eps", "0.1", "--n", "20",
             "--json"]
     reports = {}
@@ -139,10 +145,24 @@ def test_evaluate_json_keys_are_english_in_both_languages(tiny_zoo, monkeypatch,
         code, out, err = run_main(capsys, *argv)
         assert code == 0, err
         reports[lang] = json.loads(out)
-    zoo.forget()
     assert _keys(reports["zh_CN.UTF-8"]) == _keys(reports["C"])
     assert {"clean_accuracy", "robust_accuracy", "flags"} <= set(reports["C"])
     assert reports["zh_CN.UTF-8"]["robust_accuracy"] == reports["C"]["robust_accuracy"]
+
+
+def test_sweep_table_headings_follow_the_locale_and_the_csv_stays_english(tiny_models, capsys, locale, tmp_path):
+    locale("zh_CN.UTF-8")
+    csv = tmp_path / "sweep.csv"
+    code, out, err = run_main(capsys, "sweep", "--dataset", "mnist", "--models", "tiny-mnist", "--attack", "fgsm",
+                              "--eps", "0,0.1", "--n", "50", "--csv", str(csv), "--quiet")
+    assert code == 0, err
+    heading = out.splitlines()[0].split()
+    assert heading[:2] == ["模型", "攻击"] and "干净准确率" in heading and "鲁棒准确率" in heading
+    assert csv.read_text().splitlines()[0].startswith("model,attack,") and "tiny-mnist" in out
+    code, out, err = run_main(capsys, "evaluate", "--dataset", "mnist", "--model", "tiny-mnist", "--attack", "fgsm",
+                              "--eps", "0.1", "--n", "50", "--quiet")
+    assert code == 0, err
+    assert out.startswith("tiny-mnist 受 fgsm {'eps': 0.1}：干净准确率 ") and "鲁棒准确率" in out
 
 
 def test_library_errors_are_raised_in_the_current_language(monkeypatch):

@@ -177,9 +177,33 @@ def test_defences_page_in_english_keeps_its_words():
 
 def test_train_page_in_chinese(fresh_store):
     at = open_page("pages/models/train.py", "zh")
-    assert CJK.search(at.title[0].value)
-    assert all(CJK.search(w.label) for kind in ("selectbox", "slider", "number_input", "text_input")
-               for w in at.main.get(kind) if w.label != "Data set")  # the data-set picker is Explore's
+    assert at.title[0].value == "训练模型"
+    assert all(CJK.search(w.label) for kind in ("selectbox", "slider", "select_slider", "number_input",
+                                                "text_input", "button") for w in at.main.get(kind))
+    assert at.main.info[0].value == "本会话中还没有排队的训练。"
+    assert_no_english(at)
+
+
+CONFIG = {"model_id": "user-weak", "dataset": "mnist", "architecture": "cnn-tiny", "recipe": "pgd-at", "eps": 0.3,
+          "epochs": 2, "n_train": 5000, "lr": 0.001}
+
+
+@pytest.mark.parametrize("status, fields, shown", [
+    ("failed", {"message": train_runner.near_chance_advice(0.1, 10, CONFIG)}, "训练 user-weak 失败：模型没有学会"),
+    ("done", {"clean_accuracy": 0.3, "message": "stopped by request in epoch 2"},
+     "user-weak 很弱：干净准确率只有 30.0%")], ids=["failed", "weak"])
+def test_train_page_shows_a_finished_job_in_chinese(fresh_store, status, fields, shown):
+    """A worker stores the job's message in English; the Chinese page shows it in Chinese."""
+    from advcore.classroom import queue
+    job_id = queue.enqueue(fresh_store, None, "guest", CONFIG["model_id"], CONFIG)
+    fresh_store.update_job(job_id, status=status, **fields)
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lang"], at.session_state["train_job"] = "zh", job_id
+    at.switch_page("pages/models/train.py")
+    run(at, "zh")
+    messages = [m.value for m in [*at.main.error, *at.main.warning]]
+    assert any(m.startswith(shown) for m in messages), messages
     assert_no_english(at)
 
 

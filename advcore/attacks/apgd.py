@@ -203,7 +203,7 @@ APGD_STEPS = Param("steps", "int", 100, 2, 1000, N_("iterations"),
 PAPER = "Croce & Hein 2020, Reliable Evaluation of Adversarial Robustness with an Ensemble of Diverse Attacks"
 register(AttackSpec("apgd-ce", "APGD-CE", "gradient", ("linf", "l2"), (EPS, NORM, APGD_STEPS, RESTARTS, SEED, TRACE),
                     PAPER, apgd_ce, order=40,
-                    summary="PGD whose step size adapts by itself (halved when progress stalls), with momentum"))
+                    summary=N_("PGD whose step size adapts by itself (halved when progress stalls), with momentum")))
 register(AttackSpec("apgd-dlr", "APGD-DLR", "gradient", ("linf", "l2"), (EPS, NORM, APGD_STEPS, RESTARTS, SEED, TRACE),
                     PAPER, apgd_dlr, order=41,
-                    summary="APGD on the logit-ratio loss, immune to logit scaling and saturated softmax"))
+                    summary=N_("APGD on the logit-ratio loss, immune to logit scaling and saturated softmax")))

@@ -4,6 +4,7 @@ Kurakin, Goodfellow & Bengio 2016, "Adversarial examples in the physical world".
 No random start; the iterate starts at the clean image.
 """
 
+from ..i18n import N_
 from .base import AttackResult, gradient_attack
 from .registry import EPS, NORM, STEP_SIZE, STEPS, TRACE, AttackSpec, register
 
@@ -22,4 +23,4 @@ def bim(model, x, y, *, eps: float, norm: str = "linf", steps: int = 20, step_si
 register(AttackSpec(
     "bim", "BIM / I-FGSM", "gradient", ("linf", "l2"), (EPS, NORM, STEPS, STEP_SIZE, TRACE),
     "Kurakin et al. 2016, Adversarial Examples in the Physical World", bim,
-    order=20, summary="iterated FGSM from the clean image, projected into the eps-ball"))
+    order=20, summary=N_("iterated FGSM from the clean image, projected into the eps-ball")))

@@ -5,6 +5,7 @@ Examples" (ICLR). linf: x_adv = clip(x + eps * sign(grad)); l2 (FGM, Miyato et
 al. 2016): x_adv = clip(x + eps * grad / ||grad||_2).
 """
 
+from ..i18n import N_
 from .base import AttackResult, gradient_attack
 from .registry import EPS, NORM, TRACE, AttackSpec, register
 
@@ -23,4 +24,4 @@ def fgsm(model, x, y, *, eps: float, norm: str = "linf", target=None, trace: boo
 register(AttackSpec(
     "fgsm", "FGSM / FGM", "gradient", ("linf", "l2"), (EPS, NORM, TRACE),
     "Goodfellow et al. 2015, Explaining and Harnessing Adversarial Examples", fgsm,
-    iterative=False, order=10, summary="one step of size eps along the gradient's sign (linf) or direction (l2)"))
+    iterative=False, order=10, summary=N_("one step of size eps along the gradient's sign (linf) or direction (l2)")))

@@ -4,6 +4,7 @@ Dong, Liao, Pang, Su, Zhu, Hu & Li 2018, "Boosting Adversarial Attacks with
 Momentum" (CVPR): g_t = mu * g_{t-1} + grad / ||grad||_1, step along sign(g_t).
 """
 
+from ..i18n import N_
 from .base import AttackResult, gradient_attack
 from .registry import DECAY, EPS, NORM, STEP_SIZE, STEPS, TRACE, AttackSpec, register
 
@@ -23,4 +24,4 @@ def mifgsm(model, x, y, *, eps: float, norm: str = "linf", steps: int = 20, step
 register(AttackSpec(
     "mifgsm", "MI-FGSM", "gradient", ("linf", "l2"), (EPS, NORM, STEPS, STEP_SIZE, DECAY, TRACE),
     "Dong et al. 2018, Boosting Adversarial Attacks with Momentum", mifgsm,
-    order=30, summary="iterated FGSM with momentum on the normalised gradient"))
+    order=30, summary=N_("iterated FGSM with momentum on the normalised gradient")))

@@ -187,7 +187,7 @@ register(AttackSpec(
      Param("overshoot", "float", 0.02, 0.0, 1.0, N_("fraction"), N_("step this much past the boundary"))),
     "Moosavi-Dezfooli et al. 2016, DeepFool: a Simple and Accurate Method to Fool Deep Neural Networks",
     deepfool, iterative=False, targeted=False, order=60,
-    summary="walks to the nearest linearised decision boundary: the smallest change that flips the class"))
+    summary=N_("walks to the nearest linearised decision boundary: the smallest change that flips the class")))
 register(AttackSpec(
     "cw-l2", "Carlini & Wagner L2 (minimal)", "minimal", ("l2",),
     (MAX_EPS, Param("steps", "int", 100, 1, 1000, N_("Adam steps"), N_("optimisation steps per value of c")),
@@ -197,4 +197,4 @@ register(AttackSpec(
      Param("learning_rate", "float", 0.05, 1e-4, 1.0, "", N_("Adam learning rate"))),
     "Carlini & Wagner 2017, Towards Evaluating the Robustness of Neural Networks", cw_l2,
     iterative=False, targeted=False, order=61,
-    summary="optimises for the smallest L2 change that flips the class (tanh box, binary search on c)"))
+    summary=N_("optimises for the smallest L2 change that flips the class (tanh box, binary search on c)")))

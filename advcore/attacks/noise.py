@@ -9,6 +9,7 @@ et al. 2019, "On Evaluating Adversarial Robustness", Sec. 5).
 import numpy as np
 import tensorflow as tf
 
+from ..i18n import N_
 from . import norms
 from .base import AttackResult, as_inputs, check_budget, eps_param, logits_of, per_example
 from .registry import EPS, NORM, SEED, AttackSpec, register
@@ -29,4 +30,4 @@ register(AttackSpec(
     "noise", "Random noise (control)", "control", ("linf", "l2"), (EPS, NORM, SEED),
     "Carlini et al. 2019, On Evaluating Adversarial Robustness (random-noise baseline)", noise,
     iterative=False, targeted=False, order=90,
-    summary="the same budget in a random direction: barely moves a prediction"))
+    summary=N_("the same budget in a random direction: barely moves a prediction")))

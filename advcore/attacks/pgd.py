@@ -5,6 +5,7 @@ Resistant to Adversarial Attacks" (ICLR). Linf and L2; each restart starts from
 a fresh random point and the strongest result per example is kept.
 """
 
+from ..i18n import N_
 from .base import AttackResult, gradient_attack
 from .registry import EPS, NORM, RANDOM_START, RESTARTS, SEED, STEP_SIZE, STEPS, TRACE, AttackSpec, register
 
@@ -29,4 +30,4 @@ register(AttackSpec(
     "pgd", "PGD", "gradient", ("linf", "l2"),
     (EPS, NORM, STEPS, STEP_SIZE, RESTARTS, RANDOM_START, SEED, TRACE),
     "Madry et al. 2018, Towards Deep Learning Models Resistant to Adversarial Attacks", pgd,
-    order=5, summary="iterated steps from a random start in the eps-ball; the strongest restart wins"))
+    order=5, summary=N_("iterated steps from a random start in the eps-ball; the strongest restart wins")))

@@ -82,4 +82,4 @@ register(AttackSpec(
      Param("p_init", "float", 0.8, 0.01, 1.0, N_("fraction"), N_("initial square size (share of the image)")), SEED),
     "Andriushchenko et al. 2020, Square Attack: a Query-Efficient Black-Box Adversarial Attack via Random Search",
     square, iterative=False, targeted=False, order=70,
-    summary="random search with squares of +/-eps using only the model's scores: no gradients at all"))
+    summary=N_("random search with squares of +/-eps using only the model's scores: no gradients at all")))

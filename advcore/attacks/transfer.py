@@ -35,4 +35,4 @@ register(AttackSpec(
     "transfer", "Transfer from another model", "transfer", ("linf", "l2"),
     (EPS, NORM, STEPS, SEED, Param("source", "model", None, help=N_("model whose gradients craft the examples"))),
     "Papernot et al. 2016, Transferability in Machine Learning", transfer, iterative=False, order=80,
-    summary="PGD on a source model, tried on this one: no access to this model's gradients"))
+    summary=N_("PGD on a source model, tried on this one: no access to this model's gradients")))

@@ -6,8 +6,12 @@ loop per process (``Broadcaster.run``) reads the view version of every room that
 view is read, rendered once (``render(code, version, view)``, in a worker thread: it runs the attack) and the
 frame is handed to every subscriber of that room at once. A subscriber that joins late, or reconnects having seen
 an older version (``since``), gets the room's current frame at once; a slow subscriber skips to the newest frame
-(only the current view matters). Frames are rendered at most once per (room, version) per process
-(``rendered``: the cache the follower pages' first run reads too, ``frame``).
+(only the current view matters). Frames are rendered at most once per (room, version, language) per process
+(the cache the follower pages' first run reads too, ``frame``).
+
+Languages. Each subscriber names its language (``subscribe(..., lang=)``); a new view is rendered once per
+language its room's subscribers use (``render`` runs with that language current: ``advcore.i18n.use_language``),
+one language after the other, so the attack behind it (cached across languages by the caller) is computed once.
 
 The transport (Server-Sent Events over Starlette) is ``advcore.ui.follow_stream``; this module knows only the
 store's ``view_version``/``get_view`` and a render function, so it runs without a server in tests.
@@ -18,17 +22,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from advcore import i18n
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One presented view, rendered: ``version`` (the SSE event id), ``html`` (what every follower shows)."""
+    """One presented view, rendered: ``version`` (the SSE event id), ``html`` (what every follower in ``lang``
+    shows)."""
     code: str
     version: int
     html: str
+    lang: str = i18n.DEFAULT_LANGUAGE
 
 
 CLOSED = Frame("", -1, "")  # the room is gone: subscribers end
@@ -47,7 +55,8 @@ class Notice:
 class _Room:
     code: str
     subscribers: int = 0
-    frame: Frame | None = None
+    languages: Counter = field(default_factory=Counter)  # subscribers per language
+    frames: dict | Frame | None = None  # language -> the current view's frame; CLOSED: the room is gone
     signature: str | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     rendering: bool = False
@@ -68,20 +77,21 @@ class Broadcaster:
         self.poll_s = poll_s
         self.rooms: dict[str, _Room] = {}
         self.renders = 0  # how many frames this process rendered (a test counts them)
-        self._cache: OrderedDict[tuple[str, int], Frame] = OrderedDict()  # (room, version) -> frame, newest last
+        self._cache: OrderedDict[tuple[str, int, str], Frame] = OrderedDict()  # (room, version, lang) -> frame
         self._keep = keep
-        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._locks: dict[tuple[str, int, str], threading.Lock] = {}
         self._guard = threading.Lock()
         self._stopped = False
 
-    # --- rendering, once per (room, version) -------------------------------------------------------
+    # --- rendering, once per (room, version, language) -------------------------------------------------
 
-    def frame(self, code: str, version: int, view: dict, render: Callable[[str, int, dict], str] | None = None
-              ) -> Frame:
-        """The frame of ``code``'s view ``version``: rendered now if this process has not rendered it yet, else the
-        kept one (threads asking for the same version wait for the first one's render). Blocking. ``render``: the
-        caller's own (a page rendering with its session's store), default the broadcaster's."""
-        key = (code, version)
+    def frame(self, code: str, version: int, view: dict, render: Callable[[str, int, dict], str] | None = None,
+              lang: str = i18n.DEFAULT_LANGUAGE) -> Frame:
+        """The frame of ``code``'s view ``version`` in ``lang``: rendered now (with ``lang`` the current language)
+        if this process has not rendered it yet, else the kept one (threads asking for the same one wait for the
+        first one's render). Blocking. ``render``: the caller's own (a page rendering with its session's store),
+        default the broadcaster's."""
+        key = (code, version, lang)
         with self._guard:
             if key in self._cache:
                 return self._cache[key]
@@ -90,7 +100,8 @@ class Broadcaster:
             with self._guard:
                 if key in self._cache:
                     return self._cache[key]
-            frame = Frame(code, version, (render or self.render)(code, version, view))
+            with i18n.use_language(lang):
+                frame = Frame(code, version, (render or self.render)(code, version, view), lang)
             with self._guard:
                 self.renders += 1
                 self._cache[key] = frame
@@ -101,18 +112,20 @@ class Broadcaster:
 
     # --- subscribers -----------------------------------------------------------------------------------
 
-    async def subscribe(self, code: str, since: int = 0, keepalive_s: float = 15.0):
-        """Frames for one follower of ``code``: the current view at once (unless it is ``since``), then each new
-        one; ``None`` every ``keepalive_s`` of silence (the transport sends a comment, which also finds dead
-        connections); ends after ``CLOSED`` (the room is gone) or when the broadcaster stops."""
+    async def subscribe(self, code: str, since: int = 0, keepalive_s: float = 15.0,
+                        lang: str = i18n.DEFAULT_LANGUAGE):
+        """Frames in ``lang`` for one follower of ``code``: the current view at once (unless it is ``since``), then
+        each new one; ``None`` every ``keepalive_s`` of silence (the transport sends a comment, which also finds
+        dead connections); ends after ``CLOSED`` (the room is gone) or when the broadcaster stops."""
         room = self.rooms.setdefault(code, _Room(code))
         room.subscribers += 1
+        room.languages[lang] += 1
         sent, told = since, None
         try:
-            if room.frame is None:
-                await self._refresh(room)  # a first follower: no waiting for the next poll
+            if room.frames is None or (room.frames is not CLOSED and lang not in room.frames):
+                await self._refresh(room)  # a first follower (of this language): no waiting for the next poll
             while not self._stopped:
-                frame = room.frame
+                frame = room.frames if room.frames is CLOSED else (room.frames or {}).get(lang)
                 if frame is CLOSED:
                     yield CLOSED
                     return
@@ -131,6 +144,9 @@ class Broadcaster:
                     yield None
         finally:
             room.subscribers -= 1
+            room.languages[lang] -= 1
+            if room.languages[lang] <= 0:
+                del room.languages[lang]
             if room.subscribers <= 0 and self.rooms.get(code) is room:
                 del self.rooms[code]
 
@@ -171,24 +187,27 @@ class Broadcaster:
             return
         room.rendering = True
         try:
-            frame = await self.run_in(self._latest, room.code, room.frame)
-            signature = None if self.signature is None or frame is CLOSED else \
+            frames = await self.run_in(self._latest, room.code, room.frames, sorted(room.languages))
+            signature = None if self.signature is None or frames is CLOSED else \
                 await self.run_in(self.signature, room.code)
         finally:
             room.rendering = False
-        if (frame is not room.frame and frame is not None) or signature != room.signature:
-            room.frame, room.signature = frame or room.frame, signature
+        if (frames is not room.frames and frames is not None) or signature != room.signature:
+            room.frames, room.signature = frames or room.frames, signature
             changed, room.changed = room.changed, asyncio.Event()
             changed.set()
 
-    def _latest(self, code: str, current: Frame | None) -> Frame | None:
-        """The room's current frame (``current`` if the version did not move; ``CLOSED`` if the room is gone)."""
+    def _latest(self, code: str, current: dict | Frame | None, languages: list[str]) -> dict | Frame | None:
+        """The room's current frames, one per language of ``languages`` (``current`` if the version did not move
+        and it has them all; ``CLOSED`` if the room is gone). Rendered one language after the other: the first
+        render computes the view, the others find it in the caller's cache."""
         version = self.version_of(code)
-        if current is not None and current is not CLOSED and version == current.version:
+        if current and current is not CLOSED and version == next(iter(current.values())).version \
+                and set(languages) <= current.keys():
             return current
         if version == 0:
             return current if self.room_exists(code) else CLOSED
         version, view = self.get_view(code)
         if view is None:
             return CLOSED
-        return self.frame(code, version, view)
+        return {lang: self.frame(code, version, view, lang=lang) for lang in languages or [i18n.DEFAULT_LANGUAGE]}

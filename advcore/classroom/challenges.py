@@ -31,6 +31,7 @@ import numpy as np
 
 from advcore import data, metrics, zoo
 from advcore.attacks.base import logits_of
+from advcore.i18n import N_, _, class_name
 
 from .rooms import ClassroomError
 from .store import Store
@@ -47,7 +48,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a c
 
 
 @dataclass(frozen=True)
-class Template:
+class Template:  # the texts are N_-marked English, translated where shown (``title``, ``describe``)
     kind: str
     title: str
     describe: str  # format string over the challenge's fields
@@ -55,19 +56,36 @@ class Template:
 
 
 TEMPLATES = {
-    "min-eps": Template("min-eps", "Smallest eps", "Fool {model} on this image with the smallest {norm} change.",
-                        "an adversarial image"),
-    "targeted": Template("targeted", "Targeted", "Make this image read as class {target_name} for {model} "
-                         "within {norm} eps {eps:g}.", "an adversarial image"),
-    "robust": Template("robust", "Beat the robust model", "Find a test image that {model} gets right and an "
-                       "attack that fools it within {norm} eps {eps:g}.",
-                       "a test image index and an adversarial image"),
-    "quiz": Template("quiz", "Quiz", "{question}", "one of the choices"),
+    "min-eps": Template("min-eps", N_("Smallest eps"),
+                        N_("Fool {model} on this image with the smallest {norm} change."), N_("an adversarial image")),
+    "targeted": Template("targeted", N_("Targeted"), N_("Make this image read as class {target_name} for {model} "
+                                                        "within {norm} eps {eps:g}."), N_("an adversarial image")),
+    "robust": Template("robust", N_("Beat the robust model"), N_("Find a test image that {model} gets right and an "
+                                                                 "attack that fools it within {norm} eps {eps:g}."),
+                       N_("a test image index and an adversarial image")),
+    "quiz": Template("quiz", N_("Quiz"), "{question}", N_("one of the choices")),
 }
+STATUS_NAMES = {"open": N_("open"), "closed": N_("closed"), "revealed": N_("revealed")}  # as shown (ids stay)
+
+
+def title(kind: str) -> str:
+    """A template's title in the current language."""
+    return _(TEMPLATES[kind].title)
+
+
+def status_name(status: str) -> str:
+    """A challenge status in the current language."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else status
 
 
 def describe(challenge: dict) -> str:
-    return TEMPLATES[challenge["kind"]].describe.format(**challenge)
+    """The challenge's task in the current language (a quiz: its question, as the teacher typed it)."""
+    if challenge["kind"] == "quiz":
+        return challenge["question"]
+    values = dict(challenge)
+    if "target_name" in values:
+        values["target_name"] = class_name(values["target_name"])
+    return _(TEMPLATES[challenge["kind"]].describe, **values)
 
 
 def _loader(model_for):
@@ -84,9 +102,9 @@ def _pred(model, x: np.ndarray) -> int:
 
 def _check_norm(norm: str, eps: float | None) -> None:
     if norm not in NORMS:
-        raise ClassroomError(f"norm must be one of {', '.join(NORMS)}")
+        raise ClassroomError(_("norm must be one of {norms}", norms=", ".join(NORMS)))
     if eps is not None and not (np.isfinite(eps) and 0 < eps <= EPS_MAX[norm]):
-        raise ClassroomError(f"eps for {norm} must be in (0, {EPS_MAX[norm]:g}]")
+        raise ClassroomError(_("eps for {norm} must be in (0, {high:g}]", norm=norm, high=EPS_MAX[norm]))
 
 
 def start(store: Store, code: str, kind: str, *, model_for=None, split_for=None, now: float | None = None,
@@ -99,18 +117,18 @@ def start(store: Store, code: str, kind: str, *, model_for=None, split_for=None,
     - quiz: question, choices (2-6 strings), answer (index of the right choice)
     """
     if kind not in TEMPLATES:
-        raise ClassroomError(f"unknown challenge kind {kind!r}")
+        raise ClassroomError(_("unknown challenge kind {kind}", kind=repr(kind)))
     challenge = {"kind": kind, "status": "open"}
     if kind == "quiz":
         choices = [" ".join(str(c).split())[:120] for c in params["choices"] if str(c).strip()]
         if not 2 <= len(choices) <= 6:
-            raise ClassroomError("a quiz needs 2 to 6 choices")
+            raise ClassroomError(_("a quiz needs 2 to 6 choices"))
         answer = int(params["answer"])
         if not 0 <= answer < len(choices):
-            raise ClassroomError("the right answer must be one of the choices")
+            raise ClassroomError(_("the right answer must be one of the choices"))
         question = " ".join(str(params["question"]).split())[:300]
         if not question:
-            raise ClassroomError("the quiz needs a question")
+            raise ClassroomError(_("the quiz needs a question"))
         challenge.update(question=question, choices=choices, answer=answer)
         return store.add_challenge(code, challenge, now)
     dataset, model_id, norm = params["dataset"], params["model"], params.get("norm", "linf")
@@ -124,22 +142,23 @@ def start(store: Store, code: str, kind: str, *, model_for=None, split_for=None,
         x = np.asarray(params["x"], np.float32).reshape(1, *data.info(dataset).shape)
         label = int(params["label"])
         if _pred(model, x) != label:
-            raise ClassroomError(f"{model_id} already gets this image wrong; pick one it classifies correctly")
+            raise ClassroomError(_("{model} already gets this image wrong; pick one it classifies correctly",
+                                   model=model_id))
         challenge.update(image_id=store.put_image(x, room=code, now=now), label=label, label_name=names[label])
         if kind == "targeted":
             target = int(params["target"])
             if not 0 <= target < len(names) or target == label:
-                raise ClassroomError("the target must be a class other than the image's own")
+                raise ClassroomError(_("the target must be a class other than the image's own"))
             challenge.update(target=target, target_name=names[target])
     return store.add_challenge(code, challenge, now)
 
 
 def set_status(store: Store, code: str, challenge_id: str, status: str) -> dict:
     if status not in STATUSES:
-        raise ClassroomError(f"status must be one of {', '.join(STATUSES)}")
+        raise ClassroomError(_("status must be one of {statuses}", statuses=", ".join(STATUSES)))
     challenge = store.update_challenge(code, challenge_id, status=status)
     if challenge is None:
-        raise ClassroomError("no such challenge")
+        raise ClassroomError(_("no such challenge"))
     return challenge
 
 
@@ -158,12 +177,13 @@ def _as_image(x_adv, shape: tuple[int, ...]) -> np.ndarray:
     try:
         x = np.asarray(x_adv)
     except Exception:  # a list of mixed things, say
-        raise MalformedAnswer("the answer is not an image array") from None
+        raise MalformedAnswer(_("the answer is not an image array")) from None
     if x.dtype.kind not in "fiu" or x.size != int(np.prod(shape)) or x.shape not in (shape, shape[1:]):
-        raise MalformedAnswer(f"wrong shape: expected an image of shape {shape[1:]}, got {x.shape}")
+        raise MalformedAnswer(_("wrong shape: expected an image of shape {expected}, got {shape}",
+                                 expected=shape[1:], shape=x.shape))
     x = x.astype(np.float32).reshape(shape)
     if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
-        raise MalformedAnswer("pixel values must be finite and in [0, 1]")
+        raise MalformedAnswer(_("pixel values must be finite and in [0, 1]"))
     return x
 
 
@@ -175,12 +195,16 @@ def check_image(challenge: dict, x: np.ndarray, label: int, x_adv, model) -> tup
     norm = challenge["norm"]
     size = float(metrics.perturbation_norms(x, adv)[norm][0])
     if size > challenge["eps"] + NORM_TOLERANCE:
-        raise ClassroomError(f"over budget: the change has {norm} norm {size:.4f} > eps {challenge['eps']:g}")
+        raise ClassroomError(_("over budget: the change has {norm} norm {size:.4f} > eps {eps:g}", norm=norm,
+                               size=size, eps=challenge["eps"]))
     pred = _pred(model, adv)
     fooled = pred == challenge["target"] if challenge["kind"] == "targeted" else pred != label
     if not fooled:
-        goal = f"class {challenge['target']}" if challenge["kind"] == "targeted" else f"a class other than {label}"
-        raise ClassroomError(f"not solved: {challenge['model']} reads this image as class {pred}, not {goal}")
+        if challenge["kind"] == "targeted":
+            raise ClassroomError(_("not solved: {model} reads this image as class {pred}, not class {target}",
+                                   model=challenge["model"], pred=pred, target=challenge["target"]))
+        raise ClassroomError(_("not solved: {model} reads this image as class {pred}, not a class other than "
+                               "{label}", model=challenge["model"], pred=pred, label=label))
     return {"norm": size, "pred": pred, "correct": True}, adv
 
 
@@ -198,37 +222,37 @@ def submit(store: Store, code: str, challenge_id: str, nickname: str, *, x_adv=N
     ClassroomError and store nothing."""
     if not store.hit(f"submit:{session or nickname}", *SUBMIT_LIMIT, now):
         raise _refused(f"rate limit hit: submit, {SUBMIT_LIMIT[0]} in {SUBMIT_LIMIT[1]} s",
-                       "Too many submissions; wait a minute.", code, nickname)
+                       _("Too many submissions; wait a minute."), code, nickname)
     challenge = store.get_challenge(code, challenge_id)
     if challenge is None or store.get_member(code, nickname) is None:
-        raise _refused("unknown challenge or member", "no such challenge or member in this room", code, nickname)
+        raise _refused("unknown challenge or member", _("no such challenge or member in this room"), code, nickname)
     if challenge["status"] != "open":
-        raise ClassroomError("this challenge is closed")
+        raise ClassroomError(_("this challenge is closed"))
     previous = store.submissions(code, challenge_id, nickname)
     if challenge["kind"] == "quiz":
         if previous:
-            raise _refused("repeated", "you have answered this question already", code, nickname)
+            raise _refused("repeated", _("you have answered this question already"), code, nickname)
         if not isinstance(choice, (int, np.integer)) or not 0 <= int(choice) < len(challenge["choices"]):
-            raise ClassroomError("pick one of the choices")
+            raise ClassroomError(_("pick one of the choices"))
         entry = {"choice": int(choice), "correct": int(choice) == challenge["answer"]}
     else:
         if len(previous) >= MAX_ATTEMPTS:
-            raise _refused("too many", f"at most {MAX_ATTEMPTS} accepted answers per challenge", code, nickname)
+            raise _refused("too many", _("at most {n} accepted answers per challenge", n=MAX_ATTEMPTS), code, nickname)
         if challenge["kind"] != "min-eps" and any(s["correct"] for s in previous):
-            raise _refused("repeated", "you have solved this one already", code, nickname)
+            raise _refused("repeated", _("you have solved this one already"), code, nickname)
         model = _loader(model_for)(challenge["model"])
         if challenge["kind"] == "robust":
             split = _split(split_for, challenge["dataset"])
             if not isinstance(index, (int, np.integer)) or not 0 <= int(index) < len(split):
-                raise ClassroomError(f"the test image index must be in 0-{len(split) - 1}")
+                raise ClassroomError(_("the test image index must be in 0-{high}", high=len(split) - 1))
             x, label = split.x[int(index):int(index) + 1], int(split.y[int(index)])
             if _pred(model, x) != label:
-                raise ClassroomError(f"{challenge['model']} already gets test image {int(index)} wrong; "
-                                     "pick one it classifies correctly")
+                raise ClassroomError(_("{model} already gets test image {index} wrong; pick one it classifies "
+                                       "correctly", model=challenge["model"], index=int(index)))
         else:
             x, label = store.get_image(challenge["image_id"]), challenge["label"]
             if x is None:
-                raise ClassroomError("this challenge's image is no longer stored; ask the teacher to start it again")
+                raise ClassroomError(_("this challenge's image is no longer stored; ask the teacher to start it again"))
         try:
             facts, adv = check_image(challenge, x, label, x_adv, model)
         except MalformedAnswer as exc:
@@ -238,8 +262,8 @@ def submit(store: Store, code: str, challenge_id: str, nickname: str, *, x_adv=N
     entry["nickname"] = store.get_member(code, nickname)["nickname"]
     entry["id"] = store.add_submission(code, challenge_id, entry, now, once=challenge["kind"] in ANSWER_ONCE)
     if entry["id"] is None:  # a simultaneous answer of the same member was stored first
-        raise _refused("repeated at once", "you have answered this question already" if challenge["kind"] == "quiz"
-                       else "you have solved this one already", code, nickname)
+        raise _refused("repeated at once", _("you have answered this question already") if challenge["kind"] == "quiz"
+                       else _("you have solved this one already"), code, nickname)
     return entry
 
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 from advcore import attacks, data, defences, links, zoo
 from advcore.attacks.registry import EPS_UI_MAX
+from advcore.i18n import _
 from advcore.view import ExploreView
 
 from .rooms import ClassroomError
@@ -35,13 +36,13 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
               model_b: str | None = None) -> dict:
     """A checked view dict (ClassroomError on a bad value)."""
     if dataset not in data.DATASETS:
-        raise ClassroomError(f"unknown data set {dataset!r}")
+        raise ClassroomError(_("unknown data set {dataset}", dataset=repr(dataset)))
     try:
         zoo.check_id(model)
     except ValueError as exc:
         raise ClassroomError(str(exc)) from None
     if attack not in attacks.ATTACKS:
-        raise ClassroomError(f"unknown attack {attack!r}")
+        raise ClassroomError(_("unknown attack {attack}", attack=repr(attack)))
     spec = attacks.ATTACKS[attack]
     known = {p.name: p for p in spec.params}
     checked = {}
@@ -56,14 +57,15 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
             except ValueError as exc:  # AdvcoreError
                 raise ClassroomError(str(exc)) from None
         else:
-            raise ClassroomError(f"{attack} has no setting {name}")
+            raise ClassroomError(_("{attack} has no setting {name}", attack=attack, name=name))
     params = checked
     norm = params.get("norm", spec.norms[0])
     eps = float(eps)
     if not (math.isfinite(eps) and 0 <= eps <= EPS_UI_MAX.get(norm, EPS_UI_MAX["linf"])):
-        raise ClassroomError(f"eps {eps:g} is outside [0, {EPS_UI_MAX.get(norm)}] for {norm}")
+        raise ClassroomError(_("eps {eps:g} is outside [0, {high}] for {norm}", eps=eps, high=EPS_UI_MAX.get(norm),
+                               norm=norm))
     if (image is None) == (image_id is None):
-        raise ClassroomError("a view shows either a test image (index) or a stored image (id)")
+        raise ClassroomError(_("a view shows either a test image (index) or a stored image (id)"))
     view = {"page": page, "dataset": dataset, "model": model, "attack": attack, "eps": eps, "params": params,
             "norm": norm, "note": " ".join(str(note).split())[:200]}
     defence = _defence(defence)
@@ -78,10 +80,10 @@ def make_view(dataset: str, model: str, attack: str, eps: float, *, image: int |
         view["image"] = int(image)
     else:
         if label is None:
-            raise ClassroomError("a stored image needs its label")
+            raise ClassroomError(_("a stored image needs its label"))
         view.update(image_id=str(image_id)[:64], label=int(label))
     if len(json.dumps(view)) > MAX_VIEW_BYTES:
-        raise ClassroomError("this view is too large to present")
+        raise ClassroomError(_("this view is too large to present"))
     return view
 
 
@@ -92,16 +94,16 @@ def _defence(spec) -> str:
     try:
         return str(defences.parse(str(spec)[:200]))
     except ValueError as exc:  # AdvcoreError
-        raise ClassroomError(f"defence {spec!r}: {exc}") from None
+        raise ClassroomError(_("defence {spec}: {error}", spec=repr(spec), error=exc)) from None
 
 
 def _target(value, dataset: str) -> int:
     try:
         target = int(value)
     except (TypeError, ValueError):
-        raise ClassroomError(f"target {value!r} is not a class number") from None
+        raise ClassroomError(_("target {value} is not a class number", value=repr(value))) from None
     if not 0 <= target < len(data.info(dataset).class_names):
-        raise ClassroomError(f"target {target} is not a class of {dataset}")
+        raise ClassroomError(_("target {target} is not a class of {dataset}", target=target, dataset=dataset))
     return target
 
 
@@ -152,10 +154,10 @@ def view_from_link(link: str) -> dict:
     query = {k: v[0] for k, v in parse_qs(urlparse(str(link).strip()).query).items()}
     missing = [k for k in EXPLORE_KEYS if k not in query]
     if missing:
-        raise ClassroomError(f"the link does not give {', '.join(missing)}")
+        raise ClassroomError(_("the link does not give {keys}", keys=", ".join(missing)))
     ev, messages = ExploreView.from_query(query)
     if messages:
         raise ClassroomError(messages[0])
     if ev.image is None:
-        raise ClassroomError("the link's image is not a test image")
+        raise ClassroomError(_("the link's image is not a test image"))
     return from_explore_view(ev)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from advcore import zoo
 from advcore.errors import AdvcoreError
+from advcore.i18n import _
 
 from .rooms import ClassroomError, delete_user_model
 from .store import OPEN_JOB_STATES, Store
@@ -36,11 +37,14 @@ MAX_REQUEUES = 3  # a job requeued this often fails instead (it may be what kill
 log = logging.getLogger(__name__)
 
 
-def _holder(held: dict | None, room: str | None) -> str:
-    """Who holds a model id reservation, in words that do not reveal another room's code."""
+def _taken(model_id: str, held: dict | None, room: str | None) -> str:
+    """The refusal of a reserved model id, naming who holds it in words that do not reveal another room's code."""
     if held is None or held["room"] is None:
-        return "a model trained outside a room"
-    return f"{held['owner']} in this room" if held["room"] == room else "a student in another room"
+        return _("the name {model} is taken by a model trained outside a room; choose another name", model=model_id)
+    if held["room"] == room:
+        return _("the name {model} is taken by {owner} in this room; choose another name", model=model_id,
+                 owner=held["owner"])
+    return _("the name {model} is taken by a student in another room; choose another name", model=model_id)
 
 
 def _refused_id(model_id: str, why: str, room: str | None, nickname: str, address: str | None) -> None:
@@ -56,18 +60,18 @@ def enqueue(store: Store, room: str | None, nickname: str, model_id: str, config
     files exist, or that another owner reserved, is refused with ClassroomError naming the conflict."""
     open_jobs = store.jobs(room=room, statuses=OPEN_JOB_STATES)
     if sum(j.get("nickname") == nickname for j in open_jobs) >= MAX_QUEUED_PER_MEMBER:
-        raise ClassroomError("you already have a model in the queue; wait for it or cancel it")
+        raise ClassroomError(_("you already have a model in the queue; wait for it or cancel it"))
     if room is None and address and sum(j.get("address") == address for j in open_jobs) >= MAX_QUEUED_PER_ADDRESS:
         log.warning("training job refused: %d open from %s already", MAX_QUEUED_PER_ADDRESS, address)
-        raise ClassroomError(f"{MAX_QUEUED_PER_ADDRESS} models from your network are in the queue already; wait "
-                             "for one to finish (a class trains in a room, one model per student)")
+        raise ClassroomError(_("{n} models from your network are in the queue already; wait for one to finish (a "
+                               "class trains in a room, one model per student)", n=MAX_QUEUED_PER_ADDRESS))
     if zoo.existing_model_file(model_id) is not None:
         _refused_id(model_id, "its files exist", room, nickname, address)
-        raise ClassroomError(f"a model named {model_id} exists already and is never replaced; choose another name")
+        raise ClassroomError(_("a model named {model} exists already and is never replaced; choose another name",
+                               model=model_id))
     if not store.reserve_model(model_id, room, nickname, now):
         _refused_id(model_id, "reserved by another owner", room, nickname, address)
-        raise ClassroomError(f"the name {model_id} is taken by {_holder(store.model_reservation(model_id), room)}; "
-                             "choose another name")
+        raise ClassroomError(_taken(model_id, store.model_reservation(model_id), room))
     job = {"room": room, "nickname": nickname, "model_id": model_id, "config": config}
     return store.enqueue_job({**job, "address": address} if address else job, now)
 

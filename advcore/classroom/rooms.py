@@ -22,6 +22,7 @@ import unicodedata
 
 from advcore import logs, zoo
 from advcore.errors import AdvcoreError
+from advcore.i18n import N_, _, ngettext
 from advcore.settings import default, settings
 
 from .store import Store
@@ -53,12 +54,13 @@ PASSWORD_ADDRESS_LIMIT = (10, 60)
 # ... and wrong ones server-wide, from every address: 10 in a minute, then each 5 more double the wait (15 in 2
 # minutes, 20 in 4, ... 40 in 64), so guessing from many addresses gets about 40 tries an hour.
 PASSWORD_SERVER_LIMITS = tuple((10 + 5 * k, 60 * 2 ** k) for k in range(7))
-NO_ROOM_OR_KEY = "No open room has this code and teacher key (check both; a room ends when closed or idle)."
+NO_ROOM_OR_KEY = N_("No open room has this code and teacher key (check both; a room ends when closed or idle).")
 log = logging.getLogger(__name__)
 
 
 class ClassroomError(AdvcoreError):
-    """A classroom request refused: the message says why and is shown to the person."""
+    """A classroom request refused: the message says why and is shown to the person (raised in the current
+    language, ``advcore.i18n``: translated where it is raised)."""
 
 
 def _hash(secret: str) -> str:
@@ -67,10 +69,10 @@ def _hash(secret: str) -> str:
 
 def _limit(store: Store, key: str, rule: tuple[int, int], message: str, now: float | None, client: str) -> None:
     """Count one event under ``key``; past ``rule`` (events, window in s) a warning names ``client``, and
-    ClassroomError(message)."""
+    ClassroomError(message) (an ``N_``-marked message, translated here)."""
     if not store.hit(key, rule[0], rule[1], now):
         log.warning("rate limit hit: %s (%d in %d s) by %s", key.partition(":")[0].partition("@")[0], *rule, client)
-        raise ClassroomError(message)
+        raise ClassroomError(_(message))
 
 
 def _limit_client(store: Store, what: str, session: str, address: str, rules: tuple[tuple[int, int], ...],
@@ -80,8 +82,13 @@ def _limit_client(store: Store, what: str, session: str, address: str, rules: tu
     _limit(store, f"{what}:{session}", rules[0], message, now, f"{address or '-'}, {logs.client(session)}")
 
 
-def _minutes(seconds: float) -> str:
-    return "a minute" if seconds <= 60 else f"{-(-seconds // 60):.0f} minutes"
+def _locked(seconds: float) -> str:
+    """The server-wide password lock's message, naming the wait (whole minutes, rounded up)."""
+    if seconds <= 60:
+        return _("Too many teacher-password attempts on this server; try again in a minute.")
+    return ngettext("Too many teacher-password attempts on this server; try again in {n} minute.",
+                    "Too many teacher-password attempts on this server; try again in {n} minutes.",
+                    int(-(-seconds // 60)))
 
 
 def _check_password(store: Store, password: str | None, expected: str, session: str, address: str,
@@ -91,7 +98,7 @@ def _check_password(store: Store, password: str | None, expected: str, session: 
     (so guessing from many addresses stays slow), naming the wait. Right passwords never fill them, so a
     busy server's teachers are not locked out by each other."""
     _limit_client(store, "password", session, address, (PASSWORD_LIMIT, PASSWORD_ADDRESS_LIMIT),
-                  "Too many teacher-password attempts from here; wait a minute.", now)
+                  N_("Too many teacher-password attempts from here; wait a minute."), now)
     t = time.time() if now is None else now
     full = [window for n, window in PASSWORD_SERVER_LIMITS
             if not store.hit(f"password:*:{window}", n - 1, window, t, count=0)]
@@ -102,10 +109,10 @@ def _check_password(store: Store, password: str | None, expected: str, session: 
     if full:
         wait = max(window - t % window for window in full)
         log.warning("teacher password locked server-wide (%d s left); attempt from %s refused", wait, address or "-")
-        raise ClassroomError(f"Too many teacher-password attempts on this server; try again in {_minutes(wait)}.")
+        raise ClassroomError(_locked(wait))
     if wrong:
         log.warning("wrong teacher password from %s", address or "-")
-        raise ClassroomError("This server needs the teacher password to create a room.")
+        raise ClassroomError(_("This server needs the teacher password to create a room."))
 
 
 def idle_limit_s() -> float:
@@ -126,7 +133,7 @@ def valid_code(code: str) -> bool:
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return "".join(secrets.choice(ALPHABET) for _i in range(CODE_LENGTH))
 
 
 def create_room(store: Store, title: str = "", password: str | None = None, session: str = "", address: str = "",
@@ -138,14 +145,14 @@ def create_room(store: Store, title: str = "", password: str | None = None, sess
     if expected:
         _check_password(store, password, expected, session, address, now)
     _limit_client(store, "create", session, address, (CREATE_LIMIT, CREATE_ADDRESS_LIMIT),
-                  "Too many rooms created from here; wait a few minutes.", now)
+                  N_("Too many rooms created from here; wait a few minutes."), now)
     key = secrets.token_urlsafe(12)
     title = " ".join(str(title).split())[:80]
-    for _ in range(20):
+    for _try in range(20):
         code = new_code()
         if store.create_room(code, {"title": title, "key_hash": _hash(key), "closed": False}, now):
             return code, key
-    raise ClassroomError("Could not find a free room code; try again.")  # pragma: no cover (1 in 9e8 per try)
+    raise ClassroomError(_("Could not find a free room code; try again."))  # pragma: no cover (1 in 9e8 per try)
 
 
 def find_room(store: Store, code: str, session: str = "", address: str = "", now: float | None = None) -> dict:
@@ -155,8 +162,9 @@ def find_room(store: Store, code: str, session: str = "", address: str = "", now
     room = store.get_room(code) if valid_code(code) else None
     if room is None or room.get("closed"):
         _limit_client(store, "badcode", session, address, (WRONG_CODE_LIMIT, WRONG_CODE_ADDRESS_LIMIT),
-                      "Too many wrong codes; wait a minute.", now)
-        raise ClassroomError(f"No open room has the code {code!r}. Check the code on the teacher's screen.")
+                      N_("Too many wrong codes; wait a minute."), now)
+        raise ClassroomError(_("No open room has the code {code}. Check the code on the teacher's screen.",
+                               code=repr(code)))
     return room
 
 
@@ -168,7 +176,7 @@ def recheck_teacher(store: Store, code: str, key: str, now: float | None = None)
     room = store.get_room(code) if valid_code(code) else None
     matches = hmac.compare_digest(_hash(str(key or "")), room["key_hash"] if room else _hash("no room"))
     if room is None or room.get("closed") or not matches:  # compared either way: no timing tells which
-        raise ClassroomError(NO_ROOM_OR_KEY)
+        raise ClassroomError(_(NO_ROOM_OR_KEY))
     store.touch_room(room["code"], now)
     return room
 
@@ -178,12 +186,12 @@ def check_teacher(store: Store, code: str, key: str, session: str = "", address:
     """A typed code and teacher key ("Control a room again"): attempts are rate-limited per client address
     and session before the room is looked up, wrong ones more; the answer is ``recheck_teacher``'s."""
     _limit_client(store, "enter", session, address, (ENTER_LIMIT, ENTER_ADDRESS_LIMIT),
-                  "Too many attempts to control a room; wait a minute.", now)
+                  N_("Too many attempts to control a room; wait a minute."), now)
     try:
         return recheck_teacher(store, code, key, now)
     except ClassroomError:
         _limit_client(store, "badkey", session, address, (WRONG_KEY_LIMIT, WRONG_KEY_ADDRESS_LIMIT),
-                      "Too many wrong teacher keys; wait a minute.", now)
+                      N_("Too many wrong teacher keys; wait a minute."), now)
         raise
 
 
@@ -191,13 +199,13 @@ def check_nickname(nickname: str) -> str:
     """The nickname as it will be shown (spaces collapsed, NFC), or ClassroomError saying what is wrong."""
     nick = " ".join(unicodedata.normalize("NFC", str(nickname or "")).split())
     if not NICK_MIN <= len(nick) <= NICK_MAX:
-        raise ClassroomError(f"A nickname has {NICK_MIN} to {NICK_MAX} characters.")
+        raise ClassroomError(_("A nickname has {low} to {high} characters.", low=NICK_MIN, high=NICK_MAX))
     bad = sorted({ch for ch in nick if not (ch.isalnum() or ch in NICK_PUNCTUATION)})
     if bad:
-        raise ClassroomError("A nickname may use letters, digits, spaces and _ - . only "
-                             f"(not {' '.join(repr(ch) for ch in bad)}).")
+        raise ClassroomError(_("A nickname may use letters, digits, spaces and _ - . only (not {chars}).",
+                               chars=" ".join(repr(ch) for ch in bad)))
     if not any(ch.isalnum() for ch in nick):
-        raise ClassroomError("A nickname needs at least one letter or digit.")
+        raise ClassroomError(_("A nickname needs at least one letter or digit."))
     return nick
 
 
@@ -206,15 +214,15 @@ def join(store: Store, code: str, nickname: str, session: str = "", address: str
     """Join a room; returns (room code, nickname as stored, member token). Attempts are rate-limited per
     client address and session; a nickname that looks like one in the room is refused by the store."""
     _limit_client(store, "join", session, address, (JOIN_LIMIT, JOIN_ADDRESS_LIMIT),
-                  "Too many join attempts; wait a minute.", now)
+                  N_("Too many join attempts; wait a minute."), now)
     room = find_room(store, code, session, address, now)
     nick = check_nickname(nickname)
     if len(store.members(room["code"])) >= MAX_MEMBERS:
-        raise ClassroomError(f"This room is full ({MAX_MEMBERS} members).")
+        raise ClassroomError(_("This room is full ({n} members).", n=MAX_MEMBERS))
     token = secrets.token_urlsafe(12)
     if not store.add_member(room["code"], nick, {"token_hash": _hash(token)}, now):
-        raise ClassroomError(f"The nickname {nick!r} is taken: it is, or looks like, a nickname already in the "
-                             "room. Pick another.")
+        raise ClassroomError(_("The nickname {nick} is taken: it is, or looks like, a nickname already in the "
+                               "room. Pick another.", nick=repr(nick)))
     store.touch_room(room["code"], now)
     return room["code"], nick, token
 
@@ -226,7 +234,7 @@ def rejoin(store: Store, code: str, nickname: str, token: str, now: float | None
     member = store.get_member(code, str(nickname or "")) if room else None
     if member is None or room.get("closed") or not hmac.compare_digest(_hash(str(token or "")),
                                                                       member["token_hash"]):
-        raise ClassroomError("This page's room membership is no longer valid; join again.")
+        raise ClassroomError(_("This page's room membership is no longer valid; join again."))
     return member
 
 

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from advcore.i18n import _, ngettext, pgettext
+
 from .navigation import NAV_CURRENT, NAV_KEY
 
 _NAV = f".st-key-{NAV_KEY}"
@@ -77,38 +79,46 @@ def chart_text(fig) -> str:
     with the range of its values (a line or scatter), its size and extremes (a heatmap) or its panel (an
     image)."""
     layout = fig.layout
-    title = layout.title.text if layout.title and layout.title.text else "Chart"
+    title = layout.title.text if layout.title and layout.title.text else _("Chart")
     notes = [a.text for a in layout.annotations or () if a.text]
     if any(t.type == "image" for t in fig.data) and len(notes) >= len(fig.data):  # pictures side by side
-        kinds = {"heatmap": "a map of the change: red brighter, blue darker"}
-        panels = [f"{_plain(note)} ({kinds.get(t.type, 'image')})" for t, note in zip(fig.data, notes)]
-        return f"{len(panels)} pictures side by side: " + "; ".join(panels) + "."
+        panels = [_("{title} (a map of the change: red brighter, blue darker)", title=_plain(note))
+                  if t.type == "heatmap" else _("{title} (image)", title=_plain(note))
+                  for t, note in zip(fig.data, notes)]
+        return ngettext("{n} picture side by side: {panels}.", "{n} pictures side by side: {panels}.", len(panels),
+                        panels=pgettext("clause separator", "; ").join(panels))
     x_title, y_title = _axis_title(layout.xaxis), _axis_title(layout.yaxis)
-    parts = [f"{_plain(title)}." + (f" Across: {_plain(x_title)}." if x_title else "")
-             + (f" Up: {_plain(y_title)}." if y_title else "")]
+    parts = [f"{_plain(title)}."
+             + (" " + _("Across: {axis}.", axis=_plain(x_title)) if x_title else "")
+             + (" " + _("Up: {axis}.", axis=_plain(y_title)) if y_title else "")]
     for trace in fig.data:
         name = _plain(getattr(trace, "name", None) or trace.type)
         if trace.type == "image":
-            parts.append(f"An image: {name}.")
+            parts.append(_("An image: {name}.", name=name))
         elif trace.type == "heatmap" and trace.z is not None:
             z = np.asarray(trace.z, dtype=float)
-            parts.append(f"{name}: a {z.shape[0]} by {z.shape[-1]} grid, values {np.nanmin(z):.3g} to "
-                         f"{np.nanmax(z):.3g}.")
+            parts.append(_("{name}: a {rows} by {columns} grid, values {low:.3g} to {high:.3g}.", name=name,
+                           rows=z.shape[0], columns=z.shape[-1], low=np.nanmin(z), high=np.nanmax(z)))
         elif getattr(trace, "y", None) is not None and len(trace.y):
             y = np.asarray(trace.y, dtype=float)
             x = np.asarray(trace.x) if trace.x is not None else np.arange(len(y))
             if len(y) == 1:
-                parts.append(f"{name}: {_fmt(y[0])} at {_fmt(x[0])}.")
+                parts.append(_("{name}: {y} at {x}.", name=name, y=_fmt(y[0]), x=_fmt(x[0])))
             else:
-                parts.append(f"{name}: {len(y)} points, from {_fmt(y[0])} at {_fmt(x[0])} to {_fmt(y[-1])} at "
-                             f"{_fmt(x[-1])} (lowest {_fmt(np.nanmin(y))}, highest {_fmt(np.nanmax(y))}).")
+                parts.append(ngettext(
+                    "{name}: {n} point, from {first} at {first_x} to {last} at {last_x} (lowest {low}, highest "
+                    "{high}).",
+                    "{name}: {n} points, from {first} at {first_x} to {last} at {last_x} (lowest {low}, highest "
+                    "{high}).", len(y), name=name, first=_fmt(y[0]), first_x=_fmt(x[0]), last=_fmt(y[-1]),
+                    last_x=_fmt(x[-1]), low=_fmt(np.nanmin(y)), high=_fmt(np.nanmax(y))))
     return " ".join(parts)
 
 
 def chart_table(fig, limit: int = 400) -> pd.DataFrame | None:
     """The points of a figure's line and scatter traces as a table (series, x, y), None when it has none
     or more than ``limit`` points."""
-    rows = [{"series": getattr(t, "name", None) or t.type, "x": x, "y": y}
+    series = _("series")
+    rows = [{series: getattr(t, "name", None) or t.type, "x": x, "y": y}
             for t in fig.data if t.type == "scatter" and t.y is not None
             for x, y in zip(t.x if t.x is not None else range(len(t.y)), t.y)]
     if not rows or len(rows) > limit:
@@ -120,7 +130,7 @@ def plotly_chart(where, fig, **kwargs) -> None:
     """``where.plotly_chart(fig, **kwargs)`` with its text alternative below in a closed expander: the chart in
     words and, for lines, its numbers as a table. Use it for every chart a page draws."""
     where.plotly_chart(fig, **kwargs)
-    with where.expander("The chart as text", icon=":material/table_view:"):
+    with where.expander(_("The chart as text"), icon=":material/table_view:"):
         st.caption(chart_text(fig))
         table = chart_table(fig)
         if table is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from advcore import attacks
+from advcore.i18n import _
 
 from .view_state import VIEW, Write, get_view, remembered_eps, set_view, writer
 from .widgets import attack_controls, attack_select, eps_slider, target_select
@@ -25,6 +26,11 @@ class AttackChoice:
     norm: str
     eps: float
     target: int | None
+
+
+def attack_line(spec: attacks.AttackSpec) -> str:
+    """The attack in one line: its title, what it does (in the current language) and its paper."""
+    return f"{spec.title}: {_(spec.summary)}. *{spec.paper}*"
 
 
 def _set_param(scope: str, name: str) -> Write:
@@ -52,8 +58,8 @@ def attack_row(key: str, class_names, true_class: int, model_ids: list[str], att
                              name, lambda norm: remembered_eps(scope, v.dataset, norm))))
     target = target_select(row[1], spec, key, class_names, true_class, view.target,
                            writer(scope, lambda v, target: v.replace(target=target)))
-    with row[2].popover("Settings", icon=":material/tune:", width="stretch"):
-        st.caption(f"{spec.title}: {spec.summary}. *{spec.paper}*")
+    with row[2].popover(_("Settings"), icon=":material/tune:", width="stretch"):
+        st.caption(attack_line(spec))
         params = view_attack_controls(spec, key, scope, model_ids, attacked)
     norm = params.get("norm") or view.effective_norm
     with row[3]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from advcore.i18n import _
+
 _HTML = """
 <div class="advlab-canvas">
   <canvas width="280" height="280" aria-label="drawing canvas"></canvas>
@@ -29,6 +31,8 @@ export default function({ parentElement, data, setStateValue }) {
   const canvas = parentElement.querySelector("canvas");
   const ctx = canvas.getContext("2d");
   const size = (data && data.size) || 28;
+  if (data && data.label) canvas.setAttribute("aria-label", data.label);  // the page's language
+  if (data && data.clear) parentElement.querySelector("button").textContent = data.clear;
   const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, canvas.width, canvas.height); };
   if (!canvas.dataset.ready) { clear(); canvas.dataset.ready = "1"; }
   ctx.strokeStyle = "#fff"; ctx.lineWidth = 20; ctx.lineCap = "round"; ctx.lineJoin = "round";
@@ -59,6 +63,8 @@ _component = st.components.v2.component("advlab_canvas", html=_HTML, css=_CSS, j
 
 
 def draw(key: str, size: int = 28):
-    """Mount the canvas; returns the last drawing as size*size grey values, or None."""
-    result = _component(key=key, data={"size": size}, default={"pixels": None}, on_pixels_change=lambda: None)
+    """Mount the canvas; returns the last drawing as size*size grey values, or None. Its button and text
+    alternative are in the current language (the component's HTML is shared by every session)."""
+    words = {"label": _("drawing canvas"), "clear": _("Clear")}
+    result = _component(key=key, data={"size": size, **words}, default={"pixels": None}, on_pixels_change=lambda: None)
     return getattr(result, "pixels", None)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from advcore import defences
 from advcore.attacks import adaptive as adaptive_attacks
+from advcore.i18n import N_, _
 from advcore.view import ExploreView
 
 from .view_state import VIEW, Write, get_view, writer
@@ -30,18 +31,29 @@ class DefenceChoice:
 
 
 ADAPTIVE_CHOICES = ("naive", "adaptive")
+CHOICE_WORDS = {"naive": N_("naive"), "adaptive": N_("adaptive"), "none": N_("none")}  # the options as shown
+
+
+RUNS = {  # what runs, per mode ('naive': the switch off; 'none': adaptive, with nothing to replace)
+    "naive": N_("**Naive** attack: it differentiates the defended model as it is."),
+    "none": N_("**Adaptive** = naive here: this defence is differentiable and not random, nothing to replace."),
+    "bpda": N_("**Adaptive: BPDA**, the defence differentiated as the identity on the backward pass."),
+    "eot": N_("**Adaptive: EOT**, the gradient averaged over {samples} random draws of the defence."),
+    "bpda+eot": N_("**Adaptive: BPDA + EOT**, the identity on the backward pass, averaged over {samples} random "
+                   "draws."),
+}
 
 
 def defence_select(where, key: str, scope: str = VIEW) -> str:
     """The defence picker, bound to the view: 'none' or one defence of ``advcore.defences.DEFENCES``."""
     view = get_view(scope)
     current = defences.parse(view.defence).stages[0].name if view.defence else "none"
-    titles = "; ".join(f"{name}: {spec.title}" for name, spec in defences.DEFENCES.items())
-    return bound(where, "selectbox", "Defence", f"{key}_defence", current,
+    titles = "; ".join(f"{name}: {_(spec.title)}" for name, spec in defences.DEFENCES.items())
+    return bound(where, "selectbox", _("Defence"), f"{key}_defence", current,
                  writer(scope, lambda v, name: v.with_defence(None if name == "none" else name)),
-                 options=["none", *defences.DEFENCES],
-                 help="an input transformation in front of the model, or randomized smoothing; the defended model "
-                      f"is itself a model, so the attack runs on it unchanged ({titles})")
+                 options=["none", *defences.DEFENCES], format_func=lambda d: _(CHOICE_WORDS[d]) if d == "none" else d,
+                 help=_("an input transformation in front of the model, or randomized smoothing; the defended model "
+                        "is itself a model, so the attack runs on it unchanged ({titles})", titles=titles))
 
 
 def _set_defence_param(scope: str, name: str, param: str) -> Write:
@@ -68,25 +80,16 @@ def defence_controls(name: str, key: str, scope: str = VIEW) -> DefenceChoice:
                                    _set_defence_param(scope, name, p.name))
               for col, p in zip(cols, spec.params)}
     chain = str(defences.Defence((defences.make_stage(name, **values),)))
-    switch = bound(cols[len(spec.params)], "segmented_control", "Attack it", f"{key}_adaptive",
+    switch = bound(cols[len(spec.params)], "segmented_control", _("Attack it"), f"{key}_adaptive",
                    ADAPTIVE_CHOICES[int(view.adaptive)],
                    writer(scope, lambda v, choice: v.replace(adaptive=choice == "adaptive" and v.defence is not None)),
-                   options=ADAPTIVE_CHOICES,
-                   help="naive: the attack uses whatever gradient TensorFlow gives through the defence (zero through "
-                        "JPEG, bit reduction and a vote); adaptive: BPDA differentiates those stages as the identity, "
-                        "EOT averages over random draws (Athalye, Carlini & Wagner 2018)")
+                   options=ADAPTIVE_CHOICES, format_func=lambda c: _(CHOICE_WORDS[c]),
+                   help=_("naive: the attack uses whatever gradient TensorFlow gives through the defence (zero "
+                          "through JPEG, bit reduction and a vote); adaptive: BPDA differentiates those stages as "
+                          "the identity, EOT averages over random draws (Athalye, Carlini & Wagner 2018)"))
     adaptive = switch == "adaptive"
     mode = adaptive_attacks.recommended_mode(chain) if adaptive else "none"
-    if not adaptive:
-        what = "**Naive** attack: it differentiates the defended model as it is."
-    elif mode == "none":
-        what = "**Adaptive** = naive here: this defence is differentiable and not random, nothing to replace."
-    else:
-        what = {"bpda": "**Adaptive: BPDA**, the defence differentiated as the identity on the backward pass.",
-                "eot": "**Adaptive: EOT**, the gradient averaged over "
-                       f"{adaptive_attacks.DEFAULT_EOT_SAMPLES} random draws of the defence.",
-                "bpda+eot": "**Adaptive: BPDA + EOT**, the identity on the backward pass, averaged over "
-                            f"{adaptive_attacks.DEFAULT_EOT_SAMPLES} random draws."}[mode]
+    what = _(RUNS["naive" if not adaptive else mode], samples=adaptive_attacks.DEFAULT_EOT_SAMPLES)
     cited = "; ".join(part.strip() for part in re.findall(r"[^;]*?\d{4}", spec.paper))  # authors and years
-    cols[-1].caption(f"{spec.title} ({chain}): {spec.summary}. {what} *{cited}*")
+    cols[-1].caption(f"{_(spec.title)} ({chain}): {_(spec.summary)}. {what} *{cited}*")
     return DefenceChoice(chain, adaptive, mode)

@@ -9,6 +9,11 @@ room is gone; ``event: challenges`` names the state of the room's challenges (th
 Every 5 s the stream reports its member as present and following (``rooms.heartbeat``) and sends a comment, which
 keeps proxies and the browser from timing out and finds dead connections.
 
+Language. Followers of one room may read different languages: the page's script opens the stream with
+``?lang=`` of the page's language (``events_path``; checked against ``i18n.LANGUAGES``, else English) and the
+stream sends the frames rendered in that language. The attack is computed once per change; only the HTML is
+rendered once per change per language in use.
+
 Who. Only a member of the room: the request must carry the member cookie ``advlab_member_<CODE>`` (nickname and
 token, set by the Join page; same origin, so EventSource sends it) and ``rooms.rejoin`` must accept it; else 403.
 The stream carries what every member sees anyway: no teacher key, no member's token, no nickname.
@@ -16,7 +21,8 @@ The stream carries what every member sees anyway: no teacher key, no member's to
 Once. One ``advcore.classroom.broadcast.Broadcaster`` per process polls the followed rooms' view versions (one
 store read per room every 0.15 s, not per follower) and renders each new view once, in a worker thread; the
 attack itself is ``advcore.ui.presented_view.view_results`` (the teacher's page computes it through the same
-cross-session cache, so a change is computed once per process). The Join page's first run shows the same frame
+cross-session cache, so a change is computed once per process, whatever the followers'
+languages). The Join page's first run shows the same frame
 (``show``) and the page's script (EventSource) swaps each new frame in place; EventSource reconnects by itself
 (``retry: 1000``), to another replica through nginx when this one dies.
 
@@ -35,10 +41,14 @@ import logging
 import signal
 import threading
 import time
+from urllib.parse import urlencode
 
 import streamlit as st
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
+
+from advcore import i18n
+from advcore.i18n import _
 
 PREFIX = "/_advlab/follow"
 HEARTBEAT_S = 5.0  # ui.room_session.HEARTBEAT_S: the stream reports its member's page this often, and sends a comment
@@ -48,8 +58,14 @@ _lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-def events_path(code: str) -> str:
-    return f"{PREFIX}/{code}/events"
+def events_path(code: str, lang: str | None = None) -> str:
+    """The stream's path; ``lang`` (the follower page's language) picks the language of the frames it sends."""
+    return f"{PREFIX}/{code}/events" + (f"?{urlencode({'lang': lang})}" if lang else "")
+
+
+def stream_language(value: str | None) -> str:
+    """A stream's language from its ``lang`` query parameter: a code of ``i18n.LANGUAGES``, else the default."""
+    return i18n.normalize(value) or i18n.DEFAULT_LANGUAGE
 
 
 # --- the process's broadcaster ---------------------------------------------------------------------
@@ -133,11 +149,11 @@ CSS = """<style>
 </style>"""
 
 
-def _metrics(rows) -> str:
+def _metrics(rows, fooled: bool) -> str:
     cells = []
     for label, value, delta in rows:
         pill = "" if delta is None else \
-            f'<span class="af-delta {"af-fooled" if delta == "fooled" else "af-right"}">{html.escape(delta)}</span>'
+            f'<span class="af-delta {"af-fooled" if fooled else "af-right"}">{html.escape(delta)}</span>'
         # Streamlit's metric test ids, so a page check reads these as it reads the teacher's st.metric
         cells.append(f'<div data-testid="stMetric" class="af-metric"><div data-testid="stMetricLabel" '
                      f'class="af-label">{html.escape(label)}</div><div data-testid="stMetricValue" class="af-value">'
@@ -146,8 +162,9 @@ def _metrics(rows) -> str:
 
 
 def render(s, code: str, version: int, view: dict) -> str:
-    """The HTML fragment of view ``version`` (what every follower shows); computes the view
-    (``ui.presented_view.view_results``). A view that cannot be shown renders as a message, never raises."""
+    """The HTML fragment of view ``version`` in the current language (what every follower in that language shows);
+    computes the view (``ui.presented_view.view_results``: the attack is cached across sessions and languages). A
+    view that cannot be shown renders as a message, never raises."""
     # lazy: start-up time (app.py imports this module as the server starts; presented_view imports TensorFlow)
     from advcore import pictures
     from advcore.bars import probability_bars
@@ -155,34 +172,37 @@ def render(s, code: str, version: int, view: dict) -> str:
     from advcore.errors import AdvcoreError
 
     from . import presented_view
-    from .widgets import eps_label
     e = html.escape
-    caption = (f'<p class="af-caption">Following the teacher (view {int(version)}). '
-               f'<a href="{e(follow.explore_link(view))}" target="_self">Open this view in Explore</a> '
-               f'to try your own settings.</p>')
+    link = f'<a href="{e(follow.explore_link(view))}" target="_self">'
+    caption = '<p class="af-caption">' + _(
+        "Following the teacher (view {version}). {link}Open this view in Explore{end} to try your own settings.",
+        version=int(version), link=link, end="</a>") + "</p>"
     try:
         r = presented_view.view_results(s, view)
     except (AdvcoreError, KeyError) as exc:
-        return (f'<div role="alert" class="af-note">This view cannot be shown: {e(str(exc))}</div>{caption}')
-    names, label, spec, defence = r["names"], r["label"], r["spec"], r["defence"]
-    behind = "" if defence == "none" else \
-        f" behind the defence <strong>{e(defence)}</strong> ({'adaptive' if r['adaptive'] else 'naive'} attack)"
-    parts = [f'<p class="af-desc"><strong>{e(" and ".join(r["models"]))}</strong>{behind} on {e(r["where"])} '
-             f'({e(names[label])}), <strong>{e(spec.title)}</strong> at eps '
-             f'<strong>{e(eps_label(view["eps"], view["norm"]))}</strong>. <em>{e(spec.paper)}</em></p>']
+        return ('<div role="alert" class="af-note">' + e(_("This view cannot be shown: {error}", error=exc))
+                + f"</div>{caption}")
+    names, label = r["names"], r["label"]
+    sentence = presented_view.description(r, view, strong=lambda text: f"<strong>{e(text)}</strong>", text=e)
+    parts = [f'<p class="af-desc">{sentence} <em>{e(r["spec"].paper)}</em></p>']
     if view.get("note"):
         parts.append(f'<div class="af-note" role="note">{e(str(view["note"]))}</div>')  # the teacher's text, as text
     for i, (model_id, result) in enumerate(r["shown"]):
         if len(r["shown"]) > 1:
-            parts.append(f"<h3>Model {'AB'[i]}: {e(model_id)}</h3>")
-        parts.append(_metrics(presented_view.metric_values(names, label, result)))
+            parts.append(f"<h3>{e(presented_view.model_heading(i, model_id))}</h3>")
+        fooled = int(result["adv_probs"].argmax()) != label
+        parts.append(_metrics(presented_view.metric_values(names, label, result), fooled))
         parts.append(pictures.triptych(r["x"][0], result["x_adv"]))
-        parts.append(f'<div class="af-bars">'
-                     f'{probability_bars(names, result["clean_probs"], result["adv_probs"], label)}</div>')
+        bars = probability_bars(presented_view.shown_names(names), result["clean_probs"], result["adv_probs"], label)
+        parts.append(f'<div class="af-bars">{bars}</div>')
     return "".join(parts) + caption
 
 
-WAITING = '<p class="af-caption">The teacher has not presented a view yet; it appears here when they do.</p>'
+def waiting() -> str:
+    """The follow element's text before the teacher presents a view (current language)."""
+    return '<p class="af-caption">' + html.escape(
+        _("The teacher has not presented a view yet; it appears here when they do.")) + "</p>"
+
 
 SCRIPT = """<script>(() => {
   const url = %(url)s, id = %(id)s, slot = "__advlabFollow";
@@ -209,9 +229,10 @@ SCRIPT = """<script>(() => {
 
 def element(code: str, version: int, body: str, challenges: str = "") -> str:
     """The Join page's follow element: the current frame in a box the page's script keeps current; ``challenges``:
-    the challenge state the page was drawn with (the script reruns the page when the stream names another)."""
+    the challenge state the page was drawn with (the script reruns the page when the stream names another). The
+    stream sends the frames in the page's current language."""
     box = f"advlab-follow-{code}"
-    script = SCRIPT % {"url": json.dumps(events_path(code)), "id": json.dumps(box)}
+    script = SCRIPT % {"url": json.dumps(events_path(code, i18n.current_language())), "id": json.dumps(box)}
     return (f'{CSS}<style>.st-key-{REFRESH_KEY}{{display:none}}</style><div id="{box}" class="advlab-follow" '
             f'data-version="{int(version)}" data-challenges="{html.escape(challenges)}" aria-live="polite">{body}</div>'
             f"{script}")
@@ -223,12 +244,13 @@ REFRESH_KEY = "class_refresh"
 def show(s, code: str, version: int, view: dict | None) -> None:
     """Draw the follow element on the Join page: the current view (the process's frame of it, rendered once), then
     each new one pushed by the stream; and the hidden button its script presses to rerun the page when a challenge
-    starts or ends, or the room does (the page draws them; nothing polls)."""
-    body = WAITING if view is None else \
-        broadcaster().frame(code, version, view, lambda c, v, view: render(s, c, v, view)).html
+    starts or ends, or the room does (the page draws them; nothing polls). The frame is the one of this page's
+    language (rendered once per language in use)."""
+    body = waiting() if view is None else broadcaster().frame(
+        code, version, view, lambda c, v, view: render(s, c, v, view), lang=i18n.current_language()).html
     st.html(element(code, version if view is not None else 0, body, challenge_signature(s, code)),
             unsafe_allow_javascript=True)
-    st.button("Show new challenges", key=REFRESH_KEY)  # hidden (the element's style); pressed by its script
+    st.button(_("Show new challenges"), key=REFRESH_KEY)  # hidden (the element's style); pressed by its script
 
 
 def stop_following() -> None:
@@ -239,6 +261,12 @@ def stop_following() -> None:
 
 
 # --- the route ------------------------------------------------------------------------------------------
+
+def _in_language(lang: str, fn, *args):
+    """``fn(*args)`` with ``lang`` as the current language (its errors are in the follower's language)."""
+    with i18n.use_language(lang):
+        return fn(*args)
+
 
 def sse(frame) -> str:
     data = "\n".join(f"data: {line}" for line in frame.html.splitlines() or [""])
@@ -254,11 +282,13 @@ async def events(request):
 
     from .room_session import member_from_cookie
     code = rooms.normalise_code(request.path_params.get("code", ""))
+    lang = stream_language(request.query_params.get("lang"))
     member = member_from_cookie(code, dict(request.cookies)) if rooms.valid_code(code) else None
     if member is None:
-        return PlainTextResponse("Join the room first: this stream is for its members.", 403)
+        with i18n.use_language(lang):
+            return PlainTextResponse(_("Join the room first: this stream is for its members."), 403)
     try:
-        await in_thread(rooms.rejoin, store(), code, *member)
+        await in_thread(_in_language, lang, rooms.rejoin, store(), code, *member)
     except ClassroomError as exc:
         return PlainTextResponse(str(exc), 403)
     try:
@@ -271,7 +301,7 @@ async def events(request):
     async def stream():
         yield f"retry: {RETRY_MS}\n\n"
         beat = 0.0
-        async for frame in b.subscribe(code, since, HEARTBEAT_S):
+        async for frame in b.subscribe(code, since, HEARTBEAT_S, lang=lang):
             if time.monotonic() - beat >= HEARTBEAT_S:  # this member's page is open and following
                 beat = time.monotonic()
                 try:

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from advcore.i18n import _
 from advcore.view import ExploreView
 
 from .qr import qr_png
@@ -21,12 +22,12 @@ def lazy_expander(label: str, key: str):
 
 def share_link(query: dict[str, str], key: str) -> None:
     """A popover with this view's link (copyable) and its QR code, made only when asked (no cost per move)."""
-    with st.popover("Share this view", icon=":material/qr_code_2:"):
-        if st.button("Make the link and QR code", key=f"{key}_share"):
+    with st.popover(_("Share this view"), icon=":material/qr_code_2:"):
+        if st.button(_("Make the link and QR code"), key=f"{key}_share"):
             base = (st.context.url or "").split("?")[0]
             link = f"{base}?{urlencode(query)}"
             st.code(link, language=None, wrap_lines=True)
-            st.caption("Copy it with the button at the code's right, or scan the code:")
+            st.caption(_("Copy it with the button at the code's right, or scan the code:"))
             st.image(qr_png(link, scale=5), width=220)
 
 
@@ -60,9 +61,9 @@ def presenter_toggle(where) -> bool:
     """A 'Presenter' switch (large type; secondary panels folded) that stays on across pages."""
     if "presenter_mode" not in st.session_state:
         st.session_state.presenter_mode = False
-    on = where.toggle("Presenter", value=st.session_state.presenter_mode, key="presenter",
-                      help="large type for a projector; the secondary panels fold away (collapse the sidebar "
-                           "with « for more room)")
+    on = where.toggle(_("Presenter"), value=st.session_state.presenter_mode, key="presenter",
+                      help=_("large type for a projector; the secondary panels fold away (collapse the sidebar "
+                             "with « for more room)"))
     st.session_state.presenter_mode = on
     return on
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from advcore import cards, train, train_runner
+from advcore import cards, i18n, train, train_runner
 from advcore.i18n import N_, _, pgettext
 
 FIELD = re.compile(r"\{(\w+)[^{}]*\}")  # a str.format field: {name} or {name:spec}
@@ -93,6 +93,8 @@ def note(text: str) -> str:
     "; "), else each of its clauses if every one is known, else the whole with values that hold clauses (the
     advice inside a failure); else ``text`` as stored."""
     text = str(text)
+    if i18n.current_language() == i18n.DEFAULT_LANGUAGE:  # stored in the source language: nothing to do
+        return text
     whole = _one(text)
     if whole is not None:
         return whole

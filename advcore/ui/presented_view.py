@@ -17,6 +17,7 @@ from advcore.bars import probability_bars
 from advcore.classroom.rooms import ClassroomError
 from advcore.classroom.store import Store
 from advcore.errors import AdvcoreError
+from advcore.i18n import _, class_name
 
 from . import resources
 from .escape import plain
@@ -34,8 +35,8 @@ def image_of(s: Store, source: dict) -> tuple[np.ndarray, int, str]:
     if "image_id" in source:
         x = s.get_image(source["image_id"])
         if x is None:
-            raise ClassroomError("its image is no longer stored on this server; the teacher can present or "
-                                 "start it again")
+            raise ClassroomError(_("its image is no longer stored on this server; the teacher can present or start it "
+                                   "again"))
         return x, int(source["label"]), source["image_id"]
     split = resources.test_split(source["dataset"])
     index = min(max(int(source.get("image", 0)), 0), len(split) - 1)
@@ -51,24 +52,26 @@ def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: 
 
 def _prediction(names, probs) -> str:
     top = int(np.argmax(probs))
-    return f"{names[top]} ({probs[top]:.0%})"
+    return f"{class_name(names[top])} ({probs[top]:.0%})"
+
+
+def shown_names(names) -> list[str]:
+    """A data set's class names as shown (``i18n.class_name``), for the probability bars."""
+    return [class_name(n) for n in names]
 
 
 def show_result(names, x: np.ndarray, label: int, result: dict, key: str, target: int | None = None) -> None:
     """Metrics, the original | perturbation | adversarial images and the class probabilities."""
-    norms = result["norms"]
     row = st.columns(4)
-    row[0].metric("clean prediction", _prediction(names, result["clean_probs"]))
     fooled = int(np.argmax(result["adv_probs"])) != label
-    row[1].metric("adversarial prediction", _prediction(names, result["adv_probs"]),
-                  delta="fooled" if fooled else "still right", delta_color="inverse" if fooled else "normal")
-    row[2].metric("L∞ of the change", f"{norms['linf']:.4f}", help=f"{norms['linf_255']:.1f}/255")
-    row[3].metric("L2 of the change", f"{norms['l2']:.3f}")
+    for i, (title, value, delta) in enumerate(metric_values(names, label, result)):
+        row[i].metric(title, value, delta=delta, delta_color="normal" if delta is None or not fooled else "inverse",
+                      help=f"{result['norms']['linf_255']:.1f}/255" if i == 2 else None)
     st.html(pictures.triptych(x[0], result["x_adv"]))
     bars = st.columns([3, 2])[0]
-    bars.html(probability_bars(names, result["clean_probs"], result["adv_probs"], label))
+    bars.html(probability_bars(shown_names(names), result["clean_probs"], result["adv_probs"], label))
     if target is not None:
-        bars.caption(f"Target class: {names[target]}.")
+        bars.caption(_("Target class: {name}.", name=class_name(names[target])))
 
 
 def view_results(s: Store, view: dict) -> dict:
@@ -86,16 +89,39 @@ def view_results(s: Store, view: dict) -> dict:
     spec = attacks.ATTACKS[view["attack"]]
     return {"names": names, "x": x, "label": label, "shown": shown, "spec": spec, "defence": defence,
             "adaptive": adaptive, "models": models,
-            "where": f"test image {view['image']}" if "image" in view else "the teacher’s own image"}
+            "where": _("test image {index}", index=view["image"]) if "image" in view else _("the teacher’s own image")}
 
 
 def metric_values(names, label: int, result: dict) -> list[tuple[str, str, str | None]]:
     """(label, value, delta) of the four metrics above a result, as ``show_result`` and the follow stream show them."""
     norms = result["norms"]
     fooled = int(np.argmax(result["adv_probs"])) != label
-    return [("clean prediction", _prediction(names, result["clean_probs"]), None),
-            ("adversarial prediction", _prediction(names, result["adv_probs"]), "fooled" if fooled else "still right"),
-            ("L∞ of the change", f"{norms['linf']:.4f}", None), ("L2 of the change", f"{norms['l2']:.3f}", None)]
+    return [(_("clean prediction"), _prediction(names, result["clean_probs"]), None),
+            (_("adversarial prediction"), _prediction(names, result["adv_probs"]),
+             _("fooled") if fooled else _("still right")),
+            (_("L∞ of the change"), f"{norms['linf']:.4f}", None), (_("L2 of the change"), f"{norms['l2']:.3f}", None)]
+
+
+def description(r: dict, view: dict, strong=lambda text: f"**{text}**", text=lambda text: text) -> str:
+    """The sentence above a presented view (models, defence, image, attack, eps) in the current language; the
+    names in bold (``strong``: Markdown by default, the follow stream's HTML), the rest through ``text``."""
+    models = r["models"]
+    values = {"models": strong(models[0] if len(models) == 1 else
+                               _("{first} and {second}", first=models[0], second=models[1])),
+              "where": text(r["where"]), "label": text(class_name(r["names"][r["label"]])),
+              "attack": strong(r["spec"].title), "eps": strong(eps_label(view["eps"], view["norm"]))}
+    if r["defence"] == "none":
+        return _("{models} on {where} ({label}), {attack} at eps {eps}.", **values)
+    if r["adaptive"]:
+        return _("{models} behind the defence {defence} (adaptive attack) on {where} ({label}), {attack} at eps "
+                 "{eps}.", defence=strong(r["defence"]), **values)
+    return _("{models} behind the defence {defence} (naive attack) on {where} ({label}), {attack} at eps {eps}.",
+             defence=strong(r["defence"]), **values)
+
+
+def model_heading(i: int, model_id: str) -> str:
+    """The heading of model A or B of a comparison."""
+    return _("Model A: {model}", model=model_id) if i == 0 else _("Model B: {model}", model=model_id)
 
 
 def show_view(s: Store, view: dict, key: str) -> None:
@@ -103,17 +129,14 @@ def show_view(s: Store, view: dict, key: str) -> None:
     try:
         r = view_results(s, view)
     except (AdvcoreError, KeyError) as exc:
-        st.error(f"This view cannot be shown: {exc}")
+        st.error(_("This view cannot be shown: {error}", error=exc))
         return
-    defence, adaptive, names, label, spec = r["defence"], r["adaptive"], r["names"], r["label"], r["spec"]
-    behind = "" if defence == "none" else \
-        f" behind the defence **{defence}** ({'adaptive' if adaptive else 'naive'} attack)"
-    st.markdown(f"**{' and '.join(r['models'])}**{behind} on {r['where']} ({names[label]}), **{spec.title}** at eps "
-                f"**{eps_label(view['eps'], view['norm'])}**. *{spec.paper}*")
+    names, label = r["names"], r["label"]
+    st.markdown(f"{description(r, view)} *{r['spec'].paper}*")
     if view.get("note"):
         st.info(plain(view["note"]))
     shown = r["shown"]
     for i, (model_id, result) in enumerate(shown):
         if len(shown) > 1:
-            st.subheader(f"Model {'AB'[i]}: {model_id}")
+            st.subheader(model_heading(i, model_id))
         show_result(names, r["x"], label, result, f"{key}_{i}" if i else key)

@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import bars, images, live, metrics, pictures
+from advcore.i18n import N_, _, ngettext
 
 from . import resources
 
@@ -22,18 +23,34 @@ from . import resources
 # the model's data set, or a digest of a drawn or uploaded image's pixels) identifies it instead.
 # A slow attack (APGD-DLR, Square, many restarts) shows a spinner; Streamlit holds it back for 0.5 s, so quick
 # eps moves do not flash it.
-@st.cache_data(max_entries=4096, show_spinner="Running the attack on the server...")
-def analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
-            defence: str = "none", adaptive: bool = False) -> dict:
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _analyse(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
+             defence: str = "none", adaptive: bool = False) -> dict:
     return live.analyse(resources.model(model_key), _x, label, attack, json.loads(params_json), defence, adaptive)
 
 
-@st.cache_resource(max_entries=1024, show_spinner="Searching the smallest eps that flips this image...")
-def curve(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _curve(model_key: str, image_key: str, _x: np.ndarray, label: int, attack: str, params_json: str,
           eps_max: float, defence: str = "none", adaptive: bool = False) -> dict:
     """The eps curve (cached: it does not depend on the slider)."""
     return live.eps_curve(resources.model(model_key), _x, label, attack, json.loads(params_json), eps_max,
                           defence=defence, adaptive=adaptive)
+
+
+def analyse(*args, **kwargs) -> dict:
+    """The one-image analysis (cached), with a spinner in the reader's language while a slow attack runs."""
+    return _spinning(_analyse, N_("Running the attack on the server..."), *args, **kwargs)
+
+
+def curve(*args, **kwargs) -> dict:
+    """The eps curve (cached: it does not depend on the slider), with a spinner while it is searched."""
+    return _spinning(_curve, N_("Searching the smallest eps that flips this image..."), *args, **kwargs)
+
+
+def _spinning(cached, message: str, *args, **kwargs):
+    """``cached(*args, **kwargs)`` under ``st.spinner`` (shown after 0.5 s, as Streamlit's own cache spinner)."""
+    with st.spinner(_(message), show_time=False):
+        return cached(*args, **kwargs)
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
@@ -52,13 +69,13 @@ def noise_sentence(names, clean_probs, adv_probs, noise_probs) -> str:
     predictions measured (clean, attacked, noised), so it is never claimed where it does not hold."""
     clean, adv, noised = (int(np.argmax(p)) for p in (clean_probs, adv_probs, noise_probs))
     if noised != clean:
-        return (f"Noise of the same size changes the prediction too ({names[clean]} → {names[noised]}): at this "
-                "eps the size alone is enough, so this image does not show that the direction matters. Lower eps "
-                "to find a budget where only the attack's direction flips it.")
+        return _("Noise of the same size changes the prediction too ({clean} → {noised}): at this eps the size "
+                 "alone is enough, so this image does not show that the direction matters. Lower eps to find a "
+                 "budget where only the attack's direction flips it.", clean=names[clean], noised=names[noised])
     if adv != clean:
-        return (f"Noise of the same size leaves the prediction at {names[clean]}, while the attack's chosen "
-                "direction changes it: the direction of the change matters, not only its size.")
-    return "At this eps neither the attack nor noise of the same size changes the prediction."
+        return _("Noise of the same size leaves the prediction at {clean}, while the attack's chosen direction "
+                 "changes it: the direction of the change matters, not only its size.", clean=names[clean])
+    return _("At this eps neither the attack nor noise of the same size changes the prediction.")
 
 
 def verdict(result: dict, label: int, target: int | None) -> tuple[str, str]:
@@ -71,16 +88,17 @@ _MARK = {"bad": ":red", "good": ":green", "neutral": ":gray"}
 
 
 def norm_help(key: str, value_255: float | None = None) -> str:
-    extra = f" Here: {value_255:.1f} in /255 units." if value_255 is not None else ""
-    return metrics.METRIC_HELP[key] + extra
+    extra = " " + _("Here: {value:.1f} in /255 units.", value=value_255) if value_255 is not None else ""
+    return _(metrics.METRIC_HELP[key]) + extra
 
 
-MODE_WORDS = {"none": "naive", "bpda": "adaptive: BPDA", "eot": "adaptive: EOT", "bpda+eot": "adaptive: BPDA+EOT"}
+MODE_WORDS = {"none": N_("naive"), "bpda": N_("adaptive: BPDA"), "eot": N_("adaptive: EOT"),
+              "bpda+eot": N_("adaptive: BPDA+EOT")}
 
 
 def evaluation_words(result: dict) -> str:
     """Which evaluation ran, for a tile label: '' without a defence, else e.g. 'naive' or 'adaptive: BPDA'."""
-    return "" if result.get("defence", "none") == "none" else MODE_WORDS[result["mode"]]
+    return "" if result.get("defence", "none") == "none" else _(MODE_WORDS[result["mode"]])
 
 
 def show_predictions(result: dict, names, label: int, target: int | None = None, linf: bool = True,
@@ -92,28 +110,30 @@ def show_predictions(result: dict, names, label: int, target: int | None = None,
     shift, norms = result["shift"], result["norms"]
     row = st.columns(2 if compact else 4 if linf else 3)
     defended = evaluation_words(result)
-    clean_label, adv_label = "clean prediction", "adversarial prediction"
-    clean_help = "the model's answer on the unchanged image, with its probability"
-    adv_help = "the model's answer on the attacked image, with its probability"
+    clean_label, adv_label = _("clean prediction"), _("adversarial prediction")
+    clean_help = _("the model's answer on the unchanged image, with its probability")
+    adv_help = _("the model's answer on the attacked image, with its probability")
     if defended:
-        clean_label += f" · behind {result['defence']}"
-        adv_label += f" · {defended} attack"
-        clean_help = f"the defended model's ({result['defence']}) answer on the unchanged image"
-        adv_help = (f"the defended model's answer on the image the {defended} attack made; naive: the attack uses "
-                    "whatever gradient flows through the defence (none through JPEG, bit reduction or a vote); "
-                    "adaptive: BPDA differentiates those stages as the identity and EOT averages random draws "
-                    "(Athalye, Carlini & Wagner 2018)")
+        clean_label = _("clean prediction · behind {defence}", defence=result['defence'])
+        adv_label = _("adversarial prediction · {evaluation} attack", evaluation=defended)
+        clean_help = _("the defended model's ({defence}) answer on the unchanged image", defence=result['defence'])
+        adv_help = _("the defended model's answer on the image the {evaluation} attack made; naive: the attack uses "
+                     "whatever gradient flows through the defence (none through JPEG, bit reduction or a vote); "
+                     "adaptive: BPDA differentiates those stages as the identity and EOT averages random draws "
+                     "(Athalye, Carlini & Wagner 2018)", evaluation=defended)
     row[0].metric(f"{prefix}{clean_label}", prediction_text(names, result["clean_probs"]), help=clean_help)
     row[1].metric(f"{prefix}{adv_label}", prediction_text(names, result["adv_probs"]), delta=words,
                   delta_color=_DELTA_COLOUR[tone], delta_arrow="off", help=adv_help)
     if compact:
         return
     change = -shift["true_prob_drop"] * 100
-    row[2].metric(f"{prefix}true-class probability", f"{shift['true_prob_adv']:.1%}",
-                  delta=f"{change:+.1f} points" if abs(change) >= 0.05 else "no change", delta_color="normal",
+    row[2].metric(f"{prefix}{_('true-class probability')}", f"{shift['true_prob_adv']:.1%}",
+                  delta=_("{change:+.1f} points", change=change) if abs(change) >= 0.05 else _("no change"),
+                  delta_color="normal",
                   delta_arrow="auto" if abs(change) >= 0.05 else "off", help=norm_help("true_prob_drop"))
     if linf:
-        row[3].metric(f"{prefix}L∞ of the change", f"{norms['linf']:.4f}", help=norm_help("linf", norms["linf_255"]))
+        row[3].metric(f"{prefix}{_('L∞ of the change')}", f"{norms['linf']:.4f}",
+                      help=norm_help("linf", norms["linf_255"]))
 
 
 TOP_K = 10  # classes in the probability bars of a data set with more (a 1,000-class ImageNet model)
@@ -142,9 +162,10 @@ def probability_chart(names, clean_probs, adv_probs, true_class: int, noise_prob
                                   np.asarray(adv_probs)[pick], shown.index(true_class),
                                   None if noise_probs is None else np.asarray(noise_probs)[pick],
                                   target=None if target is None else shown.index(target), **style)
-    note = "" if len(shown) == len(names) else (
-        f" Shown: the {len(shown)} of {len(names):,} classes most probable before, after or under noise "
-        "(the true class always).")
+    note = "" if len(shown) == len(names) else " " + ngettext(
+        "Shown: the {n} of {total:,} classes most probable before, after or under noise (the true class always).",
+        "Shown: the {n} of {total:,} classes most probable before, after or under noise (the true class always).",
+        len(shown), total=len(names))
     return figure, note
 
 
@@ -152,11 +173,11 @@ def show_norms(result: dict) -> None:
     """The other measures of the change and of the prediction shift, each with its explanation and unit."""
     norms, shift = result["norms"], result["shift"]
     row = st.columns(4)
-    row[0].metric("L2 of the change", f"{norms['l2']:.3f}", help=norm_help("l2", norms["l2_255"]))
-    row[1].metric("L0: values changed", f"{norms['l0']:.0f}", help=norm_help("l0"))
+    row[0].metric(_("L2 of the change"), f"{norms['l2']:.3f}", help=norm_help("l2", norms["l2_255"]))
+    row[1].metric(_("L0: values changed"), f"{norms['l0']:.0f}", help=norm_help("l0"))
     row[2].metric("PSNR", "∞ dB" if not np.isfinite(result["psnr"]) else f"{result['psnr']:.1f} dB",
                   help=norm_help("psnr"))
-    row[3].metric("KL(clean ‖ adv)", f"{shift['kl']:.3f} nats", help=norm_help("kl"))
+    row[3].metric(_("KL(clean ‖ adv)"), f"{shift['kl']:.3f} nats", help=norm_help("kl"))
 
 
 def model_tiles(entries: list[tuple[str, np.ndarray | None, str, str, str]], per_row: int = 5) -> None:
@@ -168,7 +189,8 @@ def model_tiles(entries: list[tuple[str, np.ndarray | None, str, str, str]], per
         for col, (model_id, image, prediction, words, tone) in zip(cols, entries[start:start + per_row]):
             with col.container(border=True):
                 if image is not None:
-                    alt = html.escape(f"{model_id}'s adversarial image: predicted {prediction}; {words}", quote=True)
+                    alt = html.escape(_("{model_id}'s adversarial image: predicted {prediction}; {verdict}",
+                                        model_id=model_id, prediction=prediction, verdict=words), quote=True)
                     st.html(f'<img src="{pictures.data_uri(np.asarray(image)[0] if np.ndim(image) == 4 else image)}"'
                             f' alt="{alt}" style="width:100%;height:auto;image-rendering:pixelated;display:block">')
                 st.markdown(f"**{model_id}**  \n{prediction}  \n{_MARK[tone]}[**{words}**]")
@@ -179,7 +201,7 @@ def downloads(dataset: str, model_id: str, picked, attack: str, result: dict, ke
                "attack": attack, "params": result["params"], "norms": result["norms"], "psnr": result["psnr"],
                "prediction_shift": result["shift"], "defence_effect": result["defence_effect"]}
     d1, d2 = st.columns(2)
-    d1.download_button("Download the adversarial image (PNG)", images.to_png(result["x_adv"]),
+    d1.download_button(_("Download the adversarial image (PNG)"), images.to_png(result["x_adv"]),
                        file_name=f"adv-{model_id}-{attack}.png", mime="image/png", key=f"{key}_png")
-    d2.download_button("Download the numbers (JSON)", json.dumps(numbers, indent=2, default=float),
+    d2.download_button(_("Download the numbers (JSON)"), json.dumps(numbers, indent=2, default=float),
                        file_name=f"adv-{model_id}-{attack}.json", mime="application/json", key=f"{key}_json")

@@ -15,6 +15,7 @@ import streamlit as st
 
 from advcore.classroom import expiry, rooms
 from advcore.classroom.store import Store, open_store
+from advcore.i18n import link_language
 
 from . import limits
 
@@ -117,5 +118,8 @@ def base_url() -> str:
     return f"{url.scheme}://{url.netloc}" if url.scheme else ""
 
 
-def join_link(code: str) -> str:
-    return f"{base_url()}/join?{urlencode({'room': code})}"
+def join_link(code: str, lang: str | None = None) -> str:
+    """The room's join link (and QR code): the room code, and ``?lang=`` of ``lang`` (default: the teacher's
+    language, ``i18n.link_language``; none for English) so students open Join in it (they can still switch)."""
+    lang = lang or link_language()
+    return f"{base_url()}/join?{urlencode({'room': code, **({'lang': lang} if lang else {})})}"

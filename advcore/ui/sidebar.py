@@ -4,6 +4,7 @@ data it has folded into an "About this server" expander; and the accessibility s
 import streamlit as st
 
 from advcore import data
+from advcore.i18n import _, ngettext
 
 from . import a11y, navigation, resources
 
@@ -17,13 +18,16 @@ def show(current: str | None = None) -> None:
     st.html(SIDEBAR_CSS + a11y.CSS)
     with st.sidebar:
         navigation.sidebar_links(current)
-        with st.expander("About this server", icon=":material/dns:"):
-            st.caption(f"Running on {resources.device_summary()}")
+        with st.expander(_("About this server"), icon=":material/dns:"):
+            st.caption(_("Running on {device}", device=resources.device_summary()))
             for name, info in data.DATASETS.items():
                 split = resources.test_split(name)
                 if split.full:
-                    st.caption(f"{info.title}: full test set ({len(split):,} images)")
+                    st.caption(ngettext("{title}: full test set ({n:,} image)", "{title}: full test set ({n:,} images)",
+                                        len(split), title=_(info.title)))
                 else:
-                    st.caption(f":material/warning: {info.title}: only the shipped sample ({len(split)} images); "
-                               "the full test set was not available")
-            st.caption("Images are in [0, 1]; eps is in those pixel units (k/255 shown too).")
+                    st.caption(":material/warning: " + ngettext(
+                        "{title}: only the shipped sample ({n} image); the full test set was not available",
+                        "{title}: only the shipped sample ({n} images); the full test set was not available",
+                        len(split), title=_(info.title)))
+            st.caption(_("Images are in [0, 1]; eps is in those pixel units (k/255 shown too)."))

@@ -20,6 +20,7 @@ from advcore import attacks, data
 from advcore.i18n import _
 
 from . import limits
+from .param_labels import label as param_label
 from .view_state import Write
 
 
@@ -74,45 +75,47 @@ def param_widget(where, p: attacks.Param, key: str, value=None, write: Write | N
     if p.kind == "model":
         if not options:
             return None
-        return bound(where, "selectbox", label or "source model (crafts the attack)", key,
-                     value if value in options else options[0], write, once, options=options, help=p.help)
+        return bound(where, "selectbox", label or _("source model (crafts the attack)"), key,
+                     value if value in options else options[0], write, once, options=options, help=_help(p))
+    label = label or param_label(p)
     if p.kind == "choice":
-        return bound(where, "radio", label or p.name, key, value if value in p.choices else p.default, write, once,
-                     options=p.choices, horizontal=True, help=p.help)
+        return bound(where, "radio", label, key, value if value in p.choices else p.default, write, once,
+                     options=p.choices, horizontal=True, help=_help(p))
     if p.kind == "bool":
-        return bool(bound(where, "checkbox", label or p.name.replace("_", " "), key, bool(value), write, once,
-                          help=p.help))
+        return bool(bound(where, "checkbox", label, key, bool(value), write, once, help=_help(p)))
     if p.name == "step_size":
         return _step_size(where, p, key, value, write)
     if p.kind == "int":
         top = int(min(x for x in (p.high, high, SERVER_LIMITS.get(p.name, lambda: None)()) if x is not None))
         low, value = int(p.low), min(max(int(value), int(p.low)), top)
-        text = f"{p.help} (at most {top} here)" if p.name in SERVER_LIMITS else _help(p)
+        text = _("{help} (at most {top} here)", help=_(p.help), top=top) if p.name in SERVER_LIMITS else _help(p)
         widget = "slider" if slider else "number_input"
-        return int(bound(where, widget, label or p.name, key, value, write, once, min_value=low, max_value=top, step=1,
+        return int(bound(where, widget, label, key, value, write, once, min_value=low, max_value=top, step=1,
                          help=text))
     top = float(min(x for x in (p.high, high) if x is not None))
     value = min(max(float(value), float(p.low)), top)
     if slider:
-        return float(bound(where, "slider", label or p.name, key, value, write, once, min_value=float(p.low),
+        return float(bound(where, "slider", label, key, value, write, once, min_value=float(p.low),
                            max_value=top, help=_help(p)))
-    return float(bound(where, "number_input", label or p.name, key, value, write, once, min_value=float(p.low),
+    return float(bound(where, "number_input", label, key, value, write, once, min_value=float(p.low),
                        max_value=top, help=_help(p)))
 
 
 def _help(p) -> str:
+    if not p.help:
+        return ""
     return _("{unit}: {help}", unit=_(p.unit), help=_(p.help)) if p.unit else _(p.help)
 
 
 def _step_size(where, p, key: str, value, write: Write | None):
     """The step size: 'auto' (None: 2.5·eps/steps, Madry et al. 2018) or a number."""
     number = AUTO_STEP if value is None else float(value)
-    auto = bool(bound(where, "checkbox", "auto step size (2.5·eps/steps)", key + "_auto", value is None,
+    auto = bool(bound(where, "checkbox", _("auto step size (2.5·eps/steps)"), key + "_auto", value is None,
                       write and (lambda on: write(None if on else number))))
     if auto:
         return None
-    return float(bound(where, "number_input", "step size (pixel units)", key, number, write, min_value=0.0,
-                       max_value=1.0, step=0.001, format="%.4f", help=p.help))
+    return float(bound(where, "number_input", _("step size (pixel units)"), key, number, write, min_value=0.0,
+                       max_value=1.0, step=0.001, format="%.4f", help=_(p.help)))
 
 
 # --- data set, eps, attack, target ------------------------------------------------------------
@@ -120,8 +123,8 @@ def _step_size(where, p, key: str, value, write: Write | None):
 def dataset_select(where, key: str, value: str | None = None, write: Write | None = None) -> str:
     """The data-set picker every page uses (``where``: st or a column/container)."""
     value = value if value in data.DATASETS else next(iter(data.DATASETS))
-    return bound(where, "selectbox", "Data set", key, value, write, options=list(data.DATASETS),
-                 format_func=lambda d: data.DATASETS[d].title)
+    return bound(where, "selectbox", _("Data set"), key, value, write, options=list(data.DATASETS),
+                 format_func=lambda d: _(data.DATASETS[d].title))
 
 
 def eps_grid(norm: str, dataset: str = "mnist") -> list[float]:
@@ -144,24 +147,26 @@ def nearest(grid: list[float], value: float) -> float:
 
 
 def eps_slider(norm: str, key: str, dataset: str, value: float | None = None, write: Write | None = None,
-               label: str = "epsilon (perturbation budget)") -> float:
+               label: str | None = None) -> float:
     """The eps slider over the data set's grid (key ``<key>_<norm>``), in pixel units with the k/255 value shown;
     keyboard-movable. It opens at ``value`` (None: the data set's default eps for the norm)."""
     facts = data.info(dataset).eps_range(norm)
     grid = facts.grid()
     start = nearest(grid, facts.default if value is None else value)
     standard = ", ".join(eps_label(v, norm) for v in facts.standard)
-    help_text = ("largest allowed change: per pixel value for linf, in total (L2 norm of the whole change) for l2; "
-                 f"standard budgets here: {standard}")
-    return bound(st, "select_slider", label, f"{key}_{norm}", start, write, options=grid,
+    help_text = _("largest allowed change: per pixel value for linf, in total (L2 norm of the whole change) for "
+                  "l2; standard budgets here: {standard}", standard=standard)
+    return bound(st, "select_slider", label or _("epsilon (perturbation budget)"), f"{key}_{norm}", start, write,
+                 options=grid,
                  format_func=lambda v: eps_label(v, norm), help=help_text)
 
 
-def attack_select(where, key: str, value: str = "pgd", write: Write | None = None, label: str = "Attack",
+def attack_select(where, key: str, value: str = "pgd", write: Write | None = None, label: str | None = None,
                   names: list[str] | None = None) -> attacks.AttackSpec:
     """The attack picker (every registered attack, or ``names``)."""
     names = names or list(attacks.ATTACKS)
-    name = bound(where, "selectbox", label, key, value if value in names else names[0], write, options=names,
+    name = bound(where, "selectbox", label or _("Attack"), key, value if value in names else names[0], write,
+                 options=names,
                  format_func=lambda a: attacks.ATTACKS[a].title)
     return attacks.ATTACKS[name]
 
@@ -174,15 +179,16 @@ def target_select(where, spec: attacks.AttackSpec, key: str, class_names, true_c
     """Untargeted or a target class (key ``<key>_target``: the only target widget of a scope); None:
     untargeted or not targetable."""
     if not spec.targeted:
-        where.selectbox("Target", ["untargeted only"], key=f"{key}_target_none", disabled=True,
-                        help=f"{spec.title} has no targeted mode")
+        where.selectbox(_("Target"), [_("untargeted only")], key=f"{key}_target_none", disabled=True,
+                        help=_("{name} has no targeted mode", name=spec.title))
         return None
     # The widget holds UNTARGETED (-1) for "untargeted": a selectbox whose value is None shows no choice at all.
     choices = [UNTARGETED] + [c for c in range(len(class_names)) if c != true_class]
-    picked = bound(where, "selectbox", "Target", f"{key}_target", value if value in choices else UNTARGETED,
+    picked = bound(where, "selectbox", _("Target"), f"{key}_target", value if value in choices else UNTARGETED,
                    None if write is None else lambda c: write(None if c == UNTARGETED else c), options=choices,
-                   format_func=lambda c: "untargeted" if c == UNTARGETED else data.class_label(class_names, c),
-                   help="untargeted: any wrong class counts; targeted: push the image towards the class you choose")
+                   format_func=lambda c: _("untargeted") if c == UNTARGETED else data.class_label(class_names, c),
+                   help=_("untargeted: any wrong class counts; targeted: push the image towards the class you "
+                          "choose"))
     return None if picked == UNTARGETED else picked
 
 

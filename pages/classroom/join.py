@@ -8,11 +8,13 @@ import streamlit as st
 
 from advcore.classroom import challenges, follow, rooms
 from advcore.classroom.rooms import ClassroomError
+from advcore.i18n import N_, _
 from advcore.ui import escape, follow_stream, room_session, student_panel, teacher_panel
 
-st.title("Join a class")
+st.title(_("Join a class"))
 s = room_session.store()
-MODES = ("Follow the teacher", "Explore on my own")
+MODES = (N_("Follow the teacher"), N_("Explore on my own"))  # English ids, shown translated
+ENDED = N_("That room has ended: the teacher closed it, or it was idle too long.")
 
 
 def restore_membership() -> tuple[str, str] | None:
@@ -53,13 +55,13 @@ if "class_cookie" in st.session_state:  # set or delete this browser's cookie of
     room_session.write_member_cookie(*st.session_state.pop("class_cookie"))
 if membership is None:
     if "class_notice" in st.session_state:
-        st.info(st.session_state.pop("class_notice"))
+        st.info(_(st.session_state.pop("class_notice")))
     with st.form("class_join"):
-        code = st.text_input("Room code (on the teacher's screen)", st.query_params.get("room", ""), max_chars=12,
+        code = st.text_input(_("Room code (on the teacher's screen)"), st.query_params.get("room", ""), max_chars=12,
                              key="class_code")
-        nick = st.text_input(f"Nickname ({rooms.NICK_MIN}-{rooms.NICK_MAX} letters, digits, spaces, _ - .)",
-                             max_chars=rooms.NICK_MAX, key="class_nick_input")
-        if st.form_submit_button("Join", type="primary"):
+        nick = st.text_input(_("Nickname ({low}-{high} letters, digits, spaces, _ - .)", low=rooms.NICK_MIN,
+                               high=rooms.NICK_MAX), max_chars=rooms.NICK_MAX, key="class_nick_input")
+        if st.form_submit_button(_("Join"), type="primary"):
             try:
                 code, nick, token = rooms.join(s, code, nick, **room_session.client())
                 st.session_state.class_room, st.session_state.class_nick = code, nick
@@ -69,16 +71,17 @@ if membership is None:
                 st.rerun()
             except ClassroomError as exc:
                 st.error(escape.plain(exc))  # the message may quote what was typed
-    st.caption("No account: your nickname is shown on the class leaderboard. This browser remembers it for a day: "
-               "reload or open the join link again to come back as the same nickname.")
+    st.caption(_("No account: your nickname is shown on the class leaderboard. This browser remembers it for a day: "
+                 "reload or open the join link again to come back as the same nickname."))
     follow_stream.stop_following()  # after "Leave" or the room's end
     st.stop()
 
 code, nick = membership
 top = st.columns([2, 3, 1])
-top[0].markdown(f"Room **{code}** · you are **{escape.plain(nick)}**")
-mode = top[1].segmented_control("Mode", MODES, default=MODES[0], key="class_mode", label_visibility="collapsed")
-if top[2].button("Leave", key="class_leave"):
+top[0].markdown(_("Room **{code}** · you are **{nickname}**", code=code, nickname=escape.plain(nick)))
+mode = top[1].segmented_control(_("Mode"), MODES, default=MODES[0], key="class_mode", label_visibility="collapsed",
+                                format_func=_)
+if top[2].button(_("Leave"), key="class_leave"):
     leave()
     st.rerun()
 following = mode != MODES[1]
@@ -96,7 +99,7 @@ def watcher() -> None:
     reruns the page (its hidden refresh button) when the challenges or the room change."""
     if s.get_room(code) is None:
         leave()
-        st.session_state.class_notice = "That room has ended: the teacher closed it, or it was idle too long."
+        st.session_state.class_notice = ENDED
         st.rerun()
     if time.time() - st.session_state.get("class_beat", 0.0) > room_session.HEARTBEAT_S:
         rooms.heartbeat(s, code, nick, following)
@@ -109,7 +112,7 @@ st.session_state.class_signature = challenge_signature()  # what this run draws;
 st.session_state.class_version, st.session_state.class_view = s.get_view(code)
 if s.get_room(code) is None:  # the room ended (the stream's "end" reran this page)
     leave()
-    st.session_state.class_notice = "That room has ended: the teacher closed it, or it was idle too long."
+    st.session_state.class_notice = ENDED
     st.rerun()
 if not following:
     watcher()
@@ -121,18 +124,19 @@ if following:  # the current view, then each new one as the stream pushes it ("v
     follow_stream.show(s, code, st.session_state.class_version, view)
 elif view is None:
     follow_stream.stop_following()
-    st.info("The teacher has not presented a view yet; it appears here when they do.")
+    st.info(_("The teacher has not presented a view yet; it appears here when they do."))
 else:
     follow_stream.stop_following()
-    st.link_button("Open the teacher's current view in Explore", follow.explore_link(view))
-    st.caption("Switch back to “Follow the teacher” any time.")
+    st.link_button(_("Open the teacher's current view in Explore"), follow.explore_link(view))
+    st.caption(_("Switch back to “{mode}” any time.", mode=_(MODES[0])))
 
 items = [challenges.public(c) for c in s.challenges(code)]
 open_items = [c for c in items if c["status"] == "open"]
 if items:
-    st.header("Challenges")
+    st.header(_("Challenges"))
 for challenge in reversed(items):
-    with st.expander(f"{challenge['id']} · {challenges.TEMPLATES[challenge['kind']].title} ({challenge['status']})",
+    with st.expander(f"{challenge['id']} · {challenges.title(challenge['kind'])} "
+                     f"({challenges.status_name(challenge['status'])})",
                      expanded=challenge["status"] == "open" and challenge is open_items[-1]):
         st.write(escape.plain(challenges.describe(challenge)))
         if challenge["status"] == "open":
@@ -141,6 +145,6 @@ for challenge in reversed(items):
             else:
                 student_panel.answer_image_challenge(s, code, nick, challenge)
         elif challenge["kind"] == "quiz" and challenge["status"] == "revealed":
-            st.write(f"The answer: **{escape.plain(challenge['choices'][challenge['answer']])}**")
+            st.write(_("The answer: **{choice}**", choice=escape.plain(challenge["choices"][challenge["answer"]])))
         if challenge["kind"] != "quiz" or challenge["status"] == "revealed":
             teacher_panel.leaderboard_table(s, code, challenge)

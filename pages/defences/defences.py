@@ -7,7 +7,7 @@ import streamlit as st
 from advcore import attacks, data, defences, heavy, metrics, viz, zoo
 from advcore.attacks import adaptive
 from advcore.i18n import _, class_name, pgettext
-from advcore.ui import heavy_view, limits, model_table_notes, resources, store, widgets
+from advcore.ui import heavy_view, limits, model_table_notes, param_labels, resources, store, widgets
 
 GRADIENT_ATTACKS = [a for a, s in attacks.ATTACKS.items() if s.family == "gradient" and "linf" in s.norms]
 
@@ -31,7 +31,7 @@ def defence_spec(where, key: str) -> str:
         spec = defences.DEFENCES[name]
         values = {p.name: widgets.param_widget(where, p, widgets.widget_key(key, name, p.name), slider=True,
                                                label=_("{defence}: {parameter} ({unit})", defence=_(spec.title),
-                                                       parameter=p.name, unit=_(p.unit)),
+                                                       parameter=param_labels.label(p), unit=_(p.unit)),
                                                high=64 if p.kind == "int" else None, once=True)
                   for p in spec.params}  # in a form: seeded once, read on submit
         parts.append(str(defences.make_stage(name, **values)))
