@@ -31,6 +31,15 @@ MARK_ROOM = 36  # px above the tallest bar for a prediction arrow and its label
 SLANT_ABOVE_CHARS = 5  # class names with a longer word are slanted (else they would break inside words)
 
 
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")  # Chinese characters and full-width punctuation
+
+
+def vertical(text: str) -> str:
+    """CSS for a y-axis title ``text``: Latin script turned to read bottom to top; Chinese upright, top to bottom,
+    as vertical Chinese is written (turned, its characters would lie on their side)."""
+    return "writing-mode:vertical-rl" if CJK.search(text) else "writing-mode:vertical-rl;transform:rotate(180deg)"
+
+
 def _text(label: str) -> str:
     return re.sub(r"<[^>]+>", "", html.unescape(label))
 
@@ -90,8 +99,9 @@ def numbers_table(labels: list[str], series: list[Series], marks: dict[int, tupl
     rows = "".join(f"<tr><th>{label}{glue + _text(marks[i][0]) if i in marks else ''}</th>"
                    + "".join(f"<td>{float(s.probs[i]):.1%}</td>" for s in series) + "</tr>"
                    for i, label in enumerate(labels))
-    return (f'<table style="{VISUALLY_HIDDEN}"><caption>{html.escape(_("Class probabilities"))}</caption>'
-            f"<tr><th>{html.escape(_('class'))}</th>{head}</tr>{rows}</table>")
+    caption, corner = html.escape(_("Class probabilities")), html.escape(_("class"))
+    return (f'<table style="{VISUALLY_HIDDEN}"><caption>{caption}</caption>'
+            f"<tr><th>{corner}</th>{head}</tr>{rows}</table>")
 
 
 def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise_probs=None,
@@ -121,11 +131,12 @@ def probability_bars(class_names, clean_probs, adv_probs, true_class: int, noise
     else:
         names = "".join(f'<div style="flex:1 1 0;min-width:0;text-align:center;line-height:1.2">{label}</div>'
                         for label in labels)
+    axis = html.escape(_("probability"))
     return (f'<div class="advlab-bars" style="font-size:{font_size}px;position:relative">'
             f'{numbers_table(labels, series, marks)}<div aria-hidden="true">{_legend(series)}'
             f'<div style="display:flex;padding-top:{MARK_ROOM}px">'
-            f'<div style="flex:none;width:22px;writing-mode:vertical-rl;transform:rotate(180deg);'
-            f'text-align:center;opacity:.8">{html.escape(_("probability"))}</div>'
+            f'<div style="flex:none;width:22px;{vertical(axis)};'
+            f'text-align:center;opacity:.8">{axis}</div>'
             f'<div style="flex:none;width:34px;position:relative;height:{plot}px;opacity:.8">{ticks}</div>'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}'
             f'<div style="position:absolute;inset:0;display:flex;gap:4px">{groups}</div></div></div>'

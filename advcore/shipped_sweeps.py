@@ -20,7 +20,7 @@ import pandas as pd
 from . import attacks, cards, defences, evaluate, zoo
 from .attacks import adaptive
 from .errors import AdvcoreError
-from .i18n import _
+from .i18n import _, pgettext
 
 # The Sweep page's default request (its form starts from these).
 DEFAULT_ATTACKS = ("fgsm", "pgd")
@@ -187,6 +187,6 @@ def defence_flags(table: pd.DataFrame, note: Callable[[str], str] = str) -> list
         eps = gap.idxmax()
         flag = adaptive.masking_flag(naive.loc[eps].to_dict(), strong.loc[eps].to_dict())
         message = _("{model} behind {defence}, {attack} at eps {eps:.4g}: {message}", model=base, defence=spec,
-                    attack=attacks.ATTACKS[attack].title, eps=eps, message=note(flag.message))
+                    attack=pgettext("attack title", attacks.ATTACKS[attack].title), eps=eps, message=note(flag.message))
         flags.append(evaluate.Flag(f"{flag.check}:{base}:{attack}", flag.ok, message, base, attack))
     return flags

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .bars import VISUALLY_HIDDEN
+from .bars import VISUALLY_HIDDEN, vertical
 from .i18n import _, ngettext
 from .viz import ADV, CLEAN
 
@@ -96,8 +96,8 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14, prob_n
         return f'<div style="flex:none;width:44px;position:relative;height:{plot}px;opacity:.8">{spans}</div>'
 
     def y_title(text: str, colour: str) -> str:
-        return (f'<div style="flex:none;width:{line:.0f}px;height:{plot}px;writing-mode:vertical-rl;'
-                f'transform:rotate(180deg);text-align:center;color:{colour}">{text}</div>')
+        return (f'<div style="flex:none;width:{line:.0f}px;height:{plot}px;{vertical(text)};'
+                f'text-align:center;color:{colour}">{text}</div>')
 
     loss_ticks = y_ticks([_tick_text(start + k * step) for k in range(TICKS + 1)], "right")
     prob_ticks = y_ticks([f"{f:g}" for f in fractions], "left")
@@ -122,12 +122,14 @@ def attack_trace(loss, true_prob, height: int = 340, font_size: int = 14, prob_n
                      f'border-top:3px solid {colour};margin-right:6px;vertical-align:4px"></span>{text}</span>'
                      for text, colour in ((html.escape(_("true-class cross-entropy (nats)")), ADV), (name, CLEAN)))
     words = html.escape(trace_words(loss, prob, prob_name))
+    loss_title, prob_title = html.escape(_("cross-entropy (nats)")), html.escape(_("probability"))
+    step_title = html.escape(_("step"))
     return (f'<div class="advlab-trace" style="font-size:{font_size}px;line-height:1.2;padding-top:8px;'
             f'position:relative"><p style="{VISUALLY_HIDDEN}">{words}</p><div aria-hidden="true">'
-            f'<div style="display:flex">{y_title(html.escape(_("cross-entropy (nats)")), ADV)}{loss_ticks}'
+            f'<div style="display:flex">{y_title(loss_title, ADV)}{loss_ticks}'
             f'<div style="flex:1;position:relative;height:{plot}px">{grid}{lines}{hover}</div>'
-            f'{prob_ticks}{y_title(html.escape(_("probability")), CLEAN)}</div>'
+            f'{prob_ticks}{y_title(prob_title, CLEAN)}</div>'
             f'<div style="position:relative;height:{line:.0f}px;margin-top:4px;{margin}">{x_ticks}</div>'
-            f'<div style="text-align:center;{margin}">{html.escape(_("step"))}</div>'
+            f'<div style="text-align:center;{margin}">{step_title}</div>'
             f'<div style="display:flex;flex-wrap:wrap;justify-content:center;gap:4px 18px;margin-top:6px">'
             f'{legend}</div></div></div>')

@@ -141,3 +141,65 @@ def join_page(query: dict):
     at.query_params.update(query)
     at.switch_page("pages/classroom/join.py")
     return run(at, query.get("lang"))
+
+
+# --- in a real browser ---------------------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.needs_data
+def test_teach_and_join_in_chinese_in_the_browser(tmp_path):
+    """A teacher opens Teach with ``?lang=zh`` and creates a room; a student opens its join link (which carries
+    ``lang=zh``), joins and follows, then answers a quiz; every tab of Teach and the student's Join page show no
+    English sentence and cut nothing off, at 1280x720 (screenshots in test-artifacts/i18n/)."""
+    from bench.browser import CHROMIUM_ARGS, chromium_available, streamlit_server
+    if not chromium_available():
+        pytest.skip("Chromium is not installed; browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    from advcore.classroom.store import open_store
+
+    from .test_browser import CUT_CONTROLS_JS
+    from .test_i18n_tour import ARTIFACTS, VISIBLE_TEXT_JS
+    from .test_i18n_tour import english_runs as browser_english_runs
+    from .test_learn_browser import CUT_TEXT_JS
+
+    def check(page, name: str) -> dict:
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / f"classroom-{name}-zh-1280x720.png"))
+        text = page.evaluate(VISIBLE_TEXT_JS)
+        problems = {"English": browser_english_runs(text)[:8], "cut off": (page.evaluate(CUT_TEXT_JS)
+                                                                          + page.evaluate(CUT_CONTROLS_JS))[:8]}
+        return {f"{name}: {k}": v for k, v in problems.items() if v}
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = {"ADVLAB_STATE_DIR": str(tmp_path), "ADVLAB_STORE": "", "ADVLAB_WARM": "0"}
+    with streamlit_server(env) as (url, _p), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        teacher, student = (browser.new_context(viewport={"width": 1280, "height": 720}).new_page() for _ in "ts")
+        for page in (teacher, student):
+            page.set_default_timeout(180_000)  # a loaded 2-core machine
+        teacher.goto(f"{url}/teach?lang=zh")
+        teacher.get_by_role("button", name="创建房间").click()
+        teacher.get_by_role("button", name="我已记下密钥").click()
+        link = teacher.locator("code", has_text="/join?room=").first.inner_text().strip()
+        code = re.search(r"room=(\w+)", link).group(1)
+        assert link.endswith(f"/join?room={code}&lang=zh")
+        student.goto(link)
+        student.get_by_label("昵称", exact=False).fill("小明")
+        student.get_by_role("button", name="加入").click()
+        student.wait_for_selector('[data-testid="stMetric"]:has-text("扰动的 L∞")')  # the pushed view, in Chinese
+        assert student.evaluate("document.documentElement.lang") == "zh-Hans"
+        s = open_store(f"sqlite:///{tmp_path / 'classroom.sqlite3'}")
+        challenges.start(s, code, "quiz", question="哪个模型在 eps 0.3 下仍然正确？",
+                         choices=["mnist-standard", "mnist-pgd"], answer=1)
+        student.get_by_role("heading", name="挑战").wait_for()  # the stream reran the page
+        student.get_by_text("mnist-pgd").first.click()
+        student.get_by_role("button", name="回答").click()
+        student.get_by_text("你的回答：").first.wait_for()
+        teacher.get_by_text("正在跟随你").first.wait_for()  # the presence fragment's own rerun, in Chinese
+        problems = check(student, "join")
+        for i, tab in enumerate(["展示", "挑战", "结果与房间"]):
+            teacher.get_by_role("tab", name=tab).click()
+            problems |= check(teacher, f"teach-{i + 1}")
+        browser.close()
+    assert not problems, problems

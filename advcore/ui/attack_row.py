@@ -14,7 +14,7 @@ from advcore import attacks
 from advcore.i18n import _
 
 from .view_state import VIEW, Write, get_view, remembered_eps, set_view, writer
-from .widgets import attack_controls, attack_select, eps_slider, target_select
+from .widgets import attack_controls, attack_select, attack_title, eps_slider, target_select
 
 
 @dataclass
@@ -30,7 +30,7 @@ class AttackChoice:
 
 def attack_line(spec: attacks.AttackSpec) -> str:
     """The attack in one line: its title, what it does (in the current language) and its paper."""
-    return f"{spec.title}: {_(spec.summary)}. *{spec.paper}*"
+    return _("{attack}: {summary}. *{paper}*", attack=attack_title(spec), summary=_(spec.summary), paper=spec.paper)
 
 
 def _set_param(scope: str, name: str) -> Write:

@@ -204,6 +204,8 @@ def waiting() -> str:
         _("The teacher has not presented a view yet; it appears here when they do.")) + "</p>"
 
 
+# The follow element's script; ``refresh`` reruns the page by a click on its hidden refresh button. (No comments in
+# the script: a page's text, read as textContent, would show them.)
 SCRIPT = """<script>(() => {
   const url = %(url)s, id = %(id)s, slot = "__advlabFollow";
   if (window[slot]) window[slot].close();
@@ -215,7 +217,7 @@ SCRIPT = """<script>(() => {
     box.innerHTML = event.data;
     box.dataset.version = String(version);
   });
-  const refresh = () => {  // a rerun of the page, as a click on its (hidden) refresh button
+  const refresh = () => {
     const button = document.querySelector(".st-key-class_refresh button");
     if (button) button.click();
   };

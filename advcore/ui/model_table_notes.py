@@ -45,6 +45,12 @@ FLAGS = (
     N_("model {model} at eps {eps}: the model resists FGSM ({weak}) far better than {attack} ({strong}); its loss "
        "surface hides the direction from single steps (gradient masking, e.g. the catastrophic overfitting of fast "
        "adversarial training), so only the {attack} number counts"),
+    N_("model {model} at eps {eps}: FGSM leaves {weak}, {attack} {strong}. Normal for a standard model (trained on "
+       "clean images only): its loss is far from linear, so one big step misses what many small steps find. The "
+       "gap is a warning sign only for adversarially trained or defended models."),
+    N_("FGSM against {attack}: only standard models here, where a gap is no warning sign"),
+    N_("{eps} (and {more} more point)"),  # a flag's first point of several (evaluate._where)
+    N_("{eps} (and {more} more points)"),
     N_("{share} of points have an all-zero input gradient"),
     N_("the outputs look like probabilities, not logits (softmax in the model masks gradients)"),
     N_("the outputs change between two calls on the same image (randomised model: use expectation over "

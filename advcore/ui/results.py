@@ -127,12 +127,12 @@ def show_predictions(result: dict, names, label: int, target: int | None = None,
     if compact:
         return
     change = -shift["true_prob_drop"] * 100
-    row[2].metric(f"{prefix}{_('true-class probability')}", f"{shift['true_prob_adv']:.1%}",
+    row[2].metric(prefix + _("true-class probability"), f"{shift['true_prob_adv']:.1%}",
                   delta=_("{change:+.1f} points", change=change) if abs(change) >= 0.05 else _("no change"),
                   delta_color="normal",
                   delta_arrow="auto" if abs(change) >= 0.05 else "off", help=norm_help("true_prob_drop"))
     if linf:
-        row[3].metric(f"{prefix}{_('L∞ of the change')}", f"{norms['linf']:.4f}",
+        row[3].metric(prefix + _("L∞ of the change"), f"{norms['linf']:.4f}",
                       help=norm_help("linf", norms["linf_255"]))
 
 
@@ -175,7 +175,7 @@ def show_norms(result: dict) -> None:
     row = st.columns(4)
     row[0].metric(_("L2 of the change"), f"{norms['l2']:.3f}", help=norm_help("l2", norms["l2_255"]))
     row[1].metric(_("L0: values changed"), f"{norms['l0']:.0f}", help=norm_help("l0"))
-    row[2].metric("PSNR", "∞ dB" if not np.isfinite(result["psnr"]) else f"{result['psnr']:.1f} dB",
+    row[2].metric(_("PSNR"), "∞ dB" if not np.isfinite(result["psnr"]) else f"{result['psnr']:.1f} dB",
                   help=norm_help("psnr"))
     row[3].metric(_("KL(clean ‖ adv)"), f"{shift['kl']:.3f} nats", help=norm_help("kl"))
 

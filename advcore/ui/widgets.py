@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from advcore import attacks, data
-from advcore.i18n import _
+from advcore.i18n import _, pgettext
 
 from . import limits
 from .param_labels import label as param_label
@@ -161,13 +161,20 @@ def eps_slider(norm: str, key: str, dataset: str, value: float | None = None, wr
                  format_func=lambda v: eps_label(v, norm), help=help_text)
 
 
+def attack_title(spec: attacks.AttackSpec) -> str:
+    """An attack's title as shown: acronyms stay as they are ("PGD"), a title in words is in the current language
+    ("Square Attack (black-box)"). The context "attack title" keeps the glossary's "PGD" (the method's name in
+    prose) out of the menus; the entries are in the explore catalog (tests/test_i18n_explore.py checks them)."""
+    return pgettext("attack title", spec.title)
+
+
 def attack_select(where, key: str, value: str = "pgd", write: Write | None = None, label: str | None = None,
                   names: list[str] | None = None) -> attacks.AttackSpec:
     """The attack picker (every registered attack, or ``names``)."""
     names = names or list(attacks.ATTACKS)
     name = bound(where, "selectbox", label or _("Attack"), key, value if value in names else names[0], write,
                  options=names,
-                 format_func=lambda a: attacks.ATTACKS[a].title)
+                 format_func=lambda a: attack_title(attacks.ATTACKS[a]))
     return attacks.ATTACKS[name]
 
 
@@ -180,7 +187,7 @@ def target_select(where, spec: attacks.AttackSpec, key: str, class_names, true_c
     untargeted or not targetable."""
     if not spec.targeted:
         where.selectbox(_("Target"), [_("untargeted only")], key=f"{key}_target_none", disabled=True,
-                        help=_("{name} has no targeted mode", name=spec.title))
+                        help=_("{name} has no targeted mode", name=attack_title(spec)))
         return None
     # The widget holds UNTARGETED (-1) for "untargeted": a selectbox whose value is None shows no choice at all.
     choices = [UNTARGETED] + [c for c in range(len(class_names)) if c != true_class]

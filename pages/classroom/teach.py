@@ -120,6 +120,7 @@ with challenge_tab:
 
     @st.fragment(run_every=room_session.TEACHER_POLL_S)
     def challenge_list() -> None:
+        room_session.session_language()
         items = s.challenges(code)
         if not items:
             st.caption(_("No challenge yet."))

@@ -93,8 +93,9 @@ def compare_panel(dataset: str, a: str, b: str, picked, presenter: bool) -> None
     st.caption(_("Both models get the same image ({description}, true class {true_class}) and {attack} at eps "
                  "{eps}; each perturbation is crafted against its own model. Colours are amplified by the factor "
                  "in the title (red: brighter, blue: darker; the colour bar gives the true change).",
-                 description=picked.description, true_class=names[picked.label], attack=choice.spec.title,
-                 eps=widgets.eps_label(choice.eps, choice.norm)) + f" *{choice.spec.paper}*")
+                 description=picked.description, true_class=names[picked.label],
+                 attack=widgets.attack_title(choice.spec), eps=widgets.eps_label(choice.eps, choice.norm))
+               + f" *{choice.spec.paper}*")
     presenting.present_button(st, "compare", picked, dataset=dataset, model=a, model_b=b, attack=choice.spec.name,
                               eps=choice.eps, params=choice.params, page="compare")
     with st.expander(_("Link to this comparison"), expanded=False):

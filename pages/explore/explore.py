@@ -105,9 +105,10 @@ def explore_panel(dataset: str, model_id: str, picked: picker.Picked | None, pre
     if "min_norm" in result["info"]:
         needed = result["info"]["min_norm"]
         st.info(_("{attack} needed a perturbation of {norm} norm — none found; eps is its ceiling (beyond it the "
-                  "image is left unchanged).", attack=spec.title, norm=norm) if not np.isfinite(needed) else
+                  "image is left unchanged).", attack=widgets.attack_title(spec), norm=norm)
+                if not np.isfinite(needed) else
                 _("{attack} needed a perturbation of {norm} norm {needed:.3f}; eps is its ceiling (beyond it the "
-                  "image is left unchanged).", attack=spec.title, norm=norm, needed=needed))
+                  "image is left unchanged).", attack=widgets.attack_title(spec), norm=norm, needed=needed))
     if "queries" in result["info"]:
         st.info(_("Black-box: {queries:.0f} model queries used, no gradients.", queries=result['info']['queries']))
     if target is not None:
@@ -188,7 +189,8 @@ def eps_search(key, picked, spec, params, norm, dataset, names, target, font, de
     curve_params = json.dumps({k: v for k, v in params.items() if k != "eps"}, sort_keys=True)
     c = results.curve(key, picked.key, picked.x, picked.label, spec.name, curve_params, eps_max, defence.spec,
                       defence.adaptive)
-    st.write(flip_sentence(spec.title, c["flip_eps"], eps_max, norm, None if target is None else names[target]))
+    st.write(flip_sentence(widgets.attack_title(spec), c["flip_eps"], eps_max, norm,
+                           None if target is None else names[target]))
     other = _("target {name}", name=names[target]) if target is not None else _(c["other_name"])
     flip_text = None if c["flip_eps"] is None else (
         _("reaches the target at {eps}", eps=widgets.eps_label(c['flip_eps'], norm)) if target is not None else

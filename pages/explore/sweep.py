@@ -35,12 +35,14 @@ dataset = widgets.dataset_select(st.columns(3)[0], "sweep_dataset")  # outside t
 with st.form("sweep_form"):
     c1, c2, c3 = st.columns(3)
     shipped, yours = zoo.by_origin(resources.model_cards(dataset))
-    chosen = c1.multiselect(_("Models"), shipped, default=shipped, key=f"sweep_models_{dataset}")
+    choose = _("Choose options")  # the multiselects' placeholder (Streamlit's own is English)
+    chosen = c1.multiselect(_("Models"), shipped, default=shipped, key=f"sweep_models_{dataset}", placeholder=choose)
     if yours:  # student-trained or uploaded: only when picked, never in the default sweep
-        chosen += c1.multiselect(_("Your models"), yours, default=[], key=f"sweep_yours_{dataset}")
+        chosen += c1.multiselect(_("Your models"), yours, default=[], key=f"sweep_yours_{dataset}",
+                                 placeholder=choose)
     names = c2.multiselect(_("Attacks"), list(attacks.ATTACKS), default=list(shipped_sweeps.DEFAULT_ATTACKS),
-                           key="sweep_attacks",
-                           format_func=lambda a: attacks.ATTACKS[a].title)
+                           key="sweep_attacks", placeholder=choose,
+                           format_func=lambda a: widgets.attack_title(attacks.ATTACKS[a]))
     norm = c2.radio(_("Norm"), ["linf", "l2"], horizontal=True, key="sweep_norm")
     steps = c2.number_input(_("Steps (iterative attacks)"), 1, limits.MAX_STEPS, shipped_sweeps.DEFAULT_STEPS,
                             key="sweep_steps")
@@ -52,7 +54,7 @@ with st.form("sweep_form"):
                   step=10, key="sweep_n")
     specs = st.multiselect(
         _("Defences (extra lines: naive attack dashed, adaptive attack solid)"), list(defences.DEFENCES),
-        default=[], key="sweep_defences",
+        default=[], key="sweep_defences", placeholder=choose,
         format_func=lambda d: _("{title} ({spec}, adaptive: {mode})", title=_(defences.DEFENCES[d].title),
                                 spec=defences.make_stage(d),
                                 mode=adaptive.recommended_mode(str(defences.make_stage(d)))),
