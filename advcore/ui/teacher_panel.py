@@ -85,8 +85,8 @@ def leaderboard_table(s: Store, code: str, challenge: dict) -> list[dict]:
 def teacher_challenge(s: Store, code: str, challenge: dict) -> None:
     """One challenge on the teacher's screen: status buttons, leaderboard, the best answer's images."""
     cid = challenge["id"]
-    st.markdown(f"**{cid} · {challenges.title(challenge['kind'])}** ({challenges.status_name(challenge['status'])}): "
-                f"{plain(challenges.describe(challenge))}")
+    st.markdown(_("**{id} · {title}** ({status}): {task}", id=cid, title=challenges.title(challenge["kind"]),
+                  status=challenges.status_name(challenge["status"]), task=plain(challenges.describe(challenge))))
     cols = st.columns(3)
     if challenge["status"] == "open" and cols[0].button(_("Close"), key=f"close_{cid}"):
         challenge = challenges.set_status(s, code, cid, "closed")

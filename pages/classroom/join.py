@@ -135,8 +135,8 @@ open_items = [c for c in items if c["status"] == "open"]
 if items:
     st.header(_("Challenges"))
 for challenge in reversed(items):
-    with st.expander(f"{challenge['id']} · {challenges.title(challenge['kind'])} "
-                     f"({challenges.status_name(challenge['status'])})",
+    with st.expander(_("{id} · {title} ({status})", id=challenge["id"], title=challenges.title(challenge["kind"]),
+                       status=challenges.status_name(challenge["status"])),
                      expanded=challenge["status"] == "open" and challenge is open_items[-1]):
         st.write(escape.plain(challenges.describe(challenge)))
         if challenge["status"] == "open":

@@ -84,6 +84,7 @@ with head[1]:
 
     @st.fragment(run_every=room_session.TEACHER_POLL_S)
     def presence() -> None:
+        room_session.session_language()
         counts = rooms.presence(s, code)
         row = st.columns(3)
         row[0].metric(_("joined"), counts["joined"])
