@@ -62,7 +62,7 @@ import contextvars
 import gettext as _gettext
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
@@ -81,7 +81,18 @@ CHART_FONT_FAMILY = ('"Source Sans", "Source Sans Pro", "Open Sans", "Noto Sans 
                      '"Microsoft YaHei", "PingFang SC", sans-serif')
 DOMAIN_GLOB = "*.po"  # every area of a language: LOCALE_DIR/<lang>/LC_MESSAGES/<area>.po
 
-_language: contextvars.ContextVar[str] = contextvars.ContextVar("advcore_language", default=DEFAULT_LANGUAGE)
+_language: contextvars.ContextVar[str] = contextvars.ContextVar("advcore_language")
+# Where the language of a session lives when this thread has none set (a UI registers it: the dashboard's
+# Streamlit session state). Streamlit reruns an ``st.fragment`` alone, on a fresh thread, without the page's top
+# (where ``use_language`` is called): the fragment must still speak the session's language.
+_session_language: Callable[[], str | None] | None = None
+
+
+def follow_session_language(resolver: Callable[[], str | None]) -> None:
+    """Register ``resolver`` (the current session's language code, or None outside a session) for threads on
+    which ``use_language`` was not called."""
+    global _session_language
+    _session_language = resolver
 
 
 # --- choosing the language -----------------------------------------------------------------------
@@ -136,8 +147,12 @@ def use_language(lang: str) -> _Scope:
 
 
 def current_language() -> str:
-    """The current language's code (``DEFAULT_LANGUAGE`` until ``use_language`` is called in this context)."""
-    return _language.get()
+    """The current language's code: the one ``use_language`` set in this context, else the session's (see
+    ``follow_session_language``), else ``DEFAULT_LANGUAGE``."""
+    lang = _language.get(None)
+    if lang is None and _session_language is not None:
+        lang = _session_language()
+    return lang or DEFAULT_LANGUAGE
 
 
 def link_language() -> str | None:

@@ -162,3 +162,31 @@ def test_attack_titles_keep_acronyms_and_translate_words():
     worded = {title: text for title, text in shown.items() if re.search(r"\b[a-z]{3,}", title)}
     assert worded and all(CJK.search(text) for text in worded.values()), worded
     assert all(widgets.attack_title(spec) == spec.title for spec in attacks.ATTACKS.values())  # English: as is
+
+
+def test_explore_behind_a_defence_with_a_target_in_chinese():
+    """The defence row, the defended metrics and their note, the targeted lines and the eps search's sentence."""
+    at = open_page(PAGES["explore"], "zh")
+    at.selectbox(key="explore_defence").set_value("bits")
+    run(at, "zh")
+    at.selectbox(key="explore_target").set_value(3)
+    run(at, "zh")
+    metrics = [m.label for m in at.main.get("metric")]
+    assert metrics[0].startswith("原始预测 · 防御 bits") and "攻击" in metrics[1]
+    assert any(m.value.startswith("有目标攻击：推向 **3**") for m in at.main.markdown)
+    assert any("朴素" in c.value and "梯度掩蔽" in c.value for c in at.main.caption)  # the naive attack's warning
+    with i18n.use_language("zh"):
+        assert_no_english(at)
+
+
+def test_a_minimal_attack_and_its_settings_in_chinese():
+    """DeepFool's norm it needed, its settings' labels and help (from the registry's parameters), no eps curve."""
+    at = open_page(PAGES["explore"], "zh")
+    at.selectbox(key="attack").set_value("deepfool")
+    run(at, "zh")
+    assert any(box.value.startswith("DeepFool（最小扰动） 需要") or "DeepFool（最小扰动） 所需" in box.value
+               for box in at.main.info)
+    settings = {w.label: w.help for w in at.main.number_input if w.help}  # the attack's: they explain themselves
+    assert set(settings) == {"步数", "越界量 (overshoot)"} and all(CJK.search(h) for h in settings.values())
+    with i18n.use_language("zh"):
+        assert_no_english(at)

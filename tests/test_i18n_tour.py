@@ -8,6 +8,7 @@ critical violation. The detector itself is tested without a browser (quick tier)
 reading nothing.
 """
 
+import json
 import os
 import re
 
@@ -116,3 +117,25 @@ def test_every_page_in_chinese_shows_no_english_sentence_and_nothing_cut_off(zh_
         if problems:
             found[spec.url_path] = problems
     assert found == {}, found
+
+
+@pytest.mark.browser
+@pytest.mark.needs_data
+def test_a_fragment_rerun_keeps_the_language(zh_page):
+    """Explore's eps slider reruns the page's fragment alone, on a fresh thread, without the page's top where the
+    language is chosen; before the fix its metric labels came back in English after one key press."""
+    url, page = zh_page
+    page.goto(f"{url}/?lang=zh", timeout=180_000)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
+    settle(page)
+    labels = page.locator('[data-testid="stMetricLabel"]')
+    before = labels.all_inner_texts()
+    assert before and all(re.search(r"[\u4e00-\u9fff]", label) for label in before[:2]), before
+    old = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("(old) => JSON.stringify([...document.querySelectorAll("
+                           "'[data-testid=\"stMetricValue\"]')].map(e => e.innerText)) !== old",
+                           arg=json.dumps(old), timeout=120_000)
+    settle(page)
+    assert labels.all_inner_texts() == before

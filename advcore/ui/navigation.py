@@ -98,7 +98,17 @@ def select_language() -> str:
     if (lang != i18n.DEFAULT_LANGUAGE or LANG_PARAM in st.query_params) and st.query_params.get(LANG_PARAM) != lang:
         st.query_params[LANG_PARAM] = lang
     i18n.use_language(lang)
+    i18n.follow_session_language(_session_language)  # for the fragments' own reruns
     return lang
+
+
+def _session_language() -> str | None:
+    """The running session's language (None on a thread that runs no session's script)."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    return st.session_state.get(LANG_STATE)
 
 
 def lang_query() -> dict[str, str] | None:
