@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, ModelError
-from .i18n import N_, gettext
+from .i18n import N_, class_name, gettext
 from .ids import check_id
 from .settings import settings
 
@@ -179,10 +179,10 @@ def info(name: str) -> DatasetInfo:
 
 
 def class_label(class_names, index: int) -> str:
-    """How a picker names class ``index``: "3: cat", or just "3" where the class name is the digit itself
-    (MNIST), never "3: 3"."""
+    """How a picker names class ``index``: "3: cat" (the name in the current language), or just "3" where the
+    class name is the digit itself (MNIST), never "3: 3"."""
     name = str(class_names[index])
-    return name if name == str(index) else f"{index}: {name}"
+    return name if name == str(index) else f"{index}: {class_name(name)}"
 
 
 def sha256_file(path: Path) -> str:

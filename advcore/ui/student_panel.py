@@ -21,7 +21,7 @@ from . import resources
 from .escape import plain
 from .presented_view import analyse, image_of, model_for, show_result
 from .room_session import member_key
-from .widgets import attack_controls, attack_select, eps_slider, target_select
+from .widgets import attack_controls, attack_select, attack_title, eps_slider, target_select
 
 
 def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> None:
@@ -52,8 +52,8 @@ def answer_image_challenge(s: Store, code: str, nick: str, challenge: dict) -> N
         if target is not None:
             params["target"] = target
     if challenge["norm"] not in spec.norms:
-        st.warning(_("{attack} does not do the {norm} norm this challenge measures in.", attack=spec.title,
-                     norm=challenge["norm"]))
+        st.warning(_("{attack} does not do the {norm} norm this challenge measures in.",
+                     attack=attack_title(spec), norm=challenge["norm"]))
     if "norm" in params or len(spec.norms) > 1:
         params["norm"] = challenge["norm"]
     if challenge["kind"] == "targeted":
