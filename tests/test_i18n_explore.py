@@ -129,8 +129,8 @@ def test_english_pages_keep_their_words():
     assert at.title[0].value == "Explore: one image, one attack"
     assert [m.label for m in at.main.get("metric")][:4] == ["clean prediction", "adversarial prediction",
                                                            "true-class probability", "L∞ of the change"]
-    assert any(c.value.startswith("**Left:** the image (test image 0 (7), true class 7). **Middle:** what the "
-                                  "attack changed") for c in at.main.caption)
+    assert any(re.match(r"\*\*Left:\*\* the image \(test image 0 \((\d)\), true class \1\)\. \*\*Middle:\*\* what "
+                        r"the attack changed", c.value) for c in at.main.caption)  # the digit: the data set's image 0
     assert {"Data set", "Model", "Defence", "Image", "Attack", "Target"} <= {
         w.label for kind in ("selectbox", "radio") for w in at.main.get(kind)}
     assert any(english_runs(text) for text in page_texts(at))  # the check the Chinese pages pass can fail
