@@ -14,7 +14,8 @@ from advcore.classroom.rooms import ClassroomError
 from advcore.ui import room_session
 
 from .conftest import APP, TIMEOUT
-from .test_i18n_models import CJK, english_runs, open_page, run, shown_texts
+from .english_text import CJK, english_runs
+from .test_i18n_models import open_page, run, shown_texts
 
 TAGS = re.compile(r"<em>.*?</em>|<style>.*?</style>|<script>.*?</script>|<[^>]+>", re.S)  # a paper's title: <em>
 
@@ -160,14 +161,13 @@ def test_teach_and_join_in_chinese_in_the_browser(tmp_path):
 
     from .test_browser import CUT_CONTROLS_JS
     from .test_i18n_tour import ARTIFACTS, VISIBLE_TEXT_JS
-    from .test_i18n_tour import english_runs as browser_english_runs
     from .test_learn_browser import CUT_TEXT_JS
 
     def check(page, name: str) -> dict:
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / f"classroom-{name}-zh-1280x720.png"))
         text = page.evaluate(VISIBLE_TEXT_JS)
-        problems = {"English": browser_english_runs(text)[:8], "cut off": (page.evaluate(CUT_TEXT_JS)
+        problems = {"English": english_runs(text, at_least=4, rendered=True)[:8], "cut off": (page.evaluate(CUT_TEXT_JS)
                                                                           + page.evaluate(CUT_CONTROLS_JS))[:8]}
         return {f"{name}: {k}": v for k, v in problems.items() if v}
 

@@ -11,23 +11,12 @@ import pytest
 from advcore import attacks, defences, i18n
 from advcore.ui import param_labels, widgets
 
-from .test_i18n_models import ALLOWED, ENGLISH_RUN, open_page, run, shown_texts
+from .english_text import CJK, english_runs
+from .test_i18n_models import open_page, run, shown_texts
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
-# Papers are cited as they are (the longest first, so a title is removed before its part).
-KEPT = sorted({s.paper for s in (*attacks.ATTACKS.values(), *defences.DEFENCES.values())}, key=len, reverse=True)
 TAG = re.compile(r"<[^>]+>")
 PAGES = {"explore": "pages/explore/explore.py", "compare": "pages/explore/compare.py",
          "sweep": "pages/explore/sweep.py"}
-
-
-def english_runs(text: str) -> list[str]:
-    """Runs of three or more English words in ``text``, once code, papers and citations are set aside."""
-    for kept in KEPT:
-        text = text.replace(kept, " ")
-    for allowed in ALLOWED:
-        text = allowed.sub(" ", text)
-    return ENGLISH_RUN.findall(text)
 
 
 def test_english_runs_finds_sentences_and_passes_attack_names_and_papers():

@@ -5,7 +5,6 @@ jobs store in English (sanity flags, a caveat, why a run failed) is read back in
 (``advcore.ui.model_table_notes``)."""
 
 import json
-import re
 
 import pytest
 
@@ -13,30 +12,11 @@ from advcore import defences, i18n, train_runner
 from advcore.ui import model_table, model_table_notes
 
 from .conftest import APP, ROOT, TIMEOUT
+from .english_text import CJK, english_runs
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
-WORD = r"[A-Za-z][a-z]*[a-z]"  # an English word: acronyms (PGD, BPDA, CNN) have no lower-case letter after the first
-ENGLISH_RUN = re.compile(rf"\b{WORD}(?:[ ,]+{WORD}){{2,}}\b")
-PAPERS = sorted({spec.paper for spec in defences.DEFENCES.values()}, key=len, reverse=True)
-ALLOWED = [
-    re.compile(r"`[^`]*`"),  # code: commands, file names, variables
-    re.compile(r"(?<!\*)\*(?!\*)[^*]+(?<!\*)\*(?!\*)"),  # *a paper's title*
-    re.compile(r"\bet al\.|\bCPU \([^)]*\)"),  # citations' "et al."; the hardware a card names
-]
 STANDARD_COLUMNS = ["Model", "Data set", "Training", "Clean accuracy", "Budget ε (L∞)", "Robust accuracy (PGD)",
                     "Worst case"]
 STANDARD_COLUMNS_ZH = ["模型", "数据集", "训练方式", "干净准确率", "预算 ε（L∞）", "鲁棒准确率（PGD）", "最坏情况"]
-
-
-def english_runs(text: str) -> list[str]:
-    """Runs of three or more English words in ``text``, once code, paper titles and citations are set aside."""
-    if text.startswith("python -m advcore"):  # a command in a table cell
-        return []
-    for paper in PAPERS:
-        text = text.replace(paper, " ")
-    for allowed in ALLOWED:
-        text = allowed.sub(" ", text)
-    return ENGLISH_RUN.findall(text)
 
 
 def test_english_runs_finds_sentences_and_passes_ids_acronyms_and_papers():

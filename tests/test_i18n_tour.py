@@ -17,20 +17,13 @@ import pytest
 from advcore.ui import navigation
 from bench.browser import browser_page, streamlit_server
 
+from . import english_text
 from .conftest import ROOT
 from .test_accessibility import audit, browser_missing, settle
 from .test_browser import CUT_CONTROLS_JS
 from .test_learn_browser import CUT_TEXT_JS
 
 ARTIFACTS = ROOT / "test-artifacts" / "i18n"
-
-# A word of English prose: letters with at least one lower-case letter after the first (so acronyms such as
-# FGSM, PGD, MNIST or L2 are not words); ids (mnist-standard, cifar10-small), units and numbers never match.
-_WORD = r"[A-Za-z][a-z]+"
-ENGLISH_RUN = re.compile(rf"(?<![\w-]){_WORD}(?:[ ,;:'’]+{_WORD}){{3,}}(?![\w-])")
-# A line of a reference list or a citation: it names a year (the paper keeps its original title), or a link.
-REFERENCE = re.compile(r"\b(19|20)\d\d[a-z]?\b|https?://|arXiv|doi\.org")
-
 
 # What sticks out of its column (test_browser's check, made to hold on every page): text, images and canvases
 # drawn outside their column's box or past the window's edge. What an ancestor inside the column clips away is
@@ -49,14 +42,9 @@ OVERFLOWING_TEXT_JS = """() => [...document.querySelectorAll('[data-testid="stMa
 
 
 def english_runs(text: str) -> list[str]:
-    """Runs of four or more English words on the lines of ``text`` that are not references or ids."""
-    runs = []
-    for line in text.splitlines():
-        if REFERENCE.search(line):
-            continue
-        line = re.sub(r"\S*[-_/.\d]\S*", " ", line)  # ids, file names, numbers, URLs' pieces
-        runs += ENGLISH_RUN.findall(line)
-    return runs
+    """Runs of four or more English words in a page's visible text (``tests/english_text.py``): a page may give
+    a three-word term in parentheses the first time it uses it."""
+    return english_text.english_runs(text, at_least=4, rendered=True)
 
 
 # The visible text of the sidebar and the main area, less what Streamlit itself writes in English (the file
