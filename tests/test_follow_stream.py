@@ -9,6 +9,7 @@ the browser test opens three real follower pages."""
 import asyncio
 import json
 import os
+import random
 import re
 import shutil
 import time
@@ -106,12 +107,19 @@ def test_late_joiner_and_reconnect_get_the_current_view_at_once():
     assert room.renders == [2]
 
 
+# Budgets no other view of this process used (k/255, each drawn once, in a random order): the analysis of a
+# view is cached, so a budget an earlier test presented would be served without the attack these tests count.
+_UNUSED_EPS = iter(random.Random().sample(range(1, 128), 127))  # up to 127/255, inside the 0.5 ceiling
+
+
+def fresh_eps(n: int) -> list[float]:
+    return [next(_UNUSED_EPS) / 255 for _ in range(n)]
+
+
 @pytest.mark.needs_data
 def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_path):
     """The process's real render (``follow_stream.render``: the attack through ``ui.presented_view.view_results``, the
     images, bars): with 20 followers subscribed, ``advcore.live.analyse`` runs once per presented view."""
-    import random
-
     from advcore import live
     from advcore.ui import follow_stream
     calls = []
@@ -119,7 +127,7 @@ def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_p
     monkeypatch.setattr(live, "analyse", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
     s = open_store(f"sqlite:///{tmp_path / 'c.sqlite3'}")
     code, _ = rooms.create_room(s, "count")
-    eps = [random.Random().randint(1, 100) / 255 for _ in range(3)]  # fresh views: no earlier test's cache entry
+    eps = fresh_eps(3)
     b = Broadcaster(s.view_version, s.get_view, lambda c, v, view: follow_stream.render(s, c, v, view),
                     room_exists=lambda c: s.get_room(c) is not None, poll_s=0.05)
 
@@ -194,8 +202,6 @@ def test_followers_in_two_languages_one_computation_each_gets_its_language():
 def test_real_views_for_followers_in_two_languages_one_attack_per_change(monkeypatch, tmp_path):
     """The process's real render with followers in English and Chinese: ``advcore.live.analyse`` runs once per
     presented view; each follower's frame is in its language."""
-    import random
-
     from advcore import live
     from advcore.ui import follow_stream
     calls = []
@@ -203,7 +209,7 @@ def test_real_views_for_followers_in_two_languages_one_attack_per_change(monkeyp
     monkeypatch.setattr(live, "analyse", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
     s = open_store(f"sqlite:///{tmp_path / 'c.sqlite3'}")
     code, _key = rooms.create_room(s, "languages")
-    eps = [random.Random().randint(1, 100) / 255 for _ in range(2)]  # fresh views: no earlier test's cache entry
+    eps = fresh_eps(2)
     b = Broadcaster(s.view_version, s.get_view, lambda c, v, view: follow_stream.render(s, c, v, view),
                     room_exists=lambda c: s.get_room(c) is not None, poll_s=0.05)
     langs = ["en", "zh"] * 3

@@ -27,10 +27,11 @@ ARTIFACTS = ROOT / "test-artifacts" / "i18n"
 
 # What sticks out of its column (test_browser's check, made to hold on every page): text, images and canvases
 # drawn outside their column's box or past the window's edge. What an ancestor inside the column clips away is
-# not drawn (a multiselect scrolls its chips), and a slider's transparent range input, a chart's SVG internals
-# and empty handles (a table's resize corner) are not content.
+# not drawn (a multiselect scrolls its chips); a chart's SVG internals and empty handles (a table's resize
+# corner) are not content; a slider's value rides on its thumb and may hang over the column's edge at the ends
+# (Streamlit's slider; the same in every language).
 OVERFLOWING_TEXT_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"] *')]
-  .filter(e => !e.closest('svg') && (e.tagName === 'IMG' || e.tagName === 'CANVAS'
+  .filter(e => !e.closest('svg, [data-testid="stSliderThumbValue"]') && (e.tagName === 'IMG' || e.tagName === 'CANVAS'
                || [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())))
   .filter(e => { const col = e.closest('[data-testid="stColumn"]'), c = col.getBoundingClientRect();
     let {left, right} = e.getBoundingClientRect();
