@@ -116,26 +116,28 @@ def fresh_eps(n: int) -> list[float]:
     return [next(_UNUSED_EPS) / 255 for _ in range(n)]
 
 
-@pytest.mark.needs_data
-def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_path):
-    """The process's real render (``follow_stream.render``: the attack through ``ui.presented_view.view_results``, the
-    images, bars): with 20 followers subscribed, ``advcore.live.analyse`` runs once per presented view."""
+def follow_real_views(monkeypatch, tmp_path, langs: list[str], views: int):
+    """Present ``views`` fresh views (FGSM on mnist-standard, image 5) of a new room to followers reading
+    ``langs`` through the process's real render (``follow_stream.render``: the attack through
+    ``ui.presented_view.view_results``, the images, bars), each view once every follower has the one before;
+    then close the room. Returns (the attacks ``advcore.live.analyse`` ran, the broadcaster, each follower's
+    frames)."""
     from advcore import live
     from advcore.ui import follow_stream
     calls = []
     real = live.analyse
     monkeypatch.setattr(live, "analyse", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
     s = open_store(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    code, _ = rooms.create_room(s, "count")
-    eps = fresh_eps(3)
+    code, _key = rooms.create_room(s, "real views")
+    eps = fresh_eps(views)
     b = Broadcaster(s.view_version, s.get_view, lambda c, v, view: follow_stream.render(s, c, v, view),
                     room_exists=lambda c: s.get_room(c) is not None, poll_s=0.05)
 
     async def scenario():
         follow.present(s, code, follow.make_view("mnist", "mnist-standard", "fgsm", eps[0], image=5))
         loop = asyncio.create_task(b.run())
-        got = [[] for _ in range(20)]
-        tasks = [asyncio.create_task(collect(b, code, got[i])) for i in range(20)]
+        got = [[] for _ in langs]
+        tasks = [asyncio.create_task(collect(b, code, got[i], lang=lang)) for i, lang in enumerate(langs)]
         for version, value in enumerate(eps[1:] + [None], start=1):
             deadline = time.perf_counter() + 120  # the first render loads the model
             while not all(frames and frames[-1].version == version for frames in got):
@@ -149,7 +151,13 @@ def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_p
         await loop
         return got
 
-    got = asyncio.run(scenario())
+    return calls, b, asyncio.run(scenario())
+
+
+@pytest.mark.needs_data
+def test_twenty_followers_of_real_views_one_attack_per_change(monkeypatch, tmp_path):
+    """With 20 followers subscribed, ``advcore.live.analyse`` runs once per presented view."""
+    calls, b, got = follow_real_views(monkeypatch, tmp_path, ["en"] * 20, views=3)
     assert len(calls) == 3 and b.renders == 3, (calls, b.renders)
     for frames in got:
         assert [f.version for f in frames[:-1]] == [1, 2, 3] and frames[-1] is CLOSED
@@ -202,37 +210,8 @@ def test_followers_in_two_languages_one_computation_each_gets_its_language():
 def test_real_views_for_followers_in_two_languages_one_attack_per_change(monkeypatch, tmp_path):
     """The process's real render with followers in English and Chinese: ``advcore.live.analyse`` runs once per
     presented view; each follower's frame is in its language."""
-    from advcore import live
-    from advcore.ui import follow_stream
-    calls = []
-    real = live.analyse
-    monkeypatch.setattr(live, "analyse", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
-    s = open_store(f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    code, _key = rooms.create_room(s, "languages")
-    eps = fresh_eps(2)
-    b = Broadcaster(s.view_version, s.get_view, lambda c, v, view: follow_stream.render(s, c, v, view),
-                    room_exists=lambda c: s.get_room(c) is not None, poll_s=0.05)
     langs = ["en", "zh"] * 3
-
-    async def scenario():
-        follow.present(s, code, follow.make_view("mnist", "mnist-standard", "fgsm", eps[0], image=5))
-        loop = asyncio.create_task(b.run())
-        got = [[] for _ in langs]
-        tasks = [asyncio.create_task(collect(b, code, got[i], lang=lang)) for i, lang in enumerate(langs)]
-        for version, value in enumerate(eps[1:] + [None], start=1):
-            deadline = time.perf_counter() + 120  # the first render loads the model
-            while not all(frames and frames[-1].version == version for frames in got):
-                assert time.perf_counter() < deadline, f"not every follower got view {version}"
-                await asyncio.sleep(0.05)
-            if value is not None:
-                follow.present(s, code, follow.make_view("mnist", "mnist-standard", "fgsm", value, image=5))
-        s.delete_room(code)
-        await asyncio.wait_for(asyncio.gather(*tasks), 30)
-        b.stop()
-        await loop
-        return got
-
-    got = asyncio.run(scenario())
+    calls, b, got = follow_real_views(monkeypatch, tmp_path, langs, views=2)
     assert len(calls) == 2 and b.renders == 4, (calls, b.renders)
     for lang, frames in zip(langs, got):
         assert [f.version for f in frames[:-1]] == [1, 2] and frames[-1] is CLOSED
