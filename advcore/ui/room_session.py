@@ -13,13 +13,11 @@ from urllib.parse import quote, unquote, urlencode, urlparse
 
 import streamlit as st
 
-from advcore import i18n
 from advcore.classroom import expiry, rooms
 from advcore.classroom.store import Store, open_store
 from advcore.i18n import link_language
 
 from . import limits
-from .navigation import LANG_STATE
 
 FOLLOW_POLL_S = 2.0  # a student's page checks for challenges and the room's end this often (views are pushed)
 TEACHER_POLL_S = 2.0  # the teacher's counts and leaderboard refresh this often
@@ -60,13 +58,6 @@ def client_address() -> str:
 def client() -> dict:
     """The keys of this session's rate limits, as ``rooms`` takes them: ``rooms.join(..., **ui.client())``."""
     return {"session": session_id(), "address": client_address()}
-
-
-def session_language() -> None:
-    """Make this session's language current again, at the top of an ``st.fragment(run_every=...)``: a fragment's
-    own rerun runs the fragment alone, not the page's top (``navigation.select_language``), so the language the
-    page set is not current there."""
-    i18n.use_language(st.session_state.get(LANG_STATE) or i18n.DEFAULT_LANGUAGE)
 
 
 def member_key(code: str, nick: str) -> str:

@@ -84,7 +84,6 @@ with head[1]:
 
     @st.fragment(run_every=room_session.TEACHER_POLL_S)
     def presence() -> None:
-        room_session.session_language()
         counts = rooms.presence(s, code)
         row = st.columns(3)
         row[0].metric(_("joined"), counts["joined"])
@@ -121,7 +120,6 @@ with challenge_tab:
 
     @st.fragment(run_every=room_session.TEACHER_POLL_S)
     def challenge_list() -> None:
-        room_session.session_language()
         items = s.challenges(code)
         if not items:
             st.caption(_("No challenge yet."))
