@@ -2,9 +2,13 @@
 trained in seconds, a data-free untrained model with random images (the quick tier,
 ``-m "not needs_data"``), private folders for user models and checkpoints, and AppTest helpers."""
 
+import atexit
+import json
 import os
+import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +25,13 @@ os.environ.setdefault("ADVLAB_WARM", "0")
 os.environ["ADVCORE_OFFLINE"] = "1"
 # The classroom store of every page the tests open (rooms, reservations, rate limits) lives in a fresh folder, never
 # in the user's ~/.advcore/state: one run's reserved model names or limits cannot leak into the next.
-os.environ.setdefault("ADVLAB_STATE_DIR", tempfile.mkdtemp(prefix="advlab-test-state-"))
-# ... and so do trained user models and checkpoints (private_dirs gives a test its own folders on top).
-os.environ.setdefault("ADVCORE_USER_MODELS", tempfile.mkdtemp(prefix="advlab-test-user-models-"))
-os.environ.setdefault("ADVCORE_CHECKPOINTS", tempfile.mkdtemp(prefix="advlab-test-checkpoints-"))
+# ... and so do trained user models and checkpoints (private_dirs gives a test its own folders on top). The folders
+# this process made are removed when it exits.
+for _var, _prefix in (("ADVLAB_STATE_DIR", "state"), ("ADVCORE_USER_MODELS", "user-models"),
+                      ("ADVCORE_CHECKPOINTS", "checkpoints")):
+    if _var not in os.environ:
+        os.environ[_var] = tempfile.mkdtemp(prefix=f"advlab-test-{_prefix}-")
+        atexit.register(shutil.rmtree, os.environ[_var], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -90,12 +97,36 @@ def random_batch():
 DATA_FIXTURES = {"mnist_test", "batch", "tiny_zoo", "tiny_model", "models_env", "zoo_copy", "mnist", "shipped"}
 
 
+# Seconds each test file took in a full run (written by ``python -m bench.suite_timeline --write``): the workers
+# take files longest first (pyproject: --no-loadscope-reorder), so the two finish together instead of one waiting
+# on a long file handed out last. A file not listed counts as 0 s and runs after the listed ones.
+FILE_SECONDS = json.loads((ROOT / "tests" / "file_seconds.json").read_text())
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark ``needs_data`` every test that uses a data fixture; modules that load the shipped models or
-    data sets directly mark themselves (``pytestmark``)."""
+    data sets directly mark themselves (``pytestmark``). Then order the files longest first, keeping the
+    order of the tests inside each file (a stable sort)."""
     for item in items:
         if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.needs_data)
+    items.sort(key=lambda item: -FILE_SECONDS.get(item.nodeid.split("::")[0], 0.0))
+
+
+# ADVCORE_TEST_TIMELINE=<file>: every test appends one JSON line (worker, test, start and end in Unix seconds) for
+# ``python -m bench.suite_timeline``, which shows how busy each worker was and where the run's time went.
+TIMELINE = os.environ.get("ADVCORE_TEST_TIMELINE")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.time()
+    yield
+    if TIMELINE:
+        line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": item.nodeid,
+                "start": round(start, 3), "end": round(time.time(), 3)}
+        with open(TIMELINE, "a") as out:  # one short line per write: whole lines from both workers
+            out.write(json.dumps(line) + "\n")
 
 
 @pytest.fixture
