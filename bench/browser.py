@@ -113,18 +113,94 @@ def metric_value(page, label: str) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
+CHANGED_METRIC_JS = """([label, old]) => {
+  const metric = [...document.querySelectorAll('[data-testid="stMetric"]')].find(m => m.innerText.includes(label));
+  const value = metric && metric.querySelector('[data-testid="stMetricValue"]');
+  return value && value.innerText !== old ? value.innerText : false;
+}"""
+
+
 def wait_for_change(page, label: str, old: str, timeout_s: float = 30) -> tuple[str, float]:
-    """Poll a metric until its text differs from ``old``; returns (new text, seconds waited)."""
+    """Wait until a metric's text differs from ``old``; returns (new text, seconds waited). The page looks
+    itself, every 10 ms, so that the harness does not compete for the CPU with the browser and the server
+    (polling from Python, a few round trips to the browser a look, slowed what it waited for)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        try:
-            value = metric_value(page, label)
-        except Exception:
-            value = old
-        if value != old:
-            return value, time.perf_counter() - started
-        page.wait_for_timeout(5)
-    raise TimeoutError(f"{label} stayed {old!r} for {timeout_s} s")
+    try:
+        handle = page.wait_for_function(CHANGED_METRIC_JS, arg=[label, old], polling=10, timeout=timeout_s * 1000)
+    except PlaywrightTimeout as error:
+        raise TimeoutError(f"{label} stayed {old!r} for {timeout_s} s") from error
+    return handle.json_value(), time.perf_counter() - started
+
+
+# Whether the page has finished drawing: connected, no script run going (the app's own state, which changes at
+# once; the running indicator shows only after 500 ms), no running indicator, spinner, loading placeholder
+# (a lazily loaded element) or element of a previous run drawn stale, every Plotly chart drawn, every image
+# loaded (a lazy one outside the window aside), the fonts ready and no transition or animation under way (an
+# expander opening; endless ones, a spinner's, aside); with ``heading``, a title (``h1``) drawn; with ``nav``
+# ([selector, n]), at least n links of the app's menu drawn (links replace their placeholders).
+SETTLED_JS = """([heading, nav]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testConnectionState !== 'CONNECTED') return false;
+  if (!['notRunning', 'compilationError'].includes(app.dataset.testScriptState)) return false;
+  if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"], '
+                             + '[data-testid="stSkeleton"], [data-stale="true"]')) return false;
+  if ([...document.querySelectorAll('[data-testid="stPlotlyChart"], .js-plotly-plot')]
+        .some(p => !p.querySelector('.main-svg'))) return false;
+  const inView = (e) => { const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; };
+  if ([...document.images].some(i => !i.complete && (i.loading !== 'lazy' || inView(i)))) return false;
+  if (document.fonts && document.fonts.status !== 'loaded') return false;
+  if (document.getAnimations && document.getAnimations().some(a => a.playState === 'running'
+        && a.effect && a.effect.getComputedTiming().endTime !== Infinity)) return false;
+  if (heading && ![...document.querySelectorAll('h1')].some(h => h.getBoundingClientRect().height > 0)) return false;
+  if (nav && document.querySelectorAll(nav[0]).length < nav[1]) return false;
+  return true;
+}"""
+
+# The page's layout in short: where it is scrolled to, how tall its scrolled areas are, and the box of every
+# element, chart and image (a layout still changing after a resize, a scroll or a new element differs from one
+# frame to the next).
+LAYOUT_JS = """() => [document.scrollingElement, ...document.querySelectorAll(
+    '[data-testid="stMain"], [data-testid="stSidebarContent"]')].map(e => `${e.scrollTop}/${e.scrollHeight}`)
+  .concat([...document.querySelectorAll('[data-testid="stElementContainer"], .main-svg, img')]
+    .map(e => { const r = e.getBoundingClientRect(); return `${r.x},${r.y},${r.width},${r.height}`; }))
+  .join(' ')"""
+
+# Settled now, and still settled with the same layout two animation frames later (the layout and paint of what
+# was just drawn); a timer stands in for a frame that a hidden page never draws.
+STILL_JS = f"""async (args) => {{
+  const settled = {SETTLED_JS}, layout = {LAYOUT_JS};
+  if (!settled(args)) return false;
+  const before = layout();
+  const frame = () => new Promise(done => {{ const timer = setTimeout(done, 100);
+                                             requestAnimationFrame(() => {{ clearTimeout(timer); done(); }}); }});
+  await frame();
+  await frame();
+  return settled(args) && layout() === before;
+}}"""
+
+
+def settle(page, timeout_ms: float = 180_000, *, heading: bool = False, nav: bool = False) -> None:
+    """Wait until the page has finished drawing (``SETTLED_JS``: the script run over, nothing stale, every chart
+    and image drawn, no animation under way), then until it is still so, its layout unchanged, two animation
+    frames later. With ``heading``, until its title (an ``h1``) is drawn too; with ``nav``, the app's sidebar
+    menu with a link for every page.
+
+    A condition, not a sleep: right after an action (a key press, a click) the page is still "settled" for
+    the moment until its rerun starts, so a test that acts first waits for what the action changes (a metric:
+    ``wait_for_change``; a URL, a text), then settles."""
+    nav_links = None
+    if nav:
+        from advcore.ui import navigation
+        nav_links = [f".st-key-{navigation.NAV_KEY} a", len(navigation.all_pages())]
+    deadline = time.perf_counter() + timeout_ms / 1000
+    while True:
+        left = max(1.0, (deadline - time.perf_counter()) * 1000)
+        page.wait_for_function(SETTLED_JS, arg=[heading, nav_links], polling=50, timeout=left)
+        if page.evaluate(STILL_JS, [heading, nav_links]):
+            return
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the page kept changing for {timeout_ms / 1000:.0f} s")
 
 
 KEY_CLOCK = """() => { if (window.__advKeyClock) return; window.__advKeyClock = true;

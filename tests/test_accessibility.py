@@ -5,8 +5,9 @@ work with the keyboard alone, each control showing where the focus is; motion st
 
 axe-core is the ``axe.min.js`` that the ``axe-playwright-python`` package ships (requirements-dev.txt),
 injected into the page; the rules run are those tagged wcag2a, wcag2aa, wcag21a and wcag21aa. One server and
-one browser page serve the browser tests. The text alternatives that axe cannot judge (what an image's alt
-says, a chart's words) are also tested without a browser (the quick tier).
+one browser page serve the browser tests; a page is audited once drawn (``bench.browser.settle``: no script run,
+nothing stale, charts and images drawn, its title and the whole menu there). The text alternatives that axe
+cannot judge (what an image's alt says, a chart's words) are also tested without a browser (the quick tier).
 """
 
 import os
@@ -18,7 +19,7 @@ import pytest
 
 from advcore import bars, pictures, tracechart, viz, viz_learn
 from advcore.ui import a11y, navigation
-from bench.browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
+from bench.browser import browser_page, chromium_available, metric_value, settle, streamlit_server, wait_for_change
 
 from .conftest import ROOT
 
@@ -85,15 +86,41 @@ def app(tmp_path_factory):
         yield url, page, state
 
 
-def settle(page, timeout_ms: float = 180_000) -> None:
-    """Wait for the page's script run to finish (the running indicator gone) and the title drawn."""
-    page.locator("h1").first.wait_for(timeout=timeout_ms)
-    page.wait_for_timeout(300)  # the indicator shows only after a moment
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=timeout_ms)
-    # elements of the previous run are drawn faded until the new run replaces them (and fail contrast)
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
-    page.locator(f"{NAV} a").nth(len(navigation.all_pages()) - 1).wait_for(timeout=timeout_ms)  # not placeholders
-    page.wait_for_timeout(200)
+def drawn(page, timeout_ms: float = 180_000) -> None:
+    """Wait until the page has finished drawing: its script run over, nothing of the previous run left faded
+    (stale elements fail contrast), charts and images drawn, the title (``h1``) and every menu link drawn (links,
+    not their placeholders), the layout still."""
+    settle(page, timeout_ms, heading=True, nav=True)
+
+
+# Before an action that reruns the page (a widget's change, a form's submit): note when a script run starts. Right
+# after the action the page still looks drawn until the server starts the run, so ``ran`` waits for that first.
+WATCH_RUN_JS = """() => { const app = document.querySelector('[data-testid="stApp"]');
+  window.__advRan = false;
+  new MutationObserver((records, watch) => {
+    if (app.dataset.testScriptState !== 'notRunning') { window.__advRan = true; watch.disconnect(); }
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+
+
+def ran(page, timeout_ms: float = 180_000) -> None:
+    """After ``page.evaluate(WATCH_RUN_JS)`` and an action: wait until the run it started is over and drawn."""
+    page.wait_for_function("() => window.__advRan === true", polling=50, timeout=timeout_ms)
+    drawn(page, timeout_ms)
+
+
+# The menu's link to the page at URL path ``path``, and whether it is marked current (drawn by the run of that page).
+CURRENT_IS_JS = f"""(path) => {{
+  const a = document.querySelector('.st-key-{navigation.NAV_CURRENT} a');
+  return !!a && (a.getAttribute('href') || '').split('?')[0] === path; }}"""
+
+
+def open_by_menu(page, spec, timeout_ms: float = 180_000) -> None:
+    """Switch to ``spec``'s page with the app's own menu link (a page switch in the same session: no new page
+    load, no new websocket), then wait until it is drawn. The link is clicked in the page (``a.click()``), so
+    neither the menu's scroll position nor the mouse (a hovered link's colour) differ from a fresh load."""
+    page.locator(f"{NAV} a").nth(navigation.all_pages().index(spec)).evaluate("a => a.click()")
+    page.wait_for_function(CURRENT_IS_JS, arg=spec.url_path, polling=50, timeout=timeout_ms)  # the new run's menu
+    drawn(page, timeout_ms)
 
 
 def audit(page) -> dict[str, list[str]]:
@@ -106,16 +133,22 @@ def audit(page) -> dict[str, list[str]]:
             for v in result["violations"] if v["impact"] in BLOCKING}
 
 
+# After a key press: whether the focus ring shows (FOCUS_VISIBLE_JS), what has the focus when it does not
+# (DESCRIBE_FOCUS_JS), and whether the focus reached the target (FOCUS_IS_JS), in one round trip to the page.
+FOCUS_STOP_JS = f"""(target) => {{ const visible = ({FOCUS_VISIBLE_JS})();
+  return [visible, visible === false ? ({DESCRIBE_FOCUS_JS})() : '', ({FOCUS_IS_JS})(target)]; }}"""
+
+
 def tab_to(page, selector: str, text: str = "", limit: int = 200) -> list[str]:
     """Press Tab until the focused element matches ``selector`` (and shows ``text``); returns the focused
     elements on the way (the target included) that showed no focus ring."""
     unseen = []
     for _ in range(limit):
         page.keyboard.press("Tab")
-        visible = page.evaluate(FOCUS_VISIBLE_JS)
+        visible, described, reached = page.evaluate(FOCUS_STOP_JS, [selector, text])
         if visible is False:
-            unseen.append(page.evaluate(DESCRIBE_FOCUS_JS))
-        if page.evaluate(FOCUS_IS_JS, [selector, text]):
+            unseen.append(described)
+        if reached:
             return unseen
     raise AssertionError(f"{limit} presses of Tab never reached {selector} {text!r}")
 
@@ -123,11 +156,16 @@ def tab_to(page, selector: str, text: str = "", limit: int = 200) -> list[str]:
 @pytest.mark.browser
 @pytest.mark.needs_data
 def test_every_page_passes_axe_at_1280x720(app):
+    """Explore is opened by its link (a full page load); every other page by the app's menu in that session (a page
+    switch, what a visitor does; a second apart instead of a page load each)."""
     url, page, _ = app
     found = {}
-    for spec in navigation.all_pages():
-        page.goto(f"{url}/{'' if spec.default else spec.url_path}", timeout=180_000)
-        settle(page)
+    for i, spec in enumerate(navigation.all_pages()):
+        if i == 0:
+            page.goto(f"{url}/{'' if spec.default else spec.url_path}", timeout=180_000)
+            drawn(page)
+        else:
+            open_by_menu(page, spec)
         if violations := audit(page):
             found[spec.url_path] = violations
             page.screenshot(path=str(ARTIFACTS / f"a11y-failed-{spec.url_path}.png"))
@@ -156,7 +194,7 @@ def test_dark_theme_and_a_narrow_window_pass_axe(app, mode):
             page.goto(f"{url}/{path}", timeout=180_000)
             if not path:  # Explore: its pictures and metrics drawn
                 page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
-            settle(page)
+            drawn(page)
             background = page.locator(".stApp").evaluate("e => getComputedStyle(e).backgroundColor")
             dark = sum(map(int, re.findall(r"\d+", background)[:3])) < 3 * 60
             assert dark == (scheme == "dark"), background  # Streamlit follows the system's scheme
@@ -176,7 +214,7 @@ def test_the_menu_is_links_in_sections_and_the_current_page_is_marked(app):
     order, marks the current one (shaded and bold), and each link is reached and followed with the keyboard."""
     url, page, _ = app
     page.goto(f"{url}/defences", timeout=180_000)
-    settle(page)
+    drawn(page)
     nav = page.locator(NAV)
     assert [a.inner_text().split("\n")[-1] for a in nav.locator("a").all()] == \
         [spec.title for spec in navigation.all_pages()]
@@ -190,7 +228,8 @@ def test_the_menu_is_links_in_sections_and_the_current_page_is_marked(app):
     assert tab_to(page, f"{NAV} a", "Join") == []
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/join", timeout=60_000)
-    settle(page)
+    page.wait_for_function(CURRENT_IS_JS, arg="join", polling=50, timeout=180_000)  # the Join page's run
+    drawn(page)
     assert page.locator("h1").first.inner_text().startswith("Join")
 
 
@@ -202,22 +241,24 @@ def test_explore_eps_and_attack_with_the_keyboard_then_presenter_mode(app):
     url, page, _ = app
     page.goto(url, timeout=180_000)
     page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
-    settle(page)
+    drawn(page)
     page.locator("body").focus()
     unseen = tab_to(page, '[data-testid="stMain"] [data-testid="stSelectbox"] input', "Attack")
     attack = page.evaluate("() => document.activeElement.value")
     page.keyboard.press("ArrowDown")  # opens the list
     page.keyboard.press("ArrowDown")
+    page.evaluate(WATCH_RUN_JS)
     page.keyboard.press("Enter")
     page.wait_for_function("(old) => document.activeElement.value && document.activeElement.value !== old",
                            arg=attack, timeout=30_000)
-    settle(page)
+    ran(page)
     page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
     unseen += tab_to(page, '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
     old = metric_value(page, "L∞ of the change")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     wait_for_change(page, "L∞ of the change", old, timeout_s=120)
+    drawn(page)  # the second press's run too, the pictures of the new budget
     page.screenshot(path=str(ARTIFACTS / "a11y-explore-keyboard.png"))
     assert unseen == [], unseen
     alts = page.locator(".advlab-pictures img").evaluate_all("images => images.map(i => i.alt)")
@@ -228,9 +269,10 @@ def test_explore_eps_and_attack_with_the_keyboard_then_presenter_mode(app):
 
     page.locator("body").focus()
     unseen = tab_to(page, '[data-testid="stMain"] input[type="checkbox"]', "Presenter")
+    page.evaluate(WATCH_RUN_JS)
     page.keyboard.press("Space")
     page.wait_for_function("() => document.activeElement.checked === true", timeout=30_000)
-    settle(page)
+    ran(page)
     page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
     page.screenshot(path=str(ARTIFACTS / "a11y-explore-presenter.png"))
     found = {"explore": audit(page)}
@@ -238,7 +280,7 @@ def test_explore_eps_and_attack_with_the_keyboard_then_presenter_mode(app):
     page.keyboard.press("Enter")  # the app's menu keeps the session, so Presenter mode stays on
     page.wait_for_url(f"{url}/compare*", timeout=60_000)
     page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
-    settle(page)
+    drawn(page)
     assert page.locator('[data-testid="stMain"] input[type="checkbox"]').first.is_checked()
     page.screenshot(path=str(ARTIFACTS / "a11y-compare-presenter.png"))
     found["compare"] = audit(page)
@@ -250,12 +292,13 @@ def test_explore_eps_and_attack_with_the_keyboard_then_presenter_mode(app):
 def test_a_lessons_task_with_the_keyboard(app):
     url, page, _ = app
     page.goto(f"{url}/learn_what", timeout=180_000)
-    settle(page)
+    drawn(page)
     page.locator("body").focus()
     unseen = tab_to(page, "button", "Check my answer")
+    page.evaluate(WATCH_RUN_JS)
     page.keyboard.press("Enter")
     page.locator('[data-testid="stMain"] [data-testid="stAlert"]').first.wait_for(timeout=180_000)
-    settle(page)
+    ran(page)
     page.screenshot(path=str(ARTIFACTS / "a11y-lesson-checked.png"))
     assert unseen == [] and audit(page) == {}, unseen
 
@@ -271,13 +314,13 @@ def test_join_and_a_challenge_answer_with_the_keyboard(app):
     challenges.start(store, code, "quiz", question="Which attack takes one step?", choices=["FGSM", "PGD"],
                      answer=0)
     page.goto(f"{url}/join?room={code}", timeout=180_000)
-    settle(page)
+    drawn(page)
     page.locator("body").focus()
     unseen = tab_to(page, "input", "Nickname")
     page.keyboard.type("keys")
     page.keyboard.press("Enter")  # submits the form
-    page.get_by_text("Which attack takes one step?").first.wait_for(timeout=60_000)
-    settle(page)
+    page.get_by_text("Which attack takes one step?").first.wait_for(timeout=60_000)  # drawn by the run it starts
+    drawn(page)
     assert audit(page) == {}
     page.locator("body").focus()
     unseen += tab_to(page, 'input[type="radio"]', "FGSM")
@@ -297,7 +340,7 @@ def test_reduced_motion_stops_transitions(app):
     page.emulate_media(reduced_motion="reduce")
     try:
         page.goto(f"{url}/models", timeout=180_000)
-        settle(page)
+        drawn(page)
         slow = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => {
             const s = getComputedStyle(e);
             const longest = (v) => Math.max(...v.split(',').map(t => parseFloat(t) * (t.includes('ms') ? 1 : 1000)));

@@ -255,3 +255,79 @@ def test_transfer_attack_crafts_on_the_source(tiny_zoo, batch, monkeypatch):
         with pytest.raises(AdvcoreError):
             run("transfer", source, x, y, eps=0.2, source="../../etc/passwd")
     zoo.forget()
+
+
+# PGD's random start (Madry et al. 2018): a uniform point of the eps-ball. tests/test_crosscheck.py hands our
+# start to Foolbox and compares the two PGDs from it image by image; these tests check the start's law.
+START_N = 4000  # samples per law
+P_MIN = 1e-3  # fixed seeds, so each p-value is one fixed number; a wrong law gives p-values like 1e-100
+
+
+IMAGE_SHAPES = {3: (1, 1, 3), 784: (28, 28, 1)}  # dimension d: a one-pixel RGB image, an MNIST image
+
+
+def random_starts(norm: str, d: int, seed=(0, 0)):
+    """START_N perturbations from ``norms.random_start`` for images of d values (IMAGE_SHAPES), each with its
+    own eps as the attack loop passes them ((n, 1, 1, 1), between 0.5 and 3): (n, d) float64 and eps (n,)."""
+    import tensorflow as tf
+
+    from advcore.attacks import norms
+    eps = np.random.default_rng(1).uniform(0.5, 3.0, START_N)
+    delta = norms.random_start(tf.constant([START_N, *IMAGE_SHAPES[d]]),
+                               tf.constant(eps.reshape(-1, 1, 1, 1), tf.float32), norm, tf.constant(seed, tf.int32))
+    return delta.numpy().reshape(START_N, d).astype(np.float64), eps.astype(np.float32).astype(np.float64)
+
+
+def assert_second_moments(v, scale):
+    """E[v v^T] = I / scale, entry by entry within 6 standard errors of a mean of START_N terms (each entry's
+    standard deviation, scaled by ``scale``, is at most sqrt(2) for the laws here)."""
+    moments = scale * (v.T @ v) / len(v)
+    assert np.abs(moments - np.eye(v.shape[1])).max() <= 6 * np.sqrt(2 / len(v))
+
+
+def assert_deterministic_per_seed(norm, d, first):
+    """The same seed gives the same points (stateless random ops); another restart's seed other points."""
+    np.testing.assert_array_equal(random_starts(norm, d)[0], first)
+    assert not np.any(np.all(random_starts(norm, d, seed=(0, 1))[0] == first, axis=1))
+
+
+@pytest.mark.parametrize("d", [3, 784])
+def test_l2_random_start_is_uniform_in_the_ball(d):
+    """A uniform point of the L2 eps-ball is a uniform direction times a radius r with P(r <= t eps) = t^d
+    (the volume of the t-ball), so (r / eps)^d ~ U(0, 1): a Kolmogorov-Smirnov test. The directions u: no mean
+    (Rayleigh test: d n |mean u|^2 ~ chi2(d)), E[u u^T] = I / d, and in d = 3 each coordinate of u is U(-1, 1)
+    (Archimedes). Every point inside its ball; the same seed, the same points. d = 3 shows the radius law
+    plainly (a radius eps * u instead of eps * u^(1/d) fails there and at d = 784, MNIST's dimension)."""
+    from scipy import stats
+    delta, eps = random_starts("l2", d)
+    r = np.linalg.norm(delta, axis=1)
+    assert np.all(r <= eps * (1 + 1e-6))
+    radius_p = stats.kstest((r / eps) ** d, "uniform").pvalue
+    u = delta / r[:, None]
+    rayleigh_p = stats.chi2.sf(d * START_N * np.sum(u.mean(axis=0) ** 2), d)
+    print(f"L2 start, d {d}: radius law KS p {radius_p:.3g}, Rayleigh p {rayleigh_p:.3g}")
+    assert radius_p > P_MIN, "the radius law"
+    assert rayleigh_p > P_MIN, "a mean direction"
+    assert_second_moments(u, d)
+    if d == 3:
+        assert min(stats.kstest(u[:, i], "uniform", args=(-1, 2)).pvalue for i in range(d)) > P_MIN
+    assert_deterministic_per_seed("l2", d, delta)
+
+
+@pytest.mark.parametrize("d", [3, 784])
+def test_linf_random_start_is_uniform_in_the_cube(d):
+    """A uniform point of the linf eps-ball (the cube) has independent U(-eps, eps) coordinates: every point
+    inside, all coordinates / eps together U(-1, 1) (Kolmogorov-Smirnov) and, each, mean 0 and E[c c^T] = I / 3
+    (uncorrelated, the same spread); in d = 3 each coordinate's own KS test. The same seed, the same points."""
+    from scipy import stats
+    delta, eps = random_starts("linf", d)
+    c = delta / eps[:, None]
+    assert np.all(np.abs(c) <= 1 + 1e-6)
+    pooled_p = stats.kstest(c.ravel(), "uniform", args=(-1, 2)).pvalue
+    print(f"linf start, d {d}: coordinates KS p {pooled_p:.3g}")
+    assert pooled_p > P_MIN
+    assert np.abs(c.mean(axis=0)).max() <= 6 * np.sqrt(1 / 3 / START_N)
+    assert_second_moments(c, 3)
+    if d == 3:
+        assert min(stats.kstest(c[:, i], "uniform", args=(-1, 2)).pvalue for i in range(d)) > P_MIN
+    assert_deterministic_per_seed("linf", d, delta)

@@ -15,6 +15,7 @@ from bench.browser import (
     chromium,
     chromium_available,
     metric_value,
+    settle,
     streamlit_server,
     wait_for_change,
 )
@@ -64,7 +65,7 @@ def test_slider_moves_the_attack_in_the_browser(server, page):
     page.goto(url)
     page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=120_000)
     first_draw = time.perf_counter() - server.started
-    page.wait_for_timeout(1500)  # let the first render settle
+    settle(page, 120_000)  # the first run over and drawn
     page.screenshot(path=str(ARTIFACTS / "explore-eps-0.1.png"), full_page=True)
     thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
     thumb.focus()
@@ -78,9 +79,8 @@ def test_slider_moves_the_attack_in_the_browser(server, page):
     old = metric_value(page, "L∞ of the change")
     page.keyboard.press("End")  # eps 0.5: every standard-model prediction flips
     wait_for_change(page, "L∞ of the change", old)
-    page.wait_for_timeout(500)
+    settle(page, 120_000)  # that run over: its adversarial prediction drawn
     new_pred = metric_value(page, "adversarial prediction")
-    page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "explore-eps-0.5.png"), full_page=True)
     page.get_by_text("Draw", exact=True).click()  # draw a "1" on the canvas
     canvas = page.locator("canvas[aria-label='drawing canvas']")
@@ -91,14 +91,13 @@ def test_slider_moves_the_attack_in_the_browser(server, page):
     for i in range(20):
         page.mouse.move(box["x"] + box["width"] / 2 + 1, box["y"] + 30 + i * 8)
     page.mouse.up()
-    page.wait_for_selector('text=starts at the model', timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_selector('text=starts at the model', timeout=60_000)  # the run with the drawing
+    settle(page, 60_000)
     drawn = metric_value(page, "clean prediction")
     page.screenshot(path=str(ARTIFACTS / "explore-drawing.png"), full_page=True)
     for name in ("sweep", "models", "train"):
         page.goto(f"{url}/{name}")
-        page.wait_for_selector("h1", timeout=60_000)
-        page.wait_for_timeout(2000)
+        settle(page, 60_000, heading=True)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert start_pred.startswith("7") and not new_pred.startswith("7"), (start_pred, new_pred)
     assert drawn.startswith("1"), drawn  # a drawn vertical stroke is read as a one
@@ -123,8 +122,7 @@ def test_a_deep_link_opened_first_gets_the_apps_navigation(browser):
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
                 pages.append(page)
                 page.goto(f"{url}/{spec.url_path}", timeout=120_000)
-                page.locator("h1").first.wait_for(timeout=120_000)
-                page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+                settle(page, 120_000, heading=True)  # the first run over and drawn
                 page.screenshot(path=ARTIFACTS / f"deep-link-{spec.url_path}.png")
                 assert not page.get_by_text("Page not found").count(), f"/{spec.url_path}: v1 pages navigation answered"
                 nav = page.locator(f".st-key-{navigation.NAV_KEY}")  # the app's menu (docs/accessibility.md)
@@ -150,6 +148,10 @@ CUT_CONTROLS_JS = """() => [...document.querySelectorAll(
     .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.value || e.innerText)"""
 
 
+# The font size of the page's title (Presenter mode makes it larger).
+TITLE_PX = """parseFloat(getComputedStyle(document.querySelector('[data-testid="stHeading"] h1')).fontSize)"""
+
+
 # Elements of the page's main area that stick out of their column (wider than their column's box, or
 # past the window's right edge): the canvas in a picker column ran off-screen at 1280x720 (issue 32).
 OVERFLOWING_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"] *')]
@@ -171,7 +173,7 @@ def test_explore_and_compare_pickers_keep_whole_names_at_1024x768(server, page):
             page.goto(f"{url}/{path}?dataset={dataset}", timeout=180_000)
             page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")',
                                    timeout=180_000)
-            page.wait_for_timeout(1000)
+            settle(page)
             assert page.evaluate(CUT_CONTROLS_JS) == [], (path, dataset)
             assert page.evaluate(CUT_METRICS_JS) == [], (path, dataset)
     page.screenshot(path=str(ROOT / "test-artifacts" / "compare-cifar10-1024x768.png"))
@@ -188,7 +190,7 @@ def test_explore_and_compare_fit_a_1280x720_projector(server, page, tmp_path, mn
     for dataset in ("mnist", "fashion", "cifar10"):
         page.goto(f"{url}/?dataset={dataset}", timeout=180_000)
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
-        page.wait_for_timeout(1500)
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / f"explore-{dataset}-1280x720.png"))
         assert page.evaluate(CUT_METRICS_JS) == [], dataset
         pictures = page.locator(".advlab-pictures").first.bounding_box()
@@ -204,18 +206,18 @@ def test_explore_and_compare_fit_a_1280x720_projector(server, page, tmp_path, mn
     page.locator(".advlab-pictures").first.wait_for(timeout=180_000)
     page.get_by_text("Presenter", exact=True).click()  # larger type: the picture row still in view
     page.locator('[data-testid="stHeading"] h1').first.wait_for(timeout=60_000)
-    page.wait_for_function("() => parseFloat(getComputedStyle(document.querySelector("
-                           "'[data-testid=\"stHeading\"] h1')).fontSize) > 34", timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_function(f"() => {TITLE_PX} > 34", timeout=60_000)
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "explore-presenter-1280x720.png"))
     pictures = page.locator(".advlab-pictures").first.bounding_box()
     assert pictures["y"] >= 0 and pictures["y"] + pictures["height"] <= 720, ("presenter", pictures)
-    page.get_by_text("Presenter", exact=True).click()
-    page.wait_for_timeout(1500)
+    page.get_by_text("Presenter", exact=True).click()  # back to the normal type
+    page.wait_for_function(f"() => {TITLE_PX} <= 34", timeout=60_000)
+    settle(page)
     page.get_by_text("Draw", exact=True).click()
     canvas = page.locator("canvas[aria-label='drawing canvas']")
     canvas.wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
+    settle(page)
     box = canvas.bounding_box()
     assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 720, box  # all of it in view
     assert page.evaluate(OVERFLOWING_JS) == []
@@ -223,15 +225,15 @@ def test_explore_and_compare_fit_a_1280x720_projector(server, page, tmp_path, mn
     four = tmp_path / "four_28.png"
     Image.fromarray((mnist_test.x[4, :, :, 0] * 255).astype("uint8")).save(four)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(four))
-    page.wait_for_selector('text=starts at the model', timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_selector('text=starts at the model', timeout=60_000)  # the run with the upload
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "explore-upload-1280x720.png"))
     name = page.get_by_text("four_28.png", exact=True).first
     assert name.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), name.inner_text()  # "four_28.png" whole
     assert page.evaluate(OVERFLOWING_JS) == []
     page.goto(f"{url}/compare?dataset=cifar10", timeout=180_000)
     page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').nth(1).wait_for(timeout=180_000)
-    page.wait_for_timeout(2000)
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "compare-cifar10-1280x720.png"))
     assert page.locator('[data-testid="stMetric"]:has-text("adversarial prediction")').count() == 2
     assert page.evaluate(CUT_METRICS_JS) == []
@@ -249,7 +251,7 @@ def test_teach_fits_1024x768_and_1280x720(server, page):
         page.goto(f"{url}/teach", timeout=180_000)
         page.get_by_role("button", name="Create a room").click()
         page.get_by_text("following you").wait_for(timeout=120_000)
-        page.wait_for_timeout(1500)
+        settle(page, 120_000)
         page.screenshot(path=str(ARTIFACTS / f"teach-{width}x{height}.png"))
         assert page.evaluate(cut_labels) == [], (width, height)
         assert page.evaluate(OVERFLOWING_JS) == [], (width, height)

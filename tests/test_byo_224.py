@@ -12,7 +12,7 @@ from keras import layers
 from PIL import Image
 
 from advcore import cli, data, imagesets, zoo
-from bench.browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
+from bench.browser import browser_page, chromium_available, metric_value, settle, streamlit_server, wait_for_change
 
 from . import conftest
 
@@ -66,18 +66,19 @@ def test_the_panda_recipe_runs_step_by_step(recipe, capsys):
     assert attacked["linf_255"] <= 4 + 1e-3 and attacked["clean_label"] in data.info("photos").class_names
 
 
-def test_explore_opens_on_the_user_model_at_224(recipe, monkeypatch):
-    if "mobilenetv2" not in [c["id"] for c in zoo.list_cards("photos")]:
-        pytest.skip("needs the recipe test first")
-    # the first run compiles PGD for a 3.5M-parameter network and draws the eps curve (16 attacked copies):
-    # minutes on a busy 2-core CPU
-    monkeypatch.setattr(conftest, "TIMEOUT", 900)
-    at = conftest.start({"dataset": "photos", "model": "mobilenetv2"})
-    picker = at.selectbox(key="model_photos")
-    assert picker.value == "mobilenetv2" and "user model" in picker.format_func(picker.value)
-    assert [h.value.count("<img") for h in at.html if "advlab-pictures" in h.value] == [3, 2]  # images, noise
-    assert sum("advlab-bars" in h.value for h in at.html) == 1  # the class probabilities
-    assert sum("advlab-trace" in h.value for h in at.html) == 1  # the attack trace
+# What the first run of Explore drew: exceptions shown, the model picker's text (its shown value), the number of
+# images in each picture row of st.html, and how many st.html elements hold the probability bars and the trace.
+EXPLORE_VIEW = """() => {
+  const htmls = [...document.querySelectorAll('[data-testid="stHtml"]')].map(h => h.innerHTML);
+  const picker = document.querySelector('.st-key-model_photos');
+  return {
+    exceptions: [...document.querySelectorAll('[data-testid="stException"]')].map(e => e.innerText.slice(0, 300)),
+    picker: picker ? picker.innerText + ' ' + [...picker.querySelectorAll('input')].map(i => i.value).join(' ') : '',
+    pictures: htmls.filter(h => h.includes('advlab-pictures')).map(h => (h.match(/<img/g) || []).length),
+    bars: htmls.filter(h => h.includes('advlab-bars')).length,
+    trace: htmls.filter(h => h.includes('advlab-trace')).length,
+  };
+}"""
 
 
 @pytest.mark.browser
@@ -93,11 +94,14 @@ def test_the_user_model_runs_live_in_the_browser(recipe):
         page.set_viewport_size({"width": 1280, "height": 720})
         page.goto(f"{url}/?dataset=photos&model=mobilenetv2&eps=0.0157")
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=900_000)
-        page.wait_for_timeout(3000)
+        settle(page, 300_000)  # the whole first run drawn: pictures, bars, trace, the eps curve
         page.screenshot(path=str(artifacts / "byo-224-explore.png"))
-        shown = page.evaluate("() => document.body.innerText + [...document.querySelectorAll('input')]"
-                              ".map(i => i.value).join(' ')")
-        assert "mobilenetv2 (user model)" in shown
+        view = page.evaluate(EXPLORE_VIEW)
+        assert view["exceptions"] == [], view["exceptions"]
+        assert "mobilenetv2 (user model)" in view["picker"], view["picker"]  # the picker holds the user model
+        assert view["pictures"] == [3, 2]  # images, noise
+        assert view["bars"] == 1  # the class probabilities
+        assert view["trace"] == 1  # the attack trace
         page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
         latencies = []
         for _ in range(4):  # one grey level more per key press; wait for the new attack each time

@@ -83,19 +83,19 @@ def test_a_defence_and_its_parameter_stay_across_pages():
 @pytest.mark.browser
 def test_in_the_browser_settings_opened_after_eps_moves_show_the_links_steps():
     """The bug as a lecturer met it: open a link with steps=20, move eps twice, open Settings for the first time."""
-    from bench.browser import browser_page, chromium_available, metric_value, streamlit_server, wait_for_change
+    from bench.browser import browser_page, chromium_available, metric_value, settle, streamlit_server, wait_for_change
     if not chromium_available():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     with streamlit_server() as (url, _), browser_page() as page:
         page.goto(f"{url}/?attack=pgd&steps=20&restarts=3&eps=0.3")
         page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=120_000)
-        page.wait_for_timeout(1000)
+        settle(page, 120_000)
         page.locator('[data-testid="stSlider"] input[type="range"]').first.focus()
         for _ in range(2):
             old = metric_value(page, "L∞ of the change")
             page.keyboard.press("ArrowLeft")
             wait_for_change(page, "L∞ of the change", old)
-        page.wait_for_timeout(1000)
+        settle(page, 120_000)  # the second move's run over
         page.locator('[data-testid="stPopover"] button', has_text="Settings").first.click()
         steps = page.get_by_label("steps", exact=True)
         steps.wait_for(timeout=30_000)

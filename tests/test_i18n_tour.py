@@ -11,6 +11,7 @@ reading nothing.
 import json
 import os
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -19,7 +20,7 @@ from bench.browser import browser_page, streamlit_server
 
 from . import english_text
 from .conftest import ROOT
-from .test_accessibility import audit, browser_missing, settle
+from .test_accessibility import audit, browser_missing, drawn, open_by_menu
 from .test_browser import CUT_CONTROLS_JS
 from .test_learn_browser import CUT_TEXT_JS
 
@@ -40,6 +41,14 @@ OVERFLOWING_TEXT_JS = """() => [...document.querySelectorAll('[data-testid="stMa
         const r = a.getBoundingClientRect(); left = Math.max(left, r.left); right = Math.min(right, r.right); } }
     return right - left > 0 && (right > Math.min(c.right, window.innerWidth) + 2 || left < c.left - 2); })
   .map(e => e.tagName + ':' + (e.getAttribute('aria-label') || e.innerText || '').slice(0, 40))"""
+
+
+# The page's language as ``<html lang>`` says it, and whether this page's run drew the sidebar's script that sets it
+# (an element of an earlier run would be stale, or gone): a page reached by the menu keeps the document, so the
+# attribute alone could be an earlier page's.
+HTML_LANG_JS = """() => [document.documentElement.lang,
+  [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stHtml"] script')]
+    .some(s => !s.closest('[data-stale="true"]') && /documentElement\\.lang = 'zh-Hans'/.test(s.textContent))]"""
 
 
 def english_runs(text: str) -> list[str]:
@@ -89,18 +98,26 @@ def zh_page(tmp_path_factory):
 @pytest.mark.browser
 @pytest.mark.needs_data
 def test_every_page_in_chinese_shows_no_english_sentence_and_nothing_cut_off(zh_page):
+    """Explore is opened by its link (a full page load); every other page by the app's menu in that session, as a
+    visitor goes (each link carries ``?lang=zh``)."""
     url, page = zh_page
     found = {}
-    for spec in navigation.all_pages():
-        page.goto(f"{url}/{'' if spec.default else spec.url_path}?lang=zh", timeout=180_000)
-        settle(page)
-        if spec.default:  # Explore: wait for its pictures and metrics
-            page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
-            settle(page)
+    for i, spec in enumerate(navigation.all_pages()):
+        if i == 0:
+            page.goto(f"{url}/{'' if spec.default else spec.url_path}?lang=zh", timeout=180_000)
+            if spec.default:  # Explore: wait for its pictures and metrics
+                page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
+            drawn(page)
+        else:
+            open_by_menu(page, spec)
         page.screenshot(path=str(ARTIFACTS / f"zh-{spec.url_path}-1280x720.png"))
         problems = {}
-        if (lang := page.evaluate("() => document.documentElement.lang")) != "zh-Hans":
-            problems["html lang"] = lang
+        where = urlsplit(page.url)
+        if where.path != f"/{'' if spec.default else spec.url_path}" or parse_qs(where.query).get("lang") != ["zh"]:
+            problems["url"] = page.url  # the page, in Chinese by its link
+        lang, set_here = page.evaluate(HTML_LANG_JS)
+        if lang != "zh-Hans" or not set_here:
+            problems["html lang"] = lang if set_here else f"{lang}, not set by this page's run"
         text = page.evaluate(VISIBLE_TEXT_JS)
         if not re.search(r"[\u4e00-\u9fff]{2,}", text):
             problems["no Chinese"] = text[:200]
@@ -125,7 +142,7 @@ def test_a_fragment_rerun_keeps_the_language(zh_page):
     url, page = zh_page
     page.goto(f"{url}/?lang=zh", timeout=180_000)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
-    settle(page)
+    drawn(page)
     labels = page.locator('[data-testid="stMetricLabel"]')
     before = labels.all_inner_texts()
     assert before and all(re.search(r"[\u4e00-\u9fff]", label) for label in before[:2]), before
@@ -135,5 +152,5 @@ def test_a_fragment_rerun_keeps_the_language(zh_page):
     page.wait_for_function("(old) => JSON.stringify([...document.querySelectorAll("
                            "'[data-testid=\"stMetricValue\"]')].map(e => e.innerText)) !== old",
                            arg=json.dumps(old), timeout=120_000)
-    settle(page)
+    drawn(page)
     assert labels.all_inner_texts() == before

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from advcore.ui import navigation
-from bench.browser import CHROMIUM, CHROMIUM_ARGS, SMALLEST_CHART_FONT, chromium_available, streamlit_server
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, SMALLEST_CHART_FONT, chromium_available, settle, streamlit_server
 
 from .conftest import ROOT
 
@@ -21,10 +21,6 @@ if not chromium_available():
         raise RuntimeError("ADVCORE_REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
     pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped",
                 allow_module_level=True)
-
-NOTHING_RUNNING = """() => !document.querySelector('[data-testid="stSpinner"]')
-  && !document.querySelector('[data-testid="stStatusWidget"]')"""
-
 
 # Text cut off with an ellipsis: metric labels and values, and the sidebar's page names (issue 32: "attack st…",
 # "1. First example: F…" at 1024x768).
@@ -63,8 +59,7 @@ def test_learn_page_in_chromium(browser_at_server, spec):
     try:
         page.goto(f"{url}/{spec.url_path}", timeout=WAIT_MS, wait_until="commit")
         page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)  # the page's end
-        page.wait_for_function(NOTHING_RUNNING, timeout=WAIT_MS)
-        page.wait_for_timeout(1500)
+        settle(page, WAIT_MS, heading=True)
         name = spec.url_path.removeprefix("learn_")
         page.screenshot(path=str(ARTIFACTS / f"learn-{name}.png"))
         assert page.locator("h1").first.is_visible()
@@ -74,8 +69,10 @@ def test_learn_page_in_chromium(browser_at_server, spec):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280, "the page scrolls sideways"
         assert page.evaluate(CUT_TEXT_JS) == []
         assert page.evaluate(SLIDER_OVERLAP_JS) == []
-        page.set_viewport_size({"width": 1280, "height": 2800})  # the whole lesson, same width
-        page.wait_for_timeout(1500)
+        # the whole lesson, same width: the app scrolls inside its main area, not the document, so a full-page
+        # screenshot would show only the window
+        page.set_viewport_size({"width": 1280, "height": 2800})
+        settle(page, WAIT_MS)
         page.screenshot(path=str(ARTIFACTS / f"learn-{name}-full.png"))
     finally:
         page.close()
@@ -93,7 +90,7 @@ def test_open_in_explore_link_opens_that_view(browser_at_server):
         assert "attack=fgsm" in href and "image=4" in href, href
         page.goto(url + href if href.startswith("/") else href, timeout=WAIT_MS, wait_until="commit")
         page.wait_for_selector('[data-testid="stMetric"]', timeout=WAIT_MS)
-        page.wait_for_function(NOTHING_RUNNING, timeout=WAIT_MS)
+        settle(page, WAIT_MS)
         assert not page.get_by_text("Page not found").count()
         assert not page.locator('[data-testid="stAlertContentWarning"]').count(), "Explore refused part of the link"
         page.screenshot(path=str(ARTIFACTS / "learn-link-to-explore.png"))
@@ -109,8 +106,7 @@ def test_a_lesson_at_1024x768_cuts_no_label(browser_at_server):
     try:
         page.goto(f"{url}/learn_what", timeout=WAIT_MS, wait_until="commit")
         page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)
-        page.wait_for_function(NOTHING_RUNNING, timeout=WAIT_MS)
-        page.wait_for_timeout(1000)
+        settle(page, WAIT_MS)
         page.screenshot(path=str(ARTIFACTS / "learn-what-1024x768.png"))
         assert page.evaluate(CUT_TEXT_JS) == [] and page.evaluate(SLIDER_OVERLAP_JS) == []
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, "the page scrolls sideways"

@@ -204,7 +204,7 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
     """The page at 1280x720 in headless Chromium with uploads on: the students' table above the fold with no
     'None', a damaged upload answered by one message, the defence table computed on request. Screenshots in
     test-artifacts/models-*.png."""
-    from bench.browser import browser_page, chromium_available, streamlit_server
+    from bench.browser import browser_page, chromium_available, settle, streamlit_server
     if not chromium_available():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     artifacts = ROOT / "test-artifacts"
@@ -217,8 +217,7 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         page.goto(f"{url}/models", timeout=180_000)
         table = page.locator('[data-testid="stTable"]').first
         table.wait_for(timeout=180_000)
-        page.evaluate("document.fonts.ready.then(() => true)")
-        page.wait_for_timeout(1500)
+        settle(page)  # the fonts too
         page.screenshot(path=str(artifacts / "models-1280x720.png"))
         box = table.bounding_box()
         assert box["x"] + box["width"] <= 1280 and box["y"] < 400, box  # every column in view, the table up top
@@ -229,10 +228,10 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         details.locator("summary").click()
         details.get_by_text("Robust accuracy at 76.5/255").wait_for(timeout=30_000)
         details.scroll_into_view_if_needed()
-        page.wait_for_timeout(800)
+        settle(page)  # the expander opened
         page.screenshot(path=str(artifacts / "models-details.png"))
         page.get_by_role("heading", name="Your models").scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        settle(page)
         page.screenshot(path=str(artifacts / "models-your-models.png"))
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
         page.get_by_label("Model id", exact=True).fill("my-upload")
@@ -240,7 +239,7 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         error = page.locator('[data-testid="stAlert"]', has_text="The model was not added")
         error.wait_for(timeout=120_000)
         error.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        settle(page)
         page.screenshot(path=str(artifacts / "models-upload-error.png"))
         assert "not a readable .keras archive" in error.inner_text() and "Traceback" not in page.content()
         assert "/tmp" not in error.inner_text()  # the message names the upload, not the server's files
@@ -250,7 +249,7 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         done = tables.nth(before)  # the defence table, the page's next table
         done.wait_for(timeout=400_000)
         done.scroll_into_view_if_needed()
-        page.wait_for_timeout(1500)
+        settle(page)
         page.screenshot(path=str(artifacts / "models-defences.png"))
         started = time.perf_counter()
         page.get_by_role("button", name="Certify").click()  # the defaults: sigma 0.25 and 0.5, 50 images, n 500
@@ -258,7 +257,7 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         chart.wait_for(timeout=400_000)
         seconds = time.perf_counter() - started
         chart.scroll_into_view_if_needed()
-        page.wait_for_timeout(1500)
+        settle(page)
         page.screenshot(path=str(artifacts / "models-certified.png"))
         (artifacts / "models-certify-seconds.txt").write_text(f"{seconds:.1f}\n")
 

@@ -141,6 +141,12 @@ def test_sweep_opens_with_the_shipped_default_drawn():
     assert len(accuracy["data"]) >= 2
 
 
+# Whether the first chart's first line (the training loss) has at least ``n`` points.
+CURVE_POINTS = """(n) => { const line = document.querySelector(
+    '[data-testid="stPlotlyChart"] .scatterlayer .trace path.js-line');
+  return !!line && (line.getAttribute('d') || '').split(/[ML]/).filter(Boolean).length >= n; }"""
+
+
 def set_slider(page, label: str, presses: int, key: str = "ArrowLeft") -> None:
     """Move a Streamlit slider by keyboard (one step a press)."""
     thumb = page.get_by_role("slider", name=label)
@@ -155,7 +161,7 @@ def test_sweep_and_train_pages_in_the_browser_at_1280x720(tmp_path):
     """One server: the Sweep page with a defence (naive dashed, adaptive solid, flags with material icons), and
     the Train page with two students' sessions (one training, one told its place in the queue), both then
     cancelled. Screenshots in test-artifacts/sweep-*.png and train-*.png."""
-    from bench.browser import browser_page, chromium_available, streamlit_server
+    from bench.browser import browser_page, chromium_available, settle, streamlit_server
     from tests.conftest import ROOT
     if not chromium_available():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
@@ -176,22 +182,23 @@ def test_sweep_and_train_pages_in_the_browser_at_1280x720(tmp_path):
         page.keyboard.press("Escape")
         set_slider(page, "Eps values", 7)
         set_slider(page, "Test images", 45)
-        page.wait_for_timeout(500)
+        settle(page)
         page.screenshot(path=str(artifacts / "sweep-form-1280x720.png"))
         form.get_by_role("button", name="Run sweep").click()
         chart = page.locator('[data-testid="stPlotlyChart"]').first  # the default sweep is drawn on opening:
         page.wait_for_function(  # wait for the defended run's lines, not any chart
             """() => document.querySelector('[data-testid="stMain"]').innerText.includes('bits:3 (bpda)')""",
             timeout=400_000)
-        page.wait_for_timeout(2000)
+        settle(page, 400_000)
         chart.scroll_into_view_if_needed()
+        settle(page)
         page.screenshot(path=str(artifacts / "sweep-defence-1280x720.png"))
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "bits:3 (naive)" in text and "bits:3 (bpda)" in text, text[:2000]
         assert page.locator('[data-testid="stAlertDynamicIcon"]').count() > 0
         assert page.locator('[data-testid="stAlert"] [data-testid="stIconEmoji"]').count() == 0
         page.locator('[data-testid="stExpander"]').last.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        settle(page)
         page.screenshot(path=str(artifacts / "sweep-flags-1280x720.png"))
 
         tabs = [page, page.context.browser.new_page()]
@@ -203,11 +210,12 @@ def test_sweep_and_train_pages_in_the_browser_at_1280x720(tmp_path):
             name_box.fill(name)
             tab.get_by_role("button", name="Queue training").click()
         tabs[1].locator('[data-testid="stAlert"]', has_text="in line").wait_for(timeout=120_000)
-        tabs[1].wait_for_timeout(1000)
+        settle(tabs[1], 120_000)
         tabs[1].screenshot(path=str(artifacts / "train-queued-1280x720.png"))
         tabs[0].locator('[data-testid="stProgress"]').wait_for(timeout=120_000)
         tabs[0].locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)  # the first batches
-        tabs[0].wait_for_timeout(6000)
+        tabs[0].wait_for_function(CURVE_POINTS, arg=10, polling=200, timeout=300_000)  # a curve, not a dot
+        settle(tabs[0], 120_000)
         tabs[0].screenshot(path=str(artifacts / "train-running-1280x720.png"))
         for tab in reversed(tabs):
             tab.get_by_role("button", name="Cancel").click()
