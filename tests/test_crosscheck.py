@@ -107,6 +107,7 @@ class L2PGDFromOurStart(fb.attacks.L2PGD):
         self.first_x = None
 
     def get_random_start(self, x0, epsilon):
+        assert tuple(x0.shape) == self.start.shape, "one start point per image of the batch"
         return ep.astensor(tf.constant(self.start))
 
     def value_and_grad(self, loss_fn, x):
