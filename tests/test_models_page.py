@@ -202,7 +202,8 @@ def test_eps_text():
 @pytest.mark.needs_data
 def test_models_page_in_the_browser_at_1280x720(tmp_path):
     """The page at 1280x720 in headless Chromium with uploads on: the students' table above the fold with no
-    'None', a damaged upload answered by one message, the defence table computed on request. Screenshots in
+    'None', a damaged upload answered by one message, the defence table computed on request (20 images, 10 steps)
+    and the certificates at the page's defaults (timed). Screenshots in
     test-artifacts/models-*.png."""
     from bench.browser import browser_page, chromium_available, settle, streamlit_server
     if not chromium_available():
@@ -245,12 +246,18 @@ def test_models_page_in_the_browser_at_1280x720(tmp_path):
         assert "/tmp" not in error.inner_text()  # the message names the upload, not the server's files
         tables = page.locator('[data-testid="stTable"]')
         before = tables.count()
-        page.locator('[data-testid="stForm"]', has_text="EOT draws").get_by_role("button", name="Compute").click()
+        form = page.locator('[data-testid="stForm"]', has_text="EOT draws")
+        # the AppTest above checks the table's numbers at 20 images and 10 steps; here it is drawn in the browser
+        # at the same size (the page's default, 100 images of PGD-20, costs a minute of CPU and checks nothing more)
+        form.locator('[data-testid="stSlider"]', has_text="Test images").get_by_role("slider").press("Home")
+        form.get_by_label("PGD steps").fill("10")
+        form.get_by_role("button", name="Compute").click()
         done = tables.nth(before)  # the defence table, the page's next table
         done.wait_for(timeout=400_000)
         done.scroll_into_view_if_needed()
         settle(page)
         page.screenshot(path=str(artifacts / "models-defences.png"))
+        assert page.get_by_text("PGD-10 at ε = 76.5/255 (0.3) on the first 20 test images").count() == 1
         started = time.perf_counter()
         page.get_by_role("button", name="Certify").click()  # the defaults: sigma 0.25 and 0.5, 50 images, n 500
         chart = page.locator('[data-testid="stPlotlyChart"]').last
