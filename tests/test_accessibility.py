@@ -189,12 +189,17 @@ def test_dark_theme_and_a_narrow_window_pass_axe(app, mode):
     found = {}
     page.emulate_media(color_scheme=scheme)
     page.set_viewport_size(size)
+    specs = {("" if spec.default else spec.url_path): spec for spec in navigation.all_pages()}
     try:
-        for path in MODE_PAGES:
-            page.goto(f"{url}/{path}", timeout=180_000)
-            if not path:  # Explore: its pictures and metrics drawn
-                page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")', timeout=180_000)
-            drawn(page)
+        for i, path in enumerate(MODE_PAGES):
+            if i == 0:  # a full page load in this scheme and size; then the app's menu (its links folded away)
+                page.goto(f"{url}/{path}", timeout=180_000)
+                if not path:  # Explore: its pictures and metrics drawn
+                    page.wait_for_selector('[data-testid="stMetric"]:has-text("adversarial prediction")',
+                                           timeout=180_000)
+                drawn(page)
+            else:
+                open_by_menu(page, specs[path])
             background = page.locator(".stApp").evaluate("e => getComputedStyle(e).backgroundColor")
             dark = sum(map(int, re.findall(r"\d+", background)[:3])) < 3 * 60
             assert dark == (scheme == "dark"), background  # Streamlit follows the system's scheme
@@ -394,9 +399,12 @@ def test_compare_pictures_say_prediction_verdict_and_change():
     """Compare's adversarial pictures: their alt and title give the class, its probability and the verdict in
     words (as the metric above says it, not by its colour alone), the alt the measured change in [0, 1] and
     /255 too; the probability bars carry their table."""
-    from tests.conftest import start
-    at = start()
-    at.switch_page("pages/explore/compare.py").run()
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import APP, TIMEOUT
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/explore/compare.py").run()  # app.py's first run opens Compare (no Explore run before)
+    assert not at.exception, [e.value for e in at.exception]
     at.select_slider(key="compare_eps_linf").set_value(round(76 / 255, 6)).run()
     assert not at.exception, [e.value for e in at.exception]
     verdicts = [m.delta for m in at.metric if m.label == "adversarial prediction"]

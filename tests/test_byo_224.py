@@ -4,6 +4,7 @@ class names, add-dataset, add-model --strip-softmax, an attack from the CLI, and
 Pretrained weights cannot be fetched here; the architecture, sizes and steps are the recipe's."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -83,8 +84,13 @@ EXPLORE_VIEW = """() => {
 
 @pytest.mark.browser
 @pytest.mark.needs_data  # slow tier: a real server compiling attacks for MobileNetV2
-@pytest.mark.skipif(not chromium_available(), reason="Chromium is not installed")
 def test_the_user_model_runs_live_in_the_browser(recipe):
+    """Explore opens on the user model at 224x224 (its picker, pictures, bars and trace, no exception) and its
+    eps slider moves the attack: the one page load that compiles PGD for MobileNetV2, in the real server."""
+    if not chromium_available():
+        if os.environ.get("ADVCORE_REQUIRE_BROWSER") == "1":
+            raise RuntimeError("ADVCORE_REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
+        pytest.skip("Chromium is not installed")
     if "mobilenetv2" not in [c["id"] for c in zoo.list_cards("photos")]:
         pytest.skip("needs the recipe test first")
     artifacts = conftest.ROOT / "test-artifacts"

@@ -581,7 +581,7 @@ def test_reload_rejoins_from_the_cookie_in_a_browser(tmp_path):
     from playwright.sync_api import sync_playwright
 
     from advcore.classroom.store import SQLiteStore
-    from bench.browser import CHROMIUM_ARGS, streamlit_server
+    from bench.browser import CHROMIUM_ARGS, settle, streamlit_server
     store_ = SQLiteStore(Path(tmp_path) / "classroom.sqlite3")
     code, _ = rooms.create_room(store_, "class")
     with streamlit_server({"ADVLAB_STATE_DIR": str(tmp_path), "ADVLAB_STORE": ""}) as (url, _), \
@@ -593,7 +593,9 @@ def test_reload_rejoins_from_the_cookie_in_a_browser(tmp_path):
         page.get_by_label("Nickname", exact=False).fill("ada")
         page.get_by_role("button", name="Join").click()
         page.get_by_text("you are").first.wait_for()
-        page.wait_for_timeout(1500)
+        page.wait_for_function("(name) => document.cookie.split('; ').some(c => c.startsWith(name + '='))",
+                               arg=f"advlab_member_{code}")  # set by the page's script, drawn in the same run
+        settle(page)  # that run over: the URL it leaves
         assert "token" not in page.url and "nick=" not in page.url
         cookies = {c["name"]: c for c in page.context.cookies()}
         assert f"advlab_member_{code}" in cookies and cookies[f"advlab_member_{code}"]["sameSite"] == "Strict"

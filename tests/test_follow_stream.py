@@ -389,11 +389,13 @@ def test_three_follower_pages_show_the_version_the_client_measures(server, tmp_p
                                     args=CHROMIUM_ARGS)
         pages = [browser.new_context(viewport={"width": 1280, "height": 720}).new_page() for _ in range(3)]
         try:
-            for i, page in enumerate(pages):
+            for page in pages:  # the three pages load and join side by side
                 page.set_default_timeout(120_000)
-                page.goto(f"{url}/join?room={code}")
+                page.goto(f"{url}/join?room={code}", wait_until="commit")  # the next starts as this one loads
+            for i, page in enumerate(pages):
                 page.get_by_label("Nickname", exact=False).fill(f"page{i}")
                 page.get_by_role("button", name="Join").click()
+            for page in pages:
                 page.get_by_text("Following the teacher (view 1)").wait_for()
             for version, eps in ((2, 0.2), (3, 0.05)):
                 follow.present(s, code, follow.make_view("mnist", "mnist-standard", "fgsm", eps, image=4))

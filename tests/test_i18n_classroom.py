@@ -152,7 +152,7 @@ def test_teach_and_join_in_chinese_in_the_browser(tmp_path):
     """A teacher opens Teach with ``?lang=zh`` and creates a room; a student opens its join link (which carries
     ``lang=zh``), joins and follows, then answers a quiz; every tab of Teach and the student's Join page show no
     English sentence and cut nothing off, at 1280x720 (screenshots in test-artifacts/i18n/)."""
-    from bench.browser import CHROMIUM_ARGS, chromium_available, streamlit_server
+    from bench.browser import CHROMIUM_ARGS, chromium_available, settle, streamlit_server
     if not chromium_available():
         pytest.skip("Chromium is not installed; browser tests skipped")
     from playwright.sync_api import sync_playwright
@@ -164,7 +164,7 @@ def test_teach_and_join_in_chinese_in_the_browser(tmp_path):
     from .test_learn_browser import CUT_TEXT_JS
 
     def check(page, name: str) -> dict:
-        page.wait_for_timeout(1500)
+        settle(page)  # no run going (the pages' own fragments rerun every 2 s), every picture drawn, layout still
         page.screenshot(path=str(ARTIFACTS / f"classroom-{name}-zh-1280x720.png"))
         text = page.evaluate(VISIBLE_TEXT_JS)
         problems = {"English": english_runs(text, at_least=4, rendered=True)[:8], "cut off": (page.evaluate(CUT_TEXT_JS)
