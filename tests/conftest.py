@@ -135,6 +135,18 @@ def rng():
 
 
 # --- AppTest helpers (shared by the page tests) -----------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def components_scanned_once():
+    """Every new AppTest scans all ~300 installed packages' metadata for Streamlit components (0.1-0.4 s of CPU:
+    ``BidiComponentManager.discover_and_register_components``); the installed packages do not change during a
+    run, so the run's AppTests share one scan (each still registers its result)."""
+    from streamlit.components.v2 import manifest_scanner
+    found = manifest_scanner.scan_component_manifests()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", lambda max_workers=None: list(found))
+        yield
+
+
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
 

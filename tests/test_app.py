@@ -14,18 +14,6 @@ from .test_view import HOSTILE_QUERIES
 pytestmark = pytest.mark.needs_data  # loads the shipped models or the data sets
 
 
-@pytest.fixture(scope="module", autouse=True)
-def components_scanned_once():
-    """Every new AppTest scans all ~300 installed packages' metadata for Streamlit components (0.3-0.4 s of
-    CPU on its first run: ``BidiComponentManager.discover_and_register_components``); the installed packages
-    do not change during a run, so this module's AppTests share one scan (each still registers its result)."""
-    from streamlit.components.v2 import manifest_scanner
-    found = manifest_scanner.scan_component_manifests()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(manifest_scanner, "scan_component_manifests", lambda max_workers=None: list(found))
-        yield
-
-
 def test_explore_opens_on_an_attacked_mnist_image():
     at = start()
     assert at.selectbox(key="dataset").value == "mnist"
