@@ -250,3 +250,22 @@ def key_to_view_painted(page, key: str, label: str, picture: int | None = None,
     page.wait_for_function(f"{names!r}.every(n => window.__advPainted[n] !== undefined)", polling=100,
                            timeout=timeout_s * 1000)
     return {n: page.evaluate(f"window.__advPainted[{n!r}] - window.__advKey") / 1000 for n in names}
+
+
+# Before an action that reruns the page (a widget's change, a form's submit): note when a script run starts. Right
+# after the action the page still looks drawn (``settle`` passes) until the server starts the run.
+WATCH_RUN_JS = """() => { const app = document.querySelector('[data-testid="stApp"]');
+  window.__advRan = false;
+  new MutationObserver((records, watch) => {
+    if (app.dataset.testScriptState !== 'notRunning') { window.__advRan = true; watch.disconnect(); }
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+
+
+def watch_run(page) -> None:
+    """Start watching for the next script run of the page; call before the action, then ``wait_for_run``."""
+    page.evaluate(WATCH_RUN_JS)
+
+
+def wait_for_run(page, timeout_ms: float = 180_000) -> None:
+    """After ``watch_run`` and an action: wait until the run the action started has begun (then ``settle``)."""
+    page.wait_for_function("() => window.__advRan === true", polling=50, timeout=timeout_ms)

@@ -19,7 +19,16 @@ import pytest
 
 from advcore import bars, pictures, tracechart, viz, viz_learn
 from advcore.ui import a11y, navigation
-from bench.browser import browser_page, chromium_available, metric_value, settle, streamlit_server, wait_for_change
+from bench.browser import (
+    browser_page,
+    chromium_available,
+    metric_value,
+    settle,
+    streamlit_server,
+    wait_for_change,
+    wait_for_run,
+    watch_run,
+)
 
 from .conftest import ROOT
 
@@ -93,18 +102,9 @@ def drawn(page, timeout_ms: float = 180_000) -> None:
     settle(page, timeout_ms, heading=True, nav=True)
 
 
-# Before an action that reruns the page (a widget's change, a form's submit): note when a script run starts. Right
-# after the action the page still looks drawn until the server starts the run, so ``ran`` waits for that first.
-WATCH_RUN_JS = """() => { const app = document.querySelector('[data-testid="stApp"]');
-  window.__advRan = false;
-  new MutationObserver((records, watch) => {
-    if (app.dataset.testScriptState !== 'notRunning') { window.__advRan = true; watch.disconnect(); }
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
-
-
 def ran(page, timeout_ms: float = 180_000) -> None:
-    """After ``page.evaluate(WATCH_RUN_JS)`` and an action: wait until the run it started is over and drawn."""
-    page.wait_for_function("() => window.__advRan === true", polling=50, timeout=timeout_ms)
+    """After ``watch_run(page)`` and an action: wait until the run it started is over and drawn (``drawn``)."""
+    wait_for_run(page, timeout_ms)
     drawn(page, timeout_ms)
 
 
@@ -252,7 +252,7 @@ def test_explore_eps_and_attack_with_the_keyboard_then_presenter_mode(app):
     attack = page.evaluate("() => document.activeElement.value")
     page.keyboard.press("ArrowDown")  # opens the list
     page.keyboard.press("ArrowDown")
-    page.evaluate(WATCH_RUN_JS)
+    watch_run(page)
     page.keyboard.press("Enter")
     page.wait_for_function("(old) => document.activeElement.value && document.activeElement.value !== old",
                            arg=attack, timeout=30_000)
@@ -274,7 +274,7 @@ def test_explore_eps_and_attack_with_the_keyboard_then_presenter_mode(app):
 
     page.locator("body").focus()
     unseen = tab_to(page, '[data-testid="stMain"] input[type="checkbox"]', "Presenter")
-    page.evaluate(WATCH_RUN_JS)
+    watch_run(page)
     page.keyboard.press("Space")
     page.wait_for_function("() => document.activeElement.checked === true", timeout=30_000)
     ran(page)
@@ -300,7 +300,7 @@ def test_a_lessons_task_with_the_keyboard(app):
     drawn(page)
     page.locator("body").focus()
     unseen = tab_to(page, "button", "Check my answer")
-    page.evaluate(WATCH_RUN_JS)
+    watch_run(page)
     page.keyboard.press("Enter")
     page.locator('[data-testid="stMain"] [data-testid="stAlert"]').first.wait_for(timeout=180_000)
     ran(page)

@@ -22,10 +22,11 @@ from bench.browser import (
     settle,
     streamlit_server,
     wait_for_change,
+    wait_for_run,
+    watch_run,
 )
 
 from .conftest import ROOT
-from .test_accessibility import WATCH_RUN_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.needs_data]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -120,9 +121,9 @@ def run_class(teacher, ada, ben, env: dict, store) -> dict:
         teacher.get_by_role("tab", name="Challenges").click()
         ceiling = teacher.get_by_label("eps (ceiling)")  # template: smallest eps, on the presented view
         ceiling.fill("0.3")
-        teacher.evaluate(WATCH_RUN_JS)
+        watch_run(teacher)
         ceiling.press("Enter")
-        teacher.wait_for_function("() => window.__advRan === true", timeout=60_000)  # the page's rerun with it
+        wait_for_run(teacher, 60_000)  # the page's rerun with it
         settle(teacher)
         teacher.get_by_role("button", name="Start this challenge").click()
         wait_text(ada, "Submit this adversarial image", 30)
