@@ -118,6 +118,9 @@ def run_class(teacher, ada, ben, env: dict, store) -> dict:
         shot(ada, "classroom-student-following.png")
         assert store.get_room(code) and store.view_version(code) >= 5
 
+        # The students saw the last eps while the teacher's own run still drew its attack; the ceiling's
+        # field is keyed by the presented eps, so it is filled only once that run has finished.
+        settle(teacher, 120_000)
         teacher.get_by_role("tab", name="Challenges").click()
         ceiling = teacher.get_by_label("eps (ceiling)")  # template: smallest eps, on the presented view
         ceiling.fill("0.3")
@@ -125,10 +128,13 @@ def run_class(teacher, ada, ben, env: dict, store) -> dict:
         ceiling.press("Enter")
         wait_for_run(teacher, 60_000)  # the page's rerun with it
         settle(teacher)
+        assert float(ceiling.input_value()) == pytest.approx(0.3), ceiling.input_value()
         teacher.get_by_role("button", name="Start this challenge").click()
         wait_text(ada, "Submit this adversarial image", 30)
         ada.get_by_role("button", name="Submit this adversarial image").click()
-        wait_text(ada, "Accepted", 60)
+        verdict = ada.locator('[data-testid="stAlert"]:has-text("ccepted")').first  # Accepted / Not accepted
+        verdict.wait_for(timeout=60_000)
+        assert verdict.inner_text().strip().startswith("Accepted:"), verdict.inner_text()
         shot(ada, "classroom-student-answer.png")
         wait_text(teacher, "ada", 30)  # the leaderboard, refreshed every 2 s
         teacher.locator('[data-testid="stTable"]').first.wait_for(timeout=30_000)
