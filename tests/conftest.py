@@ -19,6 +19,10 @@ if str(ROOT) not in sys.path:  # tests import the bench/ tools (bench.browser, b
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ADVCORE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One thread per TensorFlow op in each test process, as the dashboard's server runs (ADVLAB_INTRA_OP_THREADS,
+# default 1): the suite runs two workers on two cores, and two ops of two threads each on them fought for the
+# cores (a full run took about 8% more CPU). Read when TensorFlow starts its runtime, after this line.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 # Servers the tests start skip the start-up warm-up of every data set's default model (a minute of CPU on
 # 2 cores per server start, competing with the test); bench.dashboard measures it, test_live_warm tests it.
 os.environ.setdefault("ADVLAB_WARM", "0")

@@ -87,20 +87,22 @@ class _CompiledAPGD:
             n = tf.shape(x)[0]
             steps = tf.shape(ckpt)[0] - 1
 
+            def forward(x_adv):
+                logits = net(x_adv, training=False)
+                if loss_name == "dlr":
+                    loss = tf.where(targeted > 0, dlr_loss(logits, y, target), dlr_loss(logits, y, None))
+                else:
+                    ce_true = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+                    ce_target = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
+                    loss = tf.where(targeted > 0, -ce_target, ce_true)
+                pred = tf.argmax(logits, axis=1, output_type=y.dtype)
+                return logits, loss, tf.where(targeted > 0, pred == target, pred != y)
+
             def objective(x_adv):
                 with tf.GradientTape() as tape:
                     tape.watch(x_adv)
-                    logits = net(x_adv, training=False)
-                    if loss_name == "dlr":
-                        loss = tf.where(targeted > 0, dlr_loss(logits, y, target), dlr_loss(logits, y, None))
-                    else:
-                        ce_true = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-                        ce_target = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
-                        loss = tf.where(targeted > 0, -ce_target, ce_true)
-                grad = tape.gradient(loss, x_adv)
-                pred = tf.argmax(logits, axis=1, output_type=y.dtype)
-                ok = tf.where(targeted > 0, pred == target, pred != y)
-                return logits, loss, grad, ok
+                    logits, loss, ok = forward(x_adv)
+                return logits, loss, tape.gradient(loss, x_adv), ok
 
             trace = new_trace(steps, y.dtype, record)
             x0 = norms.into_ball(x, x + norms.random_start(tf.shape(x), eps, norm, seed), eps, norm)
@@ -148,7 +150,7 @@ class _CompiledAPGD:
                     last_ckpt=tf.where(at_ckpt, s["k"], s["last_ckpt"]), trace=trace),)
 
             state = tf.while_loop(lambda s: s["k"] < steps, body, (state,))[0]
-            logits, f_k, _, ok_k = objective(state["x_k"])
+            logits, f_k, ok_k = forward(state["x_k"])  # the last iterate: no step follows, so no gradient
             trace = record_step(state["trace"], steps, logits, y)
             best_x, best_f, best_ok = keep_strongest(state["best_x"], state["best_f"], state["best_ok"], state["x_k"],
                                                      f_k, ok_k)

@@ -72,10 +72,15 @@ class AttackResult:
         return self.adv_logits.argmax(axis=1)
 
 
+def stronger(best_obj, best_ok, obj_new, ok_new):
+    """Per example, whether a new point beats the best so far: a success beats a failure, then the higher
+    objective wins. Tensors; ``*_ok`` bool (N,), ``*_obj`` float (N,); returns bool (N,)."""
+    return (ok_new & ~best_ok) | ((ok_new == best_ok) & (obj_new > best_obj))
+
+
 def keep_strongest(best_x, best_obj, best_ok, x_new, obj_new, ok_new):
-    """Per example, keep the stronger of the best point so far and a new one: a success beats a
-    failure, then the higher objective wins. Tensors; ``*_ok`` bool (N,), ``*_obj`` float (N,)."""
-    better = (ok_new & ~best_ok) | ((ok_new == best_ok) & (obj_new > best_obj))
+    """Per example, keep the stronger (``stronger``) of the best point so far and a new one."""
+    better = stronger(best_obj, best_ok, obj_new, ok_new)
     return tf.where(better[:, None, None, None], x_new, best_x), tf.where(better, obj_new, best_obj), best_ok | ok_new
 
 
@@ -109,12 +114,15 @@ class _Compiled:
             self.traces += 1  # Python side effect: runs only while tracing
             net = model_ref()
 
+            def objective_of(x_adv):
+                logits = net(x_adv, training=False)
+                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+                return logits, sign * ce
+
             def evaluate(x_adv):
                 with tf.GradientTape() as tape:
                     tape.watch(x_adv)
-                    logits = net(x_adv, training=False)
-                    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-                    objective = sign * ce
+                    logits, objective = objective_of(x_adv)
                 grad = tape.gradient(objective, x_adv)
                 return logits, objective, grad
 
@@ -128,30 +136,32 @@ class _Compiled:
             best_x = x_adv
             best_obj = tf.fill([shape[0]], -np.inf)
             best_ok = tf.zeros([shape[0]], tf.bool)
+            clean_logits = net(x, training=False)
+            best_logits = tf.zeros_like(clean_logits)  # the logits of best_x, kept with it: no forward pass at the end
             trace = new_trace(steps, labels.dtype, record)
 
-            def keep_best(i, x_adv, logits, objective, best_x, best_obj, best_ok, trace):
-                best = keep_strongest(best_x, best_obj, best_ok, x_adv, objective, success_of(logits))
-                return (*best, record_step(trace, i, logits, true_y))
+            def keep_best(i, x_adv, logits, objective, best_x, best_obj, best_ok, best_logits, trace):
+                ok = success_of(logits)
+                best_logits = tf.where(stronger(best_obj, best_ok, objective, ok)[:, None], logits, best_logits)
+                best = keep_strongest(best_x, best_obj, best_ok, x_adv, objective, ok)
+                return (*best, best_logits, record_step(trace, i, logits, true_y))
 
-            def body(i, x_adv, momentum, best_x, best_obj, best_ok, trace):
+            def body(i, x_adv, momentum, best_x, best_obj, best_ok, best_logits, trace):
                 logits, objective, grad = evaluate(x_adv)
-                best_x, best_obj, best_ok, trace = keep_best(
-                    i, x_adv, logits, objective, best_x, best_obj, best_ok, trace)
+                best_x, best_obj, best_ok, best_logits, trace = keep_best(
+                    i, x_adv, logits, objective, best_x, best_obj, best_ok, best_logits, trace)
                 l1 = tf.reduce_sum(tf.abs(grad), axis=[1, 2, 3], keepdims=True) + 1e-12
                 momentum = decay * momentum + grad / l1
                 x_adv = norms.step_and_project(x, x_adv, momentum, alpha, eps, norm)
-                return i + 1, x_adv, momentum, best_x, best_obj, best_ok, trace
+                return i + 1, x_adv, momentum, best_x, best_obj, best_ok, best_logits, trace
 
-            _, x_adv, _, best_x, best_obj, best_ok, trace = tf.while_loop(
+            _, x_adv, _, best_x, best_obj, best_ok, best_logits, trace = tf.while_loop(
                 lambda i, *_: i < steps, body,
-                (tf.constant(0), x_adv, momentum, best_x, best_obj, best_ok, trace))
-            logits, objective, _ = evaluate(x_adv)
-            best_x, best_obj, best_ok, trace = keep_best(
-                steps, x_adv, logits, objective, best_x, best_obj, best_ok, trace)
+                (tf.constant(0), x_adv, momentum, best_x, best_obj, best_ok, best_logits, trace))
+            logits, objective = objective_of(x_adv)  # the last iterate: no step follows, so no gradient
+            best_x, best_obj, best_ok, best_logits, trace = keep_best(
+                steps, x_adv, logits, objective, best_x, best_obj, best_ok, best_logits, trace)
             stacked = tuple(t.stack() for t in trace) if record else ()
-            clean_logits = net(x, training=False)
-            best_logits = net(best_x, training=False)
             return best_x, best_obj, best_ok, stacked, clean_logits, best_logits
 
         self.loop = tf.function(loop, reduce_retracing=True)
