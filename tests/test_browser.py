@@ -51,12 +51,20 @@ def server(tmp_path_factory):
         yield SimpleNamespace(url=url, started=started)
 
 
+@pytest.fixture(scope="module")
+def tab(browser):
+    """One browser tab for the module: a new tab is a new renderer process that loads and compiles the app's
+    frontend again (about 4 s of CPU, against about 1.4 s for a page load in the same tab)."""
+    tab = browser.new_page()
+    yield tab
+    tab.close()
+
+
 @pytest.fixture
-def page(browser):
-    """A new 1600x1100 page (a new Streamlit session)."""
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
-    yield page
-    page.close()
+def page(tab):
+    """The module's tab at 1600x1100; each test's ``goto`` loads a page in it, a new Streamlit session."""
+    tab.set_viewport_size({"width": 1600, "height": 1100})
+    return tab
 
 
 def test_slider_moves_the_attack_in_the_browser(server, page):
@@ -108,19 +116,17 @@ def test_slider_moves_the_attack_in_the_browser(server, page):
 
 
 def test_a_deep_link_opened_first_gets_the_apps_navigation(browser):
-    """A fresh server whose first visitor opens a page's URL directly, then a new browser page (session)
-    per other section. Streamlit would take pages/ for its v1 pages folder in the process's first run
+    """A fresh server whose first visitor opens a page's URL directly, then a new session (a page load in the
+    same tab) per other section. Streamlit would take pages/ for its v1 pages folder in the process's first run
     (advcore.ui.startup says why and how that is prevented); every visitor must get the page asked
     for, app.py's navigation and no "Page not found" dialog."""
     ARTIFACTS.mkdir(exist_ok=True)
     titles = [spec.title for spec in navigation.all_pages()]
-    pages = []
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
     with streamlit_server() as (url, _):
         try:
             for specs in navigation.SECTIONS.values():
                 spec = next((s for s in specs if not s.default), specs[0])
-                page = browser.new_page(viewport={"width": 1280, "height": 720})
-                pages.append(page)
                 page.goto(f"{url}/{spec.url_path}", timeout=120_000)
                 settle(page, 120_000, heading=True)  # the first run over and drawn
                 page.screenshot(path=ARTIFACTS / f"deep-link-{spec.url_path}.png")
@@ -132,8 +138,7 @@ def test_a_deep_link_opened_first_gets_the_apps_navigation(browser):
                 assert current.inner_text().split("\n")[-1] == spec.title
                 assert page.locator("h1").first.is_visible(), spec.url_path
         finally:  # before the shared browser's next test: a page on a stopped server keeps reconnecting
-            for page in pages:
-                page.close()
+            page.close()
 
 
 CUT_METRICS_JS = """() => [...document.querySelectorAll(

@@ -43,72 +43,69 @@ SLIDER_OVERLAP_JS = """() => [...document.querySelectorAll('[data-testid="stMain
 
 
 @pytest.fixture(scope="module")
-def browser_at_server():
+def tab_at_server():
+    """One browser tab for the module's tests, each opening its page with ``goto``: a full page load, so a new
+    Streamlit session every time, as a new tab would be. A new tab is a new renderer process, which loads and
+    compiles the app's frontend again: about 4 s of CPU against about 1.4 s for a load in the same tab."""
     from playwright.sync_api import sync_playwright
     ARTIFACTS.mkdir(exist_ok=True)
     with streamlit_server() as (url, _), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser, url
+        yield browser.new_page(), url
         browser.close()
 
 
+def open_at(tab, url: str, width: int, height: int) -> None:
+    """Size the tab, then load ``url`` in it (a new session)."""
+    tab.set_viewport_size({"width": width, "height": height})
+    tab.goto(url, timeout=WAIT_MS, wait_until="commit")
+
+
 @pytest.mark.parametrize("spec", navigation.SECTIONS["Learn"], ids=lambda spec: spec.url_path)
-def test_learn_page_in_chromium(browser_at_server, spec):
-    browser, url = browser_at_server
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    try:
-        page.goto(f"{url}/{spec.url_path}", timeout=WAIT_MS, wait_until="commit")
-        page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)  # the page's end
-        settle(page, WAIT_MS, heading=True)
-        name = spec.url_path.removeprefix("learn_")
-        page.screenshot(path=str(ARTIFACTS / f"learn-{name}.png"))
-        assert page.locator("h1").first.is_visible()
-        assert not page.locator('[data-testid="stException"]').count(), "the page shows an exception"
-        smallest = page.evaluate(SMALLEST_CHART_FONT)
-        assert smallest is None or smallest >= MIN_FONT_PX, f"chart text at {smallest} px"
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280, "the page scrolls sideways"
-        assert page.evaluate(CUT_TEXT_JS) == []
-        assert page.evaluate(SLIDER_OVERLAP_JS) == []
-        # the whole lesson, same width: the app scrolls inside its main area, not the document, so a full-page
-        # screenshot would show only the window
-        page.set_viewport_size({"width": 1280, "height": 2800})
-        settle(page, WAIT_MS)
-        page.screenshot(path=str(ARTIFACTS / f"learn-{name}-full.png"))
-    finally:
-        page.close()
+def test_learn_page_in_chromium(tab_at_server, spec):
+    page, url = tab_at_server
+    open_at(page, f"{url}/{spec.url_path}", 1280, 720)
+    page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)  # the page's end
+    settle(page, WAIT_MS, heading=True)
+    name = spec.url_path.removeprefix("learn_")
+    page.screenshot(path=str(ARTIFACTS / f"learn-{name}.png"))
+    assert page.locator("h1").first.is_visible()
+    assert not page.locator('[data-testid="stException"]').count(), "the page shows an exception"
+    smallest = page.evaluate(SMALLEST_CHART_FONT)
+    assert smallest is None or smallest >= MIN_FONT_PX, f"chart text at {smallest} px"
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280, "the page scrolls sideways"
+    assert page.evaluate(CUT_TEXT_JS) == []
+    assert page.evaluate(SLIDER_OVERLAP_JS) == []
+    # the whole lesson, same width: the app scrolls inside its main area, not the document, so a full-page
+    # screenshot would show only the window
+    page.set_viewport_size({"width": 1280, "height": 2800})
+    settle(page, WAIT_MS)
+    page.screenshot(path=str(ARTIFACTS / f"learn-{name}-full.png"))
 
 
-def test_open_in_explore_link_opens_that_view(browser_at_server):
+def test_open_in_explore_link_opens_that_view(tab_at_server):
     """The lesson's "Open this in Explore" button leads to Explore with the lesson's image and attack."""
-    browser, url = browser_at_server
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    try:
-        page.goto(f"{url}/learn_what", timeout=WAIT_MS, wait_until="commit")
-        link = page.locator("a", has_text="Open this in Explore").first
-        link.wait_for(timeout=WAIT_MS)
-        href = link.get_attribute("href")
-        assert "attack=fgsm" in href and "image=4" in href, href
-        page.goto(url + href if href.startswith("/") else href, timeout=WAIT_MS, wait_until="commit")
-        page.wait_for_selector('[data-testid="stMetric"]', timeout=WAIT_MS)
-        settle(page, WAIT_MS)
-        assert not page.get_by_text("Page not found").count()
-        assert not page.locator('[data-testid="stAlertContentWarning"]').count(), "Explore refused part of the link"
-        page.screenshot(path=str(ARTIFACTS / "learn-link-to-explore.png"))
-    finally:
-        page.close()
+    page, url = tab_at_server
+    open_at(page, f"{url}/learn_what", 1280, 720)
+    link = page.locator("a", has_text="Open this in Explore").first
+    link.wait_for(timeout=WAIT_MS)
+    href = link.get_attribute("href")
+    assert "attack=fgsm" in href and "image=4" in href, href
+    page.goto(url + href if href.startswith("/") else href, timeout=WAIT_MS, wait_until="commit")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=WAIT_MS)
+    settle(page, WAIT_MS)
+    assert not page.get_by_text("Page not found").count()
+    assert not page.locator('[data-testid="stAlertContentWarning"]').count(), "Explore refused part of the link"
+    page.screenshot(path=str(ARTIFACTS / "learn-link-to-explore.png"))
 
 
-def test_a_lesson_at_1024x768_cuts_no_label(browser_at_server):
+def test_a_lesson_at_1024x768_cuts_no_label(tab_at_server):
     """Issue 32: at 1024x768 Lesson 1's metric labels and the sidebar's lesson names are whole, and its slider's
     min and max labels cover nothing."""
-    browser, url = browser_at_server
-    page = browser.new_page(viewport={"width": 1024, "height": 768})
-    try:
-        page.goto(f"{url}/learn_what", timeout=WAIT_MS, wait_until="commit")
-        page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)
-        settle(page, WAIT_MS)
-        page.screenshot(path=str(ARTIFACTS / "learn-what-1024x768.png"))
-        assert page.evaluate(CUT_TEXT_JS) == [] and page.evaluate(SLIDER_OVERLAP_JS) == []
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, "the page scrolls sideways"
-    finally:
-        page.close()
+    page, url = tab_at_server
+    open_at(page, f"{url}/learn_what", 1024, 768)
+    page.wait_for_selector("text=Papers cited in this lesson", timeout=WAIT_MS)
+    settle(page, WAIT_MS)
+    page.screenshot(path=str(ARTIFACTS / "learn-what-1024x768.png"))
+    assert page.evaluate(CUT_TEXT_JS) == [] and page.evaluate(SLIDER_OVERLAP_JS) == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, "the page scrolls sideways"
